@@ -1,0 +1,72 @@
+//! The life of a delivery, as stored and as shown through the Svix-compatible API.
+
+use std::fmt;
+
+/// Where a delivery stands. The string form is what the database stores.
+///
+/// `Failed` is the dead-letter state: the retry schedule is exhausted (or the
+/// endpoint told us to go away with 410), and only a replay sends it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (queued now or later).
+    Pending,
+    /// Delivered with a 2xx response.
+    Succeeded,
+    /// Dead-lettered: no further automatic attempts.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "pending" => Some(Self::Pending),
+            "succeeded" => Some(Self::Succeeded),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, Self::Pending)
+    }
+}
+
+impl fmt::Display for DeliveryStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Svix's `MessageStatus` integer codes, used for attempts and deliveries in the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SvixMessageStatus {
+    Success = 0,
+    Pending = 1,
+    Fail = 2,
+    Sending = 3,
+}
+
+impl SvixMessageStatus {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// Svix's `MessageStatusText`.
+    pub fn text(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Pending => "pending",
+            Self::Fail => "fail",
+            Self::Sending => "sending",
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Herald's Redis key layout, in one place.
+//!
+//! Every key starts with the configured prefix (`HERALD_REDIS_PREFIX`, default
+//! `herald`), so several Herald installations — or parallel tests — share one Redis
+//! without seeing each other. Partition keys carry the hash tag `{p:<partition>}`.
+
+use crate::{QueueError, QueueResult};
+
+/// A tenant's partition: the unit of fairness and of Redis Cluster placement.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Partition(String);
+
+impl Partition {
+    /// The partition of a tenant. (Splitting a large tenant into sub-partitions by
+    /// application hash extends this name; the key layout does not change.)
+    pub fn for_tenant(tenant_id: &str) -> Self {
+        Self(tenant_id.to_owned())
+    }
+
+    pub fn from_name(name: String) -> Self {
+        Self(name)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Builds every key Herald uses from one prefix.
+#[derive(Debug, Clone)]
+pub struct KeyLayout {
+    prefix: String,
+}
+
+impl KeyLayout {
+    pub fn new(prefix: &str) -> QueueResult<Self> {
+        if prefix.is_empty() || prefix.contains(['{', '}', ' ']) {
+            return Err(QueueError::Config(format!(
+                "redis prefix `{prefix}` must be non-empty and contain no braces or spaces"
+            )));
+        }
+        Ok(Self { prefix: prefix.to_owned() })
+    }
+
+    /// `<prefix>:partitions` — SET of partition names that have ever had work. Workers
+    /// read it to discover streams; it is global (not hash-tagged) and tiny.
+    pub fn partitions(&self) -> String {
+        format!("{}:partitions", self.prefix)
+    }
+
+    /// `<prefix>:{p:<partition>}:stream` — STREAM of deliveries due now. Fields:
+    /// `d` (delivery id) and `n` (attempts made before this one).
+    pub fn stream(&self, partition: &Partition) -> String {
+        format!("{}:{{p:{}}}:stream", self.prefix, partition.0)
+    }
+
+    /// `<prefix>:{p:<partition>}:delayed` — ZSET of deliveries waiting for a retry.
+    /// Member `<delivery id>:<n>`, score the due time in Unix milliseconds.
+    pub fn delayed(&self, partition: &Partition) -> String {
+        format!("{}:{{p:{}}}:delayed", self.prefix, partition.0)
+    }
+
+    /// `<prefix>:{p:<partition>}:tracked` — HASH delivery id → `n` for every delivery
+    /// Redis currently holds (in the stream, in flight, or delayed). The reconciler
+    /// asks it whether Redis still knows a delivery the database says is due.
+    pub fn tracked(&self, partition: &Partition) -> String {
+        format!("{}:{{p:{}}}:tracked", self.prefix, partition.0)
+    }
+
+    /// Recovers the partition from a stream key returned by `XREADGROUP`.
+    pub fn partition_of_stream(&self, stream_key: &str) -> Option<Partition> {
+        let rest = stream_key.strip_prefix(&self.prefix)?.strip_prefix(":{p:")?;
+        let name = rest.strip_suffix("}:stream")?;
+        Some(Partition(name.to_owned()))
+    }
+}
+
+/// The consumer group every worker joins.
+pub const CONSUMER_GROUP: &str = "herald-workers";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_share_the_partition_hash_tag() {
+        let keys = KeyLayout::new("herald").unwrap();
+        let partition = Partition::for_tenant("tnt_1");
+        assert_eq!(keys.stream(&partition), "herald:{p:tnt_1}:stream");
+        assert_eq!(keys.delayed(&partition), "herald:{p:tnt_1}:delayed");
+        assert_eq!(keys.tracked(&partition), "herald:{p:tnt_1}:tracked");
+        assert_eq!(keys.partition_of_stream("herald:{p:tnt_1}:stream"), Some(partition));
+        assert_eq!(keys.partition_of_stream("other:{p:tnt_1}:stream"), None);
+    }
+
+    #[test]
+    fn prefixes_with_braces_are_refused() {
+        assert!(KeyLayout::new("a{b}").is_err());
+        assert!(KeyLayout::new("").is_err());
+    }
+}

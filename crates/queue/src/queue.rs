@@ -1,0 +1,367 @@
+//! The queue operations: enqueue, read, acknowledge, retry later, hand back, reclaim,
+//! promote due retries, and the reconciler's "does Redis know this delivery?".
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply};
+use redis::{AsyncCommands, Script};
+
+use crate::keys::{KeyLayout, Partition, CONSUMER_GROUP};
+use crate::{QueueError, QueueResult};
+
+/// How to reach Redis and which keys to use.
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    pub redis_url: String,
+    /// Prefix of every key (see [`KeyLayout`]).
+    pub prefix: String,
+    /// How long one command may take before it fails.
+    pub command_timeout: Duration,
+}
+
+/// One delivery as queued: its id and how many attempts were made before this one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedDelivery {
+    pub delivery_id: String,
+    pub attempts_made: u32,
+}
+
+/// A delivery handed to this consumer, with what is needed to acknowledge it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedDelivery {
+    pub partition: Partition,
+    /// The stream entry id, for `XACK`.
+    pub entry_id: String,
+    pub delivery: QueuedDelivery,
+}
+
+/// Acknowledge and delete an entry; forget the delivery unless it was re-queued meanwhile.
+/// KEYS: stream, tracked. ARGV: group, entry id, delivery id, n.
+const ACK_SCRIPT: &str = r"
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+if redis.call('HGET', KEYS[2], ARGV[3]) == ARGV[4] then
+  redis.call('HDEL', KEYS[2], ARGV[3])
+end
+return 1
+";
+
+/// Acknowledge an entry and park its delivery in the delayed set until it is due.
+/// KEYS: stream, delayed, tracked. ARGV: group, entry id, delivery id, new n, due ms.
+const RETRY_LATER_SCRIPT: &str = r"
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[3] .. ':' .. ARGV[4])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+return 1
+";
+
+/// Hand an entry back: acknowledge it and append it again, so any worker can take it now.
+/// KEYS: stream. ARGV: group, entry id, delivery id, n.
+const RELEASE_SCRIPT: &str = r"
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[1], '*', 'd', ARGV[3], 'n', ARGV[4])
+return 1
+";
+
+/// Move due members of the delayed set to the stream. Atomic, so any number of
+/// workers may run it at once without moving a delivery twice.
+/// KEYS: delayed, stream. ARGV: now ms, limit.
+const PROMOTE_SCRIPT: &str = r"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(due) do
+  local sep = string.find(member, ':', 1, true)
+  if sep then
+    redis.call('XADD', KEYS[2], '*', 'd', string.sub(member, 1, sep - 1), 'n', string.sub(member, sep + 1))
+  end
+  redis.call('ZREM', KEYS[1], member)
+end
+return #due
+";
+
+/// A handle on the queue for short, non-blocking commands. Cheap to clone.
+#[derive(Clone)]
+pub struct Queue {
+    keys: KeyLayout,
+    client: redis::Client,
+    conn: ConnectionManager,
+    command_timeout: Duration,
+    ack: Script,
+    retry_later: Script,
+    release: Script,
+    promote: Script,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue").field("keys", &self.keys).finish_non_exhaustive()
+    }
+}
+
+async fn connection(client: &redis::Client, response_timeout: Duration) -> QueueResult<ConnectionManager> {
+    let config = ConnectionManagerConfig::new()
+        .set_response_timeout(Some(response_timeout))
+        .set_connection_timeout(Some(Duration::from_secs(5)))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_secs(1));
+    Ok(ConnectionManager::new_with_config(client.clone(), config).await?)
+}
+
+impl Queue {
+    pub async fn connect(config: &QueueConfig) -> QueueResult<Self> {
+        let keys = KeyLayout::new(&config.prefix)?;
+        let client = redis::Client::open(config.redis_url.as_str())?;
+        let conn = connection(&client, config.command_timeout).await?;
+        Ok(Self {
+            keys,
+            client,
+            conn,
+            command_timeout: config.command_timeout,
+            ack: Script::new(ACK_SCRIPT),
+            retry_later: Script::new(RETRY_LATER_SCRIPT),
+            release: Script::new(RELEASE_SCRIPT),
+            promote: Script::new(PROMOTE_SCRIPT),
+        })
+    }
+
+    pub fn keys(&self) -> &KeyLayout {
+        &self.keys
+    }
+
+    /// A reader with its own connection: blocking reads must not hold up the
+    /// acknowledgements that share `conn`.
+    pub async fn reader(&self, consumer: &str) -> QueueResult<QueueReader> {
+        Ok(QueueReader {
+            queue: self.clone(),
+            conn: connection(&self.client, self.command_timeout + Duration::from_secs(10)).await?,
+            consumer: consumer.to_owned(),
+        })
+    }
+
+    /// A round trip to Redis, for readiness checks.
+    pub async fn ping(&self) -> QueueResult<()> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PING").query_async::<String>(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Appends deliveries to their partition's stream and marks them tracked.
+    pub async fn enqueue(&self, partition: &Partition, deliveries: &[QueuedDelivery]) -> QueueResult<()> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let stream = self.keys.stream(partition);
+        let tracked = self.keys.tracked(partition);
+        let mut pipe = redis::pipe();
+        pipe.sadd(self.keys.partitions(), partition.name()).ignore();
+        for delivery in deliveries {
+            pipe.cmd("XADD")
+                .arg(&stream)
+                .arg("*")
+                .arg("d")
+                .arg(&delivery.delivery_id)
+                .arg("n")
+                .arg(delivery.attempts_made)
+                .ignore();
+            pipe.hset(&tracked, &delivery.delivery_id, delivery.attempts_made).ignore();
+        }
+        let mut conn = self.conn.clone();
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Creates the partition's consumer group (reading from the stream's start) if missing.
+    pub async fn ensure_group(&self, partition: &Partition) -> QueueResult<()> {
+        let mut conn = self.conn.clone();
+        let created: Result<(), redis::RedisError> =
+            conn.xgroup_create_mkstream(self.keys.stream(partition), CONSUMER_GROUP, "0").await;
+        match created {
+            Err(error) if error.code() != Some("BUSYGROUP") => Err(error.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Every partition that has ever had work.
+    pub async fn partitions(&self) -> QueueResult<Vec<Partition>> {
+        let mut conn = self.conn.clone();
+        let mut names: Vec<String> = conn.smembers(self.keys.partitions()).await?;
+        names.sort();
+        Ok(names.into_iter().map(Partition::from_name).collect())
+    }
+
+    /// Done with a delivery for good (succeeded, dead-lettered or stale).
+    pub async fn ack(&self, received: &ReceivedDelivery) -> QueueResult<()> {
+        let mut conn = self.conn.clone();
+        self.ack
+            .key(self.keys.stream(&received.partition))
+            .key(self.keys.tracked(&received.partition))
+            .arg(CONSUMER_GROUP)
+            .arg(&received.entry_id)
+            .arg(&received.delivery.delivery_id)
+            .arg(received.delivery.attempts_made)
+            .invoke_async::<()>(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Acknowledges the entry and parks the delivery until `due_unix_ms`, when it
+    /// comes back with `attempts_made` attempts behind it.
+    pub async fn retry_later(&self, received: &ReceivedDelivery, attempts_made: u32, due_unix_ms: i64) -> QueueResult<()> {
+        let mut conn = self.conn.clone();
+        self.retry_later
+            .key(self.keys.stream(&received.partition))
+            .key(self.keys.delayed(&received.partition))
+            .key(self.keys.tracked(&received.partition))
+            .arg(CONSUMER_GROUP)
+            .arg(&received.entry_id)
+            .arg(&received.delivery.delivery_id)
+            .arg(attempts_made)
+            .arg(due_unix_ms)
+            .invoke_async::<()>(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Hands an unfinished delivery back to the stream (graceful shutdown).
+    pub async fn release(&self, received: &ReceivedDelivery) -> QueueResult<()> {
+        let mut conn = self.conn.clone();
+        self.release
+            .key(self.keys.stream(&received.partition))
+            .arg(CONSUMER_GROUP)
+            .arg(&received.entry_id)
+            .arg(&received.delivery.delivery_id)
+            .arg(received.delivery.attempts_made)
+            .invoke_async::<()>(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Moves up to `limit` deliveries due by `now_unix_ms` from the delayed set to the
+    /// stream. Returns how many moved.
+    pub async fn promote_due(&self, partition: &Partition, now_unix_ms: i64, limit: usize) -> QueueResult<usize> {
+        let mut conn = self.conn.clone();
+        let moved: usize = self
+            .promote
+            .key(self.keys.delayed(partition))
+            .key(self.keys.stream(partition))
+            .arg(now_unix_ms)
+            .arg(limit)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(moved)
+    }
+
+    /// Of the given delivery ids, those Redis holds no trace of.
+    pub async fn untracked(&self, partition: &Partition, delivery_ids: &[String]) -> QueueResult<Vec<String>> {
+        if delivery_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        let found: Vec<Option<String>> =
+            redis::cmd("HMGET").arg(self.keys.tracked(partition)).arg(delivery_ids).query_async(&mut conn).await?;
+        Ok(delivery_ids.iter().zip(found).filter(|(_, value)| value.is_none()).map(|(id, _)| id.clone()).collect())
+    }
+
+    /// Entries waiting in a partition's stream (not yet read or still in flight).
+    pub async fn stream_length(&self, partition: &Partition) -> QueueResult<u64> {
+        let mut conn = self.conn.clone();
+        Ok(conn.xlen(self.keys.stream(partition)).await?)
+    }
+
+    fn parse_entry(&self, stream_key: &str, entry: &StreamId) -> QueueResult<ReceivedDelivery> {
+        let malformed = || QueueError::MalformedEntry { stream: stream_key.to_owned(), id: entry.id.clone() };
+        let partition = self.keys.partition_of_stream(stream_key).ok_or_else(malformed)?;
+        let delivery_id: String = entry.get("d").ok_or_else(malformed)?;
+        let attempts_made: u32 = entry.get("n").ok_or_else(malformed)?;
+        Ok(ReceivedDelivery {
+            partition,
+            entry_id: entry.id.clone(),
+            delivery: QueuedDelivery { delivery_id, attempts_made },
+        })
+    }
+}
+
+/// One consumer's view of the queue, on its own connection.
+pub struct QueueReader {
+    queue: Queue,
+    conn: ConnectionManager,
+    consumer: String,
+}
+
+impl std::fmt::Debug for QueueReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueReader").field("consumer", &self.consumer).finish_non_exhaustive()
+    }
+}
+
+impl QueueReader {
+    pub fn consumer(&self) -> &str {
+        &self.consumer
+    }
+
+    /// Reads new entries from the given partitions: at most `count_per_partition` from
+    /// each, waiting up to `block` when there are none. A partition whose group
+    /// vanished (Redis flushed or restarted empty) gets it recreated.
+    pub async fn read(
+        &mut self,
+        partitions: &[Partition],
+        count_per_partition: usize,
+        block: Duration,
+    ) -> QueueResult<Vec<ReceivedDelivery>> {
+        if partitions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let streams: Vec<String> = partitions.iter().map(|p| self.queue.keys.stream(p)).collect();
+        let ids = vec![">"; streams.len()];
+        let options = StreamReadOptions::default()
+            .group(CONSUMER_GROUP, &self.consumer)
+            .count(count_per_partition)
+            .block(block.as_millis() as usize);
+        let reply: Result<Option<StreamReadReply>, redis::RedisError> =
+            self.conn.xread_options(&streams, &ids, &options).await;
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(error) if error.code() == Some("NOGROUP") => {
+                for partition in partitions {
+                    self.queue.ensure_group(partition).await?;
+                }
+                return Ok(Vec::new());
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let mut received = Vec::new();
+        for stream in reply.map(|r| r.keys).unwrap_or_default() {
+            for entry in &stream.ids {
+                received.push(self.queue.parse_entry(&stream.key, entry)?);
+            }
+        }
+        Ok(received)
+    }
+
+    /// Takes over up to `count` entries of a partition that other consumers left
+    /// pending for at least `min_idle` (their worker most likely died).
+    pub async fn reclaim(&mut self, partition: &Partition, min_idle: Duration, count: usize) -> QueueResult<Vec<ReceivedDelivery>> {
+        let stream = self.queue.keys.stream(partition);
+        let reply: Result<StreamAutoClaimReply, redis::RedisError> = redis::cmd("XAUTOCLAIM")
+            .arg(&stream)
+            .arg(CONSUMER_GROUP)
+            .arg(&self.consumer)
+            .arg(min_idle.as_millis() as u64)
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut self.conn)
+            .await;
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(error) if error.code() == Some("NOGROUP") => {
+                self.queue.ensure_group(partition).await?;
+                return Ok(Vec::new());
+            }
+            Err(error) => return Err(error.into()),
+        };
+        reply.claimed.iter().map(|entry| self.queue.parse_entry(&stream, entry)).collect()
+    }
+}

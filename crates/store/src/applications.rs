@@ -1,0 +1,60 @@
+//! Applications: one end customer of a tenant each.
+
+use chrono::{DateTime, Utc};
+use herald_core::{ApplicationId, TenantId};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use crate::entity::application;
+use crate::{conflict_as, Store, StoreResult};
+
+/// What creating an application needs.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub id: ApplicationId,
+    pub tenant_id: TenantId,
+    pub uid: Option<String>,
+    pub name: String,
+    pub rate_limit: Option<i32>,
+    pub metadata: serde_json::Value,
+    pub now: DateTime<Utc>,
+}
+
+impl Store {
+    /// Creates an application; a `uid` already used in the tenant is a conflict.
+    pub async fn create_application(&self, new: NewApplication) -> StoreResult<application::Model> {
+        application::ActiveModel {
+            id: Set(new.id.into_string()),
+            tenant_id: Set(new.tenant_id.into_string()),
+            uid: Set(new.uid),
+            name: Set(new.name),
+            rate_limit: Set(new.rate_limit),
+            metadata: Set(new.metadata),
+            created_at: Set(new.now),
+            updated_at: Set(new.now),
+        }
+        .insert(&self.db)
+        .await
+        .map_err(conflict_as("an application with this uid"))
+    }
+
+    /// Finds a tenant's application by its id or by its producer-chosen `uid`, as
+    /// Svix accepts either wherever an `app_id` goes.
+    pub async fn find_application(&self, tenant_id: &TenantId, id_or_uid: &str) -> StoreResult<Option<application::Model>> {
+        let looks_like_id = ApplicationId::has_prefix(id_or_uid);
+        let column = if looks_like_id { application::Column::Id } else { application::Column::Uid };
+        let by_key = application::Entity::find()
+            .filter(application::Column::TenantId.eq(tenant_id.as_str()))
+            .filter(column.eq(id_or_uid))
+            .one(&self.db)
+            .await?;
+        if by_key.is_some() || !looks_like_id {
+            return Ok(by_key);
+        }
+        // A uid may itself look like an id.
+        Ok(application::Entity::find()
+            .filter(application::Column::TenantId.eq(tenant_id.as_str()))
+            .filter(application::Column::Uid.eq(id_or_uid))
+            .one(&self.db)
+            .await?)
+    }
+}

@@ -1,0 +1,90 @@
+//! Endpoints: the URLs of an application.
+
+use chrono::{DateTime, Utc};
+use herald_core::{ApplicationId, EndpointId, TenantId};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use crate::entity::endpoint;
+use crate::{conflict_as, Store, StoreResult};
+
+/// What creating an endpoint needs.
+#[derive(Debug, Clone)]
+pub struct NewEndpoint {
+    pub id: EndpointId,
+    pub tenant_id: TenantId,
+    pub app_id: ApplicationId,
+    pub uid: Option<String>,
+    pub url: String,
+    pub description: String,
+    pub version: i32,
+    pub disabled: bool,
+    pub rate_limit: Option<i32>,
+    pub filter_types: Option<Vec<String>>,
+    pub channels: Option<Vec<String>>,
+    pub metadata: serde_json::Value,
+    pub headers: serde_json::Value,
+    /// The serialised signing secret, `whsec_…`.
+    pub secret: String,
+    pub now: DateTime<Utc>,
+}
+
+impl Store {
+    pub async fn create_endpoint(&self, new: NewEndpoint) -> StoreResult<endpoint::Model> {
+        endpoint::ActiveModel {
+            id: Set(new.id.into_string()),
+            tenant_id: Set(new.tenant_id.into_string()),
+            app_id: Set(new.app_id.into_string()),
+            uid: Set(new.uid),
+            url: Set(new.url),
+            description: Set(new.description),
+            version: Set(new.version),
+            disabled: Set(new.disabled),
+            rate_limit: Set(new.rate_limit),
+            filter_types: Set(new.filter_types.map(serde_json::Value::from)),
+            channels: Set(new.channels.map(serde_json::Value::from)),
+            metadata: Set(new.metadata),
+            headers: Set(new.headers),
+            secret: Set(new.secret),
+            created_at: Set(new.now),
+            updated_at: Set(new.now),
+        }
+        .insert(&self.db)
+        .await
+        .map_err(conflict_as("an endpoint with this uid"))
+    }
+
+    /// Every endpoint of an application, oldest first (disabled ones included).
+    pub async fn list_application_endpoints(&self, app_id: &str) -> StoreResult<Vec<endpoint::Model>> {
+        Ok(endpoint::Entity::find()
+            .filter(endpoint::Column::AppId.eq(app_id))
+            .order_by_asc(endpoint::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Disables an endpoint (the receiver answered 410 Gone, or an operator asked).
+    pub async fn disable_endpoint(&self, endpoint_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        endpoint::ActiveModel {
+            id: Set(endpoint_id.to_owned()),
+            disabled: Set(true),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .update(&self.db)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Whether an endpoint wants a message of `event_type` on `channels`, by Svix's rules:
+/// an endpoint without a filter takes every type; an endpoint with channels takes
+/// only messages that share one of them; an endpoint without channels ignores them.
+pub fn endpoint_accepts(endpoint: &endpoint::Model, event_type: &str, channels: Option<&[String]>) -> bool {
+    let listed = |list: &serde_json::Value, wanted: &str| list.as_array().is_some_and(|items| items.iter().any(|i| i == wanted));
+    let type_ok = endpoint.filter_types.as_ref().is_none_or(|filter| listed(filter, event_type));
+    let channel_ok = match endpoint.channels.as_ref() {
+        None => true,
+        Some(own) => channels.unwrap_or_default().iter().any(|channel| listed(own, channel)),
+    };
+    !endpoint.disabled && type_ok && channel_ok
+}

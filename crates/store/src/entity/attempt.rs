@@ -1,0 +1,37 @@
+//! The `attempts` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "attempts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub tenant_id: String,
+    pub app_id: String,
+    pub msg_id: String,
+    pub endpoint_id: String,
+    pub delivery_id: String,
+    pub attempt_number: i32,
+    pub url: String,
+    /// Svix's MessageStatus code: 0 success, 2 failed.
+    pub status: i16,
+    /// The outcome class (`success`, `http_status`, `timeout`, …).
+    pub outcome_class: String,
+    /// The HTTP status received, or 0 when none was.
+    pub response_status_code: i16,
+    /// The response body (truncated) or a description of the failure.
+    #[sea_orm(column_type = "Text")]
+    pub response: String,
+    pub response_duration_ms: i64,
+    /// Svix's MessageAttemptTriggerType: 0 scheduled, 1 manual.
+    pub trigger_type: i16,
+    /// When the delivery's next attempt was scheduled after this one, if any.
+    pub next_attempt_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,27 @@
+//! The `deliveries` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "deliveries")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub tenant_id: String,
+    pub app_id: String,
+    pub msg_id: String,
+    pub endpoint_id: String,
+    /// `pending`, `succeeded` or `failed` (dead-lettered); see `herald_core::DeliveryStatus`.
+    pub status: String,
+    /// How many attempts have been made so far.
+    pub attempt_count: i32,
+    /// When the next attempt is due; `None` once the delivery is final.
+    pub next_attempt_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,38 @@
+//! The `endpoints` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "endpoints")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub tenant_id: String,
+    pub app_id: String,
+    pub uid: Option<String>,
+    pub url: String,
+    pub description: String,
+    pub version: i32,
+    pub disabled: bool,
+    pub rate_limit: Option<i32>,
+    /// Event types this endpoint receives; `None` means all of them.
+    #[sea_orm(column_type = "Json", nullable)]
+    pub filter_types: Option<Json>,
+    /// Channels this endpoint listens on; `None` means it ignores channels.
+    #[sea_orm(column_type = "Json", nullable)]
+    pub channels: Option<Json>,
+    #[sea_orm(column_type = "Json")]
+    pub metadata: Json,
+    /// Custom headers sent with every delivery, as a JSON object of strings.
+    #[sea_orm(column_type = "Json")]
+    pub headers: Json,
+    /// The signing secret, `whsec_…`.
+    pub secret: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

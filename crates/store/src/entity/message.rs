@@ -1,0 +1,25 @@
+//! The `messages` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "messages")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub tenant_id: String,
+    pub app_id: String,
+    pub event_type: String,
+    pub event_id: Option<String>,
+    /// The payload exactly as it is sent to receivers (compact JSON text).
+    #[sea_orm(column_type = "Text")]
+    pub payload: String,
+    #[sea_orm(column_type = "Json", nullable)]
+    pub channels: Option<Json>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,11 @@
+//! sea-orm entities, one per table. Only this crate sees them as tables; other
+//! crates receive their `Model`s as plain data.
+
+pub mod api_key;
+pub mod application;
+pub mod attempt;
+pub mod delivery;
+pub mod endpoint;
+pub mod event_type;
+pub mod message;
+pub mod tenant;

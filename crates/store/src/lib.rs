@@ -1,0 +1,113 @@
+//! Herald's system of record.
+//!
+//! This crate owns the database: the sea-orm entities ([`entity`]), the migrations it
+//! runs (from the top-level `migrations/` crate), and one repository method per thing
+//! the rest of Herald needs to read or write, as `impl Store` blocks grouped by table.
+//! PostgreSQL is the production database; SQLite is the embedded default. Both run the
+//! same code and the same tests.
+//!
+//! **What it must not know:** HTTP, Redis, or how a delivery is attempted. It is the
+//! only crate that knows SQL; every query that reads another tenant's rows is scoped
+//! by `tenant_id` here, so the API cannot forget to.
+
+pub mod entity;
+
+mod applications;
+mod attempts;
+mod database;
+mod deliveries;
+mod endpoints;
+mod event_types;
+mod messages;
+mod tenants;
+
+pub use applications::NewApplication;
+pub use attempts::NewAttempt;
+pub use database::{ensure_database_exists, DatabaseKind};
+pub use deliveries::{DeliveryTransition, DispatchContext};
+pub use endpoints::{endpoint_accepts, NewEndpoint};
+pub use event_types::NewEventType;
+pub use messages::{NewMessage, PlannedDelivery};
+
+use herald_migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+    /// A unique constraint refused the write (e.g. an application `uid` already taken).
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    #[error("invalid database url `{url}`: {reason}")]
+    InvalidUrl { url: String, reason: String },
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Maps a unique-constraint violation to [`StoreError::Conflict`], anything else to `Database`.
+fn conflict_as(what: &'static str) -> impl FnOnce(DbErr) -> StoreError {
+    move |error| match error.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict(what),
+        _ => StoreError::Database(error),
+    }
+}
+
+/// A page request: at most `limit` rows after (in listing order) the `iterator` id.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub limit: u64,
+    pub iterator: Option<String>,
+}
+
+/// A handle on the database. Cheap to clone; all clones share one pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+    kind: DatabaseKind,
+}
+
+impl Store {
+    /// Connects to `url` (`postgres://…` or `sqlite://…`) with a pool of at most
+    /// `max_connections` connections.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let kind = DatabaseKind::of(url)?;
+        let mut options = ConnectOptions::new(url.to_owned());
+        options.max_connections(max_connections).min_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await?;
+        if kind == DatabaseKind::Sqlite {
+            // WAL lets readers proceed while the worker writes; the setting persists in the file.
+            db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+        }
+        Ok(Self { db, kind })
+    }
+
+    pub fn kind(&self) -> DatabaseKind {
+        self.kind
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// How many migrations have not been applied yet.
+    pub async fn pending_migrations(&self) -> StoreResult<usize> {
+        Ok(Migrator::get_pending_migrations(&self.db).await?.len())
+    }
+
+    /// A round trip to the database, for readiness checks.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    /// Closes the pool.
+    pub async fn close(self) -> StoreResult<()> {
+        self.db.close().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,17 @@
+//! Herald's database migrations. They run on PostgreSQL and SQLite alike; see
+//! `migrations/README.md` for the rules a new migration follows.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_initial;
+
+/// All of Herald's migrations, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_initial::Migration)]
+    }
+}
