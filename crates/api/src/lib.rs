@@ -1,1 +1,64 @@
+//! Herald's HTTP API.
+//!
+//! This crate owns the public contract: the Svix-compatible `/api/v1` routes
+//! ([`routes`]), their JSON shapes, authentication ([`auth`]) and the error policy
+//! ([`error`], read it before adding a route). Handlers validate, call the store,
+//! and — for message creation — enqueue after the database commit.
+//!
+//! **What it must not know:** SQL (it calls `herald_store::Store` methods), Redis keys
+//! (it calls `herald_queue::Queue`), or how deliveries are attempted. It is the only
+//! crate that knows HTTP request and response types of the public API.
 
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod ids;
+pub mod routes;
+pub mod validate;
+
+use std::sync::Arc;
+
+use axum::Router;
+use herald_queue::Queue;
+use herald_store::Store;
+use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
+use tower_http::trace::TraceLayer;
+
+pub use error::{ApiError, ApiResult};
+
+/// The API's settings.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// The largest message payload accepted, in bytes (compact JSON).
+    pub max_payload_bytes: usize,
+}
+
+impl ApiConfig {
+    /// The largest request body read: the payload limit plus room for the envelope.
+    pub fn max_request_bytes(&self) -> usize {
+        self.max_payload_bytes.saturating_add(64 * 1024)
+    }
+}
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ApiState {
+    pub store: Store,
+    pub queue: Queue,
+    pub config: Arc<ApiConfig>,
+}
+
+/// The `/api/v1` router, without trailing-slash handling (see [`service`]).
+pub fn router(state: ApiState) -> Router {
+    routes::router()
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The API as served: every route answers with and without a trailing slash, as
+/// older SDKs and hand-written clients add one.
+pub fn service(state: ApiState) -> NormalizePath<Router> {
+    tower::Layer::layer(&NormalizePathLayer::trim_trailing_slash(), router(state))
+}

@@ -37,7 +37,10 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbE
 #[non_exhaustive]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Database(#[from] DbErr),
+    Database(DbErr),
+    /// The database could not be reached (connection refused, pool exhausted).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// A unique constraint refused the write (e.g. an application `uid` already taken).
     #[error("{0} already exists")]
     Conflict(&'static str),
@@ -47,11 +50,20 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl From<DbErr> for StoreError {
+    fn from(error: DbErr) -> Self {
+        match error {
+            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => Self::Unavailable(error.to_string()),
+            other => Self::Database(other),
+        }
+    }
+}
+
 /// Maps a unique-constraint violation to [`StoreError::Conflict`], anything else to `Database`.
 fn conflict_as(what: &'static str) -> impl FnOnce(DbErr) -> StoreError {
     move |error| match error.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict(what),
-        _ => StoreError::Database(error),
+        _ => StoreError::from(error),
     }
 }
 

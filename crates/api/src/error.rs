@@ -1,0 +1,128 @@
+//! The API's error policy, written once.
+//!
+//! Every failure a client can cause or see becomes an [`ApiError`], which answers with
+//! Svix's shape: `{"code": "...", "detail": "..."}` and the status Svix uses. Validation
+//! failures answer `422` with `detail` as a list of `{loc, msg, type}` items (Svix's
+//! `HTTPValidationError`), plus `code: "validation"`.
+//!
+//! | status | code | when |
+//! |---|---|---|
+//! | 400 | `invalid_json` | the body is not JSON |
+//! | 401 | `authentication_failed` | missing, malformed or unknown API key |
+//! | 404 | `not_found` | the object does not exist *for this tenant* (another tenant's objects are indistinguishable from missing ones) |
+//! | 409 | `conflict` | a unique name or `uid` is taken |
+//! | 413 | `payload_too_large` | the request or message payload exceeds the limit |
+//! | 422 | `validation` | the JSON is well-formed but a field is missing or wrong |
+//! | 500 | `internal_error` | a bug or an outage; the cause is logged, never sent |
+//! | 503 | `unavailable` | the database cannot be reached |
+//!
+//! Internal causes are logged with `tracing` (and the request's span) and replaced by
+//! a generic detail: clients never see SQL, Redis or stack details.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use herald_store::StoreError;
+use serde::Serialize;
+
+/// One entry of a `422` response, in Svix's `ValidationErrorItem` shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValidationItem {
+    pub loc: Vec<String>,
+    pub msg: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl ValidationItem {
+    /// A problem with the body field at `path` (e.g. `["url"]`).
+    pub fn body(path: &[&str], msg: impl Into<String>) -> Self {
+        let mut loc = vec!["body".to_owned()];
+        loc.extend(path.iter().map(|segment| (*segment).to_owned()));
+        Self { loc, msg: msg.into(), kind: "value_error".to_owned() }
+    }
+}
+
+/// Everything an API handler can answer besides success.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidJson(String),
+    #[error("authentication failed: {0}")]
+    Unauthorized(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("validation failed")]
+    Validation(Vec<ValidationItem>),
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    detail: String,
+}
+
+#[derive(Serialize)]
+struct ValidationBody<'a> {
+    code: &'a str,
+    detail: &'a [ValidationItem],
+}
+
+impl ApiError {
+    pub fn validation(path: &[&str], msg: impl Into<String>) -> Self {
+        Self::Validation(vec![ValidationItem::body(path, msg)])
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "authentication_failed"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        match &self {
+            Self::Validation(items) => (status, Json(ValidationBody { code, detail: items })).into_response(),
+            Self::Internal(cause) => {
+                tracing::error!(%cause, "internal error while serving a request");
+                (status, Json(ErrorBody { code, detail: "internal error; see the server log".into() })).into_response()
+            }
+            Self::Unavailable(cause) => {
+                tracing::warn!(%cause, "dependency unavailable while serving a request");
+                (status, Json(ErrorBody { code, detail: "a backing service is unavailable; retry later".into() }))
+                    .into_response()
+            }
+            other => (status, Json(ErrorBody { code, detail: other.to_string() })).into_response(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(what) => Self::Conflict(format!("{what} already exists")),
+            StoreError::Unavailable(cause) => Self::Unavailable(cause),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

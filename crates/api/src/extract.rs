@@ -1,0 +1,100 @@
+//! Request extractors that turn every malformed input into an [`ApiError`] with a code.
+
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, ValidationItem};
+use crate::ApiState;
+
+/// A JSON body: `400 invalid_json` when it does not parse, `413` beyond the request
+/// limit, `422 validation` (with the failing path) when its shape is wrong. The
+/// `Content-Type` header is not required, as many hand-written clients omit it.
+#[derive(Debug)]
+pub struct ValidJson<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<ApiState> for ValidJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &ApiState) -> Result<Self, ApiError> {
+        let limit = state.config.max_request_bytes();
+        let bytes = axum::body::to_bytes(request.into_body(), limit)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge(format!("the request body exceeds {limit} bytes")))?;
+        parse_json(&bytes).map(ValidJson)
+    }
+}
+
+/// Parses JSON, classifying syntax errors (400) apart from shape errors (422).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::InvalidJson(format!("the body is not valid JSON: {inner}"));
+        }
+        let mut loc = vec!["body".to_owned()];
+        loc.extend(path.split('.').filter(|s| !s.is_empty() && *s != "?").map(str::to_owned));
+        ApiError::Validation(vec![ValidationItem { loc, msg: inner.to_string(), kind: "type_error".into() }])
+    })
+}
+
+/// Query parameters: `422 validation` naming the parameter when they do not parse.
+#[derive(Debug)]
+pub struct ValidQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ValidQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Query::<T>::try_from_uri(&parts.uri).map(|Query(value)| ValidQuery(value)).map_err(|rejection| {
+            ApiError::Validation(vec![ValidationItem {
+                loc: vec!["query".into()],
+                msg: rejection.body_text(),
+                kind: "type_error".into(),
+            }])
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Shape {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u16,
+    }
+
+    fn error_of(body: &str) -> ApiError {
+        parse_json::<Shape>(body.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn syntax_errors_are_invalid_json() {
+        assert!(matches!(error_of("{"), ApiError::InvalidJson(_)));
+        assert!(matches!(error_of("not json"), ApiError::InvalidJson(_)));
+        assert!(matches!(error_of(""), ApiError::InvalidJson(_)));
+    }
+
+    #[test]
+    fn shape_errors_name_the_path() {
+        let ApiError::Validation(items) = error_of(r#"{"name": "x", "inner": {"count": -1}}"#) else {
+            panic!("expected a validation error");
+        };
+        assert_eq!(items[0].loc, ["body", "inner", "count"]);
+        let ApiError::Validation(items) = error_of(r#"{}"#) else {
+            panic!("expected a validation error");
+        };
+        assert!(items[0].msg.contains("name"), "{:?}", items[0]);
+    }
+}
