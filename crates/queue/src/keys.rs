@@ -67,6 +67,12 @@ impl KeyLayout {
         format!("{}:{{p:{}}}:tracked", self.prefix, partition.0)
     }
 
+    /// `<prefix>:lease:<name>` — STRING holding the id of the process that runs a
+    /// singleton job (such as the reconciler) until the key expires.
+    pub fn lease(&self, name: &str) -> String {
+        format!("{}:lease:{name}", self.prefix)
+    }
+
     /// Recovers the partition from a stream key returned by `XREADGROUP`.
     pub fn partition_of_stream(&self, stream_key: &str) -> Option<Partition> {
         let rest = stream_key.strip_prefix(&self.prefix)?.strip_prefix(":{p:")?;

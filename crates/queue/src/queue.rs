@@ -264,6 +264,25 @@ impl Queue {
         Ok(delivery_ids.iter().zip(found).filter(|(_, value)| value.is_none()).map(|(id, _)| id.clone()).collect())
     }
 
+    /// Takes (or renews) the lease `name` for `holder` for `ttl`. Returns whether
+    /// `holder` holds it now. Used so one worker at a time runs the reconciler.
+    pub async fn try_lease(&self, name: &str, holder: &str, ttl: Duration) -> QueueResult<bool> {
+        let mut conn = self.conn.clone();
+        let key = self.keys.lease(name);
+        let ttl_ms = ttl.as_millis().max(1) as u64;
+        let taken: Option<String> =
+            redis::cmd("SET").arg(&key).arg(holder).arg("NX").arg("PX").arg(ttl_ms).query_async(&mut conn).await?;
+        if taken.is_some() {
+            return Ok(true);
+        }
+        let current: Option<String> = conn.get(&key).await?;
+        if current.as_deref() == Some(holder) {
+            let _: bool = conn.pexpire(&key, ttl_ms as i64).await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     /// Entries waiting in a partition's stream (not yet read or still in flight).
     pub async fn stream_length(&self, partition: &Partition) -> QueueResult<u64> {
         let mut conn = self.conn.clone();

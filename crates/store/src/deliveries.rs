@@ -90,16 +90,22 @@ impl Store {
         move_delivery(&self.db, delivery_id, expected_attempt_count, expected_attempt_count, transition, now).await
     }
 
-    /// Pending deliveries whose next attempt was due at or before `due_before`, most
-    /// overdue first. The reconciler checks these against Redis.
-    pub async fn overdue_deliveries(&self, due_before: DateTime<Utc>, limit: u64) -> StoreResult<Vec<delivery::Model>> {
-        Ok(delivery::Entity::find()
+    /// Pending deliveries whose next attempt was due at or before `due_before`, in id
+    /// order after `after_id`, at most `limit`. The reconciler pages through these and
+    /// checks them against Redis.
+    pub async fn overdue_deliveries(
+        &self,
+        due_before: DateTime<Utc>,
+        after_id: Option<&str>,
+        limit: u64,
+    ) -> StoreResult<Vec<delivery::Model>> {
+        let mut query = delivery::Entity::find()
             .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-            .filter(delivery::Column::NextAttemptAt.lte(due_before))
-            .order_by_asc(delivery::Column::NextAttemptAt)
-            .limit(limit)
-            .all(&self.db)
-            .await?)
+            .filter(delivery::Column::NextAttemptAt.lte(due_before));
+        if let Some(after_id) = after_id {
+            query = query.filter(delivery::Column::Id.gt(after_id));
+        }
+        Ok(query.order_by_asc(delivery::Column::Id).limit(limit).all(&self.db).await?)
     }
 
     /// The deliveries of one message, for tests and the attempt views.

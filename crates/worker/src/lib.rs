@@ -1,1 +1,99 @@
+//! Herald's delivery worker.
+//!
+//! A worker runs four loops over the shared queue:
+//! - the **dispatcher** ([`dispatcher`]) reads due deliveries from every tenant
+//!   partition and attempts each one ([`attempt::process`]) with at most
+//!   `max_in_flight` in flight;
+//! - the **promoter** moves retries whose time has come from the delayed set back to
+//!   the stream (an atomic script; safe with any number of workers);
+//! - the **reclaimer** takes over entries a dead worker left unacknowledged;
+//! - the **reconciler** ([`reconciler`]) re-queues deliveries the database says are
+//!   due but Redis has no trace of (Redis flushed or restarted empty).
+//!
+//! On shutdown the dispatcher stops reading, in-flight attempts get a grace period,
+//! and whatever is still unfinished is handed back to the stream for another worker.
+//!
+//! **What it must not know:** SQL or Redis keys (it calls the store and the queue),
+//! or the API's request types.
 
+pub mod attempt;
+pub mod dispatcher;
+pub mod reconciler;
+pub mod sender;
+pub mod ssrf;
+
+use std::time::Duration;
+
+use herald_core::DeliveryPolicy;
+use herald_queue::{Queue, QueueError};
+use herald_store::{Store, StoreError};
+use tokio_util::sync::CancellationToken;
+
+pub use sender::{HttpSender, SenderConfig};
+
+/// Everything that can stop one delivery's processing (it is then retried).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WorkerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("endpoint cannot be signed for: {0}")]
+    BadEndpoint(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// The worker's settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// This worker's consumer name in the group; unique per process.
+    pub consumer_name: String,
+    pub policy: DeliveryPolicy,
+    pub sender: SenderConfig,
+    /// Attempts in flight at once, across all endpoints.
+    pub max_in_flight: usize,
+    /// Entries read from one partition per read.
+    pub read_batch: usize,
+    /// How long an entry must sit unacknowledged before another worker takes it over.
+    /// Longer than the request timeout, or a slow attempt gets duplicated.
+    pub reclaim_idle: Duration,
+    /// How often the reconciler compares the database with Redis.
+    pub reconcile_interval: Duration,
+    /// A delivery this overdue and unknown to Redis is re-queued.
+    pub reconcile_grace: Duration,
+    /// How long in-flight attempts may finish after shutdown is requested.
+    pub shutdown_grace: Duration,
+    /// Also send `svix-id`, `svix-timestamp` and `svix-signature`.
+    pub send_svix_headers: bool,
+}
+
+/// What every loop and attempt shares.
+#[derive(Debug, Clone)]
+pub struct WorkerContext {
+    pub store: Store,
+    pub queue: Queue,
+    pub sender: HttpSender,
+    pub config: WorkerConfig,
+}
+
+/// Runs the worker until `shutdown` is cancelled and in-flight work is finished or
+/// handed back.
+pub async fn run(store: Store, queue: Queue, config: WorkerConfig, shutdown: CancellationToken) -> Result<(), WorkerError> {
+    let sender = HttpSender::new(config.sender.clone())?;
+    let ctx = WorkerContext { store, queue, sender, config };
+    let background = CancellationToken::new();
+    let promoter = tokio::spawn(dispatcher::promote_loop(ctx.clone(), background.clone()));
+    let reconciler = tokio::spawn(reconciler::reconcile_loop(ctx.clone(), background.clone()));
+    let result = dispatcher::dispatch_loop(ctx, shutdown).await;
+    background.cancel();
+    let _ = tokio::join!(promoter, reconciler);
+    result
+}
+
+/// A fresh id from the current time and ten random bytes.
+pub(crate) fn fresh_id<T>(generate: impl FnOnce(u64, [u8; 10]) -> T) -> T {
+    let millis = chrono::Utc::now().timestamp_millis().max(0) as u64;
+    generate(millis, rand::random())
+}

@@ -1,0 +1,70 @@
+//! The reconciler: the database says a delivery is due, Redis has no trace of it
+//! (Redis restarted without persistence, was flushed, or an enqueue after commit
+//! failed) — so queue it again. One worker at a time runs it, under a Redis lease.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use herald_queue::{Partition, QueuedDelivery};
+use tokio_util::sync::CancellationToken;
+
+use crate::dispatcher::pause;
+use crate::{WorkerContext, WorkerError};
+
+/// Deliveries checked per database page.
+const PAGE: u64 = 1_000;
+/// Most pages per pass, so one pass stays bounded.
+const MAX_PAGES: usize = 100;
+
+/// Runs a reconciliation pass every `reconcile_interval` until `stop`.
+pub async fn reconcile_loop(ctx: WorkerContext, stop: CancellationToken) {
+    while !stop.is_cancelled() {
+        pause(&stop, ctx.config.reconcile_interval).await;
+        if stop.is_cancelled() {
+            break;
+        }
+        match reconcile_once(&ctx).await {
+            Ok(0) => {}
+            Ok(requeued) => tracing::warn!(requeued, "reconciler re-queued deliveries Redis had lost"),
+            Err(error) => tracing::warn!(%error, "reconciliation pass failed"),
+        }
+    }
+}
+
+/// One pass. Returns how many deliveries were re-queued.
+pub async fn reconcile_once(ctx: &WorkerContext) -> Result<usize, WorkerError> {
+    let lease_ttl = ctx.config.reconcile_interval * 2;
+    if !ctx.queue.try_lease("reconciler", &ctx.config.consumer_name, lease_ttl).await? {
+        return Ok(0);
+    }
+    let due_before = Utc::now() - chrono::Duration::from_std(ctx.config.reconcile_grace).unwrap_or_default();
+    let mut after: Option<String> = None;
+    let mut requeued = 0;
+    for _ in 0..MAX_PAGES {
+        let overdue = ctx.store.overdue_deliveries(due_before, after.as_deref(), PAGE).await?;
+        let Some(last) = overdue.last() else { break };
+        after = Some(last.id.clone());
+        let full_page = overdue.len() as u64 == PAGE;
+
+        let mut by_partition: BTreeMap<String, Vec<(String, i32)>> = BTreeMap::new();
+        for delivery in overdue {
+            by_partition.entry(delivery.tenant_id).or_default().push((delivery.id, delivery.attempt_count));
+        }
+        for (tenant, deliveries) in by_partition {
+            let partition = Partition::for_tenant(&tenant);
+            let ids: Vec<String> = deliveries.iter().map(|(id, _)| id.clone()).collect();
+            let missing: std::collections::HashSet<String> = ctx.queue.untracked(&partition, &ids).await?.into_iter().collect();
+            let lost: Vec<QueuedDelivery> = deliveries
+                .into_iter()
+                .filter(|(id, _)| missing.contains(id))
+                .map(|(delivery_id, attempts)| QueuedDelivery { delivery_id, attempts_made: attempts.max(0) as u32 })
+                .collect();
+            requeued += lost.len();
+            ctx.queue.enqueue(&partition, &lost).await?;
+        }
+        if !full_page {
+            break;
+        }
+    }
+    Ok(requeued)
+}
