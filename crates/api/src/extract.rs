@@ -36,6 +36,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         let mut loc = vec!["body".to_owned()];
         loc.extend(path.split('.').filter(|s| !s.is_empty() && *s != "?").map(str::to_owned));
+        let message = inner.to_string();
+        if let Some(field) = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+            loc.push(field.to_owned());
+        }
         ApiError::Validation(vec![ValidationItem { loc, msg: inner.to_string(), kind: "type_error".into() }])
     })
 }
@@ -95,6 +99,6 @@ mod tests {
         let ApiError::Validation(items) = error_of(r#"{}"#) else {
             panic!("expected a validation error");
         };
-        assert!(items[0].msg.contains("name"), "{:?}", items[0]);
+        assert_eq!(items[0].loc, ["body", "name"]);
     }
 }

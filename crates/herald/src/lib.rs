@@ -1,1 +1,183 @@
+//! The `herald` binary's library half.
+//!
+//! This crate wires the others together: it reads [`Settings`], sets up logging
+//! ([`telemetry`]), connects the store and the queue, and runs the roles — the API,
+//! the worker, or both (`serve`). `main.rs` only parses the command line; tests start
+//! Herald in-process through [`start`].
+//!
+//! **What it must not know:** anything the other crates own. No SQL, Redis keys, HTTP
+//! shapes or delivery rules live here; only configuration and process lifecycle.
 
+pub mod settings;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::Utc;
+use herald_api::{ApiConfig, ApiState};
+use herald_core::api_key::format_api_key;
+use herald_core::{ApiKeyId, TenantId};
+use herald_queue::{Queue, QueueConfig};
+use herald_store::Store;
+use herald_worker::{SenderConfig, WorkerConfig};
+use secrecy::ExposeSecret;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use settings::Settings;
+
+/// Which parts of Herald a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Roles {
+    /// API and worker in one process (`herald serve`).
+    Both,
+    ApiOnly,
+    WorkerOnly,
+}
+
+impl Roles {
+    fn api(self) -> bool {
+        matches!(self, Self::Both | Self::ApiOnly)
+    }
+
+    fn worker(self) -> bool {
+        matches!(self, Self::Both | Self::WorkerOnly)
+    }
+}
+
+/// A started Herald: where the API listens, and the task that ends after shutdown.
+#[derive(Debug)]
+pub struct Running {
+    pub api_address: Option<SocketAddr>,
+    pub store: Store,
+    pub queue: Queue,
+    pub task: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Opens the database (creating and migrating it as configured).
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    let url = settings.database_url.expose_secret();
+    herald_store::ensure_database_exists(url).await.context("while creating the database")?;
+    let store = Store::connect(url, settings.database_max_connections).await.context("while connecting to the database")?;
+    if settings.migrate_on_start {
+        store.migrate().await.context("while applying migrations")?;
+    } else {
+        let pending = store.pending_migrations().await.context("while checking migrations")?;
+        anyhow::ensure!(pending == 0, "the database is {pending} migration(s) behind; run `herald migrate` first");
+    }
+    Ok(store)
+}
+
+/// Connects to Redis.
+pub async fn open_queue(settings: &Settings) -> anyhow::Result<Queue> {
+    let config = QueueConfig {
+        redis_url: settings.redis_url.expose_secret().to_owned(),
+        prefix: settings.redis_prefix.clone(),
+        command_timeout: settings.duration_of("redis_command_timeout")?,
+    };
+    Queue::connect(&config).await.context("while connecting to Redis")
+}
+
+/// Applies every pending migration (`herald migrate`).
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let url = settings.database_url.expose_secret();
+    herald_store::ensure_database_exists(url).await.context("while creating the database")?;
+    let store = Store::connect(url, 1).await.context("while connecting to the database")?;
+    store.migrate().await.context("while applying migrations")?;
+    store.close().await?;
+    Ok(())
+}
+
+/// A new tenant and its first API key (shown once; only its hash is stored).
+#[derive(Debug)]
+pub struct CreatedTenant {
+    pub id: TenantId,
+    pub api_key: String,
+}
+
+/// Creates a tenant (`herald tenant create <name>`).
+pub async fn create_tenant(settings: &Settings, name: &str) -> anyhow::Result<CreatedTenant> {
+    let store = open_store(settings).await?;
+    let id = fresh(TenantId::generate);
+    let api_key = format_api_key(rand::random());
+    store.create_tenant(&id, name, &fresh(ApiKeyId::generate), &api_key, Utc::now()).await.context("while creating the tenant")?;
+    store.close().await?;
+    Ok(CreatedTenant { id, api_key })
+}
+
+/// Starts the given roles. They run until `shutdown` is cancelled; then the API stops
+/// accepting, the worker drains or hands back in-flight deliveries, and `task` ends.
+pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToken) -> anyhow::Result<Running> {
+    let store = open_store(settings).await?;
+    let queue = open_queue(settings).await?;
+
+    let mut api_address = None;
+    let api_task = if roles.api() {
+        let address = settings.listen_address()?;
+        let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("while binding {address}"))?;
+        api_address = Some(listener.local_addr()?);
+        let state = ApiState {
+            store: store.clone(),
+            queue: queue.clone(),
+            config: Arc::new(ApiConfig { max_payload_bytes: settings.max_payload_bytes }),
+        };
+        let service = herald_api::service(state);
+        let stop = shutdown.clone();
+        Some(tokio::spawn(async move {
+            let make_service = axum::ServiceExt::<axum::extract::Request>::into_make_service(service);
+            axum::serve(listener, make_service).with_graceful_shutdown(stop.cancelled_owned()).await.context("while serving the API")
+        }))
+    } else {
+        None
+    };
+
+    let worker_task = if roles.worker() {
+        let config = worker_config(settings)?;
+        let (store, queue, stop) = (store.clone(), queue.clone(), shutdown.clone());
+        Some(tokio::spawn(async move { herald_worker::run(store, queue, config, stop).await.context("while running the worker") }))
+    } else {
+        None
+    };
+
+    let closing_store = store.clone();
+    let task = tokio::spawn(async move {
+        let mut result = Ok(());
+        for handle in [api_task, worker_task].into_iter().flatten() {
+            let outcome = handle.await.context("a Herald task panicked").and_then(|inner| inner);
+            if let Err(error) = outcome {
+                // One role failed: stop the other rather than run half a Herald.
+                shutdown.cancel();
+                result = result.and(Err(error));
+            }
+        }
+        closing_store.close().await.context("while closing the database")?;
+        result
+    });
+    Ok(Running { api_address, store, queue, task })
+}
+
+fn worker_config(settings: &Settings) -> anyhow::Result<WorkerConfig> {
+    Ok(WorkerConfig {
+        consumer_name: format!("worker-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+        policy: settings.delivery_policy()?,
+        sender: SenderConfig {
+            request_timeout: settings.duration_of("request_timeout")?,
+            connect_timeout: settings.duration_of("connect_timeout")?,
+            max_response_bytes: settings.max_response_bytes,
+            allow_private_targets: settings.allow_private_targets,
+        },
+        max_in_flight: settings.worker_concurrency,
+        read_batch: settings.read_batch,
+        reclaim_idle: settings.duration_of("reclaim_idle")?,
+        reconcile_interval: settings.duration_of("reconcile_interval")?,
+        reconcile_grace: settings.duration_of("reconcile_grace")?,
+        shutdown_grace: settings.duration_of("shutdown_grace")?,
+        send_svix_headers: settings.send_svix_headers,
+    })
+}
+
+fn fresh<T>(generate: impl FnOnce(u64, [u8; 10]) -> T) -> T {
+    generate(Utc::now().timestamp_millis().max(0) as u64, rand::random())
+}

@@ -1,0 +1,153 @@
+//! Settings: the embedded `defaults.toml`, an optional file, then `HERALD_*`
+//! environment variables. Validated once at start-up; an error names the setting.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use herald_core::retry::parse_duration;
+use herald_core::{DeliveryPolicy, RetrySchedule};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The commented defaults, embedded in the binary.
+pub const DEFAULTS: &str = include_str!("../defaults.toml");
+
+/// Every setting, as read. See `defaults.toml` for what each one means.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Wrapped so the password in a database URL never reaches a log line.
+    pub database_url: SecretString,
+    pub database_max_connections: u32,
+    pub migrate_on_start: bool,
+    pub redis_url: SecretString,
+    pub redis_prefix: String,
+    pub redis_command_timeout: String,
+    pub listen: String,
+    pub max_payload_bytes: usize,
+    pub retry_schedule: String,
+    pub retry_jitter: f64,
+    pub max_retry_after: String,
+    pub request_timeout: String,
+    pub connect_timeout: String,
+    pub max_response_bytes: usize,
+    pub allow_private_targets: bool,
+    pub send_svix_headers: bool,
+    pub worker_concurrency: usize,
+    pub read_batch: usize,
+    pub reclaim_idle: String,
+    pub reconcile_interval: String,
+    pub reconcile_grace: String,
+    pub shutdown_grace: String,
+    pub log_format: String,
+    pub log_level: String,
+}
+
+impl Settings {
+    /// Reads the layers: defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        if let Some(file) = file {
+            if !file.exists() {
+                bail!("the config file {} does not exist", file.display());
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment.merge(Env::prefixed("HERALD_"));
+        Self::from_figment(figment)
+    }
+
+    /// The defaults overridden by a TOML snippet, ignoring the environment (used by
+    /// tests and embedders, which must not be steered by the caller's `HERALD_*`).
+    pub fn with_overrides(toml: &str) -> anyhow::Result<Self> {
+        Self::from_figment(Figment::from(Toml::string(DEFAULTS)).merge(Toml::string(toml)))
+    }
+
+    fn from_figment(figment: Figment) -> anyhow::Result<Self> {
+        let settings: Self = figment.extract().context("while reading settings")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks everything that can be checked without connecting anywhere.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.listen_address()?;
+        self.delivery_policy()?;
+        for (name, value) in [
+            ("redis_command_timeout", &self.redis_command_timeout),
+            ("request_timeout", &self.request_timeout),
+            ("connect_timeout", &self.connect_timeout),
+            ("reclaim_idle", &self.reclaim_idle),
+            ("reconcile_interval", &self.reconcile_interval),
+            ("reconcile_grace", &self.reconcile_grace),
+            ("shutdown_grace", &self.shutdown_grace),
+        ] {
+            duration(name, value)?;
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!("setting `log_format` must be `text` or `json`, not `{}`", self.log_format);
+        }
+        if self.worker_concurrency == 0 || self.read_batch == 0 || self.database_max_connections == 0 {
+            bail!("settings `worker_concurrency`, `read_batch` and `database_max_connections` must be at least 1");
+        }
+        herald_store::DatabaseKind::of(self.database_url.expose_secret())
+            .map_err(|error| anyhow::anyhow!("setting `database_url`: {error}"))?;
+        herald_queue::KeyLayout::new(&self.redis_prefix).map_err(|error| anyhow::anyhow!("setting `redis_prefix`: {error}"))?;
+        Ok(())
+    }
+
+    pub fn listen_address(&self) -> anyhow::Result<SocketAddr> {
+        self.listen.parse().with_context(|| format!("setting `listen`: `{}` is not an address such as 127.0.0.1:8071", self.listen))
+    }
+
+    pub fn delivery_policy(&self) -> anyhow::Result<DeliveryPolicy> {
+        let schedule = RetrySchedule::parse(&self.retry_schedule, self.retry_jitter)
+            .map_err(|error| anyhow::anyhow!("setting `retry_schedule`/`retry_jitter`: {error}"))?;
+        Ok(DeliveryPolicy { schedule, max_retry_after: duration("max_retry_after", &self.max_retry_after)? })
+    }
+
+    pub fn duration_of(&self, name: &str) -> anyhow::Result<Duration> {
+        let value = match name {
+            "redis_command_timeout" => &self.redis_command_timeout,
+            "request_timeout" => &self.request_timeout,
+            "connect_timeout" => &self.connect_timeout,
+            "reclaim_idle" => &self.reclaim_idle,
+            "reconcile_interval" => &self.reconcile_interval,
+            "reconcile_grace" => &self.reconcile_grace,
+            "shutdown_grace" => &self.shutdown_grace,
+            other => bail!("no duration setting named `{other}`"),
+        };
+        duration(name, value)
+    }
+}
+
+fn duration(name: &str, value: &str) -> anyhow::Result<Duration> {
+    parse_duration(value).map_err(|error| anyhow::anyhow!("setting `{name}`: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let settings = Settings::with_overrides("").unwrap();
+        assert_eq!(settings.listen, "127.0.0.1:8071");
+        assert_eq!(settings.delivery_policy().unwrap().schedule.max_attempts(), 8);
+        assert!(!settings.allow_private_targets);
+    }
+
+    #[test]
+    fn bad_settings_name_themselves() {
+        let error = Settings::with_overrides(r#"retry_schedule = "0s,5parsecs""#).unwrap_err();
+        assert!(format!("{error:#}").contains("retry_schedule"), "{error:#}");
+        let error = Settings::with_overrides(r#"listen = "nowhere""#).unwrap_err();
+        assert!(format!("{error:#}").contains("listen"), "{error:#}");
+        let error = Settings::with_overrides(r#"request_timeout = "soon""#).unwrap_err();
+        assert!(format!("{error:#}").contains("request_timeout"), "{error:#}");
+    }
+}
