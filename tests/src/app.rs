@@ -1,0 +1,176 @@
+//! `TestApp`: Herald started in-process on `127.0.0.1:0`, with a fresh database, a
+//! unique Redis key prefix and its own tenant, so tests run in parallel unaware of
+//! each other.
+
+use std::net::SocketAddr;
+
+use herald::{Roles, Settings};
+use herald_store::Store;
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::services;
+
+/// Builds a [`TestApp`] with settings beyond the test defaults.
+#[derive(Debug, Default)]
+pub struct TestAppBuilder {
+    database_url: Option<String>,
+    overrides: Vec<String>,
+}
+
+impl TestAppBuilder {
+    /// Run on SQLite instead of PostgreSQL.
+    pub fn sqlite(mut self) -> Self {
+        self.database_url = Some(services::fresh_sqlite_url());
+        self
+    }
+
+    /// Overrides one setting; `value` is a TOML value (`"\"0s,1s\""`, `"true"`, `"4"`).
+    pub fn setting(mut self, key: &str, value: &str) -> Self {
+        self.overrides.push(format!("{key} = {value}"));
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let database_url = self.database_url.unwrap_or_else(services::fresh_postgres_url);
+        let mut toml = vec![
+            format!("database_url = {database_url:?}"),
+            format!("redis_url = {:?}", services::redis_url()),
+            format!("redis_prefix = {:?}", services::fresh_redis_prefix()),
+            "listen = \"127.0.0.1:0\"".to_owned(),
+            "allow_private_targets = true".to_owned(),
+            "database_max_connections = 8".to_owned(),
+            "log_level = \"warn\"".to_owned(),
+        ];
+        // Later lines win, so a test's own settings override the defaults above.
+        let mut merged: Vec<String> = Vec::new();
+        for line in toml.drain(..).chain(self.overrides) {
+            let key = line.split('=').next().unwrap_or_default().trim().to_owned();
+            merged.retain(|existing| existing.split('=').next().unwrap_or_default().trim() != key);
+            merged.push(line);
+        }
+        let settings = Settings::with_overrides(&merged.join("\n")).expect("test settings are valid");
+        herald::telemetry::init(&settings);
+        let tenant = herald::create_tenant(&settings, "test tenant").await.expect("create the test tenant");
+        let shutdown = CancellationToken::new();
+        let running = herald::start(&settings, Roles::Both, shutdown.clone()).await.expect("start Herald");
+        TestApp {
+            address: running.api_address.expect("the API is running"),
+            api_key: tenant.api_key,
+            tenant_id: tenant.id.to_string(),
+            store: running.store,
+            settings,
+            http: reqwest::Client::new(),
+            shutdown,
+            task: Some(running.task),
+        }
+    }
+}
+
+/// A running in-process Herald and a client for its API.
+#[derive(Debug)]
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub api_key: String,
+    pub tenant_id: String,
+    pub store: Store,
+    pub settings: Settings,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A response's status and JSON body (`Value::Null` when the body is empty or not JSON).
+pub type Answer = (u16, Value);
+
+impl TestApp {
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
+    /// A Herald with the test defaults on PostgreSQL.
+    pub async fn spawn() -> Self {
+        Self::builder().start().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// Sends a request with `key` as the bearer token (none when `None`) and a raw body.
+    pub async fn request(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<&str>) -> Answer {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_owned());
+        }
+        let response = request.send().await.expect("the API answers");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// POSTs JSON with this app's tenant key.
+    pub async fn post(&self, path: &str, body: &Value) -> Answer {
+        self.request(reqwest::Method::POST, path, Some(&self.api_key), Some(&body.to_string())).await
+    }
+
+    /// GETs with this app's tenant key.
+    pub async fn get(&self, path: &str) -> Answer {
+        self.request(reqwest::Method::GET, path, Some(&self.api_key), None).await
+    }
+
+    /// Creates an application and returns its JSON.
+    pub async fn create_application(&self, uid: &str) -> Value {
+        let (status, body) = self.post("/api/v1/app", &json!({"name": format!("App {uid}"), "uid": uid})).await;
+        assert_eq!(status, 201, "create application: {body}");
+        body
+    }
+
+    /// Creates an endpoint (extra fields merged into the body) and returns its JSON.
+    pub async fn create_endpoint(&self, app: &str, url: &str, extra: Value) -> Value {
+        let mut body = json!({"url": url});
+        if let (Some(target), Value::Object(more)) = (body.as_object_mut(), extra) {
+            target.extend(more);
+        }
+        let (status, answer) = self.post(&format!("/api/v1/app/{app}/endpoint"), &body).await;
+        assert_eq!(status, 201, "create endpoint: {answer}");
+        answer
+    }
+
+    /// Sends a message and returns its JSON.
+    pub async fn send_message(&self, app: &str, event_type: &str, payload: Value) -> Value {
+        let (status, body) =
+            self.post(&format!("/api/v1/app/{app}/msg"), &json!({"eventType": event_type, "payload": payload})).await;
+        assert_eq!(status, 202, "send message: {body}");
+        body
+    }
+
+    /// A message's attempts, as the API lists them (newest first).
+    pub async fn attempts(&self, app: &str, msg_id: &str) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/api/v1/app/{app}/attempt/msg/{msg_id}")).await;
+        assert_eq!(status, 200, "list attempts: {body}");
+        body["data"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Creates a second tenant in the same installation and returns its API key.
+    pub async fn create_other_tenant(&self) -> String {
+        herald::create_tenant(&self.settings, "other tenant").await.expect("create another tenant").api_key
+    }
+
+    /// Stops Herald gracefully and waits for it.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.expect("Herald task").expect("Herald stops cleanly");
+        }
+    }
+}
