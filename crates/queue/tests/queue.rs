@@ -1,0 +1,98 @@
+//! The queue against a real Redis, each test under its own key prefix.
+
+use std::time::Duration;
+
+use herald_queue::{Partition, Queue, QueueConfig, QueuedDelivery};
+
+async fn queue() -> Queue {
+    let config = QueueConfig {
+        redis_url: std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        prefix: format!("herald-queue-test-{}", uuid::Uuid::new_v4().simple()),
+        command_timeout: Duration::from_secs(5),
+    };
+    Queue::connect(&config).await.expect("connect to Redis")
+}
+
+fn queued(id: &str, attempts_made: u32) -> QueuedDelivery {
+    QueuedDelivery { delivery_id: id.to_owned(), attempts_made }
+}
+
+#[tokio::test]
+async fn enqueued_deliveries_are_read_once_and_forgotten_when_acknowledged() {
+    let queue = queue().await;
+    let partition = Partition::for_tenant("tnt_a");
+    queue.enqueue(&partition, &[queued("dlv_1", 0), queued("dlv_2", 0)]).await.unwrap();
+    assert_eq!(queue.partitions().await.unwrap(), [partition.clone()]);
+    queue.ensure_group(&partition).await.unwrap();
+    queue.ensure_group(&partition).await.expect("creating the group twice is fine");
+
+    let mut reader = queue.reader("consumer-1").await.unwrap();
+    let received = reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(100)).await.unwrap();
+    assert_eq!(received.iter().map(|r| r.delivery.clone()).collect::<Vec<_>>(), [queued("dlv_1", 0), queued("dlv_2", 0)]);
+    assert!(reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(50)).await.unwrap().is_empty());
+
+    let ids = vec!["dlv_1".to_owned(), "dlv_2".to_owned(), "dlv_3".to_owned()];
+    assert_eq!(queue.untracked(&partition, &ids).await.unwrap(), ["dlv_3"]);
+    queue.ack(&received[0]).await.unwrap();
+    assert_eq!(queue.untracked(&partition, &ids).await.unwrap(), ["dlv_1", "dlv_3"]);
+    assert_eq!(queue.stream_length(&partition).await.unwrap(), 1, "acknowledged entries are deleted");
+}
+
+#[tokio::test]
+async fn retries_wait_in_the_delayed_set_until_due() {
+    let queue = queue().await;
+    let partition = Partition::for_tenant("tnt_b");
+    queue.enqueue(&partition, &[queued("dlv_1", 0)]).await.unwrap();
+    queue.ensure_group(&partition).await.unwrap();
+    let mut reader = queue.reader("consumer-1").await.unwrap();
+    let received = reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(100)).await.unwrap();
+
+    queue.retry_later(&received[0], 1, 10_000).await.unwrap();
+    assert_eq!(queue.untracked(&partition, &["dlv_1".to_owned()]).await.unwrap(), Vec::<String>::new(), "still tracked while delayed");
+    assert_eq!(queue.promote_due(&partition, 9_999, 100).await.unwrap(), 0, "not due yet");
+    assert!(reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(50)).await.unwrap().is_empty());
+    assert_eq!(queue.promote_due(&partition, 10_000, 100).await.unwrap(), 1);
+    assert_eq!(queue.promote_due(&partition, 10_000, 100).await.unwrap(), 0, "promoted exactly once");
+    let again = reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(100)).await.unwrap();
+    assert_eq!(again.iter().map(|r| r.delivery.clone()).collect::<Vec<_>>(), [queued("dlv_1", 1)]);
+}
+
+#[tokio::test]
+async fn a_dead_consumers_entries_are_reclaimed_after_the_idle_time() {
+    let queue = queue().await;
+    let partition = Partition::for_tenant("tnt_c");
+    queue.enqueue(&partition, &[queued("dlv_1", 0)]).await.unwrap();
+    queue.ensure_group(&partition).await.unwrap();
+    let mut dead = queue.reader("dead-consumer").await.unwrap();
+    assert_eq!(dead.read(std::slice::from_ref(&partition), 10, Duration::from_millis(100)).await.unwrap().len(), 1);
+    drop(dead);
+
+    let mut survivor = queue.reader("survivor").await.unwrap();
+    assert!(survivor.reclaim(&partition, Duration::from_secs(60), 10).await.unwrap().is_empty(), "not idle long enough");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let claimed = survivor.reclaim(&partition, Duration::from_millis(200), 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|r| r.delivery.clone()).collect::<Vec<_>>(), [queued("dlv_1", 0)]);
+}
+
+#[tokio::test]
+async fn released_entries_go_back_to_the_stream_for_anyone() {
+    let queue = queue().await;
+    let partition = Partition::for_tenant("tnt_d");
+    queue.enqueue(&partition, &[queued("dlv_1", 2)]).await.unwrap();
+    queue.ensure_group(&partition).await.unwrap();
+    let mut leaving = queue.reader("leaving").await.unwrap();
+    let received = leaving.read(std::slice::from_ref(&partition), 10, Duration::from_millis(100)).await.unwrap();
+    queue.release(&received[0]).await.unwrap();
+
+    let mut other = queue.reader("other").await.unwrap();
+    let again = other.read(std::slice::from_ref(&partition), 10, Duration::from_millis(100)).await.unwrap();
+    assert_eq!(again.iter().map(|r| r.delivery.clone()).collect::<Vec<_>>(), [queued("dlv_1", 2)]);
+}
+
+#[tokio::test]
+async fn a_lease_has_one_holder_at_a_time() {
+    let queue = queue().await;
+    assert!(queue.try_lease("job", "a", Duration::from_secs(5)).await.unwrap());
+    assert!(queue.try_lease("job", "a", Duration::from_secs(5)).await.unwrap(), "the holder renews");
+    assert!(!queue.try_lease("job", "b", Duration::from_secs(5)).await.unwrap());
+}

@@ -1,0 +1,213 @@
+//! The store against both of its databases: every test runs on a fresh PostgreSQL
+//! database and on a fresh SQLite file, over real connections.
+
+use chrono::{Duration, Utc};
+use herald_core::{ApiKeyId, ApplicationId, AttemptId, DeliveryId, EndpointId, MessageId, TenantId};
+use herald_store::{DeliveryTransition, NewApplication, NewAttempt, NewEndpoint, NewMessage, Page, PlannedDelivery, Store, StoreError};
+
+fn tag() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_owned()
+}
+
+fn postgres_url() -> String {
+    let admin = std::env::var("HERALD_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let base = admin.rsplit_once('/').map_or(admin.clone(), |(base, _)| base.to_owned());
+    format!("{base}/herald_store_test_{}", tag())
+}
+
+fn sqlite_url() -> String {
+    let dir = std::env::temp_dir().join(format!("herald-store-test-{}", tag()));
+    format!("sqlite://{}/herald.db?mode=rwc", dir.display())
+}
+
+/// A migrated store on each backend.
+async fn stores() -> Vec<Store> {
+    let mut stores = Vec::new();
+    for url in [postgres_url(), sqlite_url()] {
+        herald_store::ensure_database_exists(&url).await.unwrap_or_else(|e| panic!("create {url}: {e}"));
+        let store = Store::connect(&url, 4).await.unwrap_or_else(|e| panic!("connect {url}: {e}"));
+        store.migrate().await.expect("migrations apply");
+        assert_eq!(store.pending_migrations().await.unwrap(), 0);
+        stores.push(store);
+    }
+    stores
+}
+
+fn id<T>(generate: impl FnOnce(u64, [u8; 10]) -> T) -> T {
+    generate(Utc::now().timestamp_millis() as u64, rand::random())
+}
+
+async fn tenant(store: &Store, key: &str) -> TenantId {
+    let tenant = id(TenantId::generate);
+    store.create_tenant(&tenant, "t", &id(ApiKeyId::generate), key, Utc::now()).await.unwrap();
+    tenant
+}
+
+async fn application(store: &Store, tenant: &TenantId, uid: Option<&str>) -> Result<String, StoreError> {
+    let new = NewApplication {
+        id: id(ApplicationId::generate),
+        tenant_id: tenant.clone(),
+        uid: uid.map(str::to_owned),
+        name: "App".into(),
+        rate_limit: None,
+        metadata: serde_json::json!({"tier": "gold"}),
+        now: Utc::now(),
+    };
+    store.create_application(new).await.map(|app| app.id)
+}
+
+async fn endpoint(store: &Store, tenant: &TenantId, app_id: &str, filter: Option<Vec<String>>) -> String {
+    let new = NewEndpoint {
+        id: id(EndpointId::generate),
+        tenant_id: tenant.clone(),
+        app_id: ApplicationId::from_trusted(app_id.to_owned()),
+        uid: None,
+        url: "https://example.com/hook".into(),
+        description: String::new(),
+        version: 1,
+        disabled: false,
+        rate_limit: None,
+        filter_types: filter,
+        channels: None,
+        metadata: serde_json::json!({}),
+        headers: serde_json::json!({}),
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        now: Utc::now(),
+    };
+    store.create_endpoint(new).await.unwrap().id
+}
+
+#[tokio::test]
+async fn api_keys_are_stored_hashed_and_authenticate_their_tenant() {
+    for store in stores().await {
+        let key = format!("sk_{}", tag());
+        let tenant = tenant(&store, &key).await;
+        assert_eq!(store.authenticate_api_key(&key).await.unwrap(), Some(tenant.clone()));
+        assert_eq!(store.authenticate_api_key("sk_unknown").await.unwrap(), None);
+        assert_eq!(store.authenticate_api_key(&format!("{key}x")).await.unwrap(), None);
+        assert!(store.find_tenant(&tenant).await.unwrap().is_some());
+    }
+}
+
+#[tokio::test]
+async fn applications_are_found_by_id_or_uid_only_within_their_tenant() {
+    for store in stores().await {
+        let mine = tenant(&store, &format!("sk_{}", tag())).await;
+        let theirs = tenant(&store, &format!("sk_{}", tag())).await;
+        let app_id = application(&store, &mine, Some("acme")).await.unwrap();
+        assert!(matches!(application(&store, &mine, Some("acme")).await, Err(StoreError::Conflict(_))));
+        application(&store, &theirs, Some("acme")).await.expect("uids are per tenant");
+
+        let by_id = store.find_application(&mine, &app_id).await.unwrap().unwrap();
+        assert_eq!(by_id.metadata["tier"], "gold");
+        assert_eq!(store.find_application(&mine, "acme").await.unwrap().unwrap().id, app_id);
+        assert!(store.find_application(&theirs, &app_id).await.unwrap().is_none(), "another tenant's app is invisible");
+        assert_ne!(store.find_application(&theirs, "acme").await.unwrap().unwrap().id, app_id);
+    }
+}
+
+#[tokio::test]
+async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_once() {
+    for store in stores().await {
+        let tenant = tenant(&store, &format!("sk_{}", tag())).await;
+        let app_id = application(&store, &tenant, None).await.unwrap();
+        let first = endpoint(&store, &tenant, &app_id, None).await;
+        let second = endpoint(&store, &tenant, &app_id, Some(vec!["a.b".into()])).await;
+        assert_eq!(store.list_application_endpoints(&app_id).await.unwrap().len(), 2);
+
+        let msg_id = id(MessageId::generate);
+        let planned: Vec<PlannedDelivery> =
+            [&first, &second].iter().map(|ep| PlannedDelivery { id: id(DeliveryId::generate), endpoint_id: (*ep).clone() }).collect();
+        let now = Utc::now();
+        let new = NewMessage {
+            id: msg_id.clone(),
+            tenant_id: tenant.clone(),
+            app_id: ApplicationId::from_trusted(app_id.clone()),
+            event_type: "a.b".into(),
+            event_id: None,
+            payload: r#"{"b": 1, "a": 2}"#.into(),
+            channels: None,
+            now,
+        };
+        let (message, deliveries) = store.create_message(new, &planned).await.unwrap();
+        assert_eq!(message.payload, r#"{"b": 1, "a": 2}"#, "the payload is kept byte for byte");
+        assert_eq!(deliveries.len(), 2);
+        assert!(store.find_message(&tenant, &app_id, msg_id.as_str()).await.unwrap().is_some());
+
+        // Overdue pending deliveries are what the reconciler pages through.
+        let later = now + Duration::seconds(1);
+        let overdue = store.overdue_deliveries(later, None, 10).await.unwrap();
+        assert_eq!(overdue.len(), 2);
+        let after_first = store.overdue_deliveries(later, Some(&overdue[0].id), 10).await.unwrap();
+        assert_eq!(after_first.len(), 1);
+        assert!(store.overdue_deliveries(now - Duration::seconds(1), None, 10).await.unwrap().is_empty());
+
+        // The first attempt moves the delivery; a racing duplicate with the same count does not.
+        let delivery = &deliveries[0];
+        let retry_at = now + Duration::seconds(30);
+        let attempt = |number: i32| NewAttempt {
+            id: id(AttemptId::generate),
+            tenant_id: delivery.tenant_id.clone(),
+            app_id: delivery.app_id.clone(),
+            msg_id: delivery.msg_id.clone(),
+            endpoint_id: delivery.endpoint_id.clone(),
+            delivery_id: delivery.id.clone(),
+            attempt_number: number,
+            url: "https://example.com/hook".into(),
+            status: 2,
+            outcome_class: "http_status".into(),
+            response_status_code: 500,
+            response: "boom".into(),
+            response_duration_ms: 12,
+            trigger_type: 0,
+            next_attempt_at: Some(retry_at),
+            created_at: Utc::now(),
+        };
+        assert!(store.record_attempt(attempt(1), DeliveryTransition::Retry { at: retry_at }, 0).await.unwrap());
+        assert!(!store.record_attempt(attempt(1), DeliveryTransition::Retry { at: retry_at }, 0).await.unwrap());
+        assert!(store.record_attempt(attempt(2), DeliveryTransition::DeadLettered, 1).await.unwrap());
+        let stored = store.message_deliveries(msg_id.as_str()).await.unwrap();
+        let moved = stored.iter().find(|d| d.id == delivery.id).unwrap();
+        assert_eq!((moved.status.as_str(), moved.attempt_count, moved.next_attempt_at), ("failed", 2, None));
+
+        // Three attempt rows (the racing one is recorded too), paged newest first.
+        let page = Page { limit: 2, iterator: None };
+        let first_page = store.list_message_attempts(&tenant, &app_id, msg_id.as_str(), &page).await.unwrap();
+        assert_eq!(first_page.len(), 3, "limit + 1 rows tell the caller another page exists");
+        let next = Page { limit: 2, iterator: Some(first_page[1].id.clone()) };
+        let second_page = store.list_message_attempts(&tenant, &app_id, msg_id.as_str(), &next).await.unwrap();
+        assert_eq!(second_page.len(), 1);
+        let other = id(TenantId::generate);
+        assert!(store.list_message_attempts(&other, &app_id, msg_id.as_str(), &page).await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_failed_message_write_leaves_nothing_behind() {
+    for store in stores().await {
+        let tenant = tenant(&store, &format!("sk_{}", tag())).await;
+        let app_id = application(&store, &tenant, None).await.unwrap();
+        let msg_id = id(MessageId::generate);
+        // A delivery to an endpoint that does not exist violates a foreign key on
+        // PostgreSQL; on both backends a duplicate delivery id violates the primary key.
+        let duplicate = id(DeliveryId::generate);
+        let ep = endpoint(&store, &tenant, &app_id, None).await;
+        let planned = [
+            PlannedDelivery { id: duplicate.clone(), endpoint_id: ep.clone() },
+            PlannedDelivery { id: duplicate, endpoint_id: ep },
+        ];
+        let new = NewMessage {
+            id: msg_id.clone(),
+            tenant_id: tenant.clone(),
+            app_id: ApplicationId::from_trusted(app_id.clone()),
+            event_type: "a.b".into(),
+            event_id: None,
+            payload: "{}".into(),
+            channels: None,
+            now: Utc::now(),
+        };
+        assert!(store.create_message(new, &planned).await.is_err());
+        assert!(store.find_message(&tenant, &app_id, msg_id.as_str()).await.unwrap().is_none(), "the message rolled back");
+        assert!(store.message_deliveries(msg_id.as_str()).await.unwrap().is_empty());
+    }
+}
