@@ -66,7 +66,9 @@ impl MigrationTrait for Migration {
                     .col(text(ApiKeys::Name))
                     .col(timestamp(ApiKeys::CreatedAt))
                     .col(ColumnDef::new(ApiKeys::RevokedAt).timestamp_with_time_zone().null())
-                    .foreign_key(ForeignKey::create().from(ApiKeys::Table, ApiKeys::TenantId).to(Tenants::Table, Tenants::Id))
+                    .foreign_key(
+                        ForeignKey::create().from(ApiKeys::Table, ApiKeys::TenantId).to(Tenants::Table, Tenants::Id),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -85,13 +87,17 @@ impl MigrationTrait for Migration {
                     .col(timestamp(Applications::CreatedAt))
                     .col(timestamp(Applications::UpdatedAt))
                     .foreign_key(
-                        ForeignKey::create().from(Applications::Table, Applications::TenantId).to(Tenants::Table, Tenants::Id),
+                        ForeignKey::create()
+                            .from(Applications::Table, Applications::TenantId)
+                            .to(Tenants::Table, Tenants::Id),
                     )
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(index("ux_applications_tenant_uid", Applications::Table, &["tenant_id", "uid"]).unique().to_owned())
+            .create_index(
+                index("ux_applications_tenant_uid", Applications::Table, &["tenant_id", "uid"]).unique().to_owned(),
+            )
             .await?;
         manager.create_index(index("ix_applications_tenant_id", Applications::Table, &["tenant_id", "id"])).await?;
 
@@ -115,12 +121,18 @@ impl MigrationTrait for Migration {
                     .col(text(Endpoints::Secret))
                     .col(timestamp(Endpoints::CreatedAt))
                     .col(timestamp(Endpoints::UpdatedAt))
-                    .foreign_key(ForeignKey::create().from(Endpoints::Table, Endpoints::AppId).to(Applications::Table, Applications::Id))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Endpoints::Table, Endpoints::AppId)
+                            .to(Applications::Table, Applications::Id),
+                    )
                     .to_owned(),
             )
             .await?;
         manager.create_index(index("ix_endpoints_app", Endpoints::Table, &["app_id", "id"])).await?;
-        manager.create_index(index("ux_endpoints_app_uid", Endpoints::Table, &["app_id", "uid"]).unique().to_owned()).await?;
+        manager
+            .create_index(index("ux_endpoints_app_uid", Endpoints::Table, &["app_id", "uid"]).unique().to_owned())
+            .await?;
 
         manager
             .create_table(
@@ -136,12 +148,18 @@ impl MigrationTrait for Migration {
                     .col(nullable_text(EventTypes::FeatureFlag))
                     .col(timestamp(EventTypes::CreatedAt))
                     .col(timestamp(EventTypes::UpdatedAt))
-                    .foreign_key(ForeignKey::create().from(EventTypes::Table, EventTypes::TenantId).to(Tenants::Table, Tenants::Id))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(EventTypes::Table, EventTypes::TenantId)
+                            .to(Tenants::Table, Tenants::Id),
+                    )
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(index("ux_event_types_tenant_name", EventTypes::Table, &["tenant_id", "name"]).unique().to_owned())
+            .create_index(
+                index("ux_event_types_tenant_name", EventTypes::Table, &["tenant_id", "name"]).unique().to_owned(),
+            )
             .await?;
 
         manager
@@ -156,7 +174,11 @@ impl MigrationTrait for Migration {
                     .col(text(Messages::Payload))
                     .col(nullable_json(Messages::Channels))
                     .col(timestamp(Messages::CreatedAt))
-                    .foreign_key(ForeignKey::create().from(Messages::Table, Messages::AppId).to(Applications::Table, Applications::Id))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Messages::Table, Messages::AppId)
+                            .to(Applications::Table, Applications::Id),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -176,8 +198,16 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Deliveries::NextAttemptAt).timestamp_with_time_zone().null())
                     .col(timestamp(Deliveries::CreatedAt))
                     .col(timestamp(Deliveries::UpdatedAt))
-                    .foreign_key(ForeignKey::create().from(Deliveries::Table, Deliveries::MsgId).to(Messages::Table, Messages::Id))
-                    .foreign_key(ForeignKey::create().from(Deliveries::Table, Deliveries::EndpointId).to(Endpoints::Table, Endpoints::Id))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Deliveries::Table, Deliveries::MsgId)
+                            .to(Messages::Table, Messages::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Deliveries::Table, Deliveries::EndpointId)
+                            .to(Endpoints::Table, Endpoints::Id),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -205,7 +235,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Attempts::TriggerType).small_integer().not_null())
                     .col(ColumnDef::new(Attempts::NextAttemptAt).timestamp_with_time_zone().null())
                     .col(timestamp(Attempts::CreatedAt))
-                    .foreign_key(ForeignKey::create().from(Attempts::Table, Attempts::DeliveryId).to(Deliveries::Table, Deliveries::Id))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Attempts::Table, Attempts::DeliveryId)
+                            .to(Deliveries::Table, Deliveries::Id),
+                    )
                     .to_owned(),
             )
             .await?;

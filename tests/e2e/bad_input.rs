@@ -35,27 +35,91 @@ async fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
         case("not JSON at all", "/api/v1/app/acme/msg", "hello", 400, "invalid_json"),
         case("missing payload", "/api/v1/app/acme/msg", r#"{"eventType": "a.b"}"#, 422, "validation"),
         case("missing event type", "/api/v1/app/acme/msg", r#"{"payload": {}}"#, 422, "validation"),
-        case("payload not an object", "/api/v1/app/acme/msg", r#"{"eventType": "a.b", "payload": [1]}"#, 422, "validation"),
-        case("event type with spaces", "/api/v1/app/acme/msg", r#"{"eventType": "a b", "payload": {}}"#, 422, "validation"),
+        case(
+            "payload not an object",
+            "/api/v1/app/acme/msg",
+            r#"{"eventType": "a.b", "payload": [1]}"#,
+            422,
+            "validation",
+        ),
+        case(
+            "event type with spaces",
+            "/api/v1/app/acme/msg",
+            r#"{"eventType": "a b", "payload": {}}"#,
+            422,
+            "validation",
+        ),
         case("wrong field type", "/api/v1/app/acme/msg", r#"{"eventType": 5, "payload": {}}"#, 422, "validation"),
         case("payload over the limit", "/api/v1/app/acme/msg", &big, 413, "payload_too_large"),
         case("request over the limit", "/api/v1/app/acme/msg", &huge, 413, "payload_too_large"),
-        case("unknown application", "/api/v1/app/nobody/msg", r#"{"eventType": "a.b", "payload": {}}"#, 404, "not_found"),
-        case("unknown app for an endpoint", "/api/v1/app/nobody/endpoint", r#"{"url": "https://example.com"}"#, 404, "not_found"),
+        case(
+            "unknown application",
+            "/api/v1/app/nobody/msg",
+            r#"{"eventType": "a.b", "payload": {}}"#,
+            404,
+            "not_found",
+        ),
+        case(
+            "unknown app for an endpoint",
+            "/api/v1/app/nobody/endpoint",
+            r#"{"url": "https://example.com"}"#,
+            404,
+            "not_found",
+        ),
         case("endpoint without url", "/api/v1/app/acme/endpoint", r#"{"description": "x"}"#, 422, "validation"),
         case("endpoint with a bad url", "/api/v1/app/acme/endpoint", r#"{"url": "not a url"}"#, 422, "validation"),
         case("endpoint with ftp", "/api/v1/app/acme/endpoint", r#"{"url": "ftp://example.com"}"#, 422, "validation"),
-        case("endpoint with a bad secret", "/api/v1/app/acme/endpoint", r#"{"url": "https://example.com", "secret": "whsec_short"}"#, 422, "validation"),
+        case(
+            "endpoint with a bad secret",
+            "/api/v1/app/acme/endpoint",
+            r#"{"url": "https://example.com", "secret": "whsec_short"}"#,
+            422,
+            "validation",
+        ),
         case("application without name", "/api/v1/app", r#"{"uid": "x"}"#, 422, "validation"),
         case("application with a bad uid", "/api/v1/app", r#"{"name": "x", "uid": "has space"}"#, 422, "validation"),
         case("duplicate application uid", "/api/v1/app", r#"{"name": "x", "uid": "acme"}"#, 409, "conflict"),
         case("event type without description", "/api/v1/event-type", r#"{"name": "a.b"}"#, 422, "validation"),
-        Case { key: None, ..case("missing API key", "/api/v1/app/acme/msg", r#"{"eventType": "a.b", "payload": {}}"#, 401, "authentication_failed") },
-        Case { key: Some("sk_wrong"), ..case("wrong API key", "/api/v1/app/acme/msg", r#"{"eventType": "a.b", "payload": {}}"#, 401, "authentication_failed") },
-        Case { key: Some("sk_wrong"), ..case("wrong API key on create app", "/api/v1/app", r#"{"name": "x"}"#, 401, "authentication_failed") },
-        Case { method: Method::GET, key: Some("sk_wrong"), body: None, ..case("wrong API key on attempts", "/api/v1/app/acme/attempt/msg/msg_x", "", 401, "authentication_failed") },
-        Case { method: Method::GET, body: None, ..case("unknown message", "/api/v1/app/acme/attempt/msg/msg_missing", "", 404, "not_found") },
-        Case { method: Method::GET, body: None, ..case("bad limit", "/api/v1/app/acme/attempt/msg/msg_x?limit=lots", "", 422, "validation") },
+        Case {
+            key: None,
+            ..case(
+                "missing API key",
+                "/api/v1/app/acme/msg",
+                r#"{"eventType": "a.b", "payload": {}}"#,
+                401,
+                "authentication_failed",
+            )
+        },
+        Case {
+            key: Some("sk_wrong"),
+            ..case(
+                "wrong API key",
+                "/api/v1/app/acme/msg",
+                r#"{"eventType": "a.b", "payload": {}}"#,
+                401,
+                "authentication_failed",
+            )
+        },
+        Case {
+            key: Some("sk_wrong"),
+            ..case("wrong API key on create app", "/api/v1/app", r#"{"name": "x"}"#, 401, "authentication_failed")
+        },
+        Case {
+            method: Method::GET,
+            key: Some("sk_wrong"),
+            body: None,
+            ..case("wrong API key on attempts", "/api/v1/app/acme/attempt/msg/msg_x", "", 401, "authentication_failed")
+        },
+        Case {
+            method: Method::GET,
+            body: None,
+            ..case("unknown message", "/api/v1/app/acme/attempt/msg/msg_missing", "", 404, "not_found")
+        },
+        Case {
+            method: Method::GET,
+            body: None,
+            ..case("bad limit", "/api/v1/app/acme/attempt/msg/msg_x?limit=lots", "", 422, "validation")
+        },
         Case { method: Method::GET, body: None, ..case("unknown route", "/api/v1/nothing-here", "", 404, "not_found") },
     ];
 
@@ -107,7 +171,8 @@ async fn another_tenants_application_is_not_found() {
         assert_eq!(answer["code"], "not_found");
     }
     // The other tenant may use the same uid for its own application.
-    let (status, _) = app.request(Method::POST, "/api/v1/app", Some(&other_key), Some(r#"{"name": "x", "uid": "theirs"}"#)).await;
+    let (status, _) =
+        app.request(Method::POST, "/api/v1/app", Some(&other_key), Some(r#"{"name": "x", "uid": "theirs"}"#)).await;
     assert_eq!(status, 201);
     app.stop().await;
 }

@@ -24,7 +24,8 @@ async fn send_messages(herald: &HeraldProcess, key: &str, count: usize, parallel
     let gate = Arc::new(Semaphore::new(parallel));
     let mut sends = tokio::task::JoinSet::new();
     for n in 0..count {
-        let (client, gate, key, url) = (client.clone(), gate.clone(), key.to_owned(), herald.url("/api/v1/app/acme/msg"));
+        let (client, gate, key, url) =
+            (client.clone(), gate.clone(), key.to_owned(), herald.url("/api/v1/app/acme/msg"));
         sends.spawn(async move {
             let _permit = gate.acquire_owned().await.expect("semaphore");
             let body = json!({"eventType": "order.created", "payload": {"n": n}});
@@ -63,10 +64,16 @@ async fn every_accepted_message_arrives_after_kill_9_and_a_restart() {
 
     let accepted = send_messages(&herald, &key, 1_000, 16).await;
     assert_eq!(accepted.len(), 1_000);
-    eventually(Duration::from_secs(60), "deliveries to be under way", || async { (receiver.request_count() >= 100).then_some(()) }).await;
+    eventually(Duration::from_secs(60), "deliveries to be under way", || async {
+        (receiver.request_count() >= 100).then_some(())
+    })
+    .await;
     herald.kill_hard();
     let delivered_before_kill = receiver.unique_webhook_ids().len();
-    assert!(delivered_before_kill < 1_000, "the kill must land mid-run (all {delivered_before_kill} were already delivered)");
+    assert!(
+        delivered_before_kill < 1_000,
+        "the kill must land mid-run (all {delivered_before_kill} were already delivered)"
+    );
 
     let _restarted = installation.serve().await;
     let accepted: HashSet<String> = accepted.into_iter().collect();
@@ -93,7 +100,10 @@ async fn sigterm_hands_back_in_flight_work_and_exits_0() {
     let mut herald = installation.serve().await;
     set_up(&herald, &key, &receiver).await;
     let accepted = send_messages(&herald, &key, 40, 8).await;
-    eventually(Duration::from_secs(30), "attempts in flight", || async { (receiver.request_count() >= 4).then_some(()) }).await;
+    eventually(Duration::from_secs(30), "attempts in flight", || async {
+        (receiver.request_count() >= 4).then_some(())
+    })
+    .await;
 
     let status = herald.terminate(Duration::from_secs(20)).await;
     assert!(status.success(), "herald exits 0 after SIGTERM, got {status}");

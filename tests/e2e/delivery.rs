@@ -21,7 +21,8 @@ async fn a_message_arrives_signed_and_verifies_with_the_independent_verifier() {
     let message = app.send_message("acme", "invoice.paid", payload.clone()).await;
     let msg_id = message["id"].as_str().unwrap().to_owned();
 
-    let request = eventually(Duration::from_secs(20), "the delivery", || async { receiver.requests().first().cloned() }).await;
+    let request =
+        eventually(Duration::from_secs(20), "the delivery", || async { receiver.requests().first().cloned() }).await;
     assert_eq!(request.method, "POST");
     assert_eq!(request.path, "/hook");
     assert_eq!(request.header("content-type"), Some("application/json"));
@@ -62,7 +63,8 @@ async fn a_generated_secret_signs_deliveries_the_verifier_accepts() {
     for n in 0..5 {
         app.send_message("acme", "user.created", json!({"n": n})).await;
     }
-    eventually(Duration::from_secs(20), "five deliveries", || async { (receiver.request_count() >= 5).then_some(()) }).await;
+    eventually(Duration::from_secs(20), "five deliveries", || async { (receiver.request_count() >= 5).then_some(()) })
+        .await;
     verify_with_standardwebhooks(&secret, &receiver.requests()).expect("standardwebhooks accepts every delivery");
     app.stop().await;
 }

@@ -13,7 +13,12 @@ use tokio::net::{TcpListener, TcpStream};
 /// How the receiver answers one request.
 #[derive(Debug, Clone)]
 pub enum Reply {
-    Respond { status: u16, headers: Vec<(String, String)>, body: String, delay: Duration },
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+        delay: Duration,
+    },
     /// Read the request and never answer.
     Hang,
     /// Read the request and reset the connection.
@@ -103,7 +108,8 @@ impl TestReceiver {
     pub async fn start_on(address: SocketAddr) -> Self {
         let listener = TcpListener::bind(address).await.expect("bind the test receiver");
         let address = listener.local_addr().expect("receiver address");
-        let state = Arc::new(Mutex::new(State { requests: Vec::new(), script: VecDeque::new(), default: Reply::status(200) }));
+        let state =
+            Arc::new(Mutex::new(State { requests: Vec::new(), script: VecDeque::new(), default: Reply::status(200) }));
         let shared = state.clone();
         let accept_task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -209,7 +215,8 @@ async fn read_request(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> Option<Re
         .filter_map(|line| line.split_once(':'))
         .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
         .collect();
-    let length: usize = headers.iter().find(|(name, _)| name == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let length: usize =
+        headers.iter().find(|(name, _)| name == "content-length").and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
     let body_start = head_end + 4;
     while buffer.len() < body_start + length {
         let mut chunk = [0u8; 65536];

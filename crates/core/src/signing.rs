@@ -96,11 +96,7 @@ pub fn signature_header<'a>(
     timestamp: i64,
     body: &[u8],
 ) -> String {
-    secrets
-        .into_iter()
-        .map(|secret| secret.sign(msg_id, timestamp, body))
-        .collect::<Vec<_>>()
-        .join(" ")
+    secrets.into_iter().map(|secret| secret.sign(msg_id, timestamp, body)).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -60,7 +60,8 @@ pub struct Running {
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let url = settings.database_url.expose_secret();
     herald_store::ensure_database_exists(url).await.context("while creating the database")?;
-    let store = Store::connect(url, settings.database_max_connections).await.context("while connecting to the database")?;
+    let store =
+        Store::connect(url, settings.database_max_connections).await.context("while connecting to the database")?;
     if settings.migrate_on_start {
         store.migrate().await.context("while applying migrations")?;
     } else {
@@ -102,7 +103,10 @@ pub async fn create_tenant(settings: &Settings, name: &str) -> anyhow::Result<Cr
     let store = open_store(settings).await?;
     let id = fresh(TenantId::generate);
     let api_key = format_api_key(rand::random());
-    store.create_tenant(&id, name, &fresh(ApiKeyId::generate), &api_key, Utc::now()).await.context("while creating the tenant")?;
+    store
+        .create_tenant(&id, name, &fresh(ApiKeyId::generate), &api_key, Utc::now())
+        .await
+        .context("while creating the tenant")?;
     store.close().await?;
     Ok(CreatedTenant { id, api_key })
 }
@@ -116,7 +120,8 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
     let mut api_address = None;
     let api_task = if roles.api() {
         let address = settings.listen_address()?;
-        let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("while binding {address}"))?;
+        let listener =
+            tokio::net::TcpListener::bind(address).await.with_context(|| format!("while binding {address}"))?;
         api_address = Some(listener.local_addr()?);
         let state = ApiState {
             store: store.clone(),
@@ -127,7 +132,10 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
         let stop = shutdown.clone();
         Some(tokio::spawn(async move {
             let make_service = axum::ServiceExt::<axum::extract::Request>::into_make_service(service);
-            axum::serve(listener, make_service).with_graceful_shutdown(stop.cancelled_owned()).await.context("while serving the API")
+            axum::serve(listener, make_service)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+                .context("while serving the API")
         }))
     } else {
         None
@@ -136,7 +144,9 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
     let worker_task = if roles.worker() {
         let config = worker_config(settings)?;
         let (store, queue, stop) = (store.clone(), queue.clone(), shutdown.clone());
-        Some(tokio::spawn(async move { herald_worker::run(store, queue, config, stop).await.context("while running the worker") }))
+        Some(tokio::spawn(async move {
+            herald_worker::run(store, queue, config, stop).await.context("while running the worker")
+        }))
     } else {
         None
     };

@@ -96,12 +96,15 @@ impl Settings {
         }
         herald_store::DatabaseKind::of(self.database_url.expose_secret())
             .map_err(|error| anyhow::anyhow!("setting `database_url`: {error}"))?;
-        herald_queue::KeyLayout::new(&self.redis_prefix).map_err(|error| anyhow::anyhow!("setting `redis_prefix`: {error}"))?;
+        herald_queue::KeyLayout::new(&self.redis_prefix)
+            .map_err(|error| anyhow::anyhow!("setting `redis_prefix`: {error}"))?;
         Ok(())
     }
 
     pub fn listen_address(&self) -> anyhow::Result<SocketAddr> {
-        self.listen.parse().with_context(|| format!("setting `listen`: `{}` is not an address such as 127.0.0.1:8071", self.listen))
+        self.listen
+            .parse()
+            .with_context(|| format!("setting `listen`: `{}` is not an address such as 127.0.0.1:8071", self.listen))
     }
 
     pub fn delivery_policy(&self) -> anyhow::Result<DeliveryPolicy> {

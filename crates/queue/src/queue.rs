@@ -208,7 +208,12 @@ impl Queue {
 
     /// Acknowledges the entry and parks the delivery until `due_unix_ms`, when it
     /// comes back with `attempts_made` attempts behind it.
-    pub async fn retry_later(&self, received: &ReceivedDelivery, attempts_made: u32, due_unix_ms: i64) -> QueueResult<()> {
+    pub async fn retry_later(
+        &self,
+        received: &ReceivedDelivery,
+        attempts_made: u32,
+        due_unix_ms: i64,
+    ) -> QueueResult<()> {
         let mut conn = self.conn.clone();
         self.retry_later
             .key(self.keys.stream(&received.partition))
@@ -361,7 +366,12 @@ impl QueueReader {
 
     /// Takes over up to `count` entries of a partition that other consumers left
     /// pending for at least `min_idle` (their worker most likely died).
-    pub async fn reclaim(&mut self, partition: &Partition, min_idle: Duration, count: usize) -> QueueResult<Vec<ReceivedDelivery>> {
+    pub async fn reclaim(
+        &mut self,
+        partition: &Partition,
+        min_idle: Duration,
+        count: usize,
+    ) -> QueueResult<Vec<ReceivedDelivery>> {
         let stream = self.queue.keys.stream(partition);
         let reply: Result<StreamAutoClaimReply, redis::RedisError> = redis::cmd("XAUTOCLAIM")
             .arg(&stream)

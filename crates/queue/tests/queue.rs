@@ -22,13 +22,16 @@ async fn enqueued_deliveries_are_read_once_and_forgotten_when_acknowledged() {
     let queue = queue().await;
     let partition = Partition::for_tenant("tnt_a");
     queue.enqueue(&partition, &[queued("dlv_1", 0), queued("dlv_2", 0)]).await.unwrap();
-    assert_eq!(queue.partitions().await.unwrap(), [partition.clone()]);
+    assert_eq!(queue.partitions().await.unwrap(), std::slice::from_ref(&partition));
     queue.ensure_group(&partition).await.unwrap();
     queue.ensure_group(&partition).await.expect("creating the group twice is fine");
 
     let mut reader = queue.reader("consumer-1").await.unwrap();
     let received = reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(100)).await.unwrap();
-    assert_eq!(received.iter().map(|r| r.delivery.clone()).collect::<Vec<_>>(), [queued("dlv_1", 0), queued("dlv_2", 0)]);
+    assert_eq!(
+        received.iter().map(|r| r.delivery.clone()).collect::<Vec<_>>(),
+        [queued("dlv_1", 0), queued("dlv_2", 0)]
+    );
     assert!(reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(50)).await.unwrap().is_empty());
 
     let ids = vec!["dlv_1".to_owned(), "dlv_2".to_owned(), "dlv_3".to_owned()];
@@ -48,7 +51,11 @@ async fn retries_wait_in_the_delayed_set_until_due() {
     let received = reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(100)).await.unwrap();
 
     queue.retry_later(&received[0], 1, 10_000).await.unwrap();
-    assert_eq!(queue.untracked(&partition, &["dlv_1".to_owned()]).await.unwrap(), Vec::<String>::new(), "still tracked while delayed");
+    assert_eq!(
+        queue.untracked(&partition, &["dlv_1".to_owned()]).await.unwrap(),
+        Vec::<String>::new(),
+        "still tracked while delayed"
+    );
     assert_eq!(queue.promote_due(&partition, 9_999, 100).await.unwrap(), 0, "not due yet");
     assert!(reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(50)).await.unwrap().is_empty());
     assert_eq!(queue.promote_due(&partition, 10_000, 100).await.unwrap(), 1);
@@ -68,7 +75,10 @@ async fn a_dead_consumers_entries_are_reclaimed_after_the_idle_time() {
     drop(dead);
 
     let mut survivor = queue.reader("survivor").await.unwrap();
-    assert!(survivor.reclaim(&partition, Duration::from_secs(60), 10).await.unwrap().is_empty(), "not idle long enough");
+    assert!(
+        survivor.reclaim(&partition, Duration::from_secs(60), 10).await.unwrap().is_empty(),
+        "not idle long enough"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let claimed = survivor.reclaim(&partition, Duration::from_millis(200), 10).await.unwrap();
     assert_eq!(claimed.iter().map(|r| r.delivery.clone()).collect::<Vec<_>>(), [queued("dlv_1", 0)]);

@@ -39,7 +39,11 @@ impl Store {
 
     /// Finds a tenant's application by its id or by its producer-chosen `uid`, as
     /// Svix accepts either wherever an `app_id` goes.
-    pub async fn find_application(&self, tenant_id: &TenantId, id_or_uid: &str) -> StoreResult<Option<application::Model>> {
+    pub async fn find_application(
+        &self,
+        tenant_id: &TenantId,
+        id_or_uid: &str,
+    ) -> StoreResult<Option<application::Model>> {
         let looks_like_id = ApplicationId::has_prefix(id_or_uid);
         let column = if looks_like_id { application::Column::Id } else { application::Column::Uid };
         let by_key = application::Entity::find()

@@ -36,7 +36,8 @@ pub async fn ensure_database_exists(url: &str) -> StoreResult<()> {
             let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or_default();
             if let Some(parent) = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| invalid(&format!("cannot create {}: {e}", parent.display())))?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| invalid(&format!("cannot create {}: {e}", parent.display())))?;
             }
             Ok(())
         }

@@ -22,7 +22,9 @@ pub struct DispatchContext {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryTransition {
     /// Stay pending; the next attempt is due at this instant.
-    Retry { at: DateTime<Utc> },
+    Retry {
+        at: DateTime<Utc>,
+    },
     Succeeded,
     /// Dead-lettered: no further automatic attempts.
     DeadLettered,
@@ -74,7 +76,9 @@ impl Store {
         let delivery_id = attempt.delivery_id.clone();
         let now = attempt.created_at;
         attempt::Entity::insert(attempt_row(attempt)).exec_without_returning(&txn).await?;
-        let moved = move_delivery(&txn, &delivery_id, expected_attempt_count, expected_attempt_count + 1, transition, now).await?;
+        let moved =
+            move_delivery(&txn, &delivery_id, expected_attempt_count, expected_attempt_count + 1, transition, now)
+                .await?;
         txn.commit().await?;
         Ok(moved)
     }

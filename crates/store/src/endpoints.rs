@@ -80,7 +80,8 @@ impl Store {
 /// an endpoint without a filter takes every type; an endpoint with channels takes
 /// only messages that share one of them; an endpoint without channels ignores them.
 pub fn endpoint_accepts(endpoint: &endpoint::Model, event_type: &str, channels: Option<&[String]>) -> bool {
-    let listed = |list: &serde_json::Value, wanted: &str| list.as_array().is_some_and(|items| items.iter().any(|i| i == wanted));
+    let listed =
+        |list: &serde_json::Value, wanted: &str| list.as_array().is_some_and(|items| items.iter().any(|i| i == wanted));
     let type_ok = endpoint.filter_types.as_ref().is_none_or(|filter| listed(filter, event_type));
     let channel_ok = match endpoint.channels.as_ref() {
         None => true,

@@ -73,7 +73,12 @@ impl Store {
     }
 
     /// A tenant's message in one of its applications.
-    pub async fn find_message(&self, tenant_id: &TenantId, app_id: &str, msg_id: &str) -> StoreResult<Option<message::Model>> {
+    pub async fn find_message(
+        &self,
+        tenant_id: &TenantId,
+        app_id: &str,
+        msg_id: &str,
+    ) -> StoreResult<Option<message::Model>> {
         Ok(message::Entity::find_by_id(msg_id)
             .filter(message::Column::TenantId.eq(tenant_id.as_str()))
             .filter(message::Column::AppId.eq(app_id))

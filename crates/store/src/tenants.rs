@@ -19,13 +19,10 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<tenant::Model> {
         let txn = self.db.begin().await?;
-        let tenant = tenant::ActiveModel {
-            id: Set(tenant_id.to_string()),
-            name: Set(name.to_owned()),
-            created_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
+        let tenant =
+            tenant::ActiveModel { id: Set(tenant_id.to_string()), name: Set(name.to_owned()), created_at: Set(now) }
+                .insert(&txn)
+                .await?;
         insert_api_key(&txn, tenant_id, key_id, key, "default", now).await?;
         txn.commit().await?;
         Ok(tenant)

@@ -3,14 +3,17 @@
 
 use chrono::{Duration, Utc};
 use herald_core::{ApiKeyId, ApplicationId, AttemptId, DeliveryId, EndpointId, MessageId, TenantId};
-use herald_store::{DeliveryTransition, NewApplication, NewAttempt, NewEndpoint, NewMessage, Page, PlannedDelivery, Store, StoreError};
+use herald_store::{
+    DeliveryTransition, NewApplication, NewAttempt, NewEndpoint, NewMessage, Page, PlannedDelivery, Store, StoreError,
+};
 
 fn tag() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..16].to_owned()
 }
 
 fn postgres_url() -> String {
-    let admin = std::env::var("HERALD_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = std::env::var("HERALD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let base = admin.rsplit_once('/').map_or(admin.clone(), |(base, _)| base.to_owned());
     format!("{base}/herald_store_test_{}", tag())
 }
@@ -116,8 +119,10 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
         assert_eq!(store.list_application_endpoints(&app_id).await.unwrap().len(), 2);
 
         let msg_id = id(MessageId::generate);
-        let planned: Vec<PlannedDelivery> =
-            [&first, &second].iter().map(|ep| PlannedDelivery { id: id(DeliveryId::generate), endpoint_id: (*ep).clone() }).collect();
+        let planned: Vec<PlannedDelivery> = [&first, &second]
+            .iter()
+            .map(|ep| PlannedDelivery { id: id(DeliveryId::generate), endpoint_id: (*ep).clone() })
+            .collect();
         let now = Utc::now();
         let new = NewMessage {
             id: msg_id.clone(),
@@ -207,7 +212,10 @@ async fn a_failed_message_write_leaves_nothing_behind() {
             now: Utc::now(),
         };
         assert!(store.create_message(new, &planned).await.is_err());
-        assert!(store.find_message(&tenant, &app_id, msg_id.as_str()).await.unwrap().is_none(), "the message rolled back");
+        assert!(
+            store.find_message(&tenant, &app_id, msg_id.as_str()).await.unwrap().is_none(),
+            "the message rolled back"
+        );
         assert!(store.message_deliveries(msg_id.as_str()).await.unwrap().is_empty());
     }
 }

@@ -90,14 +90,20 @@ pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result
         ctx.store.disable_endpoint(&endpoint.id, Utc::now()).await?;
     }
     match transition {
-        DeliveryTransition::Retry { at } => ctx.queue.retry_later(received, attempt_number as u32, at.timestamp_millis()).await?,
+        DeliveryTransition::Retry { at } => {
+            ctx.queue.retry_later(received, attempt_number as u32, at.timestamp_millis()).await?
+        }
         _ => ctx.queue.ack(received).await?,
     }
     Ok(())
 }
 
 /// The Standard Webhooks headers (and their `svix-*` twins), plus the endpoint's own.
-fn webhook_headers(endpoint: &endpoint::Model, message: &message::Model, send_svix_headers: bool) -> Result<HeaderMap, WorkerError> {
+fn webhook_headers(
+    endpoint: &endpoint::Model,
+    message: &message::Model,
+    send_svix_headers: bool,
+) -> Result<HeaderMap, WorkerError> {
     let secret = EndpointSecret::parse(&endpoint.secret).map_err(|e| WorkerError::BadEndpoint(e.to_string()))?;
     let timestamp = Utc::now().timestamp();
     let signature = signature_header([&secret], &message.id, timestamp, message.payload.as_bytes());
@@ -114,9 +120,13 @@ fn webhook_headers(endpoint: &endpoint::Model, message: &message::Model, send_sv
     let timestamp = timestamp.to_string();
     let ours = [("id", message.id.as_str()), ("timestamp", timestamp.as_str()), ("signature", signature.as_str())];
     for (suffix, text) in ours {
-        headers.insert(HeaderName::from_bytes(format!("webhook-{suffix}").as_bytes()).expect("static name"), value(text)?);
+        headers
+            .insert(HeaderName::from_bytes(format!("webhook-{suffix}").as_bytes()).expect("static name"), value(text)?);
         if send_svix_headers {
-            headers.insert(HeaderName::from_bytes(format!("svix-{suffix}").as_bytes()).expect("static name"), value(text)?);
+            headers.insert(
+                HeaderName::from_bytes(format!("svix-{suffix}").as_bytes()).expect("static name"),
+                value(text)?,
+            );
         }
     }
     Ok(headers)

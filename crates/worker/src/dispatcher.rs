@@ -77,7 +77,11 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
                 match reclaimer.reclaim(partition, ctx.config.reclaim_idle, RECLAIM_BATCH).await {
                     Ok(claimed) => {
                         if !claimed.is_empty() {
-                            tracing::info!(partition = partition.name(), count = claimed.len(), "reclaimed abandoned deliveries");
+                            tracing::info!(
+                                partition = partition.name(),
+                                count = claimed.len(),
+                                "reclaimed abandoned deliveries"
+                            );
                         }
                         batch.extend(claimed);
                     }
@@ -96,10 +100,8 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
     }
 
     // Shutdown: let in-flight attempts finish for a while, then hand back the rest.
-    let drained = tokio::time::timeout(ctx.config.shutdown_grace, async {
-        while tasks.join_next().await.is_some() {}
-    })
-    .await;
+    let drained =
+        tokio::time::timeout(ctx.config.shutdown_grace, async { while tasks.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         tracing::info!(remaining = tasks.len(), "shutdown grace over; handing back unfinished deliveries");
         hard_stop.cancel();
@@ -108,7 +110,12 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
     Ok(())
 }
 
-async fn run_one(ctx: WorkerContext, received: ReceivedDelivery, _permit: OwnedSemaphorePermit, hard_stop: CancellationToken) {
+async fn run_one(
+    ctx: WorkerContext,
+    received: ReceivedDelivery,
+    _permit: OwnedSemaphorePermit,
+    hard_stop: CancellationToken,
+) {
     tokio::select! {
         result = attempt::process(&ctx, &received) => {
             if let Err(error) = result {
@@ -127,7 +134,10 @@ async fn hand_back(ctx: &WorkerContext, received: &ReceivedDelivery) {
     }
 }
 
-async fn refresh_partitions(ctx: &WorkerContext, grouped: &mut HashSet<Partition>) -> Result<Vec<Partition>, WorkerError> {
+async fn refresh_partitions(
+    ctx: &WorkerContext,
+    grouped: &mut HashSet<Partition>,
+) -> Result<Vec<Partition>, WorkerError> {
     let partitions = ctx.queue.partitions().await?;
     for partition in &partitions {
         if !grouped.contains(partition) {

@@ -80,7 +80,12 @@ pub struct WorkerContext {
 
 /// Runs the worker until `shutdown` is cancelled and in-flight work is finished or
 /// handed back.
-pub async fn run(store: Store, queue: Queue, config: WorkerConfig, shutdown: CancellationToken) -> Result<(), WorkerError> {
+pub async fn run(
+    store: Store,
+    queue: Queue,
+    config: WorkerConfig,
+    shutdown: CancellationToken,
+) -> Result<(), WorkerError> {
     let sender = HttpSender::new(config.sender.clone())?;
     let ctx = WorkerContext { store, queue, sender, config };
     let background = CancellationToken::new();

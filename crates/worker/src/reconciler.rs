@@ -53,7 +53,8 @@ pub async fn reconcile_once(ctx: &WorkerContext) -> Result<usize, WorkerError> {
         for (tenant, deliveries) in by_partition {
             let partition = Partition::for_tenant(&tenant);
             let ids: Vec<String> = deliveries.iter().map(|(id, _)| id.clone()).collect();
-            let missing: std::collections::HashSet<String> = ctx.queue.untracked(&partition, &ids).await?.into_iter().collect();
+            let missing: std::collections::HashSet<String> =
+                ctx.queue.untracked(&partition, &ids).await?.into_iter().collect();
             let lost: Vec<QueuedDelivery> = deliveries
                 .into_iter()
                 .filter(|(id, _)| missing.contains(id))

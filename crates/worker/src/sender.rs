@@ -79,7 +79,8 @@ impl HttpSender {
             url::Host::Ipv6(v6) => std::net::IpAddr::V6(v6),
             url::Host::Domain(_) => return None,
         };
-        is_forbidden(ip).then(|| format!("{ip} is an address Herald does not deliver to (loopback, private, link-local, …)"))
+        is_forbidden(ip)
+            .then(|| format!("{ip} is an address Herald does not deliver to (loopback, private, link-local, …)"))
     }
 
     async fn read_response(&self, mut response: reqwest::Response) -> (AttemptOutcome, String) {
@@ -104,7 +105,10 @@ impl HttpSender {
                 }
                 Ok(None) => break,
                 Err(error) if error.is_timeout() => {
-                    return (AttemptOutcome::Timeout, format!("timed out reading the response body after status {status}"))
+                    return (
+                        AttemptOutcome::Timeout,
+                        format!("timed out reading the response body after status {status}"),
+                    )
                 }
                 Err(error) => return (AttemptOutcome::InvalidResponse, describe(&error)),
             }
@@ -135,7 +139,11 @@ fn classify(error: &reqwest::Error) -> AttemptOutcome {
         if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
             return AttemptOutcome::Tls;
         }
-        if text.contains("invalid http") || text.contains("parse") || text.contains("invalid status") || text.contains("header") {
+        if text.contains("invalid http")
+            || text.contains("parse")
+            || text.contains("invalid status")
+            || text.contains("header")
+        {
             return AttemptOutcome::InvalidResponse;
         }
         source = cause.source();

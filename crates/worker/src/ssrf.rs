@@ -68,7 +68,11 @@ pub struct BlockedAddress {
 
 impl fmt::Display for BlockedAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} resolves only to addresses Herald does not deliver to (loopback, private, link-local, …)", self.host)
+        write!(
+            f,
+            "{} resolves only to addresses Herald does not deliver to (loopback, private, link-local, …)",
+            self.host
+        )
     }
 }
 

@@ -105,7 +105,11 @@ pub async fn create_application(
 }
 
 /// Creates an application from a validated body.
-pub async fn create(state: &ApiState, tenant: &herald_core::TenantId, body: ApplicationIn) -> ApiResult<application::Model> {
+pub async fn create(
+    state: &ApiState,
+    tenant: &herald_core::TenantId,
+    body: ApplicationIn,
+) -> ApiResult<application::Model> {
     Ok(state
         .store
         .create_application(NewApplication {

@@ -111,9 +111,17 @@ impl EndpointIn {
         validator
             .optional_slug(self.uid.as_deref(), 256, &["uid"])
             .slug_list(self.filter_types.as_deref(), 1_000, 256, "filterTypes")
-            .check(self.filter_types.as_ref().is_none_or(|f| !f.is_empty()), &["filterTypes"], "must not be empty; omit it to receive every event type")
+            .check(
+                self.filter_types.as_ref().is_none_or(|f| !f.is_empty()),
+                &["filterTypes"],
+                "must not be empty; omit it to receive every event type",
+            )
             .slug_list(self.channels.as_deref(), 10, 128, "channels")
-            .check(self.channels.as_ref().is_none_or(|c| !c.is_empty()), &["channels"], "must not be empty; omit it to ignore channels")
+            .check(
+                self.channels.as_ref().is_none_or(|c| !c.is_empty()),
+                &["channels"],
+                "must not be empty; omit it to ignore channels",
+            )
             .check(self.rate_limit != Some(0), &["throttleRate"], "must be at least 1")
             .check(self.version != Some(0), &["version"], "must be at least 1");
         for name in self.headers.iter().flat_map(BTreeMap::keys) {
@@ -134,10 +142,13 @@ pub async fn create_endpoint(
     let app = state.store.find_application(&tenant, &app_id).await?.ok_or(ApiError::NotFound("application"))?;
     body.validate()?;
     let secret = match &body.secret {
-        Some(given) => EndpointSecret::parse(given).map_err(|error| ApiError::validation(&["secret"], error.to_string()))?,
+        Some(given) => {
+            EndpointSecret::parse(given).map_err(|error| ApiError::validation(&["secret"], error.to_string()))?
+        }
         None => EndpointSecret::from_random_bytes(rand::random::<[u8; GENERATED_SECRET_BYTES]>()),
     };
-    let headers = serde_json::to_value(body.headers.unwrap_or_default()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let headers =
+        serde_json::to_value(body.headers.unwrap_or_default()).map_err(|e| ApiError::Internal(e.to_string()))?;
     let created = state
         .store
         .create_endpoint(NewEndpoint {

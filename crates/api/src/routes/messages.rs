@@ -159,7 +159,9 @@ async fn find_or_create_application(
     inline.uid = Some(app_id.to_owned());
     match applications::create(state, tenant, inline).await {
         // A concurrent request created it first.
-        Err(ApiError::Conflict(_)) => state.store.find_application(tenant, app_id).await?.ok_or(ApiError::NotFound("application")),
+        Err(ApiError::Conflict(_)) => {
+            state.store.find_application(tenant, app_id).await?.ok_or(ApiError::NotFound("application"))
+        }
         other => other,
     }
 }

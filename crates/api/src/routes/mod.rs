@@ -62,7 +62,12 @@ impl PageQuery {
 }
 
 /// Cuts a `limit + 1` row fetch into a page and its envelope.
-pub fn paginate<R, T>(mut rows: Vec<R>, page: &herald_store::Page, id: impl Fn(&R) -> String, map: impl Fn(R) -> T) -> ListResponse<T> {
+pub fn paginate<R, T>(
+    mut rows: Vec<R>,
+    page: &herald_store::Page,
+    id: impl Fn(&R) -> String,
+    map: impl Fn(R) -> T,
+) -> ListResponse<T> {
     let done = rows.len() as u64 <= page.limit;
     rows.truncate(page.limit as usize);
     let iterator = rows.last().map(id);
