@@ -95,3 +95,16 @@ need_rust_components() {
   cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt >&2
   cargo clippy --version >/dev/null 2>&1 || rustup component add clippy >&2
 }
+
+# Drops what earlier test runs left behind: their databases and Redis keys. Every
+# test uses fresh names, so this is housekeeping, not isolation.
+clean_test_leftovers() {
+  local base="${HERALD_TEST_POSTGRES_URL%/*}"
+  psql "$HERALD_TEST_POSTGRES_URL" -Atqc \
+    "select datname from pg_database where datname like 'herald\_test\_%' or datname like 'herald\_store\_test\_%'" |
+    while read -r name; do
+      psql "$base/postgres" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null 2>&1 || true
+    done
+  redis-cli -h 127.0.0.1 -p 6379 --scan --pattern 'herald-test-*' | xargs -r -n 500 redis-cli -h 127.0.0.1 -p 6379 del >/dev/null
+  redis-cli -h 127.0.0.1 -p 6379 --scan --pattern 'herald-queue-test-*' | xargs -r -n 500 redis-cli -h 127.0.0.1 -p 6379 del >/dev/null
+}
