@@ -66,19 +66,33 @@ impl Store {
     /// attempts behind it: when two workers raced on one delivery (a redelivered
     /// stream entry), both attempts are recorded but only the first moves the
     /// delivery. Returns whether this call moved it.
+    ///
+    /// With `disable_endpoint` (the receiver answered 410 Gone) the endpoint is
+    /// disabled in the same transaction, so nobody sees the dead-lettered delivery
+    /// with its endpoint still enabled.
     pub async fn record_attempt(
         &self,
         attempt: NewAttempt,
         transition: DeliveryTransition,
         expected_attempt_count: i32,
+        disable_endpoint: bool,
     ) -> StoreResult<bool> {
         let txn = self.db.begin().await?;
         let delivery_id = attempt.delivery_id.clone();
+        let endpoint_id = attempt.endpoint_id.clone();
         let now = attempt.created_at;
         attempt::Entity::insert(attempt_row(attempt)).exec_without_returning(&txn).await?;
         let moved =
             move_delivery(&txn, &delivery_id, expected_attempt_count, expected_attempt_count + 1, transition, now)
                 .await?;
+        if disable_endpoint {
+            endpoint::Entity::update_many()
+                .col_expr(endpoint::Column::Disabled, Expr::value(true))
+                .col_expr(endpoint::Column::UpdatedAt, Expr::value(now))
+                .filter(endpoint::Column::Id.eq(endpoint_id))
+                .exec(&txn)
+                .await?;
+        }
         txn.commit().await?;
         Ok(moved)
     }

@@ -61,19 +61,6 @@ impl Store {
             .all(&self.db)
             .await?)
     }
-
-    /// Disables an endpoint (the receiver answered 410 Gone, or an operator asked).
-    pub async fn disable_endpoint(&self, endpoint_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        endpoint::ActiveModel {
-            id: Set(endpoint_id.to_owned()),
-            disabled: Set(true),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .update(&self.db)
-        .await?;
-        Ok(())
-    }
 }
 
 /// Whether an endpoint wants a message of `event_type` on `channels`, by Svix's rules:

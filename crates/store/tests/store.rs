@@ -168,12 +168,17 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
             next_attempt_at: Some(retry_at),
             created_at: Utc::now(),
         };
-        assert!(store.record_attempt(attempt(1), DeliveryTransition::Retry { at: retry_at }, 0).await.unwrap());
-        assert!(!store.record_attempt(attempt(1), DeliveryTransition::Retry { at: retry_at }, 0).await.unwrap());
-        assert!(store.record_attempt(attempt(2), DeliveryTransition::DeadLettered, 1).await.unwrap());
+        assert!(store.record_attempt(attempt(1), DeliveryTransition::Retry { at: retry_at }, 0, false).await.unwrap());
+        assert!(!store.record_attempt(attempt(1), DeliveryTransition::Retry { at: retry_at }, 0, false).await.unwrap());
+        assert!(store.record_attempt(attempt(2), DeliveryTransition::DeadLettered, 1, true).await.unwrap());
         let stored = store.message_deliveries(msg_id.as_str()).await.unwrap();
         let moved = stored.iter().find(|d| d.id == delivery.id).unwrap();
         assert_eq!((moved.status.as_str(), moved.attempt_count, moved.next_attempt_at), ("failed", 2, None));
+        let endpoints = store.list_application_endpoints(&app_id).await.unwrap();
+        assert!(
+            endpoints.iter().find(|e| e.id == delivery.endpoint_id).unwrap().disabled,
+            "disabled with the dead-letter"
+        );
 
         // Three attempt rows (the racing one is recorded too), paged newest first.
         let page = Page { limit: 2, iterator: None };

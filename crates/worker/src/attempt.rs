@@ -84,11 +84,11 @@ pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result
         created_at: Utc::now(),
     };
     tracing::debug!(outcome = sent.outcome.class(), status = ?sent.outcome.status_code(), ?transition, "attempt finished");
-    ctx.store.record_attempt(record, transition, attempts_made).await?;
-    if decision == Decision::DisableEndpoint {
+    let disable_endpoint = decision == Decision::DisableEndpoint;
+    if disable_endpoint {
         tracing::info!("endpoint answered 410 Gone; disabling it");
-        ctx.store.disable_endpoint(&endpoint.id, Utc::now()).await?;
     }
+    ctx.store.record_attempt(record, transition, attempts_made, disable_endpoint).await?;
     match transition {
         DeliveryTransition::Retry { at } => {
             ctx.queue.retry_later(received, attempt_number as u32, at.timestamp_millis()).await?

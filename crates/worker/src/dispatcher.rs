@@ -71,6 +71,11 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
                 continue;
             }
         };
+        if batch.is_empty() {
+            // Nothing to do in the known partitions: look for new ones right away, so a
+            // new tenant's first message does not wait for the next periodic refresh.
+            refreshed_at = None;
+        }
         if reclaimed_at.elapsed() >= reclaim_every {
             reclaimed_at = Instant::now();
             for partition in &partitions {
