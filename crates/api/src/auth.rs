@@ -1,35 +1,140 @@
-//! Authentication: `Authorization: Bearer <tenant API key>` → the tenant.
+//! Authentication and scope.
+//!
+//! Two kinds of bearer credential reach `/api/v1`:
+//! - a tenant **API key** (`sk_…`): the tenant's producer, allowed everything the
+//!   tenant owns;
+//! - a **portal token** (`hpt_…`) from `POST /api/v1/auth/app-portal-access/{app_id}`:
+//!   one end customer in the portal, allowed only that application's routes (and
+//!   reading the tenant's event types, to pick filters), and only reads when issued
+//!   read-only.
+//!
+//! Handlers never compare ids themselves: tenant-wide routes take [`TenantCaller`],
+//! which refuses portal tokens, and application routes take [`Caller`] and resolve
+//! the application through [`Caller::application`], which enforces the scope.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::Method;
+use chrono::Utc;
 use herald_core::TenantId;
+use herald_store::entity::{application, tenant};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::ApiState;
 
-/// The tenant whose API key authenticated the request. Every handler that takes one
-/// can only ever see that tenant's rows: the store scopes its queries by it.
-#[derive(Debug, Clone)]
-pub struct AuthenticatedTenant(pub TenantId);
+/// The prefix of portal tokens, which tells them apart from API keys.
+pub const PORTAL_TOKEN_PREFIX: &str = "hpt_";
 
-impl FromRequestParts<ApiState> for AuthenticatedTenant {
+/// What a credential may reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything the tenant owns (an API key).
+    Tenant,
+    /// One application (a portal token).
+    Application { app_id: String, token_id: String, read_only: bool },
+}
+
+/// An authenticated request: whose it is and what it may reach.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant: tenant::Model,
+    pub scope: Scope,
+}
+
+impl Caller {
+    pub fn tenant_id(&self) -> TenantId {
+        TenantId::from_trusted(self.tenant.id.clone())
+    }
+
+    /// The caller's application `app_id` (an id or a `uid`). A portal token gets
+    /// `403` for any other application, whether or not it exists.
+    pub async fn application(&self, state: &ApiState, app_id: &str) -> ApiResult<application::Model> {
+        let found = state.store.find_application(&self.tenant_id(), app_id).await?;
+        match (&self.scope, found) {
+            (Scope::Tenant, Some(app)) => Ok(app),
+            (Scope::Tenant, None) => Err(ApiError::NotFound("application")),
+            (Scope::Application { app_id: own, .. }, Some(app)) if *own == app.id => Ok(app),
+            (Scope::Application { .. }, _) => Err(ApiError::Forbidden("this token is for another application")),
+        }
+    }
+}
+
+/// Resolves the request's bearer credential, once per request (the idempotency
+/// layer may have done it already and left it in the request's extensions).
+pub async fn authenticate(parts: &mut Parts, state: &ApiState) -> ApiResult<Caller> {
+    if let Some(caller) = parts.extensions.get::<Caller>() {
+        return Ok(caller.clone());
+    }
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or(ApiError::Unauthorized("missing Authorization header"))?
+        .to_str()
+        .map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
+    let credential = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .ok_or(ApiError::Unauthorized("expected `Authorization: Bearer <API key>`"))?;
+    let caller = if credential.starts_with(PORTAL_TOKEN_PREFIX) {
+        let token = state
+            .store
+            .authenticate_portal_token(credential, Utc::now())
+            .await?
+            .ok_or(ApiError::Unauthorized("invalid or expired portal token"))?;
+        let tenant = state
+            .store
+            .find_tenant(&TenantId::from_trusted(token.tenant_id.clone()))
+            .await?
+            .ok_or(ApiError::Unauthorized("invalid or expired portal token"))?;
+        Caller {
+            tenant,
+            scope: Scope::Application { app_id: token.app_id, token_id: token.id, read_only: token.read_only },
+        }
+    } else {
+        let tenant =
+            state.store.authenticate_api_key(credential).await?.ok_or(ApiError::Unauthorized("invalid API key"))?;
+        Caller { tenant, scope: Scope::Tenant }
+    };
+    parts.extensions.insert(caller.clone());
+    Ok(caller)
+}
+
+impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized("missing Authorization header"))?
-            .to_str()
-            .map_err(|_| ApiError::Unauthorized("malformed Authorization header"))?;
-        let key = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .map(str::trim)
-            .filter(|key| !key.is_empty())
-            .ok_or(ApiError::Unauthorized("expected `Authorization: Bearer <API key>`"))?;
-        let tenant = state.store.authenticate_api_key(key).await?;
-        tenant.map(AuthenticatedTenant).ok_or(ApiError::Unauthorized("invalid API key"))
+        let caller = authenticate(parts, state).await?;
+        if let Scope::Application { read_only: true, .. } = caller.scope {
+            if parts.method != Method::GET && parts.method != Method::HEAD {
+                return Err(ApiError::Forbidden("this portal token is read-only"));
+            }
+        }
+        Ok(caller)
+    }
+}
+
+/// A caller with a tenant API key: tenant-wide routes (applications, event type
+/// changes, portal access) refuse portal tokens with `403`.
+#[derive(Debug, Clone)]
+pub struct TenantCaller(pub tenant::Model);
+
+impl TenantCaller {
+    pub fn tenant_id(&self) -> TenantId {
+        TenantId::from_trusted(self.0.id.clone())
+    }
+}
+
+impl FromRequestParts<ApiState> for TenantCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let caller = authenticate(parts, state).await?;
+        match caller.scope {
+            Scope::Tenant => Ok(TenantCaller(caller.tenant)),
+            Scope::Application { .. } => Err(ApiError::Forbidden("a portal token cannot use tenant-wide routes")),
+        }
     }
 }

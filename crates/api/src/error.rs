@@ -8,9 +8,11 @@
 //! | status | code | when |
 //! |---|---|---|
 //! | 400 | `invalid_json` | the body is not JSON |
-//! | 401 | `authentication_failed` | missing, malformed or unknown API key |
+//! | 401 | `authentication_failed` | missing, malformed, unknown, revoked or expired API key or portal token |
+//! | 403 | `forbidden` | the credential is valid but not for this: a portal token outside its application, or writing with a read-only one |
 //! | 404 | `not_found` | the object does not exist *for this tenant* (another tenant's objects are indistinguishable from missing ones) |
 //! | 409 | `conflict` | a unique name or `uid` is taken |
+//! | 409 | `idempotency_conflict` | a request with the same `Idempotency-Key` is still being served, or the key was used for a different request |
 //! | 413 | `payload_too_large` | the request or message payload exceeds the limit |
 //! | 422 | `validation` | the JSON is well-formed but a field is missing or wrong |
 //! | 500 | `internal_error` | a bug or an outage; the cause is logged, never sent |
@@ -24,13 +26,17 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use herald_store::StoreError;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// One entry of a `422` response, in Svix's `ValidationErrorItem` shape.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = ValidationError)]
 pub struct ValidationItem {
+    /// Where the problem is: `body` or `query` followed by the field path.
     pub loc: Vec<String>,
     pub msg: String,
     #[serde(rename = "type")]
+    #[schema(rename = "type")]
     pub kind: String,
 }
 
@@ -51,6 +57,10 @@ pub enum ApiError {
     InvalidJson(String),
     #[error("authentication failed: {0}")]
     Unauthorized(&'static str),
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    IdempotencyConflict(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -65,16 +75,65 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// Every error but validation: Svix's `HttpErrorOut`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = HttpErrorOut)]
+pub struct ErrorBody<'a> {
+    /// A stable, machine-readable code such as `not_found`; see the API's error policy.
     code: &'a str,
+    /// A human-readable explanation.
     detail: String,
 }
 
-#[derive(Serialize)]
-struct ValidationBody<'a> {
+/// A `422`: Svix's `HTTPValidationError`, with Herald's `code`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = HTTPValidationError)]
+pub struct ValidationBody<'a> {
+    /// Always `validation`.
     code: &'a str,
     detail: &'a [ValidationItem],
+}
+
+/// The error answers every route may give, for the OpenAPI document.
+#[derive(Debug)]
+pub struct ErrorResponses;
+
+impl utoipa::IntoResponses for ErrorResponses {
+    fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(Ref::from_schema_name("HttpErrorOut"))).build(),
+                )
+                .build()
+                .into()
+        };
+        let validation = ResponseBuilder::new()
+            .description("The request is well-formed JSON but a field or parameter is wrong.")
+            .content(
+                "application/json",
+                ContentBuilder::new().schema(Some(Ref::from_schema_name("HTTPValidationError"))).build(),
+            )
+            .build()
+            .into();
+        [
+            ("400", error("The body is not JSON.")),
+            ("401", error("Missing or invalid credentials.")),
+            ("403", error("The credentials do not allow this.")),
+            ("404", error("The object does not exist.")),
+            ("409", error("A conflicting object or request exists.")),
+            ("413", error("The body or payload is too large.")),
+            ("422", validation),
+            ("500", error("An internal error; the cause is in the server log.")),
+            ("503", error("A backing service is unavailable; retry later.")),
+        ]
+        .into_iter()
+        .map(|(status, response)| (status.to_owned(), response))
+        .collect()
+    }
 }
 
 impl ApiError {
@@ -86,6 +145,8 @@ impl ApiError {
         match self {
             Self::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "authentication_failed"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::IdempotencyConflict(_) => (StatusCode::CONFLICT, "idempotency_conflict"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),

@@ -1,6 +1,6 @@
 //! Request extractors that turn every malformed input into an [`ApiError`] with a code.
 
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -52,10 +52,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ValidQuery<T> 
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        Query::<T>::try_from_uri(&parts.uri).map(|Query(value)| ValidQuery(value)).map_err(|rejection| {
+        // serde_html_form, unlike serde_urlencoded, reads repeated keys into a list
+        // (`event_types=a&event_types=b`), as several Svix SDKs send them.
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_html_form::de::Deserializer::from_bytes(query.as_bytes());
+        serde_path_to_error::deserialize(deserializer).map(ValidQuery).map_err(|error| {
+            let mut loc = vec!["query".to_owned()];
+            loc.extend(error.path().to_string().split('.').filter(|s| !s.is_empty() && *s != "?").map(str::to_owned));
             ApiError::Validation(vec![ValidationItem {
-                loc: vec!["query".into()],
-                msg: rejection.body_text(),
+                loc,
+                msg: error.into_inner().to_string(),
                 kind: "type_error".into(),
             }])
         })

@@ -12,15 +12,22 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 mod ids;
+pub mod openapi;
 pub mod routes;
+pub mod schema;
 pub mod validate;
 
 use std::sync::Arc;
 
+use axum::http::header::CONTENT_TYPE;
+use axum::response::Html;
+use axum::routing::get;
 use axum::Router;
 use herald_queue::Queue;
 use herald_store::Store;
+use secrecy::SecretString;
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 use tower_http::trace::TraceLayer;
 
@@ -31,6 +38,10 @@ pub use error::{ApiError, ApiResult};
 pub struct ApiConfig {
     /// The largest message payload accepted, in bytes (compact JSON).
     pub max_payload_bytes: usize,
+    /// Where users reach this Herald (portal links are built on it).
+    pub public_url: String,
+    /// The operator token guarding `/admin/v1`; `None` turns the admin API off.
+    pub operator_token: Option<SecretString>,
 }
 
 impl ApiConfig {
@@ -46,13 +57,27 @@ pub struct ApiState {
     pub store: Store,
     pub queue: Queue,
     pub config: Arc<ApiConfig>,
+    /// Compiled event type schemas.
+    pub schemas: schema::SchemaCache,
+}
+
+impl ApiState {
+    pub fn new(store: Store, queue: Queue, config: ApiConfig) -> Self {
+        Self { store, queue, config: Arc::new(config), schemas: schema::SchemaCache::default() }
+    }
 }
 
 /// The `/api/v1` router, without trailing-slash handling (see [`service`]).
 pub fn router(state: ApiState) -> Router {
-    routes::router()
+    let (router, document) = routes::router_with_doc().split_for_parts();
+    let reference = openapi::reference_page(&document);
+    let document = document.to_pretty_json().expect("the OpenAPI document serialises");
+    router
+        .route("/api/v1/openapi.json", get(move || async move { ([(CONTENT_TYPE, "application/json")], document) }))
+        .route("/api/v1/docs", get(move || async move { Html(reference) }))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

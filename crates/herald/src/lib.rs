@@ -12,13 +12,11 @@ pub mod settings;
 pub mod telemetry;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::Utc;
 use herald_api::{ApiConfig, ApiState};
-use herald_core::api_key::format_api_key;
-use herald_core::{ApiKeyId, TenantId};
+use herald_core::TenantId;
 use herald_queue::{Queue, QueueConfig};
 use herald_store::Store;
 use herald_worker::{SenderConfig, WorkerConfig};
@@ -98,17 +96,29 @@ pub struct CreatedTenant {
     pub api_key: String,
 }
 
+/// Forgets idempotency keys past their lifetime, every ten minutes, until shutdown.
+async fn prune_idempotency_keys(store: Store, shutdown: CancellationToken) {
+    let lifetime = chrono::Duration::hours(herald_api::idempotency::KEY_LIFETIME_HOURS);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+        }
+        match store.prune_idempotency_keys(Utc::now() - lifetime).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::debug!(pruned, "forgot expired idempotency keys"),
+            Err(error) => tracing::warn!(%error, "could not prune idempotency keys"),
+        }
+    }
+}
+
 /// Creates a tenant (`herald tenant create <name>`).
 pub async fn create_tenant(settings: &Settings, name: &str) -> anyhow::Result<CreatedTenant> {
     let store = open_store(settings).await?;
-    let id = fresh(TenantId::generate);
-    let api_key = format_api_key(rand::random());
-    store
-        .create_tenant(&id, name, &fresh(ApiKeyId::generate), &api_key, Utc::now())
-        .await
-        .context("while creating the tenant")?;
+    let (tenant, api_key) =
+        herald_api::routes::admin::new_tenant(&store, name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     store.close().await?;
-    Ok(CreatedTenant { id, api_key })
+    Ok(CreatedTenant { id: TenantId::from_trusted(tenant.id), api_key })
 }
 
 /// Starts the given roles. They run until `shutdown` is cancelled; then the API stops
@@ -123,11 +133,14 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
         let listener =
             tokio::net::TcpListener::bind(address).await.with_context(|| format!("while binding {address}"))?;
         api_address = Some(listener.local_addr()?);
-        let state = ApiState {
-            store: store.clone(),
-            queue: queue.clone(),
-            config: Arc::new(ApiConfig { max_payload_bytes: settings.max_payload_bytes }),
+        let operator_token = settings.operator_token.expose_secret().trim();
+        let config = ApiConfig {
+            max_payload_bytes: settings.max_payload_bytes,
+            public_url: settings.public_url(),
+            operator_token: (!operator_token.is_empty()).then(|| operator_token.to_owned().into()),
         };
+        let state = ApiState::new(store.clone(), queue.clone(), config);
+        tokio::spawn(prune_idempotency_keys(store.clone(), shutdown.clone()));
         let service = herald_api::service(state);
         let stop = shutdown.clone();
         Some(tokio::spawn(async move {
@@ -186,8 +199,4 @@ fn worker_config(settings: &Settings) -> anyhow::Result<WorkerConfig> {
         shutdown_grace: settings.duration_of("shutdown_grace")?,
         send_svix_headers: settings.send_svix_headers,
     })
-}
-
-fn fresh<T>(generate: impl FnOnce(u64, [u8; 10]) -> T) -> T {
-    generate(Utc::now().timestamp_millis().max(0) as u64, rand::random())
 }

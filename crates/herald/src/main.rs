@@ -33,22 +33,59 @@ enum Command {
         #[command(subcommand)]
         action: TenantCommand,
     },
+    /// API keys of a tenant.
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyCommand,
+    },
     /// Print the built-in settings file, with every setting documented.
     Defaults,
+    /// Print Herald's OpenAPI document (as committed in docs/openapi.json).
+    Openapi,
 }
 
 #[derive(Debug, Subcommand)]
 enum TenantCommand {
     /// Create a tenant; its API key is printed alone on the last line of stdout.
     Create { name: String },
+    /// List tenants: id, schema validation mode, name.
+    List,
+    /// Change a tenant's settings.
+    Update {
+        tenant_id: String,
+        /// What a payload that breaks its event type's schema gets: accept, flag or reject.
+        #[arg(long)]
+        schema_validation: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Issue an API key; the key is printed alone on the last line of stdout.
+    Create {
+        tenant_id: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List a tenant's keys (ids and names; keys are never stored).
+    List { tenant_id: String },
+    /// Revoke a key; it stops working at once.
+    Revoke { tenant_id: String, key_id: String },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if matches!(cli.command, Command::Defaults) {
-        print!("{}", herald::settings::DEFAULTS);
-        return Ok(());
+    match cli.command {
+        Command::Defaults => {
+            print!("{}", herald::settings::DEFAULTS);
+            return Ok(());
+        }
+        Command::Openapi => {
+            print!("{}", herald_api::openapi::document_json());
+            return Ok(());
+        }
+        _ => {}
     }
     let settings = Settings::load(cli.config.as_deref())?;
     herald::telemetry::init(&settings);
@@ -61,15 +98,77 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::Tenant { action: TenantCommand::Create { name } } => {
-            let created = herald::create_tenant(&settings, &name).await?;
-            println!("Created tenant {name} ({}).", created.id);
-            println!("Its API key is shown only now; keep it safe:");
-            println!("{}", created.api_key);
-            Ok(())
-        }
-        Command::Defaults => Ok(()),
+        Command::Tenant { action } => tenant_command(&settings, action).await,
+        Command::ApiKey { action } => api_key_command(&settings, action).await,
+        Command::Defaults | Command::Openapi => Ok(()),
     }
+}
+
+fn admin_error(error: herald_api::ApiError) -> anyhow::Error {
+    match error {
+        herald_api::ApiError::Validation(items) => {
+            anyhow::anyhow!(
+                "{}",
+                items.iter().map(|i| format!("{}: {}", i.loc.join("."), i.msg)).collect::<Vec<_>>().join("; ")
+            )
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+async fn tenant_command(settings: &Settings, action: TenantCommand) -> anyhow::Result<()> {
+    use herald_api::routes::admin;
+    let store = herald::open_store(settings).await?;
+    match action {
+        TenantCommand::Create { name } => {
+            let (tenant, api_key) = admin::new_tenant(&store, &name).await.map_err(admin_error)?;
+            println!("Created tenant {name} ({}).", tenant.id);
+            println!("Its API key is shown only now; keep it safe:");
+            println!("{api_key}");
+        }
+        TenantCommand::List => {
+            for tenant in store.list_tenants().await? {
+                println!("{}\t{}\t{}", tenant.id, tenant.schema_validation, tenant.name);
+            }
+        }
+        TenantCommand::Update { tenant_id, schema_validation } => {
+            let id = herald_core::TenantId::from_trusted(tenant_id);
+            let updated = admin::set_schema_validation(&store, &id, &schema_validation).await.map_err(admin_error)?;
+            println!("Tenant {} now uses schema validation `{}`.", updated.id, updated.schema_validation);
+        }
+    }
+    store.close().await?;
+    Ok(())
+}
+
+async fn api_key_command(settings: &Settings, action: ApiKeyCommand) -> anyhow::Result<()> {
+    use herald_api::routes::admin;
+    let store = herald::open_store(settings).await?;
+    match action {
+        ApiKeyCommand::Create { tenant_id, name } => {
+            let id = herald_core::TenantId::from_trusted(tenant_id);
+            let (record, key) = admin::new_api_key(&store, &id, &name).await.map_err(admin_error)?;
+            println!("Created API key {} for tenant {}.", record.id, record.tenant_id);
+            println!("It is shown only now; keep it safe:");
+            println!("{key}");
+        }
+        ApiKeyCommand::List { tenant_id } => {
+            for key in store.list_api_keys(&herald_core::TenantId::from_trusted(tenant_id)).await? {
+                let state = key.revoked_at.map_or("active".to_owned(), |at| format!("revoked {at}"));
+                println!("{}\t{}\t{}", key.id, state, key.name);
+            }
+        }
+        ApiKeyCommand::Revoke { tenant_id, key_id } => {
+            let id = herald_core::TenantId::from_trusted(tenant_id);
+            anyhow::ensure!(
+                store.revoke_api_key(&id, &key_id, chrono::Utc::now()).await?,
+                "no key {key_id} for that tenant"
+            );
+            println!("Revoked {key_id}.");
+        }
+    }
+    store.close().await?;
+    Ok(())
 }
 
 async fn run(settings: &Settings, roles: Roles) -> anyhow::Result<()> {

@@ -29,6 +29,9 @@ pub struct Settings {
     pub redis_command_timeout: String,
     pub listen: String,
     pub max_payload_bytes: usize,
+    pub public_url: String,
+    /// Wrapped so the token never reaches a log line.
+    pub operator_token: SecretString,
     pub retry_schedule: String,
     pub retry_jitter: f64,
     pub max_retry_after: String,
@@ -99,6 +102,15 @@ impl Settings {
         herald_queue::KeyLayout::new(&self.redis_prefix)
             .map_err(|error| anyhow::anyhow!("setting `redis_prefix`: {error}"))?;
         Ok(())
+    }
+
+    /// Where users reach this Herald: `public_url`, or the listen address.
+    pub fn public_url(&self) -> String {
+        if self.public_url.trim().is_empty() {
+            format!("http://{}", self.listen)
+        } else {
+            self.public_url.trim().trim_end_matches('/').to_owned()
+        }
     }
 
     pub fn listen_address(&self) -> anyhow::Result<SocketAddr> {

@@ -2,9 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use herald_core::{ApplicationId, TenantId};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
-use crate::entity::application;
+use crate::entity::{application, endpoint};
+use crate::paging::{fetch_page, Listed, Page};
 use crate::{conflict_as, Store, StoreResult};
 
 /// What creating an application needs.
@@ -31,6 +33,7 @@ impl Store {
             metadata: Set(new.metadata),
             created_at: Set(new.now),
             updated_at: Set(new.now),
+            deleted_at: Set(None),
         }
         .insert(&self.db)
         .await
@@ -49,6 +52,7 @@ impl Store {
         let by_key = application::Entity::find()
             .filter(application::Column::TenantId.eq(tenant_id.as_str()))
             .filter(column.eq(id_or_uid))
+            .filter(application::Column::DeletedAt.is_null())
             .one(&self.db)
             .await?;
         if by_key.is_some() || !looks_like_id {
@@ -58,7 +62,52 @@ impl Store {
         Ok(application::Entity::find()
             .filter(application::Column::TenantId.eq(tenant_id.as_str()))
             .filter(application::Column::Uid.eq(id_or_uid))
+            .filter(application::Column::DeletedAt.is_null())
             .one(&self.db)
             .await?)
+    }
+
+    /// A tenant's applications, one page at a time.
+    pub async fn list_applications(
+        &self,
+        tenant_id: &TenantId,
+        page: &Page,
+    ) -> StoreResult<Listed<application::Model>> {
+        let select = application::Entity::find()
+            .filter(application::Column::TenantId.eq(tenant_id.as_str()))
+            .filter(application::Column::DeletedAt.is_null());
+        fetch_page(&self.db, select, application::Column::Id, page).await
+    }
+
+    /// Writes every field of an application found earlier; a `uid` taken by another
+    /// application of the tenant is a conflict.
+    pub async fn update_application(&self, app: application::Model) -> StoreResult<application::Model> {
+        application::ActiveModel::from(app)
+            .reset_all()
+            .update(&self.db)
+            .await
+            .map_err(conflict_as("an application with this uid"))
+    }
+
+    /// Deletes an application and its endpoints. Rows are kept (messages and attempts
+    /// refer to them) but disappear from the API, and the `uid` is freed for reuse.
+    /// Pending deliveries to its endpoints end dead-lettered without another attempt.
+    pub async fn delete_application(&self, app_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let txn = self.db.begin().await?;
+        application::Entity::update_many()
+            .col_expr(application::Column::DeletedAt, Expr::value(now))
+            .col_expr(application::Column::Uid, Expr::value(Option::<String>::None))
+            .filter(application::Column::Id.eq(app_id))
+            .exec(&txn)
+            .await?;
+        endpoint::Entity::update_many()
+            .col_expr(endpoint::Column::DeletedAt, Expr::value(now))
+            .col_expr(endpoint::Column::Uid, Expr::value(Option::<String>::None))
+            .filter(endpoint::Column::AppId.eq(app_id))
+            .filter(endpoint::Column::DeletedAt.is_null())
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(())
     }
 }

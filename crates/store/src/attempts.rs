@@ -2,10 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use herald_core::{AttemptId, TenantId};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select, Set};
 
 use crate::entity::attempt;
-use crate::{Page, Store, StoreResult};
+use crate::messages::MessageFilter;
+use crate::paging::{fetch_page, Listed, Page};
+use crate::{Store, StoreResult};
 
 /// What recording an attempt needs.
 #[derive(Debug, Clone)]
@@ -51,23 +54,101 @@ pub(crate) fn attempt_row(new: NewAttempt) -> attempt::ActiveModel {
     }
 }
 
+/// Which attempts a listing shows. Every filter is optional; set ones all apply.
+#[derive(Debug, Clone, Default)]
+pub struct AttemptFilter {
+    /// Svix's MessageStatus code (0 success, 2 failed).
+    pub status: Option<i16>,
+    /// Responses in `[class, class + 100)`; `0` means no response at all.
+    pub status_code_class: Option<i16>,
+    pub endpoint_id: Option<String>,
+    pub before: Option<DateTime<Utc>>,
+    pub after: Option<DateTime<Utc>>,
+    /// Attempts whose message has one of these event types or this channel.
+    pub message: MessageFilter,
+}
+
 impl Store {
-    /// A message's attempts, newest first, one page at a time. Returns up to
-    /// `page.limit + 1` rows so the caller can tell whether another page exists.
+    /// A message's attempts, newest first, one page at a time.
     pub async fn list_message_attempts(
         &self,
         tenant_id: &TenantId,
-        app_id: &str,
         msg_id: &str,
+        filter: &AttemptFilter,
         page: &Page,
-    ) -> StoreResult<Vec<attempt::Model>> {
-        let mut query = attempt::Entity::find()
-            .filter(attempt::Column::TenantId.eq(tenant_id.as_str()))
-            .filter(attempt::Column::AppId.eq(app_id))
-            .filter(attempt::Column::MsgId.eq(msg_id));
-        if let Some(iterator) = &page.iterator {
-            query = query.filter(attempt::Column::Id.lt(iterator.as_str()));
+    ) -> StoreResult<Listed<attempt::Model>> {
+        let select = attempt::Entity::find().filter(attempt::Column::MsgId.eq(msg_id));
+        self.list_attempts(tenant_id, select, filter, page).await
+    }
+
+    /// An endpoint's attempts, newest first, one page at a time.
+    pub async fn list_endpoint_attempts(
+        &self,
+        tenant_id: &TenantId,
+        endpoint_id: &str,
+        filter: &AttemptFilter,
+        page: &Page,
+    ) -> StoreResult<Listed<attempt::Model>> {
+        let select = attempt::Entity::find().filter(attempt::Column::EndpointId.eq(endpoint_id));
+        self.list_attempts(tenant_id, select, filter, page).await
+    }
+
+    async fn list_attempts(
+        &self,
+        tenant_id: &TenantId,
+        select: Select<attempt::Entity>,
+        filter: &AttemptFilter,
+        page: &Page,
+    ) -> StoreResult<Listed<attempt::Model>> {
+        let mut select = select.filter(attempt::Column::TenantId.eq(tenant_id.as_str()));
+        if let Some(status) = filter.status {
+            select = select.filter(attempt::Column::Status.eq(status));
         }
-        Ok(query.order_by_desc(attempt::Column::Id).limit(page.limit + 1).all(&self.db).await?)
+        if let Some(class) = filter.status_code_class {
+            select = if class == 0 {
+                select.filter(attempt::Column::ResponseStatusCode.eq(0))
+            } else {
+                select
+                    .filter(attempt::Column::ResponseStatusCode.gte(class))
+                    .filter(attempt::Column::ResponseStatusCode.lt(class + 100))
+            };
+        }
+        if let Some(endpoint_id) = &filter.endpoint_id {
+            select = select.filter(attempt::Column::EndpointId.eq(endpoint_id.as_str()));
+        }
+        if let Some(before) = filter.before {
+            select = select.filter(attempt::Column::CreatedAt.lt(before));
+        }
+        if let Some(after) = filter.after {
+            select = select.filter(attempt::Column::CreatedAt.gt(after));
+        }
+        if !filter.message.is_empty() {
+            select = select.filter(filter.message.message_ids_in(attempt::Column::MsgId, tenant_id.as_str()));
+        }
+        fetch_page(&self.db, select, attempt::Column::Id, page).await
+    }
+
+    /// One attempt of a tenant's message.
+    pub async fn find_attempt(
+        &self,
+        tenant_id: &TenantId,
+        msg_id: &str,
+        attempt_id: &str,
+    ) -> StoreResult<Option<attempt::Model>> {
+        Ok(attempt::Entity::find_by_id(attempt_id)
+            .filter(attempt::Column::TenantId.eq(tenant_id.as_str()))
+            .filter(attempt::Column::MsgId.eq(msg_id))
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Removes the response body recorded with an attempt.
+    pub async fn expunge_attempt_content(&self, attempt_id: &str) -> StoreResult<()> {
+        attempt::Entity::update_many()
+            .col_expr(attempt::Column::Response, Expr::value(""))
+            .filter(attempt::Column::Id.eq(attempt_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 }

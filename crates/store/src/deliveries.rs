@@ -7,7 +7,20 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use crate::attempts::{attempt_row, NewAttempt};
 use crate::entity::{attempt, delivery, endpoint, message};
+use crate::messages::MessageFilter;
+use crate::paging::{fetch_page, Listed, Page};
 use crate::{Store, StoreResult};
+
+/// Svix's trigger type of an attempt someone asked for (resend, recover).
+pub const TRIGGER_MANUAL: i16 = 1;
+
+/// How many deliveries an endpoint has in each state (Svix's `EndpointStats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryCounts {
+    pub succeeded: u64,
+    pub pending: u64,
+    pub failed: u64,
+}
 
 /// Everything the worker needs to attempt one delivery.
 #[derive(Debug, Clone)]
@@ -56,7 +69,10 @@ impl Store {
         let Some(message) = message::Entity::find_by_id(delivery.msg_id.as_str()).one(&self.db).await? else {
             return Ok(None);
         };
-        let endpoint = endpoint::Entity::find_by_id(delivery.endpoint_id.as_str()).one(&self.db).await?;
+        let endpoint = endpoint::Entity::find_by_id(delivery.endpoint_id.as_str())
+            .one(&self.db)
+            .await?
+            .filter(|endpoint| endpoint.deleted_at.is_none());
         Ok(Some(DispatchContext { delivery, message, endpoint }))
     }
 
@@ -126,6 +142,147 @@ impl Store {
         Ok(query.order_by_asc(delivery::Column::Id).limit(limit).all(&self.db).await?)
     }
 
+    /// An endpoint's deliveries, newest first, filtered by status and by their message.
+    pub async fn list_endpoint_deliveries(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &str,
+        status: Option<DeliveryStatus>,
+        filter: &MessageFilter,
+        page: &Page,
+    ) -> StoreResult<Listed<delivery::Model>> {
+        let mut select = delivery::Entity::find()
+            .filter(delivery::Column::TenantId.eq(tenant_id))
+            .filter(delivery::Column::EndpointId.eq(endpoint_id));
+        if let Some(status) = status {
+            select = select.filter(delivery::Column::Status.eq(status.as_str()));
+        }
+        if !filter.is_empty() {
+            select = select.filter(filter.message_ids_in(delivery::Column::MsgId, tenant_id));
+        }
+        fetch_page(&self.db, select, delivery::Column::Id, page).await
+    }
+
+    /// A message's deliveries, one page at a time (the endpoints it was sent to).
+    pub async fn list_message_deliveries(&self, msg_id: &str, page: &Page) -> StoreResult<Listed<delivery::Model>> {
+        let select = delivery::Entity::find().filter(delivery::Column::MsgId.eq(msg_id));
+        fetch_page(&self.db, select, delivery::Column::Id, page).await
+    }
+
+    /// Endpoints by id, deleted ones included (they still label old deliveries).
+    pub async fn endpoints_by_id(&self, ids: Vec<String>) -> StoreResult<Vec<endpoint::Model>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(endpoint::Entity::find().filter(endpoint::Column::Id.is_in(ids)).all(&self.db).await?)
+    }
+
+    /// Starts a manual retry cycle for a message to an endpoint, creating the
+    /// delivery if the message never went there (a new endpoint, or a filter that
+    /// excluded it). The returned delivery is pending and due now; the caller queues it.
+    pub async fn resend(
+        &self,
+        message: &message::Model,
+        endpoint_id: &str,
+        new_delivery_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<delivery::Model> {
+        let existing = delivery::Entity::find()
+            .filter(delivery::Column::MsgId.eq(message.id.as_str()))
+            .filter(delivery::Column::EndpointId.eq(endpoint_id))
+            .one(&self.db)
+            .await?;
+        match existing {
+            Some(existing) => {
+                restart_deliveries(&self.db, delivery::Column::Id.eq(existing.id.as_str()), now).await?;
+                Ok(delivery::Entity::find_by_id(existing.id).one(&self.db).await?.expect("the delivery just updated"))
+            }
+            None => {
+                let row = delivery::Model {
+                    id: new_delivery_id.to_owned(),
+                    tenant_id: message.tenant_id.clone(),
+                    app_id: message.app_id.clone(),
+                    msg_id: message.id.clone(),
+                    endpoint_id: endpoint_id.to_owned(),
+                    status: DeliveryStatus::Pending.as_str().to_owned(),
+                    attempt_count: 0,
+                    next_attempt_at: Some(now),
+                    cycle_start: 0,
+                    next_trigger: TRIGGER_MANUAL,
+                    created_at: now,
+                    updated_at: now,
+                };
+                delivery::Entity::insert(delivery::ActiveModel::from(row.clone()))
+                    .exec_without_returning(&self.db)
+                    .await?;
+                Ok(row)
+            }
+        }
+    }
+
+    /// Starts a manual retry cycle for every dead-lettered delivery of an endpoint
+    /// created in `[since, until)`. Returns the restarted deliveries for queueing.
+    pub async fn recover_endpoint(
+        &self,
+        endpoint_id: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<delivery::Model>> {
+        let failed = sea_orm::Condition::all()
+            .add(delivery::Column::EndpointId.eq(endpoint_id))
+            .add(delivery::Column::Status.eq(DeliveryStatus::Failed.as_str()))
+            .add(delivery::Column::CreatedAt.gte(since))
+            .add(delivery::Column::CreatedAt.lt(until));
+        let txn = self.db.begin().await?;
+        let ids: Vec<String> = delivery::Entity::find()
+            .filter(failed)
+            .select_only()
+            .column(delivery::Column::Id)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        let mut restarted = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let in_chunk = delivery::Column::Id.is_in(chunk.iter().map(String::as_str));
+            restart_deliveries(&txn, in_chunk.clone(), now).await?;
+            restarted.extend(delivery::Entity::find().filter(in_chunk).all(&txn).await?);
+        }
+        txn.commit().await?;
+        Ok(restarted)
+    }
+
+    /// How many of an endpoint's deliveries created in `[since, until)` are in each state.
+    pub async fn endpoint_delivery_counts(
+        &self,
+        endpoint_id: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<DeliveryCounts> {
+        let rows: Vec<(String, i64)> = delivery::Entity::find()
+            .select_only()
+            .column(delivery::Column::Status)
+            .column_as(delivery::Column::Id.count(), "count")
+            .filter(delivery::Column::EndpointId.eq(endpoint_id))
+            .filter(delivery::Column::CreatedAt.gte(since))
+            .filter(delivery::Column::CreatedAt.lt(until))
+            .group_by(delivery::Column::Status)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut counts = DeliveryCounts::default();
+        for (status, count) in rows {
+            let count = count.max(0) as u64;
+            match DeliveryStatus::parse(&status) {
+                Some(DeliveryStatus::Succeeded) => counts.succeeded += count,
+                Some(DeliveryStatus::Pending) => counts.pending += count,
+                Some(DeliveryStatus::Failed) => counts.failed += count,
+                _ => {}
+            }
+        }
+        Ok(counts)
+    }
+
     /// The deliveries of one message, for tests and the attempt views.
     pub async fn message_deliveries(&self, msg_id: &str) -> StoreResult<Vec<delivery::Model>> {
         Ok(delivery::Entity::find()
@@ -148,6 +305,7 @@ async fn move_delivery(
         .col_expr(delivery::Column::Status, Expr::value(transition.status().as_str()))
         .col_expr(delivery::Column::AttemptCount, Expr::value(new_attempt_count))
         .col_expr(delivery::Column::NextAttemptAt, Expr::value(transition.next_attempt_at()))
+        .col_expr(delivery::Column::NextTrigger, Expr::value(0i16))
         .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
         .filter(delivery::Column::Id.eq(delivery_id))
         .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
@@ -155,4 +313,22 @@ async fn move_delivery(
         .exec(db)
         .await?;
     Ok(result.rows_affected == 1)
+}
+
+/// Puts deliveries back to pending, due now, in a new manual retry cycle.
+async fn restart_deliveries(
+    db: &impl ConnectionTrait,
+    which: sea_orm::sea_query::SimpleExpr,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    delivery::Entity::update_many()
+        .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Pending.as_str()))
+        .col_expr(delivery::Column::CycleStart, Expr::col(delivery::Column::AttemptCount).into())
+        .col_expr(delivery::Column::NextTrigger, Expr::value(TRIGGER_MANUAL))
+        .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+        .filter(which)
+        .exec(db)
+        .await?;
+    Ok(())
 }

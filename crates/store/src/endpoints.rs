@@ -2,9 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use herald_core::{ApplicationId, EndpointId, TenantId};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use crate::entity::endpoint;
+use crate::paging::{fetch_page, Listed, Page};
 use crate::{conflict_as, Store, StoreResult};
 
 /// What creating an endpoint needs.
@@ -47,6 +49,9 @@ impl Store {
             secret: Set(new.secret),
             created_at: Set(new.now),
             updated_at: Set(new.now),
+            deleted_at: Set(None),
+            previous_secret: Set(None),
+            previous_secret_expires_at: Set(None),
         }
         .insert(&self.db)
         .await
@@ -57,9 +62,61 @@ impl Store {
     pub async fn list_application_endpoints(&self, app_id: &str) -> StoreResult<Vec<endpoint::Model>> {
         Ok(endpoint::Entity::find()
             .filter(endpoint::Column::AppId.eq(app_id))
+            .filter(endpoint::Column::DeletedAt.is_null())
             .order_by_asc(endpoint::Column::Id)
             .all(&self.db)
             .await?)
+    }
+
+    /// An application's endpoints, one page at a time.
+    pub async fn list_endpoints(&self, app_id: &str, page: &Page) -> StoreResult<Listed<endpoint::Model>> {
+        let select = endpoint::Entity::find()
+            .filter(endpoint::Column::AppId.eq(app_id))
+            .filter(endpoint::Column::DeletedAt.is_null());
+        fetch_page(&self.db, select, endpoint::Column::Id, page).await
+    }
+
+    /// An endpoint of an application (found earlier, so already tenant-scoped) by its
+    /// id or its `uid`.
+    pub async fn find_endpoint(&self, app_id: &str, id_or_uid: &str) -> StoreResult<Option<endpoint::Model>> {
+        let looks_like_id = EndpointId::has_prefix(id_or_uid);
+        let column = if looks_like_id { endpoint::Column::Id } else { endpoint::Column::Uid };
+        let found = endpoint::Entity::find()
+            .filter(endpoint::Column::AppId.eq(app_id))
+            .filter(column.eq(id_or_uid))
+            .filter(endpoint::Column::DeletedAt.is_null())
+            .one(&self.db)
+            .await?;
+        if found.is_some() || !looks_like_id {
+            return Ok(found);
+        }
+        Ok(endpoint::Entity::find()
+            .filter(endpoint::Column::AppId.eq(app_id))
+            .filter(endpoint::Column::Uid.eq(id_or_uid))
+            .filter(endpoint::Column::DeletedAt.is_null())
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Writes every field of an endpoint found earlier.
+    pub async fn update_endpoint(&self, endpoint: endpoint::Model) -> StoreResult<endpoint::Model> {
+        endpoint::ActiveModel::from(endpoint)
+            .reset_all()
+            .update(&self.db)
+            .await
+            .map_err(conflict_as("an endpoint with this uid"))
+    }
+
+    /// Deletes an endpoint: the row stays for its attempts, the API stops showing it,
+    /// its `uid` is freed, and its pending deliveries end without another attempt.
+    pub async fn delete_endpoint(&self, endpoint_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        endpoint::Entity::update_many()
+            .col_expr(endpoint::Column::DeletedAt, Expr::value(now))
+            .col_expr(endpoint::Column::Uid, Expr::value(Option::<String>::None))
+            .filter(endpoint::Column::Id.eq(endpoint_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 }
 

@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use herald_core::{EventTypeId, TenantId};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, Set};
 
 use crate::entity::event_type;
+use crate::paging::{fetch_page, Listed, Page};
 use crate::{conflict_as, Store, StoreResult};
 
 /// What creating an event type needs.
@@ -47,5 +48,30 @@ impl Store {
             .filter(event_type::Column::Name.eq(name))
             .one(&self.db)
             .await?)
+    }
+
+    /// A tenant's event types by name, one page at a time; archived ones only when asked.
+    pub async fn list_event_types(
+        &self,
+        tenant_id: &TenantId,
+        include_archived: bool,
+        page: &Page,
+    ) -> StoreResult<Listed<event_type::Model>> {
+        let mut select = event_type::Entity::find().filter(event_type::Column::TenantId.eq(tenant_id.as_str()));
+        if !include_archived {
+            select = select.filter(event_type::Column::Archived.eq(false));
+        }
+        fetch_page(&self.db, select, event_type::Column::Name, page).await
+    }
+
+    /// Writes every field of an event type found earlier.
+    pub async fn update_event_type(&self, event_type: event_type::Model) -> StoreResult<event_type::Model> {
+        Ok(event_type::ActiveModel::from(event_type).reset_all().update(&self.db).await?)
+    }
+
+    /// Removes an event type for good (`expunge`); messages keep their type name.
+    pub async fn expunge_event_type(&self, event_type: event_type::Model) -> StoreResult<()> {
+        event_type.delete(&self.db).await?;
+        Ok(())
     }
 }

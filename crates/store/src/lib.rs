@@ -18,16 +18,22 @@ mod database;
 mod deliveries;
 mod endpoints;
 mod event_types;
+mod idempotency;
 mod messages;
+mod paging;
+mod portal;
 mod tenants;
 
 pub use applications::NewApplication;
-pub use attempts::NewAttempt;
+pub use attempts::{AttemptFilter, NewAttempt};
 pub use database::{ensure_database_exists, DatabaseKind};
-pub use deliveries::{DeliveryTransition, DispatchContext};
+pub use deliveries::{DeliveryCounts, DeliveryTransition, DispatchContext, TRIGGER_MANUAL};
 pub use endpoints::{endpoint_accepts, NewEndpoint};
 pub use event_types::NewEventType;
-pub use messages::{NewMessage, PlannedDelivery};
+pub use idempotency::IdempotencyClaim;
+pub use messages::{MessageFilter, NewMessage, PlannedDelivery};
+pub use paging::{Cursor, Listed, Order, Page};
+pub use portal::NewPortalToken;
 
 use herald_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
@@ -65,13 +71,6 @@ fn conflict_as(what: &'static str) -> impl FnOnce(DbErr) -> StoreError {
         Some(SqlErr::UniqueConstraintViolation(_)) => StoreError::Conflict(what),
         _ => StoreError::from(error),
     }
-}
-
-/// A page request: at most `limit` rows after (in listing order) the `iterator` id.
-#[derive(Debug, Clone, Default)]
-pub struct Page {
-    pub limit: u64,
-    pub iterator: Option<String>,
 }
 
 /// A handle on the database. Cheap to clone; all clones share one pool.

@@ -2,10 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use herald_core::{ApplicationId, DeliveryId, DeliveryStatus, MessageId, TenantId};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::sea_query::{Expr, Query, SimpleExpr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use crate::entity::{delivery, message};
-use crate::{Store, StoreResult};
+use crate::paging::{fetch_page, Listed, Page};
+use crate::{conflict_as, Store, StoreResult};
 
 /// What creating a message needs.
 #[derive(Debug, Clone)]
@@ -18,7 +20,77 @@ pub struct NewMessage {
     /// Compact JSON text, sent byte for byte to every receiver.
     pub payload: String,
     pub channels: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
+    /// Where the payload broke its event type's schema (the tenant flags, not rejects).
+    pub schema_violations: Option<Vec<String>>,
     pub now: DateTime<Utc>,
+}
+
+/// Which messages a listing shows. Every filter is optional; set ones all apply.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    /// Messages of any of these event types.
+    pub event_types: Option<Vec<String>>,
+    /// Messages sent on this channel.
+    pub channel: Option<String>,
+    /// Messages carrying this tag.
+    pub tag: Option<String>,
+    /// Messages created strictly before this instant.
+    pub before: Option<DateTime<Utc>>,
+    /// Messages created strictly after this instant.
+    pub after: Option<DateTime<Utc>>,
+}
+
+impl MessageFilter {
+    /// The filter as a condition on the `messages` table.
+    pub(crate) fn condition(&self) -> Condition {
+        let mut condition = Condition::all();
+        if let Some(types) = self.event_types.as_ref().filter(|types| !types.is_empty()) {
+            condition = condition.add(message::Column::EventType.is_in(types.iter().map(String::as_str)));
+        }
+        if let Some(channel) = &self.channel {
+            condition = condition.add(json_list_contains("messages.channels", channel));
+        }
+        if let Some(tag) = &self.tag {
+            condition = condition.add(json_list_contains("messages.tags", tag));
+        }
+        if let Some(before) = self.before {
+            condition = condition.add(message::Column::CreatedAt.lt(before));
+        }
+        if let Some(after) = self.after {
+            condition = condition.add(message::Column::CreatedAt.gt(after));
+        }
+        condition
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.event_types.as_ref().is_none_or(Vec::is_empty)
+            && self.channel.is_none()
+            && self.tag.is_none()
+            && self.before.is_none()
+            && self.after.is_none()
+    }
+
+    /// `column IN (ids of this tenant's messages that pass the filter)`, for filtering
+    /// deliveries and attempts by their message.
+    pub(crate) fn message_ids_in(&self, column: impl ColumnTrait, tenant_id: &str) -> SimpleExpr {
+        column.in_subquery(
+            Query::select()
+                .column(message::Column::Id)
+                .from(message::Entity)
+                .and_where(message::Column::TenantId.eq(tenant_id))
+                .cond_where(self.condition())
+                .to_owned(),
+        )
+    }
+}
+
+/// Whether a JSON array of strings (stored as text) contains `value`. Channels and
+/// tags are validated to exclude quotes, so matching `"value"` is exact; `%`, `_` and
+/// `\` are escaped for LIKE.
+fn json_list_contains(column: &str, value: &str) -> SimpleExpr {
+    let escaped = value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    Expr::cust_with_values(format!("CAST({column} AS TEXT) LIKE ? ESCAPE '\\'"), [format!("%\"{escaped}\"%")])
 }
 
 /// One delivery to create with a message.
@@ -46,9 +118,13 @@ impl Store {
             payload: Set(new.payload),
             channels: Set(new.channels.map(serde_json::Value::from)),
             created_at: Set(new.now),
+            tags: Set(new.tags.map(serde_json::Value::from)),
+            schema_violations: Set(new.schema_violations.map(serde_json::Value::from)),
+            payload_expunged: Set(false),
         }
         .insert(&txn)
-        .await?;
+        .await
+        .map_err(conflict_as("a message with this eventId"))?;
         let rows: Vec<delivery::Model> = deliveries
             .iter()
             .map(|planned| delivery::Model {
@@ -60,6 +136,8 @@ impl Store {
                 status: DeliveryStatus::Pending.as_str().to_owned(),
                 attempt_count: 0,
                 next_attempt_at: Some(new.now),
+                cycle_start: 0,
+                next_trigger: 0,
                 created_at: new.now,
                 updated_at: new.now,
             })
@@ -72,17 +150,64 @@ impl Store {
         Ok((message, rows))
     }
 
-    /// A tenant's message in one of its applications.
+    /// A tenant's message in one of its applications, by its id or its `eventId`
+    /// (Svix accepts either wherever a `msg_id` goes).
     pub async fn find_message(
         &self,
         tenant_id: &TenantId,
         app_id: &str,
-        msg_id: &str,
+        id_or_event_id: &str,
     ) -> StoreResult<Option<message::Model>> {
-        Ok(message::Entity::find_by_id(msg_id)
+        let key = if MessageId::has_prefix(id_or_event_id) {
+            Condition::any()
+                .add(message::Column::Id.eq(id_or_event_id))
+                .add(message::Column::EventId.eq(id_or_event_id))
+        } else {
+            Condition::all().add(message::Column::EventId.eq(id_or_event_id))
+        };
+        let mut found = message::Entity::find()
             .filter(message::Column::TenantId.eq(tenant_id.as_str()))
             .filter(message::Column::AppId.eq(app_id))
-            .one(&self.db)
-            .await?)
+            .filter(key)
+            .all(&self.db)
+            .await?;
+        // An id match wins over an eventId that happens to look like an id.
+        found.sort_by_key(|message| message.id != id_or_event_id);
+        Ok(found.into_iter().next())
+    }
+
+    /// An application's messages, newest first, one page at a time.
+    pub async fn list_messages(
+        &self,
+        tenant_id: &TenantId,
+        app_id: &str,
+        filter: &MessageFilter,
+        page: &Page,
+    ) -> StoreResult<Listed<message::Model>> {
+        let select = message::Entity::find()
+            .filter(message::Column::TenantId.eq(tenant_id.as_str()))
+            .filter(message::Column::AppId.eq(app_id))
+            .filter(filter.condition());
+        fetch_page(&self.db, select, message::Column::Id, page).await
+    }
+
+    /// Messages by id, in no particular order.
+    pub async fn messages_by_id(&self, ids: Vec<String>) -> StoreResult<Vec<message::Model>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(message::Entity::find().filter(message::Column::Id.is_in(ids)).all(&self.db).await?)
+    }
+
+    /// Removes a message's payload for good. Deliveries still pending end without
+    /// another attempt: there is nothing left to send.
+    pub async fn expunge_message_content(&self, msg_id: &str) -> StoreResult<()> {
+        message::Entity::update_many()
+            .col_expr(message::Column::Payload, Expr::value("{}"))
+            .col_expr(message::Column::PayloadExpunged, Expr::value(true))
+            .filter(message::Column::Id.eq(msg_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 }

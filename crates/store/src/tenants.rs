@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use herald_core::api_key::{api_key_matches, hash_api_key};
 use herald_core::{ApiKeyId, TenantId};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 
 use crate::entity::{api_key, tenant};
 use crate::{conflict_as, Store, StoreResult};
@@ -19,10 +19,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<tenant::Model> {
         let txn = self.db.begin().await?;
-        let tenant =
-            tenant::ActiveModel { id: Set(tenant_id.to_string()), name: Set(name.to_owned()), created_at: Set(now) }
-                .insert(&txn)
-                .await?;
+        let tenant = tenant::ActiveModel {
+            id: Set(tenant_id.to_string()),
+            name: Set(name.to_owned()),
+            schema_validation: Set("accept".to_owned()),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
         insert_api_key(&txn, tenant_id, key_id, key, "default", now).await?;
         txn.commit().await?;
         Ok(tenant)
@@ -45,13 +49,52 @@ impl Store {
     }
 
     /// The tenant an unrevoked API key belongs to, if any.
-    pub async fn authenticate_api_key(&self, key: &str) -> StoreResult<Option<TenantId>> {
+    pub async fn authenticate_api_key(&self, key: &str) -> StoreResult<Option<tenant::Model>> {
         let found = api_key::Entity::find()
             .filter(api_key::Column::KeyHash.eq(hash_api_key(key)))
             .filter(api_key::Column::RevokedAt.is_null())
+            .find_also_related(tenant::Entity)
             .one(&self.db)
             .await?;
-        Ok(found.filter(|row| api_key_matches(key, &row.key_hash)).map(|row| TenantId::from_trusted(row.tenant_id)))
+        Ok(found.filter(|(row, _)| api_key_matches(key, &row.key_hash)).and_then(|(_, tenant)| tenant))
+    }
+
+    /// Every tenant, oldest first.
+    pub async fn list_tenants(&self) -> StoreResult<Vec<tenant::Model>> {
+        Ok(tenant::Entity::find().order_by_asc(tenant::Column::Id).all(&self.db).await?)
+    }
+
+    /// Sets what happens to payloads that break their event type's schema.
+    pub async fn set_schema_validation(&self, tenant_id: &TenantId, mode: &str) -> StoreResult<Option<tenant::Model>> {
+        let Some(tenant) = self.find_tenant(tenant_id).await? else { return Ok(None) };
+        let mut active = tenant::ActiveModel::from(tenant);
+        active.schema_validation = Set(mode.to_owned());
+        Ok(Some(active.update(&self.db).await?))
+    }
+
+    /// A tenant's API keys (hashes only), oldest first, revoked ones included.
+    pub async fn list_api_keys(&self, tenant_id: &TenantId) -> StoreResult<Vec<api_key::Model>> {
+        Ok(api_key::Entity::find()
+            .filter(api_key::Column::TenantId.eq(tenant_id.as_str()))
+            .order_by_asc(api_key::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Revokes a tenant's API key; it stops authenticating at once. Returns whether
+    /// the key existed (revoking twice is not an error).
+    pub async fn revoke_api_key(&self, tenant_id: &TenantId, key_id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+        let found = api_key::Entity::find_by_id(key_id)
+            .filter(api_key::Column::TenantId.eq(tenant_id.as_str()))
+            .one(&self.db)
+            .await?;
+        let Some(found) = found else { return Ok(false) };
+        if found.revoked_at.is_none() {
+            let mut active = api_key::ActiveModel::from(found);
+            active.revoked_at = Set(Some(now));
+            active.update(&self.db).await?;
+        }
+        Ok(true)
     }
 }
 

@@ -4,7 +4,8 @@
 use chrono::{Duration, Utc};
 use herald_core::{ApiKeyId, ApplicationId, AttemptId, DeliveryId, EndpointId, MessageId, TenantId};
 use herald_store::{
-    DeliveryTransition, NewApplication, NewAttempt, NewEndpoint, NewMessage, Page, PlannedDelivery, Store, StoreError,
+    AttemptFilter, Cursor, DeliveryTransition, NewApplication, NewAttempt, NewEndpoint, NewMessage, Page,
+    PlannedDelivery, Store, StoreError,
 };
 
 fn tag() -> String {
@@ -85,7 +86,9 @@ async fn api_keys_are_stored_hashed_and_authenticate_their_tenant() {
     for store in stores().await {
         let key = format!("sk_{}", tag());
         let tenant = tenant(&store, &key).await;
-        assert_eq!(store.authenticate_api_key(&key).await.unwrap(), Some(tenant.clone()));
+        let found = store.authenticate_api_key(&key).await.unwrap().expect("the key authenticates");
+        assert_eq!(found.id, tenant.as_str());
+        assert_eq!(found.schema_validation, "accept");
         assert_eq!(store.authenticate_api_key("sk_unknown").await.unwrap(), None);
         assert_eq!(store.authenticate_api_key(&format!("{key}x")).await.unwrap(), None);
         assert!(store.find_tenant(&tenant).await.unwrap().is_some());
@@ -132,6 +135,8 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
             event_id: None,
             payload: r#"{"b": 1, "a": 2}"#.into(),
             channels: None,
+            tags: None,
+            schema_violations: None,
             now,
         };
         let (message, deliveries) = store.create_message(new, &planned).await.unwrap();
@@ -181,14 +186,25 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
         );
 
         // Three attempt rows (the racing one is recorded too), paged newest first.
-        let page = Page { limit: 2, iterator: None };
-        let first_page = store.list_message_attempts(&tenant, &app_id, msg_id.as_str(), &page).await.unwrap();
-        assert_eq!(first_page.len(), 3, "limit + 1 rows tell the caller another page exists");
-        let next = Page { limit: 2, iterator: Some(first_page[1].id.clone()) };
-        let second_page = store.list_message_attempts(&tenant, &app_id, msg_id.as_str(), &next).await.unwrap();
-        assert_eq!(second_page.len(), 1);
+        let page = Page::first(2).descending();
+        let all = AttemptFilter::default();
+        let first_page = store.list_message_attempts(&tenant, msg_id.as_str(), &all, &page).await.unwrap();
+        assert_eq!(first_page.items.len(), 2);
+        assert!(first_page.more, "a third attempt lies beyond the first page");
+        assert!(first_page.items[0].id > first_page.items[1].id, "newest first");
+        let next = Page { cursor: Some(Cursor::After(first_page.items[1].id.clone())), ..page.clone() };
+        let second_page = store.list_message_attempts(&tenant, msg_id.as_str(), &all, &next).await.unwrap();
+        assert_eq!(second_page.items.len(), 1);
+        assert!(!second_page.more);
+        let back = Page { cursor: Some(Cursor::Before(second_page.items[0].id.clone())), ..page.clone() };
+        let previous = store.list_message_attempts(&tenant, msg_id.as_str(), &all, &back).await.unwrap();
+        assert_eq!(
+            previous.items.iter().map(|a| &a.id).collect::<Vec<_>>(),
+            first_page.items.iter().map(|a| &a.id).collect::<Vec<_>>(),
+            "reading backwards returns the previous page in listing order"
+        );
         let other = id(TenantId::generate);
-        assert!(store.list_message_attempts(&other, &app_id, msg_id.as_str(), &page).await.unwrap().is_empty());
+        assert!(store.list_message_attempts(&other, msg_id.as_str(), &all, &page).await.unwrap().items.is_empty());
     }
 }
 
@@ -214,6 +230,8 @@ async fn a_failed_message_write_leaves_nothing_behind() {
             event_id: None,
             payload: "{}".into(),
             channels: None,
+            tags: None,
+            schema_violations: None,
             now: Utc::now(),
         };
         assert!(store.create_message(new, &planned).await.is_err());

@@ -12,9 +12,6 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 
 use crate::{fresh_id, WorkerContext, WorkerError};
 
-/// Svix's `MessageAttemptTriggerType::Scheduled`.
-const TRIGGER_SCHEDULED: i16 = 0;
-
 /// Processes one received delivery. On `Err` the entry is left unacknowledged, so
 /// it is retried after reclaim: nothing is lost if the database or Redis hiccups.
 pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result<(), WorkerError> {
@@ -41,9 +38,11 @@ pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result
     );
     let _entered = span.enter();
 
-    let Some(endpoint) = dispatch.endpoint.filter(|endpoint| !endpoint.disabled) else {
-        // Deleted or disabled since the message was accepted: dead-letter it without
-        // an attempt, so it can be replayed once the endpoint is back.
+    let endpoint = dispatch.endpoint.filter(|endpoint| !endpoint.disabled);
+    let Some(endpoint) = endpoint.filter(|_| !dispatch.message.payload_expunged) else {
+        // Deleted or disabled since the message was accepted, or the payload was
+        // expunged: dead-letter it without an attempt (a disabled endpoint's
+        // deliveries can be replayed once it is back).
         ctx.store
             .finish_delivery_without_attempt(&delivery.id, attempts_made, DeliveryTransition::DeadLettered, Utc::now())
             .await?;
@@ -52,9 +51,12 @@ pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result
     };
 
     let attempt_number = attempts_made + 1;
+    // A resend or recover starts a new retry cycle: the schedule counts from there.
+    let attempt_in_cycle = (attempt_number - delivery.cycle_start).max(1);
     let headers = webhook_headers(&endpoint, &dispatch.message, ctx.config.send_svix_headers)?;
     let sent = ctx.sender.send(&endpoint.url, headers, dispatch.message.payload.clone()).await;
-    let decision = decide(&sent.outcome, attempt_number as u32, &ctx.config.policy, Utc::now(), rand::random::<f64>());
+    let decision =
+        decide(&sent.outcome, attempt_in_cycle as u32, &ctx.config.policy, Utc::now(), rand::random::<f64>());
     let transition = match decision {
         Decision::Succeeded => DeliveryTransition::Succeeded,
         Decision::RetryAt(at) => DeliveryTransition::Retry { at },
@@ -79,7 +81,7 @@ pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result
         response_status_code: sent.outcome.status_code().map_or(0, |code| code as i16),
         response: sent.response,
         response_duration_ms: sent.duration.as_millis() as i64,
-        trigger_type: TRIGGER_SCHEDULED,
+        trigger_type: delivery.next_trigger,
         next_attempt_at,
         created_at: Utc::now(),
     };
@@ -105,8 +107,17 @@ fn webhook_headers(
     send_svix_headers: bool,
 ) -> Result<HeaderMap, WorkerError> {
     let secret = EndpointSecret::parse(&endpoint.secret).map_err(|e| WorkerError::BadEndpoint(e.to_string()))?;
-    let timestamp = Utc::now().timestamp();
-    let signature = signature_header([&secret], &message.id, timestamp, message.payload.as_bytes());
+    let now = Utc::now();
+    // After a rotation the previous secret signs too, until its grace period ends, so
+    // receivers still holding it keep verifying.
+    let previous = endpoint
+        .previous_secret
+        .as_deref()
+        .filter(|_| endpoint.previous_secret_expires_at.is_some_and(|expires| expires > now))
+        .and_then(|text| EndpointSecret::parse(text).ok());
+    let timestamp = now.timestamp();
+    let secrets: Vec<&EndpointSecret> = std::iter::once(&secret).chain(previous.as_ref()).collect();
+    let signature = signature_header(secrets, &message.id, timestamp, message.payload.as_bytes());
     let value = |text: &str| HeaderValue::from_str(text).map_err(|e| WorkerError::BadEndpoint(e.to_string()));
 
     let mut headers = HeaderMap::new();

@@ -1,36 +1,43 @@
-//! Applications: `POST /api/v1/app`.
+//! Applications: one end customer of a tenant each. `app_id` in every path accepts
+//! the application's id or its producer-chosen `uid`.
 
-use axum::extract::State;
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use herald_core::ApplicationId;
+use herald_core::{ApplicationId, TenantId};
 use herald_store::entity::application;
 use herald_store::NewApplication;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AuthenticatedTenant;
-use crate::error::{ApiError, ApiResult};
+use super::{double_option, envelope, ListResponse, OrderedPageQuery};
+use crate::auth::{Caller, TenantCaller};
+use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::{ValidJson, ValidQuery};
 use crate::ids::fresh;
 use crate::validate::Validator;
 use crate::ApiState;
 
 /// Svix's `ApplicationIn`. `rateLimit` (SDK 1.x) and `throttleRate` (2.x) are one field.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationIn {
     pub name: String,
+    /// A producer-chosen unique identifier, usable wherever an `app_id` is.
     #[serde(default)]
     pub uid: Option<String>,
-    #[serde(default, alias = "throttleRate")]
-    pub rate_limit: Option<u16>,
+    /// Maximum messages per second to this application's endpoints (also read as `rateLimit`).
+    #[serde(default, alias = "rateLimit")]
+    pub throttle_rate: Option<u16>,
     #[serde(default)]
-    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    pub metadata: Option<BTreeMap<String, String>>,
 }
 
 /// Svix's `ApplicationOut`, with the rate limit under both of its names.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplicationOut {
     pub id: String,
@@ -38,9 +45,38 @@ pub struct ApplicationOut {
     pub name: String,
     pub rate_limit: Option<i32>,
     pub throttle_rate: Option<i32>,
-    pub metadata: serde_json::Value,
+    pub metadata: BTreeMap<String, String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Svix's `ApplicationPatch`: absent fields stay, `null` clears `uid` and `throttleRate`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub uid: Option<Option<String>>,
+    #[serde(default, alias = "rateLimit", deserialize_with = "double_option")]
+    #[schema(value_type = Option<u16>)]
+    pub throttle_rate: Option<Option<u16>>,
+    #[serde(default)]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// Reads stored metadata back as Svix's string map (non-string values, which the API
+/// never writes, are skipped).
+pub fn metadata_map(value: &serde_json::Value) -> BTreeMap<String, String> {
+    value
+        .as_object()
+        .map(|map| map.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect())
+        .unwrap_or_default()
+}
+
+pub fn metadata_value(map: Option<BTreeMap<String, String>>) -> serde_json::Value {
+    serde_json::to_value(map.unwrap_or_default()).unwrap_or_default()
 }
 
 impl From<application::Model> for ApplicationOut {
@@ -51,15 +87,17 @@ impl From<application::Model> for ApplicationOut {
             name: app.name,
             rate_limit: app.rate_limit,
             throttle_rate: app.rate_limit,
-            metadata: app.metadata,
+            metadata: metadata_map(&app.metadata),
             created_at: app.created_at,
             updated_at: app.updated_at,
         }
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CreateApplicationQuery {
+    /// Answer `200` with the existing application when its `uid` is taken.
     #[serde(default)]
     get_if_exists: bool,
 }
@@ -69,20 +107,38 @@ impl ApplicationIn {
         Validator::default()
             .check(!self.name.trim().is_empty(), &["name"], "must not be empty")
             .optional_slug(self.uid.as_deref(), 256, &["uid"])
-            .check(self.rate_limit != Some(0), &["throttleRate"], "must be at least 1")
+            .check(self.throttle_rate != Some(0), &["throttleRate"], "must be at least 1")
             .finish()
     }
 }
 
+/// Lists the tenant's applications.
+#[utoipa::path(get, path = "/api/v1/app", tag = "Application", operation_id = "v1.application.list",
+    params(OrderedPageQuery), security(("HTTPBearer" = [])),
+    responses((status = 200, body = ListResponse<ApplicationOut>), ErrorResponses))]
+pub async fn list_applications(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    ValidQuery(query): ValidQuery<OrderedPageQuery>,
+) -> ApiResult<Json<ListResponse<ApplicationOut>>> {
+    let page = query.page()?;
+    let listed = state.store.list_applications(&caller.tenant_id(), &page).await?;
+    Ok(Json(envelope(listed, &page, |app| app.id.clone(), ApplicationOut::from)))
+}
+
 /// Creates an application. With `?get_if_exists=true` and a `uid` already in use,
 /// answers `200` with the existing application instead of `409`.
+#[utoipa::path(post, path = "/api/v1/app", tag = "Application", operation_id = "v1.application.create",
+    params(CreateApplicationQuery), request_body = ApplicationIn, security(("HTTPBearer" = [])),
+    responses((status = 201, body = ApplicationOut), (status = 200, body = ApplicationOut), ErrorResponses))]
 pub async fn create_application(
     State(state): State<ApiState>,
-    AuthenticatedTenant(tenant): AuthenticatedTenant,
+    caller: TenantCaller,
     ValidQuery(query): ValidQuery<CreateApplicationQuery>,
     ValidJson(body): ValidJson<ApplicationIn>,
 ) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
     body.validate()?;
+    let tenant = caller.tenant_id();
     if query.get_if_exists {
         if let Some(uid) = &body.uid {
             if let Some(existing) = state.store.find_application(&tenant, uid).await? {
@@ -105,11 +161,7 @@ pub async fn create_application(
 }
 
 /// Creates an application from a validated body.
-pub async fn create(
-    state: &ApiState,
-    tenant: &herald_core::TenantId,
-    body: ApplicationIn,
-) -> ApiResult<application::Model> {
+pub async fn create(state: &ApiState, tenant: &TenantId, body: ApplicationIn) -> ApiResult<application::Model> {
     Ok(state
         .store
         .create_application(NewApplication {
@@ -117,9 +169,101 @@ pub async fn create(
             tenant_id: tenant.clone(),
             uid: body.uid,
             name: body.name,
-            rate_limit: body.rate_limit.map(i32::from),
-            metadata: serde_json::Value::Object(body.metadata.unwrap_or_default()),
+            rate_limit: body.throttle_rate.map(i32::from),
+            metadata: metadata_value(body.metadata),
             now: Utc::now(),
         })
         .await?)
+}
+
+/// Gets an application by id or `uid`.
+#[utoipa::path(get, path = "/api/v1/app/{app_id}", tag = "Application", operation_id = "v1.application.get",
+    params(("app_id" = String, Path, description = "The application's id or uid")), security(("HTTPBearer" = [])),
+    responses((status = 200, body = ApplicationOut), ErrorResponses))]
+pub async fn get_application(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(app_id): Path<String>,
+) -> ApiResult<Json<ApplicationOut>> {
+    Ok(Json(caller.application(&state, &app_id).await?.into()))
+}
+
+/// Replaces an application; creates it (with `app_id` as its `uid`) when it does not exist.
+#[utoipa::path(put, path = "/api/v1/app/{app_id}", tag = "Application", operation_id = "v1.application.update",
+    params(("app_id" = String, Path, description = "The application's id or uid")), request_body = ApplicationIn,
+    security(("HTTPBearer" = [])),
+    responses((status = 200, body = ApplicationOut), (status = 201, body = ApplicationOut), ErrorResponses))]
+pub async fn update_application(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    Path(app_id): Path<String>,
+    ValidJson(body): ValidJson<ApplicationIn>,
+) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
+    body.validate()?;
+    let tenant = caller.tenant_id();
+    let Some(mut app) = state.store.find_application(&tenant, &app_id).await? else {
+        if ApplicationId::has_prefix(&app_id) {
+            return Err(ApiError::NotFound("application"));
+        }
+        let mut body = body;
+        Validator::default().slug(&app_id, 256, &["uid"]).finish()?;
+        body.uid = Some(app_id);
+        let created = create(&state, &tenant, body).await?;
+        return Ok((StatusCode::CREATED, Json(created.into())));
+    };
+    app.name = body.name;
+    app.uid = body.uid.or(app.uid);
+    app.rate_limit = body.throttle_rate.map(i32::from);
+    app.metadata = metadata_value(body.metadata);
+    app.updated_at = Utc::now();
+    Ok((StatusCode::OK, Json(state.store.update_application(app).await?.into())))
+}
+
+/// Changes the given fields of an application.
+#[utoipa::path(patch, path = "/api/v1/app/{app_id}", tag = "Application", operation_id = "v1.application.patch",
+    params(("app_id" = String, Path, description = "The application's id or uid")), request_body = ApplicationPatch,
+    security(("HTTPBearer" = [])),
+    responses((status = 200, body = ApplicationOut), ErrorResponses))]
+pub async fn patch_application(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    Path(app_id): Path<String>,
+    ValidJson(body): ValidJson<ApplicationPatch>,
+) -> ApiResult<Json<ApplicationOut>> {
+    let mut app =
+        state.store.find_application(&caller.tenant_id(), &app_id).await?.ok_or(ApiError::NotFound("application"))?;
+    if let Some(name) = body.name {
+        app.name = name;
+    }
+    if let Some(uid) = body.uid {
+        app.uid = uid;
+    }
+    if let Some(rate) = body.throttle_rate {
+        app.rate_limit = rate.map(i32::from);
+    }
+    if let Some(metadata) = body.metadata {
+        app.metadata = metadata_value(Some(metadata));
+    }
+    Validator::default()
+        .check(!app.name.trim().is_empty(), &["name"], "must not be empty")
+        .optional_slug(app.uid.as_deref(), 256, &["uid"])
+        .check(app.rate_limit != Some(0), &["throttleRate"], "must be at least 1")
+        .finish()?;
+    app.updated_at = Utc::now();
+    Ok(Json(state.store.update_application(app).await?.into()))
+}
+
+/// Deletes an application and its endpoints; pending deliveries stop.
+#[utoipa::path(delete, path = "/api/v1/app/{app_id}", tag = "Application", operation_id = "v1.application.delete",
+    params(("app_id" = String, Path, description = "The application's id or uid")), security(("HTTPBearer" = [])),
+    responses((status = 204, description = "Deleted."), ErrorResponses))]
+pub async fn delete_application(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    Path(app_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let app =
+        state.store.find_application(&caller.tenant_id(), &app_id).await?.ok_or(ApiError::NotFound("application"))?;
+    state.store.delete_application(&app.id, Utc::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,7 @@
-//! Event types: `POST /api/v1/event-type`.
+//! Event types: the named events a tenant sends, each optionally with a JSON Schema
+//! per version (see [`crate::schema`] for how payloads are checked against it).
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -8,21 +9,25 @@ use herald_core::EventTypeId;
 use herald_store::entity::event_type;
 use herald_store::NewEventType;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AuthenticatedTenant;
-use crate::error::ApiResult;
-use crate::extract::ValidJson;
+use super::{double_option, envelope, ListResponse, OrderedPageQuery};
+use crate::auth::{Caller, TenantCaller};
+use crate::error::{ApiError, ApiResult, ErrorResponses};
+use crate::extract::{ValidJson, ValidQuery};
 use crate::ids::fresh;
 use crate::validate::Validator;
 use crate::ApiState;
 
 /// Svix's `EventTypeIn`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventTypeIn {
     pub name: String,
     pub description: String,
+    /// JSON Schemas by version, e.g. `{"1": {...}}`; the highest version checks payloads.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub schemas: Option<serde_json::Map<String, serde_json::Value>>,
     #[serde(default)]
     pub archived: bool,
@@ -32,12 +37,47 @@ pub struct EventTypeIn {
     pub feature_flag: Option<String>,
 }
 
+/// Svix's `EventTypeUpdate`: `EventTypeIn` without the name (it is in the path).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventTypeUpdate {
+    pub description: String,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub schemas: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    pub archived: bool,
+    #[serde(default)]
+    pub deprecated: bool,
+    #[serde(default)]
+    pub feature_flag: Option<String>,
+}
+
+/// Svix's `EventTypePatch`: absent fields stay, `null` clears the nullable ones.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventTypePatch {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Object>)]
+    pub schemas: Option<Option<serde_json::Map<String, serde_json::Value>>>,
+    #[serde(default)]
+    pub archived: Option<bool>,
+    #[serde(default)]
+    pub deprecated: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub feature_flag: Option<Option<String>>,
+}
+
 /// Svix's `EventTypeOut`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventTypeOut {
     pub name: String,
     pub description: String,
+    #[schema(value_type = Option<Object>)]
     pub schemas: Option<serde_json::Value>,
     pub archived: bool,
     pub deprecated: bool,
@@ -46,12 +86,12 @@ pub struct EventTypeOut {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<event_type::Model> for EventTypeOut {
-    fn from(model: event_type::Model) -> Self {
+impl EventTypeOut {
+    fn new(model: event_type::Model, with_content: bool) -> Self {
         Self {
             name: model.name,
             description: model.description,
-            schemas: model.schemas,
+            schemas: if with_content { model.schemas } else { None },
             archived: model.archived,
             deprecated: model.deprecated,
             feature_flag: model.feature_flag,
@@ -61,20 +101,92 @@ impl From<event_type::Model> for EventTypeOut {
     }
 }
 
+impl From<event_type::Model> for EventTypeOut {
+    fn from(model: event_type::Model) -> Self {
+        Self::new(model, true)
+    }
+}
+
+/// The schema of the highest version in Svix's `schemas` map (versions are numbers;
+/// a non-numeric key sorts below every number).
+pub fn latest_schema(schemas: Option<&serde_json::Value>) -> Option<serde_json::Value> {
+    let map = schemas?.as_object()?;
+    map.iter().max_by_key(|(version, _)| version.parse::<i64>().unwrap_or(i64::MIN)).map(|(_, schema)| schema.clone())
+}
+
+fn check_fields(
+    validator: &mut Validator,
+    schemas: Option<&serde_json::Map<String, serde_json::Value>>,
+    feature_flag: Option<&str>,
+) {
+    validator.optional_slug(feature_flag, 256, &["featureFlag"]);
+    for (version, schema) in schemas.into_iter().flatten() {
+        match crate::schema::compile(schema) {
+            Ok(_) if schema.is_object() => {}
+            Ok(_) => {
+                validator.check(false, &["schemas", version], "must be a JSON Schema object");
+            }
+            Err(error) => {
+                validator.check(false, &["schemas", version], &format!("is not a valid JSON Schema: {error}"));
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListEventTypesQuery {
+    /// How many items to return, 1 to 250 (default 50).
+    pub limit: Option<u64>,
+    /// The `iterator` or `prevIterator` of a previous page.
+    pub iterator: Option<String>,
+    /// The order of the returned items, by name (default ascending).
+    pub order: Option<super::Ordering>,
+    /// Include archived event types.
+    #[serde(default)]
+    pub include_archived: bool,
+    /// Include the schemas (default `true`).
+    #[serde(default = "default_true")]
+    pub with_content: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Lists the tenant's event types by name. Portal tokens may read them (to choose filters).
+#[utoipa::path(get, path = "/api/v1/event-type", tag = "Event Type", operation_id = "v1.event-type.list",
+    params(ListEventTypesQuery), security(("HTTPBearer" = [])),
+    responses((status = 200, body = ListResponse<EventTypeOut>), ErrorResponses))]
+pub async fn list_event_types(
+    State(state): State<ApiState>,
+    caller: Caller,
+    ValidQuery(query): ValidQuery<ListEventTypesQuery>,
+) -> ApiResult<Json<ListResponse<EventTypeOut>>> {
+    let page = OrderedPageQuery { limit: query.limit, iterator: query.iterator.clone(), order: query.order }.page()?;
+    let listed = state.store.list_event_types(&caller.tenant_id(), query.include_archived, &page).await?;
+    let with_content = query.with_content;
+    Ok(Json(envelope(listed, &page, |et| et.name.clone(), |et| EventTypeOut::new(et, with_content))))
+}
+
+/// Creates an event type.
+#[utoipa::path(post, path = "/api/v1/event-type", tag = "Event Type", operation_id = "v1.event-type.create",
+    request_body = EventTypeIn, security(("HTTPBearer" = [])),
+    responses((status = 201, body = EventTypeOut), ErrorResponses))]
 pub async fn create_event_type(
     State(state): State<ApiState>,
-    AuthenticatedTenant(tenant): AuthenticatedTenant,
+    caller: TenantCaller,
     ValidJson(body): ValidJson<EventTypeIn>,
 ) -> ApiResult<(StatusCode, Json<EventTypeOut>)> {
-    Validator::default()
-        .slug(&body.name, 256, &["name"])
-        .optional_slug(body.feature_flag.as_deref(), 256, &["featureFlag"])
-        .finish()?;
+    let mut validator = Validator::default();
+    validator.slug(&body.name, 256, &["name"]);
+    check_fields(&mut validator, body.schemas.as_ref(), body.feature_flag.as_deref());
+    validator.finish()?;
     let created = state
         .store
         .create_event_type(NewEventType {
             id: fresh(EventTypeId::generate),
-            tenant_id: tenant,
+            tenant_id: caller.tenant_id(),
             name: body.name,
             description: body.description,
             schemas: body.schemas.map(serde_json::Value::Object),
@@ -85,4 +197,129 @@ pub async fn create_event_type(
         })
         .await?;
     Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+async fn find(state: &ApiState, tenant: &herald_core::TenantId, name: &str) -> ApiResult<event_type::Model> {
+    state.store.find_event_type(tenant, name).await?.ok_or(ApiError::NotFound("event type"))
+}
+
+/// Gets an event type (archived ones too).
+#[utoipa::path(get, path = "/api/v1/event-type/{event_type_name}", tag = "Event Type", operation_id = "v1.event-type.get",
+    params(("event_type_name" = String, Path, description = "The event type's name")), security(("HTTPBearer" = [])),
+    responses((status = 200, body = EventTypeOut), ErrorResponses))]
+pub async fn get_event_type(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Json<EventTypeOut>> {
+    Ok(Json(find(&state, &caller.tenant_id(), &name).await?.into()))
+}
+
+/// Replaces an event type; creates it when it does not exist.
+#[utoipa::path(put, path = "/api/v1/event-type/{event_type_name}", tag = "Event Type", operation_id = "v1.event-type.update",
+    params(("event_type_name" = String, Path, description = "The event type's name")), request_body = EventTypeUpdate,
+    security(("HTTPBearer" = [])),
+    responses((status = 200, body = EventTypeOut), (status = 201, body = EventTypeOut), ErrorResponses))]
+pub async fn update_event_type(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    Path(name): Path<String>,
+    ValidJson(body): ValidJson<EventTypeUpdate>,
+) -> ApiResult<(StatusCode, Json<EventTypeOut>)> {
+    let mut validator = Validator::default();
+    validator.slug(&name, 256, &["name"]);
+    check_fields(&mut validator, body.schemas.as_ref(), body.feature_flag.as_deref());
+    validator.finish()?;
+    let tenant = caller.tenant_id();
+    let now = Utc::now();
+    let Some(mut existing) = state.store.find_event_type(&tenant, &name).await? else {
+        let created = state
+            .store
+            .create_event_type(NewEventType {
+                id: fresh(EventTypeId::generate),
+                tenant_id: tenant,
+                name,
+                description: body.description,
+                schemas: body.schemas.map(serde_json::Value::Object),
+                archived: body.archived,
+                deprecated: body.deprecated,
+                feature_flag: body.feature_flag,
+                now,
+            })
+            .await?;
+        return Ok((StatusCode::CREATED, Json(created.into())));
+    };
+    existing.description = body.description;
+    existing.schemas = body.schemas.map(serde_json::Value::Object);
+    existing.archived = body.archived;
+    existing.deprecated = body.deprecated;
+    existing.feature_flag = body.feature_flag;
+    existing.updated_at = now;
+    Ok((StatusCode::OK, Json(state.store.update_event_type(existing).await?.into())))
+}
+
+/// Changes the given fields of an event type.
+#[utoipa::path(patch, path = "/api/v1/event-type/{event_type_name}", tag = "Event Type", operation_id = "v1.event-type.patch",
+    params(("event_type_name" = String, Path, description = "The event type's name")), request_body = EventTypePatch,
+    security(("HTTPBearer" = [])), responses((status = 200, body = EventTypeOut), ErrorResponses))]
+pub async fn patch_event_type(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    Path(name): Path<String>,
+    ValidJson(body): ValidJson<EventTypePatch>,
+) -> ApiResult<Json<EventTypeOut>> {
+    let mut existing = find(&state, &caller.tenant_id(), &name).await?;
+    let mut validator = Validator::default();
+    check_fields(
+        &mut validator,
+        body.schemas.as_ref().and_then(Option::as_ref),
+        body.feature_flag.as_ref().and_then(Option::as_deref),
+    );
+    validator.finish()?;
+    if let Some(description) = body.description {
+        existing.description = description;
+    }
+    if let Some(schemas) = body.schemas {
+        existing.schemas = schemas.map(serde_json::Value::Object);
+    }
+    if let Some(archived) = body.archived {
+        existing.archived = archived;
+    }
+    if let Some(deprecated) = body.deprecated {
+        existing.deprecated = deprecated;
+    }
+    if let Some(flag) = body.feature_flag {
+        existing.feature_flag = flag;
+    }
+    existing.updated_at = Utc::now();
+    Ok(Json(state.store.update_event_type(existing).await?.into()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteEventTypeQuery {
+    /// Remove the event type for good instead of archiving it.
+    #[serde(default)]
+    pub expunge: bool,
+}
+
+/// Archives an event type (or, with `expunge=true`, removes it).
+#[utoipa::path(delete, path = "/api/v1/event-type/{event_type_name}", tag = "Event Type", operation_id = "v1.event-type.delete",
+    params(("event_type_name" = String, Path, description = "The event type's name"), DeleteEventTypeQuery),
+    security(("HTTPBearer" = [])), responses((status = 204, description = "Archived or removed."), ErrorResponses))]
+pub async fn delete_event_type(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    Path(name): Path<String>,
+    ValidQuery(query): ValidQuery<DeleteEventTypeQuery>,
+) -> ApiResult<StatusCode> {
+    let mut existing = find(&state, &caller.tenant_id(), &name).await?;
+    if query.expunge {
+        state.store.expunge_event_type(existing).await?;
+    } else {
+        existing.archived = true;
+        existing.updated_at = Utc::now();
+        state.store.update_event_type(existing).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,40 +1,52 @@
-//! Messages: `POST /api/v1/app/{app_id}/msg`.
+//! Messages: `POST /api/v1/app/{app_id}/msg` and the message log.
 //!
 //! Creating a message is Herald's most important write. The message and one delivery
 //! per matching endpoint are committed in one transaction; only then are the
 //! deliveries queued in Redis, and only then does the client get `202`. If Redis is
 //! down at that moment the message is still accepted: the reconciler queues it later.
+//!
+//! A message whose `eventId` the application has seen before is not created again:
+//! the answer is the original message (`202`, header `Herald-Duplicate-Of`).
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use herald_core::{ApplicationId, DeliveryId, MessageId, TenantId};
 use herald_queue::{Partition, QueuedDelivery};
-use herald_store::entity::{application, message};
-use herald_store::{endpoint_accepts, NewMessage, PlannedDelivery};
+use herald_store::entity::{application, delivery, message};
+use herald_store::{endpoint_accepts, MessageFilter, NewMessage, PlannedDelivery, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use utoipa::{IntoParams, ToSchema};
 
 use super::applications::{self, ApplicationIn};
-use crate::auth::AuthenticatedTenant;
-use crate::error::{ApiError, ApiResult};
+use super::{envelope, split_list, ListResponse, PageQuery};
+use crate::auth::{Caller, TenantCaller};
+use crate::error::{ApiError, ApiResult, ErrorResponses, ValidationItem};
 use crate::extract::{ValidJson, ValidQuery};
 use crate::ids::fresh;
+use crate::schema::{SchemaMode, SchemaVerdict};
 use crate::validate::Validator;
 use crate::ApiState;
 
 /// Svix's `MessageIn`. The payload is kept byte for byte as the producer sent it:
 /// receivers get, and signatures cover, exactly those bytes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageIn {
     pub event_type: String,
+    /// The JSON object delivered to endpoints.
+    #[schema(value_type = Object)]
     pub payload: Box<RawValue>,
+    /// The producer's unique id for this event: a repeat returns the original message.
     #[serde(default)]
     pub event_id: Option<String>,
     #[serde(default)]
     pub channels: Option<Vec<String>>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Accepted for compatibility; Herald keeps payloads until they are expunged.
     #[serde(default)]
     pub payload_retention_period: Option<i64>,
     /// Creates the application (with the path's `app_id` as its `uid`) if it does not exist.
@@ -42,36 +54,58 @@ pub struct MessageIn {
     pub application: Option<ApplicationIn>,
 }
 
-/// Svix's `MessageOut`.
-#[derive(Debug, Serialize)]
+/// Svix's `MessageOut`, plus `schemaViolations` when the tenant flags payloads that
+/// break their event type's schema.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageOut {
     pub id: String,
     pub event_type: String,
     pub event_id: Option<String>,
+    #[schema(value_type = Object)]
     pub payload: Box<RawValue>,
-    pub channels: Option<serde_json::Value>,
+    pub channels: Option<Vec<String>>,
+    pub tags: Option<Vec<String>>,
     pub timestamp: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_violations: Option<Vec<String>>,
+}
+
+fn string_list(value: &Option<serde_json::Value>) -> Option<Vec<String>> {
+    value.as_ref().and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
+fn empty_object() -> Box<RawValue> {
+    RawValue::from_string("{}".to_owned()).expect("`{}` is JSON")
 }
 
 impl MessageOut {
-    pub fn from_model(model: message::Model, with_content: bool) -> ApiResult<Self> {
-        let payload = if with_content { model.payload } else { "{}".to_owned() };
-        Ok(Self {
+    pub fn new(model: message::Model, payload: Box<RawValue>) -> Self {
+        Self {
+            channels: string_list(&model.channels),
+            tags: string_list(&model.tags),
+            schema_violations: string_list(&model.schema_violations),
             id: model.id,
             event_type: model.event_type,
             event_id: model.event_id,
-            payload: RawValue::from_string(payload).map_err(|e| ApiError::Internal(format!("stored payload: {e}")))?,
-            channels: model.channels,
+            payload,
             timestamp: model.created_at,
-        })
+        }
+    }
+
+    /// The message as listed: the payload only `with_content`, else `{}`.
+    pub fn from_model(model: message::Model, with_content: bool) -> Self {
+        let payload = if with_content { RawValue::from_string(model.payload.clone()).ok() } else { None };
+        Self::new(model, payload.unwrap_or_else(empty_object))
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CreateMessageQuery {
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WithContentQuery {
+    /// Include the payload (default `true`).
     #[serde(default = "default_true")]
-    with_content: bool,
+    pub with_content: bool,
 }
 
 fn default_true() -> bool {
@@ -92,10 +126,11 @@ impl MessageIn {
             .check(payload.trim_start().starts_with('{'), &["payload"], "must be a JSON object")
             .optional_slug(self.event_id.as_deref(), 256, &["eventId"])
             .slug_list(self.channels.as_deref(), 5, 128, "channels")
+            .slug_list(self.tags.as_deref(), 5, 128, "tags")
             .check(
-                self.payload_retention_period.is_none_or(|days| (5..=90).contains(&days)),
+                self.payload_retention_period.is_none_or(|days| (1..=90).contains(&days)),
                 &["payloadRetentionPeriod"],
-                "must be between 5 and 90 days",
+                "must be between 1 and 90 days",
             )
             .finish()?;
         if let Some(application) = &self.application {
@@ -105,15 +140,53 @@ impl MessageIn {
     }
 }
 
+/// Queues deliveries that are committed in the database. A Redis failure is logged,
+/// not returned: the deliveries are durable and the reconciler queues them later.
+pub async fn queue_deliveries(state: &ApiState, tenant: &TenantId, deliveries: &[delivery::Model]) {
+    if deliveries.is_empty() {
+        return;
+    }
+    let queued: Vec<QueuedDelivery> = deliveries
+        .iter()
+        .map(|d| QueuedDelivery { delivery_id: d.id.clone(), attempts_made: d.attempt_count.max(0) as u32 })
+        .collect();
+    if let Err(error) = state.queue.enqueue(&Partition::for_tenant(tenant.as_str()), &queued).await {
+        tracing::warn!(%error, count = queued.len(), "could not enqueue after commit; the reconciler will");
+    }
+}
+
+/// Creates a message and queues a delivery to every endpoint that wants it.
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/msg", tag = "Message", operation_id = "v1.message.create",
+    params(("app_id" = String, Path, description = "The application's id or uid"), WithContentQuery,
+        ("idempotency-key" = Option<String>, Header, description = "Repeats of a request with this key get the first answer")),
+    request_body = MessageIn, security(("HTTPBearer" = [])),
+    responses((status = 202, body = MessageOut), ErrorResponses))]
 pub async fn create_message(
     State(state): State<ApiState>,
-    AuthenticatedTenant(tenant): AuthenticatedTenant,
+    caller: TenantCaller,
     Path(app_id): Path<String>,
-    ValidQuery(query): ValidQuery<CreateMessageQuery>,
+    ValidQuery(query): ValidQuery<WithContentQuery>,
     ValidJson(body): ValidJson<MessageIn>,
-) -> ApiResult<(StatusCode, Json<MessageOut>)> {
+) -> ApiResult<(StatusCode, HeaderMap, Json<MessageOut>)> {
     body.validate(state.config.max_payload_bytes)?;
+    let tenant = caller.tenant_id();
     let app = find_or_create_application(&state, &tenant, &app_id, body.application.clone()).await?;
+
+    if let Some(event_id) = &body.event_id {
+        if let Some(original) = state.store.find_message(&tenant, &app.id, event_id).await? {
+            if original.event_id.as_deref() == Some(event_id) {
+                return Ok(duplicate(original, query.with_content));
+            }
+        }
+    }
+
+    let mode = SchemaMode::parse(&caller.0.schema_validation);
+    let schema_violations =
+        match state.schemas.check(&state.store, &tenant, mode, &body.event_type, body.payload.get()).await? {
+            SchemaVerdict::Valid => None,
+            SchemaVerdict::Flagged(problems) => Some(problems),
+            SchemaVerdict::Rejected(items) => return Err(ApiError::Validation(items)),
+        };
 
     let channels = body.channels.clone();
     let endpoints = state.store.list_application_endpoints(&app.id).await?;
@@ -123,25 +196,42 @@ pub async fn create_message(
         .map(|endpoint| PlannedDelivery { id: fresh(DeliveryId::generate), endpoint_id: endpoint.id.clone() })
         .collect();
 
+    let event_id = body.event_id.clone();
     let new = NewMessage {
         id: fresh(MessageId::generate),
         tenant_id: tenant.clone(),
-        app_id: ApplicationId::from_trusted(app.id),
+        app_id: ApplicationId::from_trusted(app.id.clone()),
         event_type: body.event_type,
         event_id: body.event_id,
         payload: body.payload.get().to_owned(),
         channels,
+        tags: body.tags,
+        schema_violations,
         now: Utc::now(),
     };
-    let (message, _) = state.store.create_message(new, &deliveries).await?;
+    let (message, rows) = match state.store.create_message(new, &deliveries).await {
+        Ok(created) => created,
+        Err(StoreError::Conflict(_)) => {
+            // A concurrent request with the same eventId committed first.
+            let event_id = event_id.unwrap_or_default();
+            let original = state.store.find_message(&tenant, &app.id, &event_id).await?;
+            return original.map(|m| duplicate(m, query.with_content)).ok_or(ApiError::Conflict("message".into()));
+        }
+        Err(other) => return Err(other.into()),
+    };
 
     // Committed: the message is accepted whatever Redis says next.
-    let queued: Vec<QueuedDelivery> =
-        deliveries.iter().map(|d| QueuedDelivery { delivery_id: d.id.to_string(), attempts_made: 0 }).collect();
-    if let Err(error) = state.queue.enqueue(&Partition::for_tenant(tenant.as_str()), &queued).await {
-        tracing::warn!(%error, msg = %message.id, "could not enqueue after commit; the reconciler will");
+    queue_deliveries(&state, &tenant, &rows).await;
+    let payload = if query.with_content { body.payload } else { empty_object() };
+    Ok((StatusCode::ACCEPTED, HeaderMap::new(), Json(MessageOut::new(message, payload))))
+}
+
+fn duplicate(original: message::Model, with_content: bool) -> (StatusCode, HeaderMap, Json<MessageOut>) {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&original.id) {
+        headers.insert("herald-duplicate-of", value);
     }
-    Ok((StatusCode::ACCEPTED, Json(MessageOut::from_model(message, query.with_content)?)))
+    (StatusCode::ACCEPTED, headers, Json(MessageOut::from_model(original, with_content)))
 }
 
 async fn find_or_create_application(
@@ -156,6 +246,7 @@ async fn find_or_create_application(
     let Some(mut inline) = inline else {
         return Err(ApiError::NotFound("application"));
     };
+    Validator::default().slug(app_id, 256, &["application", "uid"]).finish()?;
     inline.uid = Some(app_id.to_owned());
     match applications::create(state, tenant, inline).await {
         // A concurrent request created it first.
@@ -164,4 +255,95 @@ async fn find_or_create_application(
         }
         other => other,
     }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListMessagesQuery {
+    /// How many items to return, 1 to 250 (default 50).
+    pub limit: Option<u64>,
+    /// The `iterator` or `prevIterator` of a previous page.
+    pub iterator: Option<String>,
+    /// Only messages sent on this channel.
+    pub channel: Option<String>,
+    /// Only messages created before this instant.
+    pub before: Option<DateTime<Utc>>,
+    /// Only messages created after this instant.
+    pub after: Option<DateTime<Utc>>,
+    /// Include payloads (default `true`).
+    #[serde(default = "default_true")]
+    pub with_content: bool,
+    /// Only messages carrying this tag.
+    pub tag: Option<String>,
+    /// Only messages of these event types (repeated or comma-separated).
+    #[serde(default)]
+    pub event_types: Option<Vec<String>>,
+}
+
+impl ListMessagesQuery {
+    pub fn filter(&self) -> MessageFilter {
+        MessageFilter {
+            event_types: split_list(&self.event_types),
+            channel: self.channel.clone(),
+            tag: self.tag.clone(),
+            before: self.before,
+            after: self.after,
+        }
+    }
+}
+
+/// Lists an application's messages, newest first.
+#[utoipa::path(get, path = "/api/v1/app/{app_id}/msg", tag = "Message", operation_id = "v1.message.list",
+    params(("app_id" = String, Path, description = "The application's id or uid"), ListMessagesQuery),
+    security(("HTTPBearer" = [])), responses((status = 200, body = ListResponse<MessageOut>), ErrorResponses))]
+pub async fn list_messages(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(app_id): Path<String>,
+    ValidQuery(query): ValidQuery<ListMessagesQuery>,
+) -> ApiResult<Json<ListResponse<MessageOut>>> {
+    let app = caller.application(&state, &app_id).await?;
+    let page = PageQuery { limit: query.limit, iterator: query.iterator.clone() }.page()?;
+    let listed = state.store.list_messages(&caller.tenant_id(), &app.id, &query.filter(), &page).await?;
+    let with_content = query.with_content;
+    Ok(Json(envelope(listed, &page, |m| m.id.clone(), |m| MessageOut::from_model(m, with_content))))
+}
+
+/// Gets a message by id or `eventId`.
+#[utoipa::path(get, path = "/api/v1/app/{app_id}/msg/{msg_id}", tag = "Message", operation_id = "v1.message.get",
+    params(("app_id" = String, Path, description = "The application's id or uid"), ("msg_id" = String, Path, description = "The message's id or eventId"), WithContentQuery),
+    security(("HTTPBearer" = [])), responses((status = 200, body = MessageOut), ErrorResponses))]
+pub async fn get_message(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((app_id, msg_id)): Path<(String, String)>,
+    ValidQuery(query): ValidQuery<WithContentQuery>,
+) -> ApiResult<Json<MessageOut>> {
+    let app = caller.application(&state, &app_id).await?;
+    let message =
+        state.store.find_message(&caller.tenant_id(), &app.id, &msg_id).await?.ok_or(ApiError::NotFound("message"))?;
+    Ok(Json(MessageOut::from_model(message, query.with_content)))
+}
+
+/// Deletes a message's payload for good; deliveries not yet made will not be made.
+#[utoipa::path(delete, path = "/api/v1/app/{app_id}/msg/{msg_id}/content", tag = "Message", operation_id = "v1.message.expunge-content",
+    params(("app_id" = String, Path, description = "The application's id or uid"), ("msg_id" = String, Path, description = "The message's id or eventId")),
+    security(("HTTPBearer" = [])), responses((status = 204, description = "Expunged."), ErrorResponses))]
+pub async fn expunge_content(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    Path((app_id, msg_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let tenant = caller.tenant_id();
+    let app = state.store.find_application(&tenant, &app_id).await?.ok_or(ApiError::NotFound("application"))?;
+    let message = state.store.find_message(&tenant, &app.id, &msg_id).await?.ok_or(ApiError::NotFound("message"))?;
+    state.store.expunge_message_content(&message.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A `422` item for a payload path that broke the schema.
+pub fn payload_problem(path: &str, msg: String) -> ValidationItem {
+    let mut loc = vec!["body".to_owned(), "payload".to_owned()];
+    loc.extend(path.split('/').filter(|s| !s.is_empty()).map(str::to_owned));
+    ValidationItem { loc, msg, kind: "schema_error".into() }
 }

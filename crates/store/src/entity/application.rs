@@ -15,6 +15,8 @@ pub struct Model {
     pub metadata: Json,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Set when the application is deleted; deleted rows are invisible to the API.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

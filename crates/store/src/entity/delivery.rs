@@ -17,6 +17,11 @@ pub struct Model {
     pub attempt_count: i32,
     /// When the next attempt is due; `None` once the delivery is final.
     pub next_attempt_at: Option<DateTimeUtc>,
+    /// `attempt_count` when the current retry cycle began: a resend or recover starts
+    /// a new cycle, and the retry schedule counts attempts from here.
+    pub cycle_start: i32,
+    /// Svix's trigger type for the next attempt: 0 scheduled, 1 manual (resend, recover).
+    pub next_trigger: i16,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

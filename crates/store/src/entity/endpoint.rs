@@ -30,6 +30,11 @@ pub struct Model {
     pub secret: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Set when the endpoint is deleted; deleted rows are invisible to the API.
+    pub deleted_at: Option<DateTimeUtc>,
+    /// The secret before the last rotation; it keeps signing until it expires.
+    pub previous_secret: Option<String>,
+    pub previous_secret_expires_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,13 @@ pub struct Model {
     #[sea_orm(column_type = "Json", nullable)]
     pub channels: Option<Json>,
     pub created_at: DateTimeUtc,
+    #[sea_orm(column_type = "Json", nullable)]
+    pub tags: Option<Json>,
+    /// Where the payload broke its event type's schema, when the tenant flags rather than rejects.
+    #[sea_orm(column_type = "Json", nullable)]
+    pub schema_violations: Option<Json>,
+    /// The payload was expunged: `payload` is `{}` and no further attempt is made.
+    pub payload_expunged: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

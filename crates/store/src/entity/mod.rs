@@ -7,5 +7,7 @@ pub mod attempt;
 pub mod delivery;
 pub mod endpoint;
 pub mod event_type;
+pub mod idempotency_key;
 pub mod message;
+pub mod portal_token;
 pub mod tenant;

@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub name: String,
+    /// What happens to a payload its event type's schema rejects: `accept`, `flag` or `reject`.
+    pub schema_validation: String,
     pub created_at: DateTimeUtc,
 }
 

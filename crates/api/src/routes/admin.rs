@@ -1,0 +1,241 @@
+//! The operator's API, `/admin/v1`: tenants and their API keys. It answers only to
+//! `Authorization: Bearer <operator token>` (setting `operator_token`); when no token
+//! is configured it is off and every route answers `401`. The CLI (`herald tenant …`,
+//! `herald api-key …`) calls the same functions directly against the database.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use herald_core::api_key::format_api_key;
+use herald_core::{ApiKeyId, TenantId};
+use herald_store::entity::{api_key, tenant};
+use herald_store::Store;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult, ErrorResponses};
+use crate::extract::ValidJson;
+use crate::ids::fresh;
+use crate::schema::SchemaMode;
+use crate::validate::Validator;
+use crate::ApiState;
+
+/// A request carrying the operator token.
+#[derive(Debug)]
+pub struct Operator;
+
+impl FromRequestParts<ApiState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let Some(expected) = &state.config.operator_token else {
+            return Err(ApiError::Unauthorized("the admin API is off: no operator_token is configured"));
+        };
+        let presented = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized("expected `Authorization: Bearer <operator token>`"))?;
+        if bool::from(presented.trim().as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
+            Ok(Operator)
+        } else {
+            Err(ApiError::Unauthorized("invalid operator token"))
+        }
+    }
+}
+
+/// A tenant, as the operator sees it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantOut {
+    pub id: String,
+    pub name: String,
+    /// `accept`, `flag` or `reject`: what a payload that breaks its event type's schema gets.
+    pub schema_validation: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<tenant::Model> for TenantOut {
+    fn from(model: tenant::Model) -> Self {
+        Self {
+            id: model.id,
+            name: model.name,
+            schema_validation: model.schema_validation,
+            created_at: model.created_at,
+        }
+    }
+}
+
+/// A new tenant and its first API key (shown only here).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantCreatedOut {
+    #[serde(flatten)]
+    pub tenant: TenantOut,
+    pub api_key: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TenantIn {
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantPatch {
+    /// `accept`, `flag` or `reject`.
+    #[serde(default)]
+    pub schema_validation: Option<String>,
+}
+
+/// An API key's record (never the key itself).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyOut {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<api_key::Model> for ApiKeyOut {
+    fn from(model: api_key::Model) -> Self {
+        Self { id: model.id, name: model.name, created_at: model.created_at, revoked_at: model.revoked_at }
+    }
+}
+
+/// A new API key (shown only here).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyCreatedOut {
+    #[serde(flatten)]
+    pub record: ApiKeyOut,
+    pub key: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ApiKeyIn {
+    pub name: String,
+}
+
+/// Creates a tenant and its first API key.
+pub async fn new_tenant(store: &Store, name: &str) -> ApiResult<(tenant::Model, String)> {
+    Validator::default()
+        .check(!name.trim().is_empty() && name.len() <= 256, &["name"], "must be 1 to 256 characters")
+        .finish()?;
+    let key = format_api_key(rand::random());
+    let created =
+        store.create_tenant(&fresh(TenantId::generate), name, &fresh(ApiKeyId::generate), &key, Utc::now()).await?;
+    Ok((created, key))
+}
+
+/// Issues another API key for a tenant.
+pub async fn new_api_key(store: &Store, tenant_id: &TenantId, name: &str) -> ApiResult<(api_key::Model, String)> {
+    Validator::default()
+        .check(!name.trim().is_empty() && name.len() <= 256, &["name"], "must be 1 to 256 characters")
+        .finish()?;
+    store.find_tenant(tenant_id).await?.ok_or(ApiError::NotFound("tenant"))?;
+    let key = format_api_key(rand::random());
+    let created = store.create_api_key(tenant_id, &fresh(ApiKeyId::generate), &key, name, Utc::now()).await?;
+    Ok((created, key))
+}
+
+/// Sets a tenant's schema validation mode.
+pub async fn set_schema_validation(store: &Store, tenant_id: &TenantId, mode: &str) -> ApiResult<tenant::Model> {
+    Validator::default()
+        .check(SchemaMode::NAMES.contains(&mode), &["schemaValidation"], "must be `accept`, `flag` or `reject`")
+        .finish()?;
+    store.set_schema_validation(tenant_id, mode).await?.ok_or(ApiError::NotFound("tenant"))
+}
+
+fn tenant_id(value: String) -> TenantId {
+    TenantId::from_trusted(value)
+}
+
+/// Lists every tenant.
+#[utoipa::path(get, path = "/admin/v1/tenant", tag = "Admin", operation_id = "admin.tenant.list",
+    security(("OperatorToken" = [])), responses((status = 200, body = Vec<TenantOut>), ErrorResponses))]
+pub async fn list_tenants(State(state): State<ApiState>, _: Operator) -> ApiResult<Json<Vec<TenantOut>>> {
+    Ok(Json(state.store.list_tenants().await?.into_iter().map(TenantOut::from).collect()))
+}
+
+/// Creates a tenant and its first API key.
+#[utoipa::path(post, path = "/admin/v1/tenant", tag = "Admin", operation_id = "admin.tenant.create",
+    request_body = TenantIn, security(("OperatorToken" = [])),
+    responses((status = 201, body = TenantCreatedOut), ErrorResponses))]
+pub async fn create_tenant(
+    State(state): State<ApiState>,
+    _: Operator,
+    ValidJson(body): ValidJson<TenantIn>,
+) -> ApiResult<(StatusCode, Json<TenantCreatedOut>)> {
+    let (created, api_key) = new_tenant(&state.store, &body.name).await?;
+    Ok((StatusCode::CREATED, Json(TenantCreatedOut { tenant: created.into(), api_key })))
+}
+
+/// Changes a tenant's settings.
+#[utoipa::path(patch, path = "/admin/v1/tenant/{tenant_id}", tag = "Admin", operation_id = "admin.tenant.patch",
+    params(("tenant_id" = String, Path, description = "The tenant's id")), request_body = TenantPatch,
+    security(("OperatorToken" = [])), responses((status = 200, body = TenantOut), ErrorResponses))]
+pub async fn update_tenant(
+    State(state): State<ApiState>,
+    _: Operator,
+    Path(id): Path<String>,
+    ValidJson(body): ValidJson<TenantPatch>,
+) -> ApiResult<Json<TenantOut>> {
+    let id = tenant_id(id);
+    let updated = match body.schema_validation {
+        Some(mode) => set_schema_validation(&state.store, &id, &mode).await?,
+        None => state.store.find_tenant(&id).await?.ok_or(ApiError::NotFound("tenant"))?,
+    };
+    Ok(Json(updated.into()))
+}
+
+/// Lists a tenant's API keys (records only).
+#[utoipa::path(get, path = "/admin/v1/tenant/{tenant_id}/api-key", tag = "Admin", operation_id = "admin.api-key.list",
+    params(("tenant_id" = String, Path, description = "The tenant's id")), security(("OperatorToken" = [])),
+    responses((status = 200, body = Vec<ApiKeyOut>), ErrorResponses))]
+pub async fn list_api_keys(
+    State(state): State<ApiState>,
+    _: Operator,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<ApiKeyOut>>> {
+    let id = tenant_id(id);
+    state.store.find_tenant(&id).await?.ok_or(ApiError::NotFound("tenant"))?;
+    Ok(Json(state.store.list_api_keys(&id).await?.into_iter().map(ApiKeyOut::from).collect()))
+}
+
+/// Issues an API key for a tenant.
+#[utoipa::path(post, path = "/admin/v1/tenant/{tenant_id}/api-key", tag = "Admin", operation_id = "admin.api-key.create",
+    params(("tenant_id" = String, Path, description = "The tenant's id")), request_body = ApiKeyIn,
+    security(("OperatorToken" = [])), responses((status = 201, body = ApiKeyCreatedOut), ErrorResponses))]
+pub async fn create_api_key(
+    State(state): State<ApiState>,
+    _: Operator,
+    Path(id): Path<String>,
+    ValidJson(body): ValidJson<ApiKeyIn>,
+) -> ApiResult<(StatusCode, Json<ApiKeyCreatedOut>)> {
+    let (record, key) = new_api_key(&state.store, &tenant_id(id), &body.name).await?;
+    Ok((StatusCode::CREATED, Json(ApiKeyCreatedOut { record: record.into(), key })))
+}
+
+/// Revokes an API key; it stops working at once.
+#[utoipa::path(delete, path = "/admin/v1/tenant/{tenant_id}/api-key/{key_id}", tag = "Admin", operation_id = "admin.api-key.revoke",
+    params(("tenant_id" = String, Path, description = "The tenant's id"), ("key_id" = String, Path, description = "The key's id")),
+    security(("OperatorToken" = [])), responses((status = 204, description = "Revoked."), ErrorResponses))]
+pub async fn revoke_api_key(
+    State(state): State<ApiState>,
+    _: Operator,
+    Path((id, key_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    if state.store.revoke_api_key(&tenant_id(id), &key_id, Utc::now()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("api key"))
+    }
+}

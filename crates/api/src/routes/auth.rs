@@ -1,0 +1,113 @@
+//! Portal access: `POST /api/v1/auth/app-portal-access/{app_id}` issues a short-lived
+//! bearer token scoped to one application (see [`crate::auth`]), with the URL of the
+//! customer portal that uses it; `POST /api/v1/auth/logout` revokes the token.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{Duration, Utc};
+use herald_store::NewPortalToken;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::applications::{self, ApplicationIn};
+use crate::auth::{Caller, Scope, TenantCaller, PORTAL_TOKEN_PREFIX};
+use crate::error::{ApiError, ApiResult, ErrorResponses};
+use crate::extract::ValidJson;
+use crate::validate::Validator;
+use crate::ApiState;
+
+/// Svix's `AppPortalAccessIn`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppPortalAccessIn {
+    /// Creates the application (with the path's `app_id` as its `uid`) if it does not exist.
+    #[serde(default)]
+    pub application: Option<ApplicationIn>,
+    /// How long the token is valid, in seconds: 60 to 604800 (default 3600).
+    #[serde(default)]
+    pub expiry: Option<u64>,
+    /// Feature flags the token may see (accepted for compatibility).
+    #[serde(default)]
+    pub feature_flags: Option<Vec<String>>,
+    /// A token that may only read.
+    #[serde(default)]
+    pub read_only: Option<bool>,
+}
+
+/// Svix's `AppPortalAccessOut`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppPortalAccessOut {
+    /// A bearer token for `/api/v1`, scoped to the application.
+    pub token: String,
+    /// The customer portal, signed in with the token.
+    pub url: String,
+}
+
+const DEFAULT_EXPIRY_SECONDS: u64 = 3_600;
+const MIN_EXPIRY_SECONDS: u64 = 60;
+const MAX_EXPIRY_SECONDS: u64 = 604_800;
+
+/// Issues a portal token for one application.
+#[utoipa::path(post, path = "/api/v1/auth/app-portal-access/{app_id}", tag = "Authentication", operation_id = "v1.authentication.app-portal-access",
+    params(("app_id" = String, Path, description = "The application's id or uid")), request_body = AppPortalAccessIn,
+    security(("HTTPBearer" = [])), responses((status = 200, body = AppPortalAccessOut), ErrorResponses))]
+pub async fn app_portal_access(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    Path(app_id): Path<String>,
+    ValidJson(body): ValidJson<AppPortalAccessIn>,
+) -> ApiResult<Json<AppPortalAccessOut>> {
+    let expiry = body.expiry.unwrap_or(DEFAULT_EXPIRY_SECONDS);
+    Validator::default()
+        .check(
+            (MIN_EXPIRY_SECONDS..=MAX_EXPIRY_SECONDS).contains(&expiry),
+            &["expiry"],
+            "must be between 60 and 604800 seconds",
+        )
+        .slug_list(body.feature_flags.as_deref(), 100, 256, "featureFlags")
+        .finish()?;
+    let tenant = caller.tenant_id();
+    let app = match (state.store.find_application(&tenant, &app_id).await?, body.application) {
+        (Some(app), _) => app,
+        (None, Some(mut inline)) => {
+            inline.validate()?;
+            Validator::default().slug(&app_id, 256, &["application", "uid"]).finish()?;
+            inline.uid = Some(app_id);
+            applications::create(&state, &tenant, inline).await?
+        }
+        (None, None) => return Err(ApiError::NotFound("application")),
+    };
+    let now = Utc::now();
+    let token = format!("{PORTAL_TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
+    state
+        .store
+        .create_portal_token(NewPortalToken {
+            id: crate::ids::fresh(herald_core::ApiKeyId::generate).into_string().replacen("key_", "ptk_", 1),
+            tenant_id: tenant.into_string(),
+            app_id: app.id.clone(),
+            token: token.clone(),
+            read_only: body.read_only.unwrap_or(false),
+            expires_at: now + Duration::seconds(expiry as i64),
+            now,
+        })
+        .await?;
+    let url = format!("{}/portal#token={token}&app={}", state.config.public_url.trim_end_matches('/'), app.id);
+    Ok(Json(AppPortalAccessOut { token, url }))
+}
+
+/// Revokes the portal token the request carries. API keys cannot log out (`403`);
+/// administrators revoke them through the admin API.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "Authentication", operation_id = "v1.authentication.logout",
+    security(("HTTPBearer" = [])), responses((status = 204, description = "The token no longer works."), ErrorResponses))]
+pub async fn logout(State(state): State<ApiState>, caller: Caller) -> ApiResult<StatusCode> {
+    match caller.scope {
+        Scope::Application { token_id, .. } => {
+            state.store.revoke_portal_token(&token_id, Utc::now()).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Scope::Tenant => Err(ApiError::Forbidden("only portal tokens log out; revoke API keys with the admin API")),
+    }
+}

@@ -1,0 +1,65 @@
+//! Portal tokens: short-lived bearer tokens scoped to one application, for the
+//! customer portal. Only their hashes are stored.
+
+use chrono::{DateTime, Utc};
+use herald_core::api_key::{api_key_matches, hash_api_key};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use crate::entity::portal_token;
+use crate::{Store, StoreResult};
+
+/// What creating a portal token needs.
+#[derive(Debug, Clone)]
+pub struct NewPortalToken {
+    pub id: String,
+    pub tenant_id: String,
+    pub app_id: String,
+    /// The token itself; only its hash is written.
+    pub token: String,
+    pub read_only: bool,
+    pub expires_at: DateTime<Utc>,
+    pub now: DateTime<Utc>,
+}
+
+impl Store {
+    pub async fn create_portal_token(&self, new: NewPortalToken) -> StoreResult<portal_token::Model> {
+        Ok(portal_token::ActiveModel {
+            id: Set(new.id),
+            tenant_id: Set(new.tenant_id),
+            app_id: Set(new.app_id),
+            token_hash: Set(hash_api_key(&new.token)),
+            read_only: Set(new.read_only),
+            expires_at: Set(new.expires_at),
+            revoked_at: Set(None),
+            created_at: Set(new.now),
+        }
+        .insert(&self.db)
+        .await?)
+    }
+
+    /// The portal token `token` is, if it is neither revoked nor expired at `now`.
+    pub async fn authenticate_portal_token(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<portal_token::Model>> {
+        let found = portal_token::Entity::find()
+            .filter(portal_token::Column::TokenHash.eq(hash_api_key(token)))
+            .filter(portal_token::Column::RevokedAt.is_null())
+            .filter(portal_token::Column::ExpiresAt.gt(now))
+            .one(&self.db)
+            .await?;
+        Ok(found.filter(|row| api_key_matches(token, &row.token_hash)))
+    }
+
+    /// Revokes a portal token (logout).
+    pub async fn revoke_portal_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        portal_token::Entity::update_many()
+            .col_expr(portal_token::Column::RevokedAt, Expr::value(now))
+            .filter(portal_token::Column::Id.eq(token_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+}
