@@ -13,6 +13,7 @@
 pub mod app;
 pub mod process;
 pub mod receiver;
+pub mod sdk;
 pub mod services;
 pub mod verifier;
 

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_core::{ApplicationId, DeliveryId, DeliveryStatus, MessageId, TenantId};
-use sea_orm::sea_query::{Expr, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, LikeExpr, Query, SimpleExpr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use crate::entity::{delivery, message};
@@ -86,11 +86,12 @@ impl MessageFilter {
 }
 
 /// Whether a JSON array of strings (stored as text) contains `value`. Channels and
-/// tags are validated to exclude quotes, so matching `"value"` is exact; `%`, `_` and
-/// `\` are escaped for LIKE.
+/// tags are validated to exclude quotes, so matching `"value"` is exact. LIKE's
+/// wildcards are escaped with `!` (a backslash means different things to the SQL
+/// builder and the two databases).
 fn json_list_contains(column: &str, value: &str) -> SimpleExpr {
-    let escaped = value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    Expr::cust_with_values(format!("CAST({column} AS TEXT) LIKE ? ESCAPE '\\'"), [format!("%\"{escaped}\"%")])
+    let escaped = value.replace('!', "!!").replace('%', "!%").replace('_', "!_");
+    Expr::cust(format!("CAST({column} AS TEXT)")).like(LikeExpr::new(format!("%\"{escaped}\"%")).escape('!'))
 }
 
 /// One delivery to create with a message.
