@@ -4,5 +4,6 @@
 mod bad_input;
 mod crash;
 mod delivery;
+mod isolation;
 mod redis_loss;
 mod sdk;
