@@ -60,7 +60,11 @@ fn app_routes(o: &Objects) -> Vec<(Method, String, Option<Value>)> {
         (Method::PATCH, format!("/api/v1/app/{app}/endpoint/{ep}/headers"), Some(json!({"headers": {"x-a": "1"}}))),
         (Method::GET, format!("/api/v1/app/{app}/endpoint/{ep}/secret"), None),
         (Method::POST, format!("/api/v1/app/{app}/endpoint/{ep}/secret/rotate"), Some(json!({}))),
-        (Method::POST, format!("/api/v1/app/{app}/endpoint/{ep}/recover"), Some(json!({"since": "2020-01-01T00:00:00Z"}))),
+        (
+            Method::POST,
+            format!("/api/v1/app/{app}/endpoint/{ep}/recover"),
+            Some(json!({"since": "2020-01-01T00:00:00Z"})),
+        ),
         (Method::POST, format!("/api/v1/app/{app}/endpoint/{ep}/send-example"), Some(json!({"eventType": "a.b"}))),
         (Method::GET, format!("/api/v1/app/{app}/endpoint/{ep}/stats"), None),
         (Method::GET, format!("/api/v1/app/{app}/endpoint/{ep}/msg"), None),
@@ -113,7 +117,8 @@ async fn a_tenant_key_never_reaches_another_tenants_objects() {
     routes.push((Method::DELETE, "/api/v1/event-type/b.only".into(), None));
     expect_all(&herald, &key_a, &routes, &[404]).await;
 
-    let (status, own) = herald.request(Method::PUT, "/api/v1/app/b-app", Some(&key_a), Some(r#"{"name": "A's"}"#)).await;
+    let (status, own) =
+        herald.request(Method::PUT, "/api/v1/app/b-app", Some(&key_a), Some(r#"{"name": "A's"}"#)).await;
     assert_eq!(status, 201, "A's PUT with B's uid creates A's own application: {own}");
 
     // Nothing of B's changed, and A's lists do not show it.
@@ -130,8 +135,9 @@ async fn a_tenant_key_never_reaches_another_tenants_objects() {
 async fn objects_of(herald: &TestApp, key: &str) -> Value {
     let (status, app) = herald.request(Method::GET, "/api/v1/app/b-app", Some(key), None).await;
     assert_eq!(status, 200, "{app}");
-    let (status, endpoints) =
-        herald.request(Method::GET, &format!("/api/v1/app/{}/endpoint", app["id"].as_str().unwrap()), Some(key), None).await;
+    let (status, endpoints) = herald
+        .request(Method::GET, &format!("/api/v1/app/{}/endpoint", app["id"].as_str().unwrap()), Some(key), None)
+        .await;
     assert_eq!((status, endpoints["data"].as_array().map(Vec::len)), (200, Some(1)), "B's endpoint is still there");
     app
 }
@@ -188,7 +194,8 @@ async fn a_portal_token_reaches_its_application_only() {
     let (_, read_only) =
         herald.post(&format!("/api/v1/auth/app-portal-access/{}", x.app), &json!({"readOnly": true})).await;
     let read_only = read_only["token"].as_str().unwrap().to_owned();
-    let (status, _) = herald.request(Method::GET, &format!("/api/v1/app/{}/endpoint", x.app), Some(&read_only), None).await;
+    let (status, _) =
+        herald.request(Method::GET, &format!("/api/v1/app/{}/endpoint", x.app), Some(&read_only), None).await;
     assert_eq!(status, 200);
     let body = json!({"url": "https://example.com/x"}).to_string();
     let path = format!("/api/v1/app/{}/endpoint", x.app);

@@ -1,6 +1,7 @@
 //! Herald's end-to-end suite: real PostgreSQL, real Redis, real HTTP receivers on
 //! 127.0.0.1, and — where the operator contract is the point — the real binary.
 
+mod api;
 mod bad_input;
 mod crash;
 mod delivery;

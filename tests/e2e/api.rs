@@ -1,0 +1,258 @@
+//! The API's own promises beyond Svix's shapes: cursors that never repeat or skip,
+//! idempotency (`eventId` and `Idempotency-Key`), schema validation per tenant, the
+//! admin API, resend and recover, and the served OpenAPI document.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use herald_e2e::{eventually, Reply, TestApp, TestReceiver};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const OPERATOR: &str = "operator-secret-for-tests";
+
+#[tokio::test]
+async fn cursor_paging_returns_every_message_once_while_messages_are_created() {
+    let herald = TestApp::spawn().await;
+    herald.create_application("paging").await;
+    let mut before = HashSet::new();
+    for n in 0..60 {
+        before.insert(herald.send_message("paging", "a.b", json!({"n": n})).await["id"].as_str().unwrap().to_owned());
+    }
+
+    // A writer keeps creating messages while a reader pages through, newest first.
+    let writer = {
+        let (url, key, http) = (herald.url("/api/v1/app/paging/msg"), herald.api_key.clone(), herald.http.clone());
+        tokio::spawn(async move {
+            for n in 0..40 {
+                let body = json!({"eventType": "a.b", "payload": {"late": n}});
+                http.post(&url).bearer_auth(&key).json(&body).send().await.unwrap().error_for_status().unwrap();
+            }
+        })
+    };
+    let mut seen = Vec::new();
+    let mut iterator: Option<String> = None;
+    let mut pages = Vec::new();
+    loop {
+        let query = iterator.as_ref().map(|it| format!("&iterator={it}")).unwrap_or_default();
+        let (status, page) = herald.get(&format!("/api/v1/app/paging/msg?limit=7{query}")).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(page["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()));
+        pages.push(page.clone());
+        if page["done"].as_bool().unwrap() {
+            break;
+        }
+        iterator = Some(page["iterator"].as_str().unwrap().to_owned());
+    }
+    writer.await.unwrap();
+
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no message appears twice");
+    assert!(before.iter().all(|id| unique.contains(id)), "every message that existed when paging began is listed");
+
+    // prevIterator leads back to exactly the previous page.
+    let second = &pages[1];
+    let back = second["prevIterator"].as_str().unwrap();
+    let (_, previous) = herald.get(&format!("/api/v1/app/paging/msg?limit=7&iterator={back}")).await;
+    assert_eq!(previous["data"], pages[0]["data"], "prevIterator returns the page before");
+
+    let (status, body) = herald.get("/api/v1/app/paging/msg?iterator=not-ours").await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("validation")), "a foreign cursor is refused: {body}");
+    herald.stop().await;
+}
+
+async fn message_count(herald: &TestApp, app: &str) -> usize {
+    let (_, page) = herald.get(&format!("/api/v1/app/{app}/msg?limit=250")).await;
+    page["data"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn repeats_of_an_event_id_or_idempotency_key_create_nothing() {
+    let herald = TestApp::spawn().await;
+    herald.create_application("idem").await;
+
+    let body = json!({"eventType": "a.b", "eventId": "evt-1", "payload": {"first": true}});
+    let (status, first) = herald.post("/api/v1/app/idem/msg", &body).await;
+    assert_eq!(status, 202);
+    let again = json!({"eventType": "a.b", "eventId": "evt-1", "payload": {"second": true}});
+    let (status, repeat) = herald.post("/api/v1/app/idem/msg", &again).await;
+    assert_eq!(status, 202);
+    assert_eq!(repeat, first, "a repeated eventId answers with the original message");
+
+    let send = |key: &'static str, payload: Value| {
+        let request = herald
+            .http
+            .post(herald.url("/api/v1/app/idem/msg"))
+            .bearer_auth(&herald.api_key)
+            .header("idempotency-key", key)
+            .json(&json!({"eventType": "a.b", "payload": payload}));
+        async move {
+            let response = request.send().await.unwrap();
+            let replayed = response.headers().get("idempotent-replayed").is_some();
+            (response.status().as_u16(), replayed, response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, replayed, original) = send("key-1", json!({"n": 1})).await;
+    assert_eq!((status, replayed), (202, false));
+    let (status, replayed, repeat) = send("key-1", json!({"n": 1})).await;
+    assert_eq!((status, replayed), (202, true));
+    assert_eq!(repeat, original, "the same key gets the first answer");
+    let (status, _, conflict) = send("key-1", json!({"n": 2})).await;
+    assert_eq!((status, conflict["code"].as_str()), (409, Some("idempotency_conflict")));
+
+    assert_eq!(message_count(&herald, "idem").await, 2, "two messages in all");
+    herald.stop().await;
+}
+
+#[tokio::test]
+async fn schema_validation_accepts_flags_or_rejects_as_the_tenant_chose() {
+    let herald = TestApp::builder().setting("operator_token", &format!("\"{OPERATOR}\"")).start().await;
+    herald.create_application("schemas").await;
+    let schema = json!({"1": {"type": "object", "required": ["user"], "properties": {"user": {"type": "object",
+        "properties": {"id": {"type": "string"}}, "required": ["id"]}}}});
+    let (status, body) = herald
+        .post("/api/v1/event-type", &json!({"name": "user.created", "description": "d", "schemas": schema}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = herald
+        .post("/api/v1/event-type", &json!({"name": "bad.schema", "description": "d", "schemas": {"1": {"type": 7}}}))
+        .await;
+    assert_eq!((status, body["detail"][0]["loc"].clone()), (422, json!(["body", "schemas", "1"])), "{body}");
+
+    let bad = json!({"eventType": "user.created", "payload": {"user": {"id": 42}}});
+    let good = json!({"eventType": "user.created", "payload": {"user": {"id": "u1"}}});
+
+    // accept (the default): no check.
+    let (status, body) = herald.post("/api/v1/app/schemas/msg", &bad).await;
+    assert_eq!(status, 202);
+    assert!(body.get("schemaViolations").is_none());
+
+    set_mode(&herald, "flag").await;
+    let (status, body) = herald.post("/api/v1/app/schemas/msg", &bad).await;
+    assert_eq!(status, 202);
+    let flagged = body["schemaViolations"][0].as_str().unwrap_or_default();
+    assert!(flagged.contains("/user/id"), "the flag names the path: {body}");
+
+    set_mode(&herald, "reject").await;
+    let before = message_count(&herald, "schemas").await;
+    let (status, body) = herald.post("/api/v1/app/schemas/msg", &bad).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("validation")), "{body}");
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "payload", "user", "id"]), "{body}");
+    assert_eq!(message_count(&herald, "schemas").await, before, "a rejected message is not written");
+    let (status, _) = herald.post("/api/v1/app/schemas/msg", &good).await;
+    assert_eq!(status, 202, "a valid payload passes");
+    herald.stop().await;
+}
+
+async fn set_mode(herald: &TestApp, mode: &str) {
+    let body = json!({"schemaValidation": mode}).to_string();
+    let path = format!("/admin/v1/tenant/{}", herald.tenant_id);
+    let (status, answer) = herald.request(Method::PATCH, &path, Some(OPERATOR), Some(&body)).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+#[tokio::test]
+async fn the_admin_api_issues_and_revokes_keys_behind_the_operator_token() {
+    let herald = TestApp::builder().setting("operator_token", &format!("\"{OPERATOR}\"")).start().await;
+    let admin = |method: Method, path: &str, token: &str, body: Option<Value>| {
+        let body = body.map(|b| b.to_string());
+        let (path, token) = (path.to_owned(), token.to_owned());
+        let herald = &herald;
+        async move { herald.request(method, &path, Some(&token), body.as_deref()).await }
+    };
+    let (status, _) = admin(Method::GET, "/admin/v1/tenant", &herald.api_key, None).await;
+    assert_eq!(status, 401, "a tenant key is not the operator token");
+
+    let (status, created) = admin(Method::POST, "/admin/v1/tenant", OPERATOR, Some(json!({"name": "acme"}))).await;
+    assert_eq!(status, 201, "{created}");
+    let tenant = created["id"].as_str().unwrap().to_owned();
+    let first_key = created["apiKey"].as_str().unwrap().to_owned();
+    let (status, _) = herald.request(Method::GET, "/api/v1/app", Some(&first_key), None).await;
+    assert_eq!(status, 200, "the new tenant's key works");
+
+    let path = format!("/admin/v1/tenant/{tenant}/api-key");
+    let (status, issued) = admin(Method::POST, &path, OPERATOR, Some(json!({"name": "ci"}))).await;
+    assert_eq!(status, 201, "{issued}");
+    let second_key = issued["key"].as_str().unwrap().to_owned();
+    let (_, keys) = admin(Method::GET, &path, OPERATOR, None).await;
+    assert_eq!(keys.as_array().map(Vec::len), Some(2));
+
+    let revoke = format!("{path}/{}", issued["id"].as_str().unwrap());
+    let (status, _) = admin(Method::DELETE, &revoke, OPERATOR, None).await;
+    assert_eq!(status, 204);
+    let (status, body) = herald.request(Method::GET, "/api/v1/app", Some(&second_key), None).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("authentication_failed")), "a revoked key stops at once");
+    let (status, _) = herald.request(Method::GET, "/api/v1/app", Some(&first_key), None).await;
+    assert_eq!(status, 200, "the other key still works");
+    herald.stop().await;
+
+    let without = TestApp::spawn().await;
+    let (status, body) = without.request(Method::GET, "/admin/v1/tenant", Some("anything"), None).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("authentication_failed")), "no token configured: off");
+    without.stop().await;
+}
+
+#[tokio::test]
+async fn recover_and_resend_start_a_manual_cycle() {
+    let herald = TestApp::builder().setting("retry_schedule", "\"0s\"").setting("retry_jitter", "0.0").start().await;
+    let receiver = TestReceiver::start().await;
+    receiver.set_default(Reply::status(500));
+    herald.create_application("recover").await;
+    let endpoint = herald.create_endpoint("recover", &receiver.url("/hook"), json!({})).await;
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    let since = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(herald.send_message("recover", "a.b", json!({"n": n})).await["id"].as_str().unwrap().to_owned());
+    }
+    let failed_path = format!("/api/v1/app/recover/endpoint/{endpoint}/msg?status=2");
+    eventually(Duration::from_secs(10), "three dead-lettered deliveries", || async {
+        let (_, page) = herald.get(&failed_path).await;
+        (page["data"].as_array().map(Vec::len) == Some(3)).then_some(())
+    })
+    .await;
+
+    receiver.set_default(Reply::status(200));
+    let (status, out) =
+        herald.post(&format!("/api/v1/app/recover/endpoint/{endpoint}/recover"), &json!({"since": since})).await;
+    assert_eq!((status, out["recovered"].as_u64()), (202, Some(3)), "{out}");
+    let succeeded_path = format!("/api/v1/app/recover/endpoint/{endpoint}/msg?status=0");
+    eventually(Duration::from_secs(10), "all three delivered after recover", || async {
+        let (_, page) = herald.get(&succeeded_path).await;
+        (page["data"].as_array().map(Vec::len) == Some(3)).then_some(())
+    })
+    .await;
+    let attempts = herald.attempts("recover", &ids[0]).await;
+    assert_eq!(attempts[0]["triggerType"], 1, "the recovered attempt is manual: {attempts:?}");
+    assert_eq!(attempts[1]["triggerType"], 0);
+
+    // Resend a succeeded message: one more manual attempt, delivered again.
+    let (status, _) =
+        herald.post(&format!("/api/v1/app/recover/msg/{}/endpoint/{endpoint}/resend", ids[1]), &json!({})).await;
+    assert_eq!(status, 202);
+    eventually(Duration::from_secs(10), "the resent attempt", || async {
+        let attempts = herald.attempts("recover", &ids[1]).await;
+        (attempts.len() == 3 && attempts[0]["status"] == 0 && attempts[0]["triggerType"] == 1).then_some(())
+    })
+    .await;
+    let (_, stats) = herald.get(&format!("/api/v1/app/recover/endpoint/{endpoint}/stats")).await;
+    assert_eq!((stats["success"].as_u64(), stats["fail"].as_u64()), (Some(3), Some(0)), "{stats}");
+    herald.stop().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_reference_are_served() {
+    let herald = TestApp::spawn().await;
+    let (status, document) = herald.request(Method::GET, "/api/v1/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(document, committed, "the served document is the committed one");
+    let page = herald.http.get(herald.url("/api/v1/docs")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("/api/v1/app/{app_id}/endpoint/{endpoint_id}/secret/rotate"), "every route is on the page");
+    herald.stop().await;
+}
