@@ -108,3 +108,6 @@ clean_test_leftovers() {
   redis-cli -h 127.0.0.1 -p 6379 --scan --pattern 'herald-test-*' | xargs -r -n 500 redis-cli -h 127.0.0.1 -p 6379 del >/dev/null
   redis-cli -h 127.0.0.1 -p 6379 --scan --pattern 'herald-queue-test-*' | xargs -r -n 500 redis-cli -h 127.0.0.1 -p 6379 del >/dev/null
 }
+
+# The official Svix SDKs for the SDK end-to-end tests (ensure_sdk_clients).
+. "$(dirname "${BASH_SOURCE[0]}")/sdk.sh"

@@ -108,3 +108,41 @@ mod tests {
         assert_eq!(items[0].loc, ["body", "name"]);
     }
 }
+
+/// Reads an optional timestamp query parameter: RFC 3339, or — because the Python
+/// SDK 2.x sends naive datetimes without their offset — a date-time without an
+/// offset, taken as UTC.
+pub fn lenient_datetime<'de, D>(deserializer: D) -> Result<Option<chrono::DateTime<chrono::Utc>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    let Some(text) = Option::<String>::deserialize(deserializer)? else { return Ok(None) };
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(&text) {
+        return Ok(Some(at.with_timezone(&chrono::Utc)));
+    }
+    chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f")
+        .map(|naive| Some(naive.and_utc()))
+        .map_err(|_| serde::de::Error::custom(format!("`{text}` is not an RFC 3339 date-time")))
+}
+
+#[cfg(test)]
+mod datetime_tests {
+    #[derive(Debug, serde::Deserialize)]
+    struct Window {
+        #[serde(default, deserialize_with = "super::lenient_datetime")]
+        before: Option<chrono::DateTime<chrono::Utc>>,
+    }
+
+    fn parse(query: &str) -> Option<String> {
+        serde_html_form::from_str::<Window>(query).ok().map(|w| w.before.map(|b| b.to_rfc3339()).unwrap_or_default())
+    }
+
+    #[test]
+    fn naive_datetimes_are_utc_and_offsets_are_kept() {
+        assert_eq!(parse("before=2026-01-02T03:04:05.5").as_deref(), Some("2026-01-02T03:04:05.500+00:00"));
+        assert_eq!(parse("before=2026-01-02T04:04:05%2B01:00").as_deref(), Some("2026-01-02T03:04:05+00:00"));
+        assert_eq!(parse("").as_deref(), Some(""));
+        assert_eq!(parse("before=yesterday"), None);
+    }
+}

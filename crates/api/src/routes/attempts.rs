@@ -126,8 +126,10 @@ pub struct ListAttemptsQuery {
     /// Only attempts to this endpoint.
     pub endpoint_id: Option<String>,
     /// Only attempts made before this instant.
+    #[serde(default, deserialize_with = "crate::extract::lenient_datetime")]
     pub before: Option<DateTime<Utc>>,
     /// Only attempts made after this instant.
+    #[serde(default, deserialize_with = "crate::extract::lenient_datetime")]
     pub after: Option<DateTime<Utc>>,
     /// Include each attempt's message.
     #[serde(default)]
@@ -280,8 +282,10 @@ pub struct ListAttemptedMessagesQuery {
     /// Only deliveries in this MessageStatus (0 success, 1 pending, 2 fail).
     pub status: Option<i16>,
     /// Only messages created before this instant.
+    #[serde(default, deserialize_with = "crate::extract::lenient_datetime")]
     pub before: Option<DateTime<Utc>>,
     /// Only messages created after this instant.
+    #[serde(default, deserialize_with = "crate::extract::lenient_datetime")]
     pub after: Option<DateTime<Utc>>,
     /// Include payloads (default `true`).
     #[serde(default = "default_true")]

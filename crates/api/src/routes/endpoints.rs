@@ -743,8 +743,10 @@ pub struct EndpointStats {
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
     /// Start of the window (default 28 days ago).
+    #[serde(default, deserialize_with = "crate::extract::lenient_datetime")]
     pub since: Option<DateTime<Utc>>,
     /// End of the window (default now).
+    #[serde(default, deserialize_with = "crate::extract::lenient_datetime")]
     pub until: Option<DateTime<Utc>>,
 }
 

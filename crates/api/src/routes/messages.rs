@@ -267,8 +267,10 @@ pub struct ListMessagesQuery {
     /// Only messages sent on this channel.
     pub channel: Option<String>,
     /// Only messages created before this instant.
+    #[serde(default, deserialize_with = "crate::extract::lenient_datetime")]
     pub before: Option<DateTime<Utc>>,
     /// Only messages created after this instant.
+    #[serde(default, deserialize_with = "crate::extract::lenient_datetime")]
     pub after: Option<DateTime<Utc>>,
     /// Include payloads (default `true`).
     #[serde(default = "default_true")]
