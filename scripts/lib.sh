@@ -111,3 +111,5 @@ clean_test_leftovers() {
 
 # The official Svix SDKs for the SDK end-to-end tests (ensure_sdk_clients).
 . "$(dirname "${BASH_SOURCE[0]}")/sdk.sh"
+# schemathesis for the API fuzzing test (ensure_schemathesis).
+. "$(dirname "${BASH_SOURCE[0]}")/fuzz.sh"

@@ -5,6 +5,7 @@ mod api;
 mod bad_input;
 mod crash;
 mod delivery;
+mod fuzz;
 mod isolation;
 mod redis_loss;
 mod sdk;

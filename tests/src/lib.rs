@@ -11,6 +11,7 @@
 //! - [`verifier`]: the independent Standard Webhooks verifier (PyPI `standardwebhooks`).
 
 pub mod app;
+pub mod fuzz;
 pub mod process;
 pub mod receiver;
 pub mod sdk;

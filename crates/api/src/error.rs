@@ -181,6 +181,11 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::Conflict(what) => Self::Conflict(format!("{what} already exists")),
             StoreError::Unavailable(cause) => Self::Unavailable(cause),
+            StoreError::InvalidValue(reason) => Self::Validation(vec![ValidationItem {
+                loc: vec!["request".into()],
+                msg: reason,
+                kind: "value_error".into(),
+            }]),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
         license(name = "Apache-2.0"),
     ),
     modifiers(&SecuritySchemes),
-    components(schemas(crate::error::ErrorBody, crate::error::ValidationBody, crate::error::ValidationItem)),
+    components(schemas(crate::error::ErrorBody, crate::error::ValidationBody, crate::error::ValidationItem, crate::routes::Ordering)),
     tags(
         (name = "Application", description = "One end customer of a tenant each."),
         (name = "Endpoint", description = "Where an application's messages are delivered."),

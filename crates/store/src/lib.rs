@@ -50,6 +50,10 @@ pub enum StoreError {
     /// A unique constraint refused the write (e.g. an application `uid` already taken).
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// The database refused a value the API let through (PostgreSQL refuses text with
+    /// a NUL character, SQLite stores it).
+    #[error("the database refused a value: {0}")]
+    InvalidValue(String),
     #[error("invalid database url `{url}`: {reason}")]
     InvalidUrl { url: String, reason: String },
 }
@@ -60,6 +64,9 @@ impl From<DbErr> for StoreError {
     fn from(error: DbErr) -> Self {
         match error {
             DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => Self::Unavailable(error.to_string()),
+            other if other.to_string().contains("invalid byte sequence") => {
+                Self::InvalidValue("text must not contain NUL characters".into())
+            }
             other => Self::Database(other),
         }
     }
