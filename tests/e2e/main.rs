@@ -3,9 +3,12 @@
 
 mod api;
 mod bad_input;
+mod breaker;
 mod crash;
 mod delivery;
 mod fuzz;
 mod isolation;
+mod noisy_neighbour;
+mod rate_limit;
 mod redis_loss;
 mod sdk;

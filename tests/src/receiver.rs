@@ -82,6 +82,9 @@ struct State {
     requests: Vec<RecordedRequest>,
     script: VecDeque<Reply>,
     default: Reply,
+    /// Requests read and not yet answered (or, when hanging, not yet given up by the client).
+    in_flight: usize,
+    peak_in_flight: usize,
 }
 
 /// A recording HTTP receiver. Dropping it stops accepting connections.
@@ -108,8 +111,13 @@ impl TestReceiver {
     pub async fn start_on(address: SocketAddr) -> Self {
         let listener = TcpListener::bind(address).await.expect("bind the test receiver");
         let address = listener.local_addr().expect("receiver address");
-        let state =
-            Arc::new(Mutex::new(State { requests: Vec::new(), script: VecDeque::new(), default: Reply::status(200) }));
+        let state = Arc::new(Mutex::new(State {
+            requests: Vec::new(),
+            script: VecDeque::new(),
+            default: Reply::status(200),
+            in_flight: 0,
+            peak_in_flight: 0,
+        }));
         let shared = state.clone();
         let accept_task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -146,6 +154,12 @@ impl TestReceiver {
         self.state.lock().unwrap().requests.len()
     }
 
+    /// The most requests this receiver was serving at once: a hanging request counts
+    /// until the client closes its connection.
+    pub fn peak_in_flight(&self) -> usize {
+        self.state.lock().unwrap().peak_in_flight
+    }
+
     /// The distinct `webhook-id` values received (a receiver's dedupe key).
     pub fn unique_webhook_ids(&self) -> HashSet<String> {
         let state = self.state.lock().unwrap();
@@ -161,9 +175,12 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         let reply = {
             let mut state = state.lock().unwrap();
             state.requests.push(request);
+            state.in_flight += 1;
+            state.peak_in_flight = state.peak_in_flight.max(state.in_flight);
             let default = state.default.clone();
             state.script.pop_front().unwrap_or(default)
         };
+        let _answered = InFlight(state.clone());
         match reply {
             Reply::Respond { status, headers, body, delay } => {
                 tokio::time::sleep(delay).await;
@@ -178,8 +195,10 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<State>>) {
                 }
             }
             Reply::Hang => {
-                // Keep the connection open and silent until the test ends.
-                std::future::pending::<()>().await;
+                // Stay silent until the client gives up and closes the connection.
+                let mut sink = [0u8; 1024];
+                while matches!(stream.read(&mut sink).await, Ok(read) if read > 0) {}
+                return;
             }
             Reply::Reset => {
                 let _ = stream.set_zero_linger();
@@ -190,6 +209,16 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<State>>) {
                 return;
             }
         }
+    }
+}
+
+/// Counts a request as answered when dropped.
+struct InFlight(Arc<Mutex<State>>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let mut state = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.in_flight -= 1;
     }
 }
 

@@ -3,13 +3,14 @@
 //! This crate owns the ideas every other crate shares: prefixed, time-sortable ids
 //! ([`id`]), Standard Webhooks signing ([`signing`]), API-key hashing ([`api_key`]),
 //! the retry schedule ([`retry`]) and the one place where an attempt's outcome becomes
-//! a decision ([`decide`]).
+//! a decision ([`decide`]), and the circuit breaker's state machine ([`breaker`]).
 //!
 //! **What it must not know:** tokio, sea-orm, redis, reqwest, the clock or a random
 //! number generator. Everything time- or chance-dependent takes `now` and a random
 //! draw as arguments, so every rule here is a table test away from being checked.
 
 pub mod api_key;
+pub mod breaker;
 pub mod decide;
 pub mod delivery;
 pub mod id;

@@ -41,6 +41,13 @@ pub struct Settings {
     pub allow_private_targets: bool,
     pub send_svix_headers: bool,
     pub worker_concurrency: usize,
+    pub endpoint_concurrency: usize,
+    pub tenant_concurrency: usize,
+    pub breaker_failure_threshold: u32,
+    pub breaker_failure_ratio: f64,
+    pub breaker_min_attempts: u32,
+    pub breaker_window: String,
+    pub breaker_cool_down: String,
     pub read_batch: usize,
     pub reclaim_idle: String,
     pub reconcile_interval: String,
@@ -88,6 +95,8 @@ impl Settings {
             ("reconcile_interval", &self.reconcile_interval),
             ("reconcile_grace", &self.reconcile_grace),
             ("shutdown_grace", &self.shutdown_grace),
+            ("breaker_window", &self.breaker_window),
+            ("breaker_cool_down", &self.breaker_cool_down),
         ] {
             duration(name, value)?;
         }
@@ -96,6 +105,12 @@ impl Settings {
         }
         if self.worker_concurrency == 0 || self.read_batch == 0 || self.database_max_connections == 0 {
             bail!("settings `worker_concurrency`, `read_batch` and `database_max_connections` must be at least 1");
+        }
+        if self.endpoint_concurrency == 0 || self.tenant_concurrency == 0 || self.breaker_failure_threshold == 0 {
+            bail!("settings `endpoint_concurrency`, `tenant_concurrency` and `breaker_failure_threshold` must be at least 1");
+        }
+        if !(self.breaker_failure_ratio > 0.0 && self.breaker_failure_ratio <= 1.0) {
+            bail!("setting `breaker_failure_ratio` must be in (0, 1], not {}", self.breaker_failure_ratio);
         }
         herald_store::DatabaseKind::of(self.database_url.expose_secret())
             .map_err(|error| anyhow::anyhow!("setting `database_url`: {error}"))?;
@@ -125,6 +140,16 @@ impl Settings {
         Ok(DeliveryPolicy { schedule, max_retry_after: duration("max_retry_after", &self.max_retry_after)? })
     }
 
+    pub fn breaker_policy(&self) -> anyhow::Result<herald_core::breaker::BreakerPolicy> {
+        Ok(herald_core::breaker::BreakerPolicy {
+            failure_threshold: self.breaker_failure_threshold,
+            failure_ratio: self.breaker_failure_ratio,
+            min_attempts: self.breaker_min_attempts,
+            window: duration("breaker_window", &self.breaker_window)?,
+            cool_down: duration("breaker_cool_down", &self.breaker_cool_down)?,
+        })
+    }
+
     pub fn duration_of(&self, name: &str) -> anyhow::Result<Duration> {
         let value = match name {
             "redis_command_timeout" => &self.redis_command_timeout,
@@ -134,6 +159,8 @@ impl Settings {
             "reconcile_interval" => &self.reconcile_interval,
             "reconcile_grace" => &self.reconcile_grace,
             "shutdown_grace" => &self.shutdown_grace,
+            "breaker_window" => &self.breaker_window,
+            "breaker_cool_down" => &self.breaker_cool_down,
             other => bail!("no duration setting named `{other}`"),
         };
         duration(name, value)

@@ -49,13 +49,13 @@ impl KeyLayout {
     }
 
     /// `<prefix>:{p:<partition>}:stream` — STREAM of deliveries due now. Fields:
-    /// `d` (delivery id) and `n` (attempts made before this one).
+    /// `d` (delivery id), `n` (attempts made before this one) and `e` (endpoint id).
     pub fn stream(&self, partition: &Partition) -> String {
         format!("{}:{{p:{}}}:stream", self.prefix, partition.0)
     }
 
     /// `<prefix>:{p:<partition>}:delayed` — ZSET of deliveries waiting for a retry.
-    /// Member `<delivery id>:<n>`, score the due time in Unix milliseconds.
+    /// Member `<delivery id>:<n>:<endpoint id>`, score the due time in Unix milliseconds.
     pub fn delayed(&self, partition: &Partition) -> String {
         format!("{}:{{p:{}}}:delayed", self.prefix, partition.0)
     }
@@ -71,6 +71,19 @@ impl KeyLayout {
     /// singleton job (such as the reconciler) until the key expires.
     pub fn lease(&self, name: &str) -> String {
         format!("{}:lease:{name}", self.prefix)
+    }
+
+    /// `<prefix>:breaker:<endpoint>` — STRING `<open until ms>:<consecutive failures>`
+    /// while an endpoint's circuit breaker is open or half-open; absent when closed.
+    /// Shared by every worker, so the state survives a worker restart.
+    pub fn breaker(&self, endpoint_id: &str) -> String {
+        format!("{}:breaker:{endpoint_id}", self.prefix)
+    }
+
+    /// `<prefix>:breaker-probe:<endpoint>:<open until ms>` — STRING, set once per
+    /// open period by the worker that sends the half-open probe.
+    pub fn breaker_probe(&self, endpoint_id: &str, open_until_ms: i64) -> String {
+        format!("{}:breaker-probe:{endpoint_id}:{open_until_ms}", self.prefix)
     }
 
     /// Recovers the partition from a stream key returned by `XREADGROUP`.

@@ -20,11 +20,30 @@ pub struct QueueConfig {
     pub command_timeout: Duration,
 }
 
-/// One delivery as queued: its id and how many attempts were made before this one.
+/// One delivery as queued: its id, how many attempts were made before this one, and
+/// the endpoint it goes to (so the worker can put it in that endpoint's lane before
+/// touching the database).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedDelivery {
     pub delivery_id: String,
     pub attempts_made: u32,
+    /// Empty for entries queued by a Herald that did not record it; those share one lane.
+    pub endpoint_id: String,
+}
+
+/// An open circuit breaker as every worker sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedBreaker {
+    /// Open until this Unix millisecond; half-open (one probe) after it.
+    pub open_until_ms: i64,
+    pub consecutive_failures: u32,
+}
+
+impl SharedBreaker {
+    fn parse(value: &str) -> Option<Self> {
+        let (until, failures) = value.split_once(':')?;
+        Some(Self { open_until_ms: until.parse().ok()?, consecutive_failures: failures.parse().ok()? })
+    }
 }
 
 /// A delivery handed to this consumer, with what is needed to acknowledge it.
@@ -48,33 +67,42 @@ return 1
 ";
 
 /// Acknowledge an entry and park its delivery in the delayed set until it is due.
-/// KEYS: stream, delayed, tracked. ARGV: group, entry id, delivery id, new n, due ms.
+/// KEYS: stream, delayed, tracked. ARGV: group, entry id, delivery id, new n, due ms, endpoint id.
 const RETRY_LATER_SCRIPT: &str = r"
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[5], ARGV[3] .. ':' .. ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[3] .. ':' .. ARGV[4] .. ':' .. ARGV[6])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
 return 1
 ";
 
 /// Hand an entry back: acknowledge it and append it again, so any worker can take it now.
-/// KEYS: stream. ARGV: group, entry id, delivery id, n.
+/// KEYS: stream. ARGV: group, entry id, delivery id, n, endpoint id.
 const RELEASE_SCRIPT: &str = r"
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
-redis.call('XADD', KEYS[1], '*', 'd', ARGV[3], 'n', ARGV[4])
+redis.call('XADD', KEYS[1], '*', 'd', ARGV[3], 'n', ARGV[4], 'e', ARGV[5])
 return 1
 ";
 
 /// Move due members of the delayed set to the stream. Atomic, so any number of
-/// workers may run it at once without moving a delivery twice.
+/// workers may run it at once without moving a delivery twice. A member is
+/// `<delivery>:<n>:<endpoint>` (or `<delivery>:<n>` from older versions).
 /// KEYS: delayed, stream. ARGV: now ms, limit.
 const PROMOTE_SCRIPT: &str = r"
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, member in ipairs(due) do
-  local sep = string.find(member, ':', 1, true)
-  if sep then
-    redis.call('XADD', KEYS[2], '*', 'd', string.sub(member, 1, sep - 1), 'n', string.sub(member, sep + 1))
+  local first = string.find(member, ':', 1, true)
+  if first then
+    local delivery = string.sub(member, 1, first - 1)
+    local rest = string.sub(member, first + 1)
+    local second = string.find(rest, ':', 1, true)
+    local n, endpoint = rest, ''
+    if second then
+      n = string.sub(rest, 1, second - 1)
+      endpoint = string.sub(rest, second + 1)
+    end
+    redis.call('XADD', KEYS[2], '*', 'd', delivery, 'n', n, 'e', endpoint)
   end
   redis.call('ZREM', KEYS[1], member)
 end
@@ -164,6 +192,8 @@ impl Queue {
                 .arg(&delivery.delivery_id)
                 .arg("n")
                 .arg(delivery.attempts_made)
+                .arg("e")
+                .arg(&delivery.endpoint_id)
                 .ignore();
             pipe.hset(&tracked, &delivery.delivery_id, delivery.attempts_made).ignore();
         }
@@ -224,6 +254,7 @@ impl Queue {
             .arg(&received.delivery.delivery_id)
             .arg(attempts_made)
             .arg(due_unix_ms)
+            .arg(&received.delivery.endpoint_id)
             .invoke_async::<()>(&mut conn)
             .await?;
         Ok(())
@@ -238,6 +269,7 @@ impl Queue {
             .arg(&received.entry_id)
             .arg(&received.delivery.delivery_id)
             .arg(received.delivery.attempts_made)
+            .arg(&received.delivery.endpoint_id)
             .invoke_async::<()>(&mut conn)
             .await?;
         Ok(())
@@ -288,6 +320,45 @@ impl Queue {
         Ok(false)
     }
 
+    /// The shared state of an endpoint's open (or half-open) circuit breaker; `None`
+    /// when it is closed.
+    pub async fn breaker(&self, endpoint_id: &str) -> QueueResult<Option<SharedBreaker>> {
+        let mut conn = self.conn.clone();
+        let value: Option<String> = conn.get(self.keys.breaker(endpoint_id)).await?;
+        Ok(value.as_deref().and_then(SharedBreaker::parse))
+    }
+
+    /// Records that an endpoint's breaker is open, for `keep` (after which it reads as
+    /// closed again even if nobody closes it).
+    pub async fn open_breaker(&self, endpoint_id: &str, state: SharedBreaker, keep: Duration) -> QueueResult<()> {
+        let mut conn = self.conn.clone();
+        let value = format!("{}:{}", state.open_until_ms, state.consecutive_failures);
+        let _: () = conn.pset_ex(self.keys.breaker(endpoint_id), value, keep.as_millis().max(1) as u64).await?;
+        Ok(())
+    }
+
+    /// Records that an endpoint's breaker closed.
+    pub async fn close_breaker(&self, endpoint_id: &str) -> QueueResult<()> {
+        let mut conn = self.conn.clone();
+        let _: () = conn.del(self.keys.breaker(endpoint_id)).await?;
+        Ok(())
+    }
+
+    /// Claims the one half-open probe of the open period ending at `open_until_ms`.
+    /// Returns whether this caller got it.
+    pub async fn claim_probe(&self, endpoint_id: &str, open_until_ms: i64, hold: Duration) -> QueueResult<bool> {
+        let mut conn = self.conn.clone();
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(self.keys.breaker_probe(endpoint_id, open_until_ms))
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(hold.as_millis().max(1) as u64)
+            .query_async(&mut conn)
+            .await?;
+        Ok(taken.is_some())
+    }
+
     /// Entries waiting in a partition's stream (not yet read or still in flight).
     pub async fn stream_length(&self, partition: &Partition) -> QueueResult<u64> {
         let mut conn = self.conn.clone();
@@ -299,10 +370,11 @@ impl Queue {
         let partition = self.keys.partition_of_stream(stream_key).ok_or_else(malformed)?;
         let delivery_id: String = entry.get("d").ok_or_else(malformed)?;
         let attempts_made: u32 = entry.get("n").ok_or_else(malformed)?;
+        let endpoint_id: String = entry.get("e").unwrap_or_default();
         Ok(ReceivedDelivery {
             partition,
             entry_id: entry.id.clone(),
-            delivery: QueuedDelivery { delivery_id, attempts_made },
+            delivery: QueuedDelivery { delivery_id, attempts_made, endpoint_id },
         })
     }
 }

@@ -13,8 +13,10 @@ async fn queue() -> Queue {
     Queue::connect(&config).await.expect("connect to Redis")
 }
 
+/// Each delivery goes to its own endpoint, so the tests see the endpoint id survive
+/// every move (retry, promote, release, reclaim).
 fn queued(id: &str, attempts_made: u32) -> QueuedDelivery {
-    QueuedDelivery { delivery_id: id.to_owned(), attempts_made }
+    QueuedDelivery { delivery_id: id.to_owned(), attempts_made, endpoint_id: format!("ep_for_{id}") }
 }
 
 #[tokio::test]
@@ -105,4 +107,29 @@ async fn a_lease_has_one_holder_at_a_time() {
     assert!(queue.try_lease("job", "a", Duration::from_secs(5)).await.unwrap());
     assert!(queue.try_lease("job", "a", Duration::from_secs(5)).await.unwrap(), "the holder renews");
     assert!(!queue.try_lease("job", "b", Duration::from_secs(5)).await.unwrap());
+}
+
+#[tokio::test]
+async fn delayed_members_without_an_endpoint_still_promote() {
+    // Members written before entries carried their endpoint are `<delivery>:<n>`.
+    let queue = queue().await;
+    let partition = Partition::for_tenant("tnt_e");
+    queue.enqueue(&partition, &[queued("dlv_0", 0)]).await.unwrap();
+    queue.ensure_group(&partition).await.unwrap();
+    let client =
+        redis::Client::open(std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()))
+            .unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("ZADD")
+        .arg(queue.keys().delayed(&partition))
+        .arg(5)
+        .arg("dlv_old:3")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(queue.promote_due(&partition, 10, 100).await.unwrap(), 1);
+    let mut reader = queue.reader("consumer").await.unwrap();
+    let received = reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(100)).await.unwrap();
+    let old = QueuedDelivery { delivery_id: "dlv_old".into(), attempts_made: 3, endpoint_id: String::new() };
+    assert_eq!(received.iter().map(|r| r.delivery.clone()).collect::<Vec<_>>(), [queued("dlv_0", 0), old]);
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use herald_core::{AttemptId, TenantId};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select, Set};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Select, Set};
 
 use crate::entity::attempt;
 use crate::messages::MessageFilter;
@@ -69,6 +69,16 @@ pub struct AttemptFilter {
 }
 
 impl Store {
+    /// How many attempts a tenant has on record (only the successful ones when
+    /// `successful_only`).
+    pub async fn count_tenant_attempts(&self, tenant_id: &str, successful_only: bool) -> StoreResult<u64> {
+        let mut query = attempt::Entity::find().filter(attempt::Column::TenantId.eq(tenant_id));
+        if successful_only {
+            query = query.filter(attempt::Column::Status.eq(0));
+        }
+        Ok(query.count(&self.db).await?)
+    }
+
     /// A message's attempts, newest first, one page at a time.
     pub async fn list_message_attempts(
         &self,

@@ -1,7 +1,10 @@
 //! One delivery, start to finish: load, check it is still wanted, sign, send,
 //! decide, record, acknowledge.
 
+use std::time::Duration;
+
 use chrono::Utc;
+use herald_core::breaker::counts_as_failure;
 use herald_core::delivery::SvixMessageStatus;
 use herald_core::signing::signature_header;
 use herald_core::{decide, AttemptId, Decision, EndpointSecret};
@@ -12,21 +15,34 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 
 use crate::{fresh_id, WorkerContext, WorkerError};
 
+/// Waits up to this long in the lane for the endpoint's rate limit; a longer wait
+/// parks the delivery instead.
+const MAX_RATE_WAIT: Duration = Duration::from_secs(1);
+
+/// What processing one delivery came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    /// An attempt went out. `failed` is the circuit breaker's view of its outcome.
+    Sent { failed: bool, took: Duration },
+    /// No attempt: stale, deleted, disabled or rate-limited (parked).
+    NotSent,
+}
+
 /// Processes one received delivery. On `Err` the entry is left unacknowledged, so
 /// it is retried after reclaim: nothing is lost if the database or Redis hiccups.
-pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result<(), WorkerError> {
+pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result<Handled, WorkerError> {
     let delivery_id = &received.delivery.delivery_id;
     let Some(dispatch) = ctx.store.load_dispatch(delivery_id).await? else {
         tracing::warn!(delivery = %delivery_id, "queued delivery not in the database; dropping the entry");
         ctx.queue.ack(received).await?;
-        return Ok(());
+        return Ok(Handled::NotSent);
     };
     let delivery = dispatch.delivery;
     let attempts_made = received.delivery.attempts_made as i32;
     if delivery.status != herald_core::DeliveryStatus::Pending.as_str() || delivery.attempt_count != attempts_made {
         // A stale duplicate: the delivery moved on since this entry was queued.
         ctx.queue.ack(received).await?;
-        return Ok(());
+        return Ok(Handled::NotSent);
     }
     let span = tracing::info_span!(
         "attempt",
@@ -47,8 +63,19 @@ pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result
             .finish_delivery_without_attempt(&delivery.id, attempts_made, DeliveryTransition::DeadLettered, Utc::now())
             .await?;
         ctx.queue.ack(received).await?;
-        return Ok(());
+        return Ok(Handled::NotSent);
     };
+
+    // The endpoint's rate limit: a short wait holds this lane slot (the lane is that
+    // endpoint's anyway); a long one parks the delivery without spending an attempt.
+    while let Some(wait) = ctx.limits.wait_time(&endpoint.id, endpoint.rate_limit) {
+        if wait > MAX_RATE_WAIT {
+            let due = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+            ctx.queue.retry_later(received, attempts_made as u32, due.timestamp_millis()).await?;
+            return Ok(Handled::NotSent);
+        }
+        tokio::time::sleep(wait).await;
+    }
 
     let attempt_number = attempts_made + 1;
     // A resend or recover starts a new retry cycle: the schedule counts from there.
@@ -97,7 +124,7 @@ pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result
         }
         _ => ctx.queue.ack(received).await?,
     }
-    Ok(())
+    Ok(Handled::Sent { failed: counts_as_failure(&sent.outcome), took: sent.duration })
 }
 
 /// The Standard Webhooks headers (and their `svix-*` twins), plus the endpoint's own.

@@ -1,14 +1,25 @@
-//! The dispatcher (read, attempt, acknowledge) and the promoter (delayed → stream).
+//! The dispatcher (read, place in a lane, attempt, acknowledge) and the promoter
+//! (delayed → stream).
+//!
+//! The reader never waits on an endpoint: a delivery either starts in its lane, waits
+//! in memory behind a busy lane that will work it off soon, or is parked in the
+//! delayed set (attempt count unchanged). A lane task runs attempts one after another
+//! and takes its lane's next waiting delivery when one finishes; an open circuit
+//! breaker parks the lane's deliveries until the breaker's cool-down ends.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use herald_queue::{Partition, ReceivedDelivery};
+use rand::Rng;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::attempt::Handled;
+use crate::breakers::Gate;
+use crate::lanes::{LaneKey, LaneSlot, Offer};
 use crate::{attempt, WorkerContext, WorkerError};
 
 /// How long one read waits for new entries. Short, so shutdown is noticed quickly.
@@ -99,8 +110,28 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
                 hand_back(&ctx, &received).await;
                 continue;
             }
-            let Ok(permit) = permits.clone().acquire_owned().await else { break };
-            tasks.spawn(run_one(ctx.clone(), received, permit, hard_stop.clone()));
+            let (entry, tenant, endpoint) = (
+                received.entry_id.clone(),
+                received.partition.name().to_owned(),
+                received.delivery.endpoint_id.clone(),
+            );
+            if let Some(until) = ctx.breakers.open_until(&endpoint).filter(|_| !endpoint.is_empty()) {
+                park(&ctx, &received, ctx.breakers.return_time(until)).await;
+                continue;
+            }
+            let offer = ctx.lanes.offer(LaneKey { tenant: &tenant, endpoint: &endpoint }, &entry, received);
+            match offer {
+                Offer::Run(slot, received) => {
+                    let Ok(permit) = permits.clone().acquire_owned().await else { break };
+                    let lane = run_lane(ctx.clone(), slot, received, permit, shutdown.clone(), hard_stop.clone());
+                    tasks.spawn(lane);
+                }
+                Offer::Waiting | Offer::Duplicate(_) => {}
+                Offer::Full(received) => {
+                    let due = ctx.lanes.park_due(lane_key(&received), now_ms(), rand::rng().random());
+                    park(&ctx, &received, due).await;
+                }
+            }
         }
     }
 
@@ -112,23 +143,100 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
         hard_stop.cancel();
         while tasks.join_next().await.is_some() {}
     }
+    // Lanes that waited for their tenant's share had no task to hand them back.
+    for received in ctx.lanes.drain_waiting() {
+        hand_back(&ctx, &received).await;
+    }
     Ok(())
 }
 
-async fn run_one(
+fn lane_key(received: &ReceivedDelivery) -> LaneKey<'_> {
+    LaneKey { tenant: received.partition.name(), endpoint: &received.delivery.endpoint_id }
+}
+
+/// Runs one lane slot: attempts its delivery, then the lane's next waiting one, until
+/// the lane has nothing more for it. Holds one of the worker's in-flight permits.
+async fn run_lane(
     ctx: WorkerContext,
-    received: ReceivedDelivery,
+    mut slot: LaneSlot,
+    mut received: ReceivedDelivery,
     _permit: OwnedSemaphorePermit,
+    shutdown: CancellationToken,
     hard_stop: CancellationToken,
 ) {
-    tokio::select! {
-        result = attempt::process(&ctx, &received) => {
-            if let Err(error) = result {
-                // Left unacknowledged: it is reclaimed and tried again after `reclaim_idle`.
-                tracing::warn!(%error, delivery = %received.delivery.delivery_id, "delivery processing failed; it will be retried");
+    loop {
+        let entry = received.entry_id.clone();
+        if shutdown.is_cancelled() {
+            // Do not start new attempts: hand this delivery and the lane's waiting ones back.
+            hand_back(&ctx, &received).await;
+            for waiting in ctx.lanes.release(slot, &entry) {
+                hand_back(&ctx, &waiting).await;
             }
+            return;
         }
-        () = hard_stop.cancelled() => hand_back(&ctx, &received).await,
+        // Entries queued before they carried their endpoint share one lane and skip the breaker.
+        let guarded = !slot.endpoint().is_empty();
+        let gate = if guarded { ctx.breakers.admit(slot.endpoint()).await } else { Gate::Go { probe: false } };
+        let took = match gate {
+            Gate::Wait(until_ms) => {
+                // Open breaker: nothing goes to this endpoint until it half-opens.
+                let mut parked = ctx.lanes.release(slot, &entry);
+                parked.push(received);
+                for waiting in parked {
+                    park(&ctx, &waiting, ctx.breakers.return_time(until_ms)).await;
+                }
+                return;
+            }
+            Gate::Go { .. } => {
+                tokio::select! {
+                    result = attempt::process(&ctx, &received) => match result {
+                        Ok(Handled::Sent { failed, took }) => {
+                            if guarded {
+                                ctx.breakers.record(slot.endpoint(), failed).await;
+                            }
+                            Some(took)
+                        }
+                        Ok(Handled::NotSent) => None,
+                        Err(error) => {
+                            // Left unacknowledged: it is reclaimed and tried again after `reclaim_idle`.
+                            tracing::warn!(%error, delivery = %received.delivery.delivery_id, "delivery processing failed; it will be retried");
+                            None
+                        }
+                    },
+                    () = hard_stop.cancelled() => {
+                        hand_back(&ctx, &received).await;
+                        for waiting in ctx.lanes.release(slot, &entry) {
+                            hand_back(&ctx, &waiting).await;
+                        }
+                        return;
+                    }
+                }
+            }
+        };
+        let next = ctx.lanes.finish(slot, &entry, took);
+        for shed in next.park {
+            let due = ctx.lanes.park_due(lane_key(&shed), now_ms(), rand::rng().random());
+            park(&ctx, &shed, due).await;
+        }
+        match next.run {
+            Some((next_slot, next_received)) => {
+                slot = next_slot;
+                received = next_received;
+            }
+            None => return,
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Parks a delivery in the delayed set until `due_ms` without spending an attempt.
+async fn park(ctx: &WorkerContext, received: &ReceivedDelivery, due_ms: i64) {
+    if let Err(error) = ctx.queue.retry_later(received, received.delivery.attempts_made, due_ms).await {
+        // Still pending in this consumer's list: it is reclaimed later.
+        tracing::warn!(%error, delivery = %received.delivery.delivery_id, "cannot park a delivery");
     }
 }
 

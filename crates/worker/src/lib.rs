@@ -2,8 +2,10 @@
 //!
 //! A worker runs four loops over the shared queue:
 //! - the **dispatcher** ([`dispatcher`]) reads due deliveries from every tenant
-//!   partition and attempts each one ([`attempt::process`]) with at most
-//!   `max_in_flight` in flight;
+//!   partition, puts each in its endpoint's lane ([`lanes`]: per-endpoint and
+//!   per-tenant concurrency, overflow parked in the delayed set), asks the endpoint's
+//!   circuit breaker ([`breakers`]) and rate limit ([`limits`]), and attempts it
+//!   ([`attempt::process`]) with at most `max_in_flight` in flight;
 //! - the **promoter** moves retries whose time has come from the delayed set back to
 //!   the stream (an atomic script; safe with any number of workers);
 //! - the **reclaimer** takes over entries a dead worker left unacknowledged;
@@ -17,15 +19,20 @@
 //! or the API's request types.
 
 pub mod attempt;
+pub mod breakers;
 pub mod dispatcher;
+pub mod lanes;
+pub mod limits;
 pub mod reconciler;
 pub mod sender;
 pub mod ssrf;
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use herald_core::breaker::BreakerPolicy;
 use herald_core::DeliveryPolicy;
-use herald_queue::{Queue, QueueError};
+use herald_queue::{Queue, QueueError, ReceivedDelivery};
 use herald_store::{Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
@@ -54,6 +61,12 @@ pub struct WorkerConfig {
     pub sender: SenderConfig,
     /// Attempts in flight at once, across all endpoints.
     pub max_in_flight: usize,
+    /// Attempts in flight at once to one endpoint.
+    pub endpoint_concurrency: usize,
+    /// Attempts in flight at once for one tenant (see [`lanes`]).
+    pub tenant_concurrency: usize,
+    /// When endpoints' circuit breakers open and for how long.
+    pub breaker: BreakerPolicy,
     /// Entries read from one partition per read.
     pub read_batch: usize,
     /// How long an entry must sit unacknowledged before another worker takes it over.
@@ -76,6 +89,36 @@ pub struct WorkerContext {
     pub queue: Queue,
     pub sender: HttpSender,
     pub config: WorkerConfig,
+    pub lanes: Arc<lanes::Lanes<ReceivedDelivery>>,
+    pub breakers: Arc<breakers::Breakers>,
+    pub limits: Arc<limits::RateLimits>,
+}
+
+impl WorkerContext {
+    pub fn new(store: Store, queue: Queue, config: WorkerConfig) -> Result<Self, WorkerError> {
+        let sender = HttpSender::new(config.sender.clone())?;
+        let timeout = config.sender.request_timeout;
+        let lanes = lanes::Lanes::new(lanes::LaneLimits {
+            endpoint: config.endpoint_concurrency.max(1),
+            tenant: config.tenant_concurrency.max(1),
+            waiting_total: config.max_in_flight.max(1) * 8,
+            // Waiting in memory keeps the entry unacknowledged: stay well inside the
+            // time after which another worker would take it over.
+            wait_bound: config.reclaim_idle / 4,
+            initial_estimate: timeout.min(Duration::from_secs(1)),
+            max_park: timeout.max(Duration::from_secs(60)),
+        });
+        let breakers = breakers::Breakers::new(config.breaker.clone(), queue.clone(), timeout);
+        Ok(Self {
+            store,
+            queue,
+            sender,
+            config,
+            lanes: Arc::new(lanes),
+            breakers: Arc::new(breakers),
+            limits: Arc::new(limits::RateLimits::default()),
+        })
+    }
 }
 
 /// Runs the worker until `shutdown` is cancelled and in-flight work is finished or
@@ -86,8 +129,7 @@ pub async fn run(
     config: WorkerConfig,
     shutdown: CancellationToken,
 ) -> Result<(), WorkerError> {
-    let sender = HttpSender::new(config.sender.clone())?;
-    let ctx = WorkerContext { store, queue, sender, config };
+    let ctx = WorkerContext::new(store, queue, config)?;
     let background = CancellationToken::new();
     let promoter = tokio::spawn(dispatcher::promote_loop(ctx.clone(), background.clone()));
     let reconciler = tokio::spawn(reconciler::reconcile_loop(ctx.clone(), background.clone()));

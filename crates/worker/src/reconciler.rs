@@ -46,19 +46,27 @@ pub async fn reconcile_once(ctx: &WorkerContext) -> Result<usize, WorkerError> {
         after = Some(last.id.clone());
         let full_page = overdue.len() as u64 == PAGE;
 
-        let mut by_partition: BTreeMap<String, Vec<(String, i32)>> = BTreeMap::new();
+        let mut by_partition: BTreeMap<String, Vec<(String, i32, String)>> = BTreeMap::new();
         for delivery in overdue {
-            by_partition.entry(delivery.tenant_id).or_default().push((delivery.id, delivery.attempt_count));
+            by_partition.entry(delivery.tenant_id).or_default().push((
+                delivery.id,
+                delivery.attempt_count,
+                delivery.endpoint_id,
+            ));
         }
         for (tenant, deliveries) in by_partition {
             let partition = Partition::for_tenant(&tenant);
-            let ids: Vec<String> = deliveries.iter().map(|(id, _)| id.clone()).collect();
+            let ids: Vec<String> = deliveries.iter().map(|(id, _, _)| id.clone()).collect();
             let missing: std::collections::HashSet<String> =
                 ctx.queue.untracked(&partition, &ids).await?.into_iter().collect();
             let lost: Vec<QueuedDelivery> = deliveries
                 .into_iter()
-                .filter(|(id, _)| missing.contains(id))
-                .map(|(delivery_id, attempts)| QueuedDelivery { delivery_id, attempts_made: attempts.max(0) as u32 })
+                .filter(|(id, _, _)| missing.contains(id))
+                .map(|(delivery_id, attempts, endpoint_id)| QueuedDelivery {
+                    delivery_id,
+                    attempts_made: attempts.max(0) as u32,
+                    endpoint_id,
+                })
                 .collect();
             requeued += lost.len();
             ctx.queue.enqueue(&partition, &lost).await?;

@@ -737,6 +737,35 @@ pub struct EndpointStats {
     pub fail: u64,
     /// Always 0: Herald never cancels a delivery.
     pub canceled: u64,
+    /// Herald's addition: the endpoint's circuit breaker.
+    pub breaker: BreakerOut,
+}
+
+/// Where an endpoint's circuit breaker stands. While it is open nothing is sent to the
+/// endpoint and deliveries wait without spending attempts; after `openUntil` one probe
+/// decides whether it closes.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakerOut {
+    /// `closed`, `open` or `halfOpen`.
+    #[schema(example = "closed")]
+    pub state: &'static str,
+    /// When the open breaker lets its probe through (absent when closed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_until: Option<DateTime<Utc>>,
+    /// Failures in a row that led to the opening (0 when closed).
+    pub consecutive_failures: u32,
+}
+
+impl BreakerOut {
+    fn new(shared: Option<herald_queue::SharedBreaker>, now: DateTime<Utc>) -> Self {
+        let Some(shared) = shared else {
+            return Self { state: "closed", open_until: None, consecutive_failures: 0 };
+        };
+        let open_until = DateTime::from_timestamp_millis(shared.open_until_ms);
+        let state = if open_until.is_some_and(|until| until > now) { "open" } else { "halfOpen" };
+        Self { state, open_until, consecutive_failures: shared.consecutive_failures }
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -766,11 +795,13 @@ pub async fn get_stats(
     let until = query.until.unwrap_or(now);
     let since = query.since.unwrap_or(until - Duration::days(28));
     let counts = state.store.endpoint_delivery_counts(&existing.id, since, until).await?;
+    let breaker = state.queue.breaker(&existing.id).await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
     Ok(Json(EndpointStats {
         success: counts.succeeded,
         pending: counts.pending,
         sending: 0,
         fail: counts.failed,
         canceled: 0,
+        breaker: BreakerOut::new(breaker, now),
     }))
 }

@@ -148,7 +148,11 @@ pub async fn queue_deliveries(state: &ApiState, tenant: &TenantId, deliveries: &
     }
     let queued: Vec<QueuedDelivery> = deliveries
         .iter()
-        .map(|d| QueuedDelivery { delivery_id: d.id.clone(), attempts_made: d.attempt_count.max(0) as u32 })
+        .map(|d| QueuedDelivery {
+            delivery_id: d.id.clone(),
+            attempts_made: d.attempt_count.max(0) as u32,
+            endpoint_id: d.endpoint_id.clone(),
+        })
         .collect();
     if let Err(error) = state.queue.enqueue(&Partition::for_tenant(tenant.as_str()), &queued).await {
         tracing::warn!(%error, count = queued.len(), "could not enqueue after commit; the reconciler will");
