@@ -25,6 +25,9 @@ async fn deliveries_survive_redis_losing_all_their_keys() {
         .setting("retry_jitter", "0.0")
         .setting("reconcile_interval", "\"500ms\"")
         .setting("reconcile_grace", "\"1s\"")
+        // Twenty 503s in a row would open the endpoint's breaker; this test is about Redis.
+        .setting("breaker_failure_threshold", "1000")
+        .setting("breaker_min_attempts", "1000")
         .start()
         .await;
     let receiver = TestReceiver::start().await;

@@ -25,7 +25,7 @@ pub mod keys;
 mod queue;
 
 pub use keys::{KeyLayout, Partition};
-pub use queue::{Queue, QueueConfig, QueueReader, QueuedDelivery, ReceivedDelivery, SharedBreaker};
+pub use queue::{Queue, QueueConfig, QueueReader, QueuedDelivery, ReceivedDelivery, Settlement, SharedBreaker};
 
 /// Everything that can go wrong talking to Redis.
 #[derive(Debug, thiserror::Error)]

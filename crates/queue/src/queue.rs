@@ -31,6 +31,15 @@ pub struct QueuedDelivery {
     pub endpoint_id: String,
 }
 
+/// What to do with a received delivery once its attempt is on record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settlement {
+    /// Done with it for good.
+    Ack,
+    /// Park it until `due_unix_ms`, with `attempts_made` attempts behind it.
+    RetryLater { attempts_made: u32, due_unix_ms: i64 },
+}
+
 /// An open circuit breaker as every worker sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SharedBreaker {
@@ -257,6 +266,63 @@ impl Queue {
             .arg(&received.delivery.endpoint_id)
             .invoke_async::<()>(&mut conn)
             .await?;
+        Ok(())
+    }
+
+    /// Settles many received deliveries in one round trip (the worker's batched
+    /// attempt writer calls this after the batch is committed): each is acknowledged
+    /// or parked until its retry, exactly as [`Queue::ack`] and [`Queue::retry_later`].
+    pub async fn settle(&self, settlements: &[(ReceivedDelivery, Settlement)]) -> QueueResult<()> {
+        if settlements.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn.clone();
+        for first_try in [true, false] {
+            let mut pipe = redis::pipe();
+            for (received, settlement) in settlements {
+                let stream = self.keys.stream(&received.partition);
+                let tracked = self.keys.tracked(&received.partition);
+                let delivery = &received.delivery;
+                match settlement {
+                    Settlement::Ack => pipe
+                        .cmd("EVALSHA")
+                        .arg(self.ack.get_hash())
+                        .arg(2)
+                        .arg(stream)
+                        .arg(tracked)
+                        .arg(CONSUMER_GROUP)
+                        .arg(&received.entry_id)
+                        .arg(&delivery.delivery_id)
+                        .arg(delivery.attempts_made)
+                        .ignore(),
+                    Settlement::RetryLater { attempts_made, due_unix_ms } => pipe
+                        .cmd("EVALSHA")
+                        .arg(self.retry_later.get_hash())
+                        .arg(3)
+                        .arg(stream)
+                        .arg(self.keys.delayed(&received.partition))
+                        .arg(tracked)
+                        .arg(CONSUMER_GROUP)
+                        .arg(&received.entry_id)
+                        .arg(&delivery.delivery_id)
+                        .arg(*attempts_made)
+                        .arg(*due_unix_ms)
+                        .arg(&delivery.endpoint_id)
+                        .ignore(),
+                };
+            }
+            match pipe.query_async::<()>(&mut conn).await {
+                Ok(()) => return Ok(()),
+                // Redis restarted and forgot the scripts: load them and run the pipeline
+                // again (both scripts give the same result when run twice).
+                Err(error) if first_try && error.code() == Some("NOSCRIPT") => {
+                    for source in [ACK_SCRIPT, RETRY_LATER_SCRIPT] {
+                        redis::cmd("SCRIPT").arg("LOAD").arg(source).query_async::<String>(&mut conn).await?;
+                    }
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
         Ok(())
     }
 

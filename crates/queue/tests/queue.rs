@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use herald_queue::{Partition, Queue, QueueConfig, QueuedDelivery};
+use herald_queue::{Partition, Queue, QueueConfig, QueuedDelivery, Settlement};
 
 async fn queue() -> Queue {
     let config = QueueConfig {
@@ -132,4 +132,31 @@ async fn delayed_members_without_an_endpoint_still_promote() {
     let received = reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(100)).await.unwrap();
     let old = QueuedDelivery { delivery_id: "dlv_old".into(), attempts_made: 3, endpoint_id: String::new() };
     assert_eq!(received.iter().map(|r| r.delivery.clone()).collect::<Vec<_>>(), [queued("dlv_0", 0), old]);
+}
+
+#[tokio::test]
+async fn settling_a_batch_acknowledges_and_parks_in_one_go() {
+    let queue = queue().await;
+    let partition = Partition::for_tenant("tnt_f");
+    queue.enqueue(&partition, &[queued("dlv_1", 0), queued("dlv_2", 0)]).await.unwrap();
+    queue.ensure_group(&partition).await.unwrap();
+    let mut reader = queue.reader("consumer").await.unwrap();
+    let received = reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(100)).await.unwrap();
+    // Scripts unknown to Redis (as after a restart) are loaded on the way.
+    let client =
+        redis::Client::open(std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()))
+            .unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut conn).await.unwrap();
+    let settlements = [
+        (received[0].clone(), Settlement::Ack),
+        (received[1].clone(), Settlement::RetryLater { attempts_made: 1, due_unix_ms: 5_000 }),
+    ];
+    queue.settle(&settlements).await.unwrap();
+    let ids = vec!["dlv_1".to_owned(), "dlv_2".to_owned()];
+    assert_eq!(queue.untracked(&partition, &ids).await.unwrap(), ["dlv_1"], "acknowledged is forgotten");
+    assert_eq!(queue.stream_length(&partition).await.unwrap(), 0);
+    assert_eq!(queue.promote_due(&partition, 5_000, 10).await.unwrap(), 1, "parked until due");
+    let again = reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(100)).await.unwrap();
+    assert_eq!(again.iter().map(|r| r.delivery.clone()).collect::<Vec<_>>(), [queued("dlv_2", 1)]);
 }

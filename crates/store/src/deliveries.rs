@@ -31,6 +31,20 @@ pub struct DispatchContext {
     pub endpoint: Option<endpoint::Model>,
 }
 
+/// One attempt to record, with how it moves its delivery (see [`Store::record_attempts`]).
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub attempt: NewAttempt,
+    pub transition: DeliveryTransition,
+    /// The delivery moves only if it still has this many attempts behind it.
+    pub expected_attempt_count: i32,
+    /// The receiver answered 410 Gone: disable the endpoint too.
+    pub disable_endpoint: bool,
+}
+
+/// Most attempt rows in one INSERT (well under every database's parameter limit).
+const INSERT_CHUNK: usize = 500;
+
 /// Where a delivery goes after an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryTransition {
@@ -111,6 +125,70 @@ impl Store {
         }
         txn.commit().await?;
         Ok(moved)
+    }
+
+    /// Records a batch of attempts and moves their deliveries, in one transaction: the
+    /// attempts go in multi-row inserts, and deliveries moving the same way (most often:
+    /// succeeded at the first attempt) in one update each. All or nothing, so a caller
+    /// acknowledges the batch's queue entries only after this returns `Ok`.
+    ///
+    /// A delivery moves only if it is still pending with the record's
+    /// `expected_attempt_count` (see [`Store::record_attempt`]); the attempt is recorded
+    /// either way.
+    pub async fn record_attempts(&self, records: Vec<AttemptRecord>) -> StoreResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        type MoveKey = (&'static str, Option<DateTime<Utc>>, i32);
+        let mut moves: std::collections::BTreeMap<MoveKey, (Vec<String>, DateTime<Utc>)> = Default::default();
+        let mut disable: Vec<String> = Vec::new();
+        let mut rows = Vec::with_capacity(records.len());
+        for record in records {
+            let key = (
+                record.transition.status().as_str(),
+                record.transition.next_attempt_at(),
+                record.expected_attempt_count,
+            );
+            let now = record.attempt.created_at;
+            let entry = moves.entry(key).or_insert_with(|| (Vec::new(), now));
+            entry.0.push(record.attempt.delivery_id.clone());
+            entry.1 = entry.1.max(now);
+            if record.disable_endpoint {
+                disable.push(record.attempt.endpoint_id.clone());
+            }
+            rows.push(attempt_row(record.attempt));
+        }
+        let txn = self.db.begin().await?;
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+            attempt::Entity::insert_many(chunk).exec_without_returning(&txn).await?;
+        }
+        for ((status, next_attempt_at, expected), (ids, now)) in moves {
+            for ids in ids.chunks(INSERT_CHUNK) {
+                delivery::Entity::update_many()
+                    .col_expr(delivery::Column::Status, Expr::value(status))
+                    .col_expr(delivery::Column::AttemptCount, Expr::value(expected + 1))
+                    .col_expr(delivery::Column::NextAttemptAt, Expr::value(next_attempt_at))
+                    .col_expr(delivery::Column::NextTrigger, Expr::value(0i16))
+                    .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+                    .filter(delivery::Column::Id.is_in(ids.iter().map(String::as_str)))
+                    .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+                    .filter(delivery::Column::AttemptCount.eq(expected))
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+        if !disable.is_empty() {
+            endpoint::Entity::update_many()
+                .col_expr(endpoint::Column::Disabled, Expr::value(true))
+                .col_expr(endpoint::Column::UpdatedAt, Expr::value(Utc::now()))
+                .filter(endpoint::Column::Id.is_in(disable))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
     }
 
     /// Moves a delivery without an attempt (its endpoint is gone or disabled).

@@ -27,7 +27,7 @@ mod tenants;
 pub use applications::NewApplication;
 pub use attempts::{AttemptFilter, NewAttempt};
 pub use database::{ensure_database_exists, DatabaseKind};
-pub use deliveries::{DeliveryCounts, DeliveryTransition, DispatchContext, TRIGGER_MANUAL};
+pub use deliveries::{AttemptRecord, DeliveryCounts, DeliveryTransition, DispatchContext, TRIGGER_MANUAL};
 pub use endpoints::{endpoint_accepts, NewEndpoint};
 pub use event_types::NewEventType;
 pub use idempotency::IdempotencyClaim;

@@ -8,11 +8,12 @@ use herald_core::breaker::counts_as_failure;
 use herald_core::delivery::SvixMessageStatus;
 use herald_core::signing::signature_header;
 use herald_core::{decide, AttemptId, Decision, EndpointSecret};
-use herald_queue::ReceivedDelivery;
+use herald_queue::{ReceivedDelivery, Settlement};
 use herald_store::entity::{endpoint, message};
-use herald_store::{DeliveryTransition, NewAttempt};
+use herald_store::{AttemptRecord, DeliveryTransition, NewAttempt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 
+use crate::recorder::Recorded;
 use crate::{fresh_id, WorkerContext, WorkerError};
 
 /// Waits up to this long in the lane for the endpoint's rate limit; a longer wait
@@ -117,13 +118,14 @@ pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result
     if disable_endpoint {
         tracing::info!("endpoint answered 410 Gone; disabling it");
     }
-    ctx.store.record_attempt(record, transition, attempts_made, disable_endpoint).await?;
-    match transition {
+    let settlement = match transition {
         DeliveryTransition::Retry { at } => {
-            ctx.queue.retry_later(received, attempt_number as u32, at.timestamp_millis()).await?
+            Settlement::RetryLater { attempts_made: attempt_number as u32, due_unix_ms: at.timestamp_millis() }
         }
-        _ => ctx.queue.ack(received).await?,
-    }
+        _ => Settlement::Ack,
+    };
+    let record = AttemptRecord { attempt: record, transition, expected_attempt_count: attempts_made, disable_endpoint };
+    ctx.recorder.record(Recorded { record, received: received.clone(), settlement }).await?;
     Ok(Handled::Sent { failed: counts_as_failure(&sent.outcome), took: sent.duration })
 }
 

@@ -147,6 +147,8 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
     for received in ctx.lanes.drain_waiting() {
         hand_back(&ctx, &received).await;
     }
+    // Every finished attempt is committed and settled before the worker stops.
+    ctx.recorder.flush().await;
     Ok(())
 }
 

@@ -8,6 +8,8 @@
 //!   ([`attempt::process`]) with at most `max_in_flight` in flight;
 //! - the **promoter** moves retries whose time has come from the delayed set back to
 //!   the stream (an atomic script; safe with any number of workers);
+//! - the **recorder** ([`recorder`]) commits finished attempts in batches and then
+//!   acknowledges or parks their queue entries in one round trip;
 //! - the **reclaimer** takes over entries a dead worker left unacknowledged;
 //! - the **reconciler** ([`reconciler`]) re-queues deliveries the database says are
 //!   due but Redis has no trace of (Redis flushed or restarted empty).
@@ -24,6 +26,7 @@ pub mod dispatcher;
 pub mod lanes;
 pub mod limits;
 pub mod reconciler;
+pub mod recorder;
 pub mod sender;
 pub mod ssrf;
 
@@ -50,6 +53,8 @@ pub enum WorkerError {
     BadEndpoint(String),
     #[error("cannot build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("the attempt writer has stopped")]
+    RecorderStopped,
 }
 
 /// The worker's settings.
@@ -92,6 +97,7 @@ pub struct WorkerContext {
     pub lanes: Arc<lanes::Lanes<ReceivedDelivery>>,
     pub breakers: Arc<breakers::Breakers>,
     pub limits: Arc<limits::RateLimits>,
+    pub recorder: recorder::Recorder,
 }
 
 impl WorkerContext {
@@ -109,6 +115,7 @@ impl WorkerContext {
             max_park: timeout.max(Duration::from_secs(60)),
         });
         let breakers = breakers::Breakers::new(config.breaker.clone(), queue.clone(), timeout);
+        let (store_for_recorder, queue_for_recorder) = (store.clone(), queue.clone());
         Ok(Self {
             store,
             queue,
@@ -117,6 +124,7 @@ impl WorkerContext {
             lanes: Arc::new(lanes),
             breakers: Arc::new(breakers),
             limits: Arc::new(limits::RateLimits::default()),
+            recorder: recorder::Recorder::start(store_for_recorder, queue_for_recorder),
         })
     }
 }
