@@ -94,8 +94,19 @@ pub async fn authenticate(parts: &mut Parts, state: &ApiState) -> ApiResult<Call
             scope: Scope::Application { app_id: token.app_id, token_id: token.id, read_only: token.read_only },
         }
     } else {
-        let tenant =
-            state.store.authenticate_api_key(credential).await?.ok_or(ApiError::Unauthorized("invalid API key"))?;
+        let tenant = match state.cache.tenant_for_key(credential) {
+            Some(tenant) => tenant,
+            None => {
+                let generation = state.cache.generation();
+                let tenant = state
+                    .store
+                    .authenticate_api_key(credential)
+                    .await?
+                    .ok_or(ApiError::Unauthorized("invalid API key"))?;
+                state.cache.remember_key(credential, tenant.clone(), generation);
+                tenant
+            }
+        };
         Caller { tenant, scope: Scope::Tenant }
     };
     parts.extensions.insert(caller.clone());

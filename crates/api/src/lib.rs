@@ -10,6 +10,7 @@
 //! crate that knows HTTP request and response types of the public API.
 
 pub mod auth;
+pub mod cache;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
@@ -59,11 +60,23 @@ pub struct ApiState {
     pub config: Arc<ApiConfig>,
     /// Compiled event type schemas.
     pub schemas: schema::SchemaCache,
+    /// API keys and application routing on the message-create hot path.
+    pub cache: Arc<cache::HotCache>,
+    /// Group commit for message creation.
+    pub messages: herald_store::MessageWriter,
 }
 
 impl ApiState {
+    /// Starts the message writers, so it must run inside a tokio runtime.
     pub fn new(store: Store, queue: Queue, config: ApiConfig) -> Self {
-        Self { store, queue, config: Arc::new(config), schemas: schema::SchemaCache::default() }
+        Self {
+            messages: herald_store::MessageWriter::start(store.clone()),
+            store,
+            queue,
+            config: Arc::new(config),
+            schemas: schema::SchemaCache::default(),
+            cache: Arc::new(cache::HotCache::default()),
+        }
     }
 }
 
@@ -78,8 +91,27 @@ pub fn router(state: ApiState) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), invalidate_on_write))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Any request that may change applications, endpoints, keys or tenants moves the
+/// hot-path cache's generation when it finishes (see [`cache`]). Message creation
+/// does not: it is the path the cache serves.
+async fn invalidate_on_write(
+    axum::extract::State(state): axum::extract::State<ApiState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method();
+    let reads_only = method == axum::http::Method::GET || method == axum::http::Method::HEAD;
+    let creates_message = request.uri().path().trim_end_matches('/').ends_with("/msg");
+    let response = next.run(request).await;
+    if !reads_only && !creates_message {
+        state.cache.invalidate_after_write();
+    }
+    response
 }
 
 /// The API as served: every route answers with and without a trailing slash, as

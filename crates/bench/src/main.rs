@@ -32,7 +32,8 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Parser)]
 #[command(about = "Measures Herald's delivery throughput and latency on this machine")]
 struct Args {
-    /// A PostgreSQL URL; the bench creates a fresh database next to the one it names.
+    /// A PostgreSQL URL; the bench creates a fresh database next to the one it names,
+    /// with the same options (add `?sslmode=disable` to skip TLS on loopback).
     #[arg(long, env = "HERALD_BENCH_POSTGRES", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres: String,
     #[arg(long, env = "HERALD_BENCH_REDIS", default_value = "redis://127.0.0.1:6379")]
@@ -239,9 +240,12 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(args: Args, herald_runtime: tokio::runtime::Handle) -> anyhow::Result<()> {
     let tag = uuid::Uuid::new_v4().simple().to_string();
-    let base = args.postgres.rsplit_once('/').map_or(args.postgres.as_str(), |(base, _)| base);
+    // Keep the URL's options (`?sslmode=disable`, …) and swap the database name.
+    let (url, options) = args.postgres.split_once('?').map_or((args.postgres.as_str(), ""), |(u, q)| (u, q));
+    let base = url.rsplit_once('/').map_or(url, |(base, _)| base);
+    let options = if options.is_empty() { String::new() } else { format!("?{options}") };
     let mut toml = vec![
-        format!("database_url = {:?}", format!("{base}/herald_bench_{}", &tag[..12])),
+        format!("database_url = {:?}", format!("{base}/herald_bench_{}{options}", &tag[..12])),
         format!("redis_url = {:?}", args.redis),
         format!("redis_prefix = {:?}", format!("herald-bench-{}", &tag[..12])),
         "listen = \"127.0.0.1:0\"".to_owned(),

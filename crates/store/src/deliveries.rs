@@ -77,17 +77,20 @@ impl DeliveryTransition {
 impl Store {
     /// Loads a delivery with its message and endpoint. `None` when the delivery does not exist.
     pub async fn load_dispatch(&self, delivery_id: &str) -> StoreResult<Option<DispatchContext>> {
-        let Some(delivery) = delivery::Entity::find_by_id(delivery_id).one(&self.db).await? else {
-            return Ok(None);
-        };
-        let Some(message) = message::Entity::find_by_id(delivery.msg_id.as_str()).one(&self.db).await? else {
-            return Ok(None);
-        };
-        let endpoint = endpoint::Entity::find_by_id(delivery.endpoint_id.as_str())
-            .one(&self.db)
-            .await?
-            .filter(|endpoint| endpoint.deleted_at.is_none());
+        let Some((delivery, message)) = self.load_delivery(delivery_id).await? else { return Ok(None) };
+        let endpoint = self.find_dispatch_endpoint(&delivery.endpoint_id).await?;
         Ok(Some(DispatchContext { delivery, message, endpoint }))
+    }
+
+    /// A delivery with its message, in one query. `None` when either is gone.
+    pub async fn load_delivery(&self, delivery_id: &str) -> StoreResult<Option<(delivery::Model, message::Model)>> {
+        let found = delivery::Entity::find_by_id(delivery_id).find_also_related(message::Entity).one(&self.db).await?;
+        Ok(found.and_then(|(delivery, message)| Some((delivery, message?))))
+    }
+
+    /// An endpoint as the worker needs it: `None` once deleted.
+    pub async fn find_dispatch_endpoint(&self, endpoint_id: &str) -> StoreResult<Option<endpoint::Model>> {
+        Ok(endpoint::Entity::find_by_id(endpoint_id).one(&self.db).await?.filter(|e| e.deleted_at.is_none()))
     }
 
     /// Records an attempt and moves its delivery on, in one transaction.

@@ -11,6 +11,7 @@
 //! by `tenant_id` here, so the API cannot forget to.
 
 pub mod entity;
+mod ingest;
 
 mod applications;
 mod attempts;
@@ -31,6 +32,7 @@ pub use deliveries::{AttemptRecord, DeliveryCounts, DeliveryTransition, Dispatch
 pub use endpoints::{endpoint_accepts, NewEndpoint};
 pub use event_types::NewEventType;
 pub use idempotency::IdempotencyClaim;
+pub use ingest::MessageWriter;
 pub use messages::{MessageFilter, NewMessage, PlannedDelivery};
 pub use paging::{Cursor, Listed, Order, Page};
 pub use portal::NewPortalToken;

@@ -1,9 +1,9 @@
 //! Messages, and the deliveries created with them.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use herald_core::{ApplicationId, DeliveryId, DeliveryStatus, MessageId, TenantId};
 use sea_orm::sea_query::{Expr, LikeExpr, Query, SimpleExpr};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
 
 use crate::entity::{delivery, message};
 use crate::paging::{fetch_page, Listed, Page};
@@ -101,6 +101,48 @@ pub struct PlannedDelivery {
     pub endpoint_id: String,
 }
 
+/// Most rows in one multi-row insert (well under every database's parameter limit).
+const BATCH_CHUNK: usize = 400;
+
+fn message_row(new: &NewMessage) -> message::Model {
+    // What the database keeps (microseconds), so the answer matches later reads.
+    let now = new.now.trunc_subsecs(6);
+    message::Model {
+        id: new.id.to_string(),
+        tenant_id: new.tenant_id.to_string(),
+        app_id: new.app_id.to_string(),
+        event_type: new.event_type.clone(),
+        event_id: new.event_id.clone(),
+        payload: new.payload.clone(),
+        channels: new.channels.clone().map(serde_json::Value::from),
+        created_at: now,
+        tags: new.tags.clone().map(serde_json::Value::from),
+        schema_violations: new.schema_violations.clone().map(serde_json::Value::from),
+        payload_expunged: false,
+    }
+}
+
+fn delivery_rows(new: &NewMessage, deliveries: &[PlannedDelivery]) -> Vec<delivery::Model> {
+    let now = new.now.trunc_subsecs(6);
+    deliveries
+        .iter()
+        .map(|planned| delivery::Model {
+            id: planned.id.to_string(),
+            tenant_id: new.tenant_id.to_string(),
+            app_id: new.app_id.to_string(),
+            msg_id: new.id.to_string(),
+            endpoint_id: planned.endpoint_id.clone(),
+            status: DeliveryStatus::Pending.as_str().to_owned(),
+            attempt_count: 0,
+            next_attempt_at: Some(now),
+            cycle_start: 0,
+            next_trigger: 0,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect()
+}
+
 impl Store {
     /// Writes a message and its deliveries in one transaction. When this returns `Ok`,
     /// both are durable: this is what "accepted means durable" rests on.
@@ -109,46 +151,43 @@ impl Store {
         new: NewMessage,
         deliveries: &[PlannedDelivery],
     ) -> StoreResult<(message::Model, Vec<delivery::Model>)> {
+        let message = message_row(&new);
+        let rows = delivery_rows(&new, deliveries);
         let txn = self.db.begin().await?;
-        let message = message::ActiveModel {
-            id: Set(new.id.to_string()),
-            tenant_id: Set(new.tenant_id.to_string()),
-            app_id: Set(new.app_id.to_string()),
-            event_type: Set(new.event_type),
-            event_id: Set(new.event_id),
-            payload: Set(new.payload),
-            channels: Set(new.channels.map(serde_json::Value::from)),
-            created_at: Set(new.now),
-            tags: Set(new.tags.map(serde_json::Value::from)),
-            schema_violations: Set(new.schema_violations.map(serde_json::Value::from)),
-            payload_expunged: Set(false),
-        }
-        .insert(&txn)
-        .await
-        .map_err(conflict_as("a message with this eventId"))?;
-        let rows: Vec<delivery::Model> = deliveries
-            .iter()
-            .map(|planned| delivery::Model {
-                id: planned.id.to_string(),
-                tenant_id: new.tenant_id.to_string(),
-                app_id: new.app_id.to_string(),
-                msg_id: new.id.to_string(),
-                endpoint_id: planned.endpoint_id.clone(),
-                status: DeliveryStatus::Pending.as_str().to_owned(),
-                attempt_count: 0,
-                next_attempt_at: Some(new.now),
-                cycle_start: 0,
-                next_trigger: 0,
-                created_at: new.now,
-                updated_at: new.now,
-            })
-            .collect();
+        message::Entity::insert(message::ActiveModel::from(message.clone()))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(conflict_as("a message with this eventId"))?;
         if !rows.is_empty() {
             let active = rows.iter().cloned().map(delivery::ActiveModel::from);
             delivery::Entity::insert_many(active).exec_without_returning(&txn).await?;
         }
         txn.commit().await?;
         Ok((message, rows))
+    }
+
+    /// Writes many messages without an `eventId` and their deliveries in one
+    /// transaction (group commit, see [`crate::MessageWriter`]). All or nothing.
+    pub async fn create_messages(
+        &self,
+        batch: Vec<(NewMessage, Vec<PlannedDelivery>)>,
+    ) -> StoreResult<Vec<(message::Model, Vec<delivery::Model>)>> {
+        let created: Vec<_> =
+            batch.iter().map(|(new, planned)| (message_row(new), delivery_rows(new, planned))).collect();
+        let txn = self.db.begin().await?;
+        for chunk in created.chunks(BATCH_CHUNK) {
+            let messages = chunk.iter().map(|(message, _)| message::ActiveModel::from(message.clone()));
+            message::Entity::insert_many(messages).exec_without_returning(&txn).await?;
+        }
+        let deliveries: Vec<delivery::ActiveModel> =
+            created.iter().flat_map(|(_, rows)| rows.iter().cloned().map(delivery::ActiveModel::from)).collect();
+        let mut deliveries = deliveries.into_iter().peekable();
+        while deliveries.peek().is_some() {
+            let chunk: Vec<_> = deliveries.by_ref().take(BATCH_CHUNK).collect();
+            delivery::Entity::insert_many(chunk).exec_without_returning(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok(created)
     }
 
     /// A tenant's message in one of its applications, by its id or its `eventId`

@@ -242,3 +242,64 @@ async fn a_failed_message_write_leaves_nothing_behind() {
         assert!(store.message_deliveries(msg_id.as_str()).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn the_message_writer_commits_concurrent_messages_and_a_bad_one_fails_alone() {
+    for store in stores().await {
+        let tenant = tenant(&store, &format!("sk_{}", tag())).await;
+        let app_id = application(&store, &tenant, None).await.unwrap();
+        let ep = endpoint(&store, &tenant, &app_id, None).await;
+        let writer = herald_store::MessageWriter::start(store.clone());
+        let message = |planned: Vec<PlannedDelivery>| {
+            let new = NewMessage {
+                id: id(MessageId::generate),
+                tenant_id: tenant.clone(),
+                app_id: ApplicationId::from_trusted(app_id.clone()),
+                event_type: "a.b".into(),
+                event_id: None,
+                payload: "{}".into(),
+                channels: None,
+                tags: None,
+                schema_violations: None,
+                now: Utc::now(),
+            };
+            (new, planned)
+        };
+        let mut writes = tokio::task::JoinSet::new();
+        let mut ids = Vec::new();
+        for n in 0..60 {
+            // Message 30 plans the same delivery id twice: it cannot commit.
+            let delivery = id(DeliveryId::generate);
+            let planned = if n == 30 {
+                vec![
+                    PlannedDelivery { id: delivery.clone(), endpoint_id: ep.clone() },
+                    PlannedDelivery { id: delivery, endpoint_id: ep.clone() },
+                ]
+            } else {
+                vec![PlannedDelivery { id: delivery, endpoint_id: ep.clone() }]
+            };
+            let (new, planned) = message(planned);
+            ids.push((n, new.id.clone()));
+            let writer = writer.clone();
+            writes.spawn(async move { (n, writer.create(new, planned).await) });
+        }
+        let mut results = std::collections::BTreeMap::new();
+        while let Some(done) = writes.join_next().await {
+            let (n, result) = done.unwrap();
+            results.insert(n, result);
+        }
+        for (n, msg_id) in ids {
+            let stored = store.find_message(&tenant, &app_id, msg_id.as_str()).await.unwrap();
+            let deliveries = store.message_deliveries(msg_id.as_str()).await.unwrap();
+            if n == 30 {
+                assert!(results[&n].is_err());
+                assert!(stored.is_none() && deliveries.is_empty(), "the bad message left nothing behind");
+            } else {
+                let (message, rows) = results[&n].as_ref().expect("every other message commits");
+                assert_eq!(stored.as_ref(), Some(message), "the answer is what was stored");
+                assert_eq!(rows.len(), 1);
+                assert_eq!(deliveries.len(), 1);
+            }
+        }
+    }
+}

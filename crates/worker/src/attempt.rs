@@ -33,12 +33,11 @@ pub enum Handled {
 /// it is retried after reclaim: nothing is lost if the database or Redis hiccups.
 pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result<Handled, WorkerError> {
     let delivery_id = &received.delivery.delivery_id;
-    let Some(dispatch) = ctx.store.load_dispatch(delivery_id).await? else {
+    let Some((delivery, message)) = ctx.store.load_delivery(delivery_id).await? else {
         tracing::warn!(delivery = %delivery_id, "queued delivery not in the database; dropping the entry");
         ctx.queue.ack(received).await?;
         return Ok(Handled::NotSent);
     };
-    let delivery = dispatch.delivery;
     let attempts_made = received.delivery.attempts_made as i32;
     if delivery.status != herald_core::DeliveryStatus::Pending.as_str() || delivery.attempt_count != attempts_made {
         // A stale duplicate: the delivery moved on since this entry was queued.
@@ -55,8 +54,10 @@ pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result
     );
     let _entered = span.enter();
 
-    let endpoint = dispatch.endpoint.filter(|endpoint| !endpoint.disabled);
-    let Some(endpoint) = endpoint.filter(|_| !dispatch.message.payload_expunged) else {
+    // Read for every attempt (no cache): a rotated secret, a new URL or a disabled
+    // endpoint applies to the very next attempt.
+    let endpoint = ctx.store.find_dispatch_endpoint(&delivery.endpoint_id).await?.filter(|endpoint| !endpoint.disabled);
+    let Some(endpoint) = endpoint.filter(|_| !message.payload_expunged) else {
         // Deleted or disabled since the message was accepted, or the payload was
         // expunged: dead-letter it without an attempt (a disabled endpoint's
         // deliveries can be replayed once it is back).
@@ -81,8 +82,8 @@ pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result
     let attempt_number = attempts_made + 1;
     // A resend or recover starts a new retry cycle: the schedule counts from there.
     let attempt_in_cycle = (attempt_number - delivery.cycle_start).max(1);
-    let headers = webhook_headers(&endpoint, &dispatch.message, ctx.config.send_svix_headers)?;
-    let sent = ctx.sender.send(&endpoint.url, headers, dispatch.message.payload.clone()).await;
+    let headers = webhook_headers(&endpoint, &message, ctx.config.send_svix_headers)?;
+    let sent = ctx.sender.send(&endpoint.url, headers, message.payload.clone()).await;
     let decision =
         decide(&sent.outcome, attempt_in_cycle as u32, &ctx.config.policy, Utc::now(), rand::random::<f64>());
     let transition = match decision {

@@ -14,10 +14,13 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use herald_core::{ApplicationId, DeliveryId, MessageId, TenantId};
 use herald_queue::{Partition, QueuedDelivery};
+
+use crate::cache::AppRouting;
 use herald_store::entity::{application, delivery, message};
 use herald_store::{endpoint_accepts, MessageFilter, NewMessage, PlannedDelivery, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 use super::applications::{self, ApplicationIn};
@@ -174,7 +177,18 @@ pub async fn create_message(
 ) -> ApiResult<(StatusCode, HeaderMap, Json<MessageOut>)> {
     body.validate(state.config.max_payload_bytes)?;
     let tenant = caller.tenant_id();
-    let app = find_or_create_application(&state, &tenant, &app_id, body.application.clone()).await?;
+    let routing = match state.cache.routing(tenant.as_str(), &app_id) {
+        Some(routing) => routing,
+        None => {
+            let generation = state.cache.generation();
+            let app = find_or_create_application(&state, &tenant, &app_id, body.application.clone()).await?;
+            let endpoints = state.store.list_application_endpoints(&app.id).await?;
+            let routing = Arc::new(AppRouting { app, endpoints });
+            state.cache.remember_routing(tenant.as_str(), &app_id, routing.clone(), generation);
+            routing
+        }
+    };
+    let app = &routing.app;
 
     if let Some(event_id) = &body.event_id {
         if let Some(original) = state.store.find_message(&tenant, &app.id, event_id).await? {
@@ -193,8 +207,8 @@ pub async fn create_message(
         };
 
     let channels = body.channels.clone();
-    let endpoints = state.store.list_application_endpoints(&app.id).await?;
-    let deliveries: Vec<PlannedDelivery> = endpoints
+    let deliveries: Vec<PlannedDelivery> = routing
+        .endpoints
         .iter()
         .filter(|endpoint| endpoint_accepts(endpoint, &body.event_type, channels.as_deref()))
         .map(|endpoint| PlannedDelivery { id: fresh(DeliveryId::generate), endpoint_id: endpoint.id.clone() })
@@ -213,7 +227,7 @@ pub async fn create_message(
         schema_violations,
         now: Utc::now(),
     };
-    let (message, rows) = match state.store.create_message(new, &deliveries).await {
+    let (message, rows) = match state.messages.create(new, deliveries).await {
         Ok(created) => created,
         Err(StoreError::Conflict(_)) => {
             // A concurrent request with the same eventId committed first.
