@@ -6,6 +6,7 @@ mod bad_input;
 mod breaker;
 mod crash;
 mod delivery;
+mod failure_battery;
 mod fuzz;
 mod isolation;
 mod noisy_neighbour;

@@ -1,5 +1,8 @@
 //! Deliveries: what the worker loads, and how an attempt moves a delivery along.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use herald_core::DeliveryStatus;
 use sea_orm::sea_query::Expr;
@@ -22,13 +25,14 @@ pub struct DeliveryCounts {
     pub failed: u64,
 }
 
-/// Everything the worker needs to attempt one delivery.
+/// Everything the worker needs to attempt one delivery. The message and endpoint are
+/// shared among the deliveries of one batch load (a fan-out shares its message).
 #[derive(Debug, Clone)]
 pub struct DispatchContext {
     pub delivery: delivery::Model,
-    pub message: message::Model,
+    pub message: Arc<message::Model>,
     /// `None` when the endpoint has been deleted since the message was accepted.
-    pub endpoint: Option<endpoint::Model>,
+    pub endpoint: Option<Arc<endpoint::Model>>,
 }
 
 /// One attempt to record, with how it moves its delivery (see [`Store::record_attempts`]).
@@ -78,8 +82,46 @@ impl Store {
     /// Loads a delivery with its message and endpoint. `None` when the delivery does not exist.
     pub async fn load_dispatch(&self, delivery_id: &str) -> StoreResult<Option<DispatchContext>> {
         let Some((delivery, message)) = self.load_delivery(delivery_id).await? else { return Ok(None) };
-        let endpoint = self.find_dispatch_endpoint(&delivery.endpoint_id).await?;
-        Ok(Some(DispatchContext { delivery, message, endpoint }))
+        let endpoint = self.find_dispatch_endpoint(&delivery.endpoint_id).await?.map(Arc::new);
+        Ok(Some(DispatchContext { delivery, message: Arc::new(message), endpoint }))
+    }
+
+    /// Loads many deliveries at once, in three queries whatever their number: the
+    /// deliveries, their messages (each read once, however many deliveries share it),
+    /// their endpoints. Deliveries that do not exist (or lost their message) are absent.
+    pub async fn load_dispatch_batch(&self, delivery_ids: &[String]) -> StoreResult<HashMap<String, DispatchContext>> {
+        if delivery_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let deliveries = delivery::Entity::find()
+            .filter(delivery::Column::Id.is_in(delivery_ids.iter().cloned()))
+            .all(&self.db)
+            .await?;
+        let msg_ids: HashSet<&str> = deliveries.iter().map(|d| d.msg_id.as_str()).collect();
+        let endpoint_ids: HashSet<&str> = deliveries.iter().map(|d| d.endpoint_id.as_str()).collect();
+        let messages: HashMap<String, Arc<message::Model>> = message::Entity::find()
+            .filter(message::Column::Id.is_in(msg_ids))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| (m.id.clone(), Arc::new(m)))
+            .collect();
+        let endpoints: HashMap<String, Arc<endpoint::Model>> = endpoint::Entity::find()
+            .filter(endpoint::Column::Id.is_in(endpoint_ids))
+            .filter(endpoint::Column::DeletedAt.is_null())
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|e| (e.id.clone(), Arc::new(e)))
+            .collect();
+        Ok(deliveries
+            .into_iter()
+            .filter_map(|delivery| {
+                let message = messages.get(&delivery.msg_id)?.clone();
+                let endpoint = endpoints.get(&delivery.endpoint_id).cloned();
+                Some((delivery.id.clone(), DispatchContext { delivery, message, endpoint }))
+            })
+            .collect())
     }
 
     /// A delivery with its message, in one query. `None` when either is gone.

@@ -303,3 +303,38 @@ async fn the_message_writer_commits_concurrent_messages_and_a_bad_one_fails_alon
         }
     }
 }
+
+#[tokio::test]
+async fn a_batch_load_reads_each_message_once_for_its_fan_out() {
+    for store in stores().await {
+        let tenant = tenant(&store, &format!("sk_{}", tag())).await;
+        let app_id = application(&store, &tenant, None).await.unwrap();
+        let endpoints =
+            [endpoint(&store, &tenant, &app_id, None).await, endpoint(&store, &tenant, &app_id, None).await];
+        let planned: Vec<PlannedDelivery> = endpoints
+            .iter()
+            .map(|ep| PlannedDelivery { id: id(DeliveryId::generate), endpoint_id: ep.clone() })
+            .collect();
+        let new = NewMessage {
+            id: id(MessageId::generate),
+            tenant_id: tenant.clone(),
+            app_id: ApplicationId::from_trusted(app_id.clone()),
+            event_type: "a.b".into(),
+            event_id: None,
+            payload: "{}".into(),
+            channels: None,
+            tags: None,
+            schema_violations: None,
+            now: Utc::now(),
+        };
+        store.create_message(new, &planned).await.unwrap();
+        let mut ids: Vec<String> = planned.iter().map(|p| p.id.to_string()).collect();
+        ids.push(id(DeliveryId::generate).to_string());
+        let loaded = store.load_dispatch_batch(&ids).await.unwrap();
+        assert_eq!(loaded.len(), 2, "the unknown delivery is absent");
+        let (first, second) = (&loaded[&ids[0]], &loaded[&ids[1]]);
+        assert!(std::sync::Arc::ptr_eq(&first.message, &second.message), "one message for its fan-out");
+        assert_eq!(first.endpoint.as_ref().unwrap().id, endpoints[0]);
+        assert_eq!(second.endpoint.as_ref().unwrap().id, endpoints[1]);
+    }
+}

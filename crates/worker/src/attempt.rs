@@ -1,7 +1,7 @@
 //! One delivery, start to finish: load, check it is still wanted, sign, send,
 //! decide, record, acknowledge.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use herald_core::breaker::counts_as_failure;
@@ -10,7 +10,7 @@ use herald_core::signing::signature_header;
 use herald_core::{decide, AttemptId, Decision, EndpointSecret};
 use herald_queue::{ReceivedDelivery, Settlement};
 use herald_store::entity::{endpoint, message};
-use herald_store::{AttemptRecord, DeliveryTransition, NewAttempt};
+use herald_store::{AttemptRecord, DeliveryTransition, DispatchContext, NewAttempt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 
 use crate::recorder::Recorded;
@@ -29,11 +29,56 @@ pub enum Handled {
     NotSent,
 }
 
+/// A prefetched context is used only this fresh; older, the delivery is read again.
+const PREFETCH_FRESH: Duration = Duration::from_secs(1);
+
+/// A received delivery, with what the dispatcher loaded for it in one batch.
+#[derive(Debug)]
+pub struct Dispatch {
+    pub received: ReceivedDelivery,
+    pub prefetched: Option<(DispatchContext, Instant)>,
+}
+
+impl std::ops::Deref for Dispatch {
+    type Target = ReceivedDelivery;
+
+    fn deref(&self) -> &ReceivedDelivery {
+        &self.received
+    }
+}
+
+/// Loads the deliveries of one stream read together (see [`herald_store::Store::load_dispatch_batch`]).
+/// A failed load only costs speed: each delivery is then read on its own.
+pub async fn prefetch(ctx: &WorkerContext, batch: Vec<ReceivedDelivery>) -> Vec<Dispatch> {
+    let ids: Vec<String> = batch.iter().map(|received| received.delivery.delivery_id.clone()).collect();
+    let mut loaded = match ctx.store.load_dispatch_batch(&ids).await {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            tracing::warn!(%error, "cannot load a batch of deliveries; loading them one by one");
+            Default::default()
+        }
+    };
+    let now = Instant::now();
+    batch
+        .into_iter()
+        .map(|received| {
+            let prefetched = loaded.remove(&received.delivery.delivery_id).map(|context| (context, now));
+            Dispatch { received, prefetched }
+        })
+        .collect()
+}
+
 /// Processes one received delivery. On `Err` the entry is left unacknowledged, so
 /// it is retried after reclaim: nothing is lost if the database or Redis hiccups.
-pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result<Handled, WorkerError> {
+pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled, WorkerError> {
+    let received = &dispatch.received;
     let delivery_id = &received.delivery.delivery_id;
-    let Some((delivery, message)) = ctx.store.load_delivery(delivery_id).await? else {
+    let fresh = dispatch.prefetched.as_ref().filter(|(_, at)| at.elapsed() < PREFETCH_FRESH);
+    let context = match fresh {
+        Some((context, _)) => Some(context.clone()),
+        None => ctx.store.load_dispatch(delivery_id).await?,
+    };
+    let Some(DispatchContext { delivery, message, endpoint }) = context else {
         tracing::warn!(delivery = %delivery_id, "queued delivery not in the database; dropping the entry");
         ctx.queue.ack(received).await?;
         return Ok(Handled::NotSent);
@@ -54,9 +99,9 @@ pub async fn process(ctx: &WorkerContext, received: &ReceivedDelivery) -> Result
     );
     let _entered = span.enter();
 
-    // Read for every attempt (no cache): a rotated secret, a new URL or a disabled
-    // endpoint applies to the very next attempt.
-    let endpoint = ctx.store.find_dispatch_endpoint(&delivery.endpoint_id).await?.filter(|endpoint| !endpoint.disabled);
+    // Read with the delivery (at most a second before), never cached longer: a rotated
+    // secret, a new URL or a disabled endpoint applies to the next stream read.
+    let endpoint = endpoint.filter(|endpoint| !endpoint.disabled);
     let Some(endpoint) = endpoint.filter(|_| !message.payload_expunged) else {
         // Deleted or disabled since the message was accepted, or the payload was
         // expunged: dead-letter it without an attempt (a disabled endpoint's

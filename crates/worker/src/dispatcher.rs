@@ -17,7 +17,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::attempt::Handled;
+use crate::attempt::{Dispatch, Handled};
 use crate::breakers::Gate;
 use crate::lanes::{LaneKey, LaneSlot, Offer};
 use crate::{attempt, WorkerContext, WorkerError};
@@ -105,7 +105,7 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
                 }
             }
         }
-        for received in batch {
+        for received in attempt::prefetch(&ctx, batch).await {
             if shutdown.is_cancelled() {
                 hand_back(&ctx, &received).await;
                 continue;
@@ -152,7 +152,7 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
     Ok(())
 }
 
-fn lane_key(received: &ReceivedDelivery) -> LaneKey<'_> {
+fn lane_key(received: &Dispatch) -> LaneKey<'_> {
     LaneKey { tenant: received.partition.name(), endpoint: &received.delivery.endpoint_id }
 }
 
@@ -161,7 +161,7 @@ fn lane_key(received: &ReceivedDelivery) -> LaneKey<'_> {
 async fn run_lane(
     ctx: WorkerContext,
     mut slot: LaneSlot,
-    mut received: ReceivedDelivery,
+    mut received: Dispatch,
     _permit: OwnedSemaphorePermit,
     shutdown: CancellationToken,
     hard_stop: CancellationToken,

@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use herald_core::breaker::BreakerPolicy;
 use herald_core::DeliveryPolicy;
-use herald_queue::{Queue, QueueError, ReceivedDelivery};
+use herald_queue::{Queue, QueueError};
 use herald_store::{Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
@@ -94,7 +94,7 @@ pub struct WorkerContext {
     pub queue: Queue,
     pub sender: HttpSender,
     pub config: WorkerConfig,
-    pub lanes: Arc<lanes::Lanes<ReceivedDelivery>>,
+    pub lanes: Arc<lanes::Lanes<attempt::Dispatch>>,
     pub breakers: Arc<breakers::Breakers>,
     pub limits: Arc<limits::RateLimits>,
     pub recorder: recorder::Recorder,
