@@ -256,3 +256,26 @@ async fn the_openapi_document_and_reference_are_served() {
     assert!(html.contains("/api/v1/app/{app_id}/endpoint/{endpoint_id}/secret/rotate"), "every route is on the page");
     herald.stop().await;
 }
+
+#[tokio::test]
+async fn the_dashboard_is_served_with_client_routes_and_api_paths_stay_json() {
+    let dir = std::env::temp_dir().join(format!("herald-dashboard-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(dir.join("assets")).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>Herald</title>").unwrap();
+    std::fs::write(dir.join("assets/app.js"), "console.log('herald')").unwrap();
+    let herald = TestApp::builder().setting("dashboard_dir", &format!("{:?}", dir.display().to_string())).start().await;
+    for path in ["/", "/apps/app_123/endpoints/ep_1", "/portal"] {
+        let page = herald.http.get(herald.url(path)).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{path}");
+        assert!(page.text().await.unwrap().contains("<title>Herald</title>"), "{path} serves the app");
+    }
+    let script = herald.http.get(herald.url("/assets/app.js")).send().await.unwrap();
+    assert_eq!(script.status(), 200);
+    assert!(script.headers()["content-type"].to_str().unwrap().contains("javascript"));
+    for path in ["/api/v1/nothing-here", "/admin/v1/nothing-here", "/api"] {
+        let (status, body) = herald.request(Method::GET, path, None, None).await;
+        assert_eq!((status, body["code"].as_str()), (404, Some("not_found")), "{path}: {body}");
+    }
+    herald.stop().await;
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -5,6 +5,7 @@ mod api;
 mod bad_input;
 mod breaker;
 mod crash;
+mod dead_letter;
 mod delivery;
 mod failure_battery;
 mod fuzz;

@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod dashboard;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
@@ -43,6 +44,10 @@ pub struct ApiConfig {
     pub public_url: String,
     /// The operator token guarding `/admin/v1`; `None` turns the admin API off.
     pub operator_token: Option<SecretString>,
+    /// Dead letters replayed per endpoint per second (a bulk replay is spread out).
+    pub dead_letter_replay_rate: f64,
+    /// The dashboard's built files, served at `/` ([`dashboard`]); `None` serves none.
+    pub dashboard_dir: Option<std::path::PathBuf>,
 }
 
 impl ApiConfig {
@@ -88,7 +93,7 @@ pub fn router(state: ApiState) -> Router {
     router
         .route("/api/v1/openapi.json", get(move || async move { ([(CONTENT_TYPE, "application/json")], document) }))
         .route("/api/v1/docs", get(move || async move { Html(reference) }))
-        .fallback(routes::not_found)
+        .fallback(dashboard::fallback)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
         .layer(axum::middleware::from_fn_with_state(state.clone(), invalidate_on_write))

@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         (name = "Endpoint", description = "Where an application's messages are delivered."),
         (name = "Message", description = "Events sent to an application."),
         (name = "Message Attempt", description = "Every HTTP try of a delivery."),
+        (name = "Dead Letter", description = "Deliveries that exhausted their retries: list, replay (throttled), discard. Herald's addition."),
         (name = "Event Type", description = "The named events a tenant sends, with optional JSON Schemas."),
         (name = "Authentication", description = "Portal tokens scoped to one application."),
         (name = "Health", description = "Liveness."),

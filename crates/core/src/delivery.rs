@@ -15,6 +15,9 @@ pub enum DeliveryStatus {
     Succeeded,
     /// Dead-lettered: no further automatic attempts.
     Failed,
+    /// Taken out of the dead-letter queue on purpose: kept for the record, never
+    /// attempted again unless someone resends it.
+    Discarded,
 }
 
 impl DeliveryStatus {
@@ -23,6 +26,7 @@ impl DeliveryStatus {
             Self::Pending => "pending",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
+            Self::Discarded => "discarded",
         }
     }
 
@@ -31,6 +35,7 @@ impl DeliveryStatus {
             "pending" => Some(Self::Pending),
             "succeeded" => Some(Self::Succeeded),
             "failed" => Some(Self::Failed),
+            "discarded" => Some(Self::Discarded),
             _ => None,
         }
     }

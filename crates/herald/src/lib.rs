@@ -138,6 +138,8 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
             max_payload_bytes: settings.max_payload_bytes,
             public_url: settings.public_url(),
             operator_token: (!operator_token.is_empty()).then(|| operator_token.to_owned().into()),
+            dead_letter_replay_rate: settings.dead_letter_replay_rate,
+            dashboard_dir: settings.dashboard_dir(),
         };
         let state = ApiState::new(store.clone(), queue.clone(), config);
         tokio::spawn(prune_idempotency_keys(store.clone(), shutdown.clone()));
@@ -189,7 +191,11 @@ fn worker_config(settings: &Settings) -> anyhow::Result<WorkerConfig> {
             request_timeout: settings.duration_of("request_timeout")?,
             connect_timeout: settings.duration_of("connect_timeout")?,
             max_response_bytes: settings.max_response_bytes,
-            allow_private_targets: settings.allow_private_targets,
+            targets: herald_worker::ssrf::TargetPolicy {
+                allow_private_targets: settings.allow_private_targets,
+                allowed_networks: herald_worker::ssrf::parse_networks(&settings.allowed_target_cidrs)
+                    .map_err(|error| anyhow::anyhow!("setting `allowed_target_cidrs`: {error}"))?,
+            },
         },
         max_in_flight: settings.worker_concurrency,
         endpoint_concurrency: settings.endpoint_concurrency,

@@ -39,6 +39,9 @@ pub struct Settings {
     pub connect_timeout: String,
     pub max_response_bytes: usize,
     pub allow_private_targets: bool,
+    pub allowed_target_cidrs: String,
+    pub dead_letter_replay_rate: f64,
+    pub dashboard_dir: String,
     pub send_svix_headers: bool,
     pub worker_concurrency: usize,
     pub endpoint_concurrency: usize,
@@ -112,6 +115,11 @@ impl Settings {
         if !(self.breaker_failure_ratio > 0.0 && self.breaker_failure_ratio <= 1.0) {
             bail!("setting `breaker_failure_ratio` must be in (0, 1], not {}", self.breaker_failure_ratio);
         }
+        herald_worker::ssrf::parse_networks(&self.allowed_target_cidrs)
+            .map_err(|error| anyhow::anyhow!("setting `allowed_target_cidrs`: {error}"))?;
+        if !(self.dead_letter_replay_rate > 0.0 && self.dead_letter_replay_rate.is_finite()) {
+            bail!("setting `dead_letter_replay_rate` must be a positive number, not {}", self.dead_letter_replay_rate);
+        }
         herald_store::DatabaseKind::of(self.database_url.expose_secret())
             .map_err(|error| anyhow::anyhow!("setting `database_url`: {error}"))?;
         herald_queue::KeyLayout::new(&self.redis_prefix)
@@ -126,6 +134,13 @@ impl Settings {
         } else {
             self.public_url.trim().trim_end_matches('/').to_owned()
         }
+    }
+
+    /// The dashboard's built files, when `dashboard_dir` names a directory with an
+    /// `index.html` (a Herald built without the dashboard serves the API alone).
+    pub fn dashboard_dir(&self) -> Option<std::path::PathBuf> {
+        let dir = std::path::PathBuf::from(self.dashboard_dir.trim());
+        dir.join("index.html").is_file().then_some(dir)
     }
 
     pub fn listen_address(&self) -> anyhow::Result<SocketAddr> {

@@ -211,6 +211,26 @@ impl Queue {
         Ok(())
     }
 
+    /// Puts deliveries in their partition's delayed set, each due at its own Unix
+    /// millisecond, and marks them tracked (a throttled replay spreads them out this way).
+    pub async fn schedule(&self, partition: &Partition, deliveries: &[(QueuedDelivery, i64)]) -> QueueResult<()> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let delayed = self.keys.delayed(partition);
+        let tracked = self.keys.tracked(partition);
+        let mut pipe = redis::pipe();
+        pipe.sadd(self.keys.partitions(), partition.name()).ignore();
+        for (delivery, due_unix_ms) in deliveries {
+            let member = format!("{}:{}:{}", delivery.delivery_id, delivery.attempts_made, delivery.endpoint_id);
+            pipe.zadd(&delayed, member, *due_unix_ms).ignore();
+            pipe.hset(&tracked, &delivery.delivery_id, delivery.attempts_made).ignore();
+        }
+        let mut conn = self.conn.clone();
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
+
     /// Creates the partition's consumer group (reading from the stream's start) if missing.
     pub async fn ensure_group(&self, partition: &Partition) -> QueueResult<()> {
         let mut conn = self.conn.clone();

@@ -31,6 +31,10 @@ pub struct NewAttempt {
     pub trigger_type: i16,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The request headers sent, as a JSON object of name → value.
+    pub request_headers: Option<String>,
+    /// The response headers received, as a JSON object; `None` without a response.
+    pub response_headers: Option<String>,
 }
 
 pub(crate) fn attempt_row(new: NewAttempt) -> attempt::ActiveModel {
@@ -51,6 +55,8 @@ pub(crate) fn attempt_row(new: NewAttempt) -> attempt::ActiveModel {
         trigger_type: Set(new.trigger_type),
         next_attempt_at: Set(new.next_attempt_at),
         created_at: Set(new.created_at),
+        request_headers: Set(new.request_headers),
+        response_headers: Set(new.response_headers),
     }
 }
 

@@ -172,6 +172,8 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
             trigger_type: 0,
             next_attempt_at: Some(retry_at),
             created_at: Utc::now(),
+            request_headers: Some(r#"{"webhook-id":"msg_1"}"#.into()),
+            response_headers: None,
         };
         assert!(store.record_attempt(attempt(1), DeliveryTransition::Retry { at: retry_at }, 0, false).await.unwrap());
         assert!(!store.record_attempt(attempt(1), DeliveryTransition::Retry { at: retry_at }, 0, false).await.unwrap());

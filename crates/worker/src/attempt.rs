@@ -128,6 +128,7 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
     // A resend or recover starts a new retry cycle: the schedule counts from there.
     let attempt_in_cycle = (attempt_number - delivery.cycle_start).max(1);
     let headers = webhook_headers(&endpoint, &message, ctx.config.send_svix_headers)?;
+    let request_headers = crate::sender::headers_json(&headers, usize::MAX);
     let sent = ctx.sender.send(&endpoint.url, headers, message.payload.clone()).await;
     let decision =
         decide(&sent.outcome, attempt_in_cycle as u32, &ctx.config.policy, Utc::now(), rand::random::<f64>());
@@ -158,6 +159,8 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
         trigger_type: delivery.next_trigger,
         next_attempt_at,
         created_at: Utc::now(),
+        request_headers: Some(request_headers),
+        response_headers: sent.response_headers,
     };
     tracing::debug!(outcome = sent.outcome.class(), status = ?sent.outcome.status_code(), ?transition, "attempt finished");
     let disable_endpoint = decision == Decision::DisableEndpoint;

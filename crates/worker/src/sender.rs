@@ -9,7 +9,7 @@ use herald_core::AttemptOutcome;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::redirect::Policy;
 
-use crate::ssrf::{is_forbidden, BlockedAddress, DnsFailure, GuardedResolver};
+use crate::ssrf::{BlockedAddress, DnsFailure, GuardedResolver, TargetPolicy};
 
 /// How the sender behaves.
 #[derive(Debug, Clone)]
@@ -19,8 +19,8 @@ pub struct SenderConfig {
     pub connect_timeout: Duration,
     /// Response bodies are stored up to this many bytes.
     pub max_response_bytes: usize,
-    /// Deliver to loopback and private addresses (development and tests only).
-    pub allow_private_targets: bool,
+    /// Which addresses attempts may connect to (the SSRF guard).
+    pub targets: TargetPolicy,
 }
 
 /// What one attempt produced.
@@ -29,7 +29,33 @@ pub struct SentAttempt {
     pub outcome: AttemptOutcome,
     /// The response body (truncated, lossy UTF-8) or a description of the failure.
     pub response: String,
+    /// The response headers as a JSON object (name → value); `None` when no response came.
+    pub response_headers: Option<String>,
     pub duration: Duration,
+}
+
+/// Most response headers kept in an attempt record; a receiver cannot make the record huge.
+const MAX_RECORDED_HEADERS: usize = 64;
+
+/// Headers as a JSON object of name → value (repeated names joined with `, `), at most
+/// `limit` names, values as lossy UTF-8.
+pub fn headers_json(headers: &HeaderMap, limit: usize) -> String {
+    let mut object = serde_json::Map::new();
+    for (name, value) in headers {
+        let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        let full = object.len() >= limit;
+        match object.get_mut(name.as_str()) {
+            Some(serde_json::Value::String(existing)) => {
+                existing.push_str(", ");
+                existing.push_str(&text);
+            }
+            _ if full => continue,
+            _ => {
+                object.insert(name.as_str().to_owned(), serde_json::Value::String(text));
+            }
+        }
+    }
+    serde_json::Value::Object(object).to_string()
 }
 
 /// A pooled HTTP client shared by every attempt of a worker.
@@ -45,7 +71,7 @@ impl HttpSender {
             .redirect(Policy::none())
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
-            .dns_resolver(Arc::new(GuardedResolver { allow_private_targets: config.allow_private_targets }))
+            .dns_resolver(Arc::new(GuardedResolver { policy: Arc::new(config.targets.clone()) }))
             .user_agent(concat!("Herald/", env!("CARGO_PKG_VERSION")))
             .no_proxy()
             .pool_idle_timeout(Duration::from_secs(30))
@@ -59,27 +85,34 @@ impl HttpSender {
     pub async fn send(&self, url: &str, headers: HeaderMap, body: String) -> SentAttempt {
         let started = Instant::now();
         if let Some(refusal) = self.refuse_literal_address(url) {
-            return SentAttempt { outcome: AttemptOutcome::Blocked, response: refusal, duration: started.elapsed() };
+            return SentAttempt {
+                outcome: AttemptOutcome::Blocked,
+                response: refusal,
+                response_headers: None,
+                duration: started.elapsed(),
+            };
         }
-        let (outcome, response) = match self.client.post(url).headers(headers).body(body).send().await {
-            Ok(response) => self.read_response(response).await,
-            Err(error) => (classify(&error), describe(&error)),
+        let (outcome, response, response_headers) = match self.client.post(url).headers(headers).body(body).send().await
+        {
+            Ok(response) => {
+                let response_headers = headers_json(response.headers(), MAX_RECORDED_HEADERS);
+                let (outcome, body) = self.read_response(response).await;
+                (outcome, body, Some(response_headers))
+            }
+            Err(error) => (classify(&error), describe(&error), None),
         };
-        SentAttempt { outcome, response, duration: started.elapsed() }
+        SentAttempt { outcome, response, response_headers, duration: started.elapsed() }
     }
 
     /// IP-literal hosts never reach the resolver, so they are checked here.
     fn refuse_literal_address(&self, url: &str) -> Option<String> {
-        if self.config.allow_private_targets {
-            return None;
-        }
         let parsed = reqwest::Url::parse(url).ok()?;
         let ip = match parsed.host()? {
             url::Host::Ipv4(v4) => std::net::IpAddr::V4(v4),
             url::Host::Ipv6(v6) => std::net::IpAddr::V6(v6),
             url::Host::Domain(_) => return None,
         };
-        is_forbidden(ip)
+        (!self.config.targets.permits(ip))
             .then(|| format!("{ip} is an address Herald does not deliver to (loopback, private, link-local, …)"))
     }
 

@@ -6,7 +6,43 @@ use std::error::Error;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use ipnet::IpNet;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+
+/// Which addresses deliveries may go to: everything but the forbidden ranges, plus the
+/// networks an operator opened (`allowed_target_cidrs`), or everything at all
+/// (`allow_private_targets`, for development).
+#[derive(Debug, Clone, Default)]
+pub struct TargetPolicy {
+    pub allow_private_targets: bool,
+    pub allowed_networks: Vec<IpNet>,
+}
+
+impl TargetPolicy {
+    /// Whether an attempt may connect to `ip`. An IPv4-mapped IPv6 address is judged as
+    /// the IPv4 address it carries, so `::ffff:10.0.0.1` is no way around the rule.
+    pub fn permits(&self, ip: IpAddr) -> bool {
+        if self.allow_private_targets || !is_forbidden(ip) {
+            return true;
+        }
+        let canonical = ip.to_canonical();
+        self.allowed_networks.iter().any(|network| network.contains(&ip) || network.contains(&canonical))
+    }
+}
+
+/// Parses `allowed_target_cidrs`: comma-separated networks (`10.0.0.0/8, fd00::/8`)
+/// or single addresses.
+pub fn parse_networks(text: &str) -> Result<Vec<IpNet>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("`{item}` is not a network such as 10.0.0.0/8 or an address"))
+        })
+        .collect()
+}
 
 /// Whether an address is off limits for deliveries: loopback, private, link-local
 /// (which includes cloud metadata at 169.254.169.254), carrier-grade NAT, multicast,
@@ -93,21 +129,22 @@ impl fmt::Display for DnsFailure {
 
 impl Error for DnsFailure {}
 
-/// A `reqwest` resolver that drops forbidden addresses (unless private targets are allowed).
+/// A `reqwest` resolver that drops the addresses the [`TargetPolicy`] does not permit,
+/// so the client connects only to addresses that were checked.
 #[derive(Debug, Clone)]
 pub struct GuardedResolver {
-    pub allow_private_targets: bool,
+    pub policy: std::sync::Arc<TargetPolicy>,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let allow_private = self.allow_private_targets;
+        let policy = self.policy.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
             let resolved = tokio::net::lookup_host((host.as_str(), 0))
                 .await
                 .map_err(|cause| Box::new(DnsFailure { host: host.clone(), cause }) as Box<dyn Error + Send + Sync>)?;
-            let allowed: Vec<SocketAddr> = resolved.filter(|addr| allow_private || !is_forbidden(addr.ip())).collect();
+            let allowed: Vec<SocketAddr> = resolved.filter(|addr| policy.permits(addr.ip())).collect();
             if allowed.is_empty() {
                 return Err(Box::new(BlockedAddress { host }) as Box<dyn Error + Send + Sync>);
             }
@@ -150,6 +187,33 @@ mod tests {
         ] {
             check(address, true);
         }
+    }
+
+    #[test]
+    fn allowed_networks_open_only_themselves() {
+        let policy = TargetPolicy {
+            allow_private_targets: false,
+            allowed_networks: parse_networks("127.0.0.1/32, 10.20.0.0/16,fd00::1").unwrap(),
+        };
+        for (address, permitted) in [
+            ("127.0.0.1", true),
+            ("127.0.0.2", false),
+            ("10.20.5.5", true),
+            ("10.21.0.1", false),
+            ("::ffff:10.20.0.9", true),
+            ("::ffff:10.21.0.9", false),
+            ("fd00::1", true),
+            ("fd00::2", false),
+            ("169.254.169.254", false),
+            ("8.8.8.8", true),
+        ] {
+            assert_eq!(policy.permits(address.parse().unwrap()), permitted, "{address}");
+        }
+        assert!(TargetPolicy { allow_private_targets: true, allowed_networks: vec![] }
+            .permits("169.254.169.254".parse().unwrap()));
+        assert!(parse_networks("10.0.0.0/33").is_err());
+        assert!(parse_networks("nope").is_err());
+        assert_eq!(parse_networks(" ").unwrap(), vec![]);
     }
 
     #[test]

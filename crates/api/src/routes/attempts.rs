@@ -46,6 +46,12 @@ pub struct MessageAttemptOut {
     pub outcome: String,
     pub attempt_number: i32,
     pub next_attempt: Option<DateTime<Utc>>,
+    /// The request headers Herald sent (signature headers included). Herald's addition.
+    #[schema(value_type = Option<HashMap<String, String>>)]
+    pub request_headers: Option<serde_json::Value>,
+    /// The response headers received; absent when no response came. Herald's addition.
+    #[schema(value_type = Option<HashMap<String, String>>)]
+    pub response_headers: Option<serde_json::Value>,
     /// The message, when listed `with_content`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub msg: Option<MessageOut>,
@@ -77,6 +83,8 @@ impl From<attempt::Model> for MessageAttemptOut {
             outcome: model.outcome_class,
             attempt_number: model.attempt_number,
             next_attempt: model.next_attempt_at,
+            request_headers: model.request_headers.as_deref().and_then(|text| serde_json::from_str(text).ok()),
+            response_headers: model.response_headers.as_deref().and_then(|text| serde_json::from_str(text).ok()),
             msg: None,
         }
     }

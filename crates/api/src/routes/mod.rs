@@ -6,6 +6,7 @@ pub mod admin;
 pub mod applications;
 pub mod attempts;
 pub mod auth;
+pub mod dead_letters;
 pub mod endpoints;
 pub mod event_types;
 pub mod health;
@@ -57,6 +58,9 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
         .routes(routes!(attempts::list_attempted_messages))
         .routes(routes!(attempts::list_attempted_destinations))
         .routes(routes!(attempts::resend))
+        .routes(routes!(dead_letters::list_dead_letters))
+        .routes(routes!(dead_letters::replay_dead_letters))
+        .routes(routes!(dead_letters::discard_dead_letters))
         .routes(routes!(event_types::list_event_types, event_types::create_event_type))
         .routes(routes!(
             event_types::get_event_type,

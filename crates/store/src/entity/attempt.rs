@@ -29,6 +29,12 @@ pub struct Model {
     /// When the delivery's next attempt was scheduled after this one, if any.
     pub next_attempt_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// The request headers sent, as a JSON object of name → value.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub request_headers: Option<String>,
+    /// The response headers received (none when no response came), as a JSON object.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub response_headers: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

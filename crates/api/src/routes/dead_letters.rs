@@ -1,0 +1,209 @@
+//! The dead-letter queue of an application (Herald's addition; Svix's OSS server has
+//! only `recover`): list the deliveries that exhausted their retries, replay some or
+//! all of them (throttled per endpoint), or discard them. See `docs/api.md`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use herald_queue::{Partition, QueuedDelivery};
+use herald_store::{DeadLetter, DeadLetterSelection};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{envelope, ListResponse, PageQuery};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorResponses};
+use crate::extract::{ValidJson, ValidQuery};
+use crate::validate::Validator;
+use crate::ApiState;
+
+/// Most message ids named in one replay or discard.
+const MAX_MSG_IDS: usize = 1_000;
+
+/// One dead-lettered delivery: a message that could not be delivered to an endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeadLetterOut {
+    pub msg_id: String,
+    pub endpoint_id: String,
+    pub event_type: String,
+    pub event_id: Option<String>,
+    /// Attempts made over the delivery's life (every retry cycle).
+    pub attempt_count: i32,
+    pub dead_lettered_at: DateTime<Utc>,
+    /// The HTTP status of the last attempt, when a response came.
+    pub last_status_code: Option<i16>,
+    /// The outcome class of the last attempt (`http_status`, `timeout`, `connect`, …);
+    /// absent when the delivery was dead-lettered without an attempt (endpoint disabled).
+    pub last_outcome: Option<String>,
+}
+
+impl From<DeadLetter> for DeadLetterOut {
+    fn from(letter: DeadLetter) -> Self {
+        let last = letter.last_attempt;
+        Self {
+            msg_id: letter.delivery.msg_id,
+            endpoint_id: letter.delivery.endpoint_id,
+            event_type: letter.event_type,
+            event_id: letter.event_id,
+            attempt_count: letter.delivery.attempt_count,
+            dead_lettered_at: letter.delivery.updated_at,
+            last_status_code: last.as_ref().map(|a| a.response_status_code).filter(|code| *code > 0),
+            last_outcome: last.map(|a| a.outcome_class),
+        }
+    }
+}
+
+/// Which dead letters to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListDeadLettersQuery {
+    /// Only this endpoint's (id or uid).
+    pub endpoint_id: Option<String>,
+    /// Only those dead-lettered at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only those dead-lettered before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// How many items to return, 1 to 250 (default 50).
+    pub limit: Option<u64>,
+    /// The `iterator` or `prevIterator` of a previous page.
+    pub iterator: Option<String>,
+}
+
+/// Which dead letters to replay or discard. Every field narrows the selection; an
+/// empty body selects all of the application's dead letters.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeadLetterSelectionIn {
+    /// Only this endpoint's (id or uid).
+    #[serde(default)]
+    pub endpoint_id: Option<String>,
+    /// Only these messages (ids), at most 1,000.
+    #[serde(default)]
+    pub msg_ids: Option<Vec<String>>,
+    /// Only those dead-lettered at or after this time.
+    #[serde(default)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only those dead-lettered before this time.
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// What a replay did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplayOut {
+    /// How many deliveries were put back in the queue (at most 10,000 per call; call
+    /// again for more).
+    pub replayed: usize,
+    /// When the last of them is due: replays are spread out per endpoint at
+    /// `dead_letter_replay_rate` per second.
+    pub finishes_by: DateTime<Utc>,
+}
+
+/// What a discard did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscardOut {
+    /// How many dead letters were discarded (at most 10,000 per call).
+    pub discarded: u64,
+}
+
+/// Lists an application's dead letters, newest first.
+#[utoipa::path(get, path = "/api/v1/app/{app_id}/dead-letter", tag = "Dead Letter", operation_id = "v1.dead-letter.list",
+    params(("app_id" = String, Path, description = "The application's id or uid"), ListDeadLettersQuery),
+    security(("HTTPBearer" = [])), responses((status = 200, body = ListResponse<DeadLetterOut>), ErrorResponses))]
+pub async fn list_dead_letters(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(app_id): Path<String>,
+    ValidQuery(query): ValidQuery<ListDeadLettersQuery>,
+) -> ApiResult<Json<ListResponse<DeadLetterOut>>> {
+    let app = caller.application(&state, &app_id).await?;
+    let selection =
+        DeadLetterSelectionIn { endpoint_id: query.endpoint_id, msg_ids: None, since: query.since, until: query.until };
+    let selection = resolve(&state, &app.id, selection).await?;
+    let page = PageQuery { limit: query.limit, iterator: query.iterator }.page()?.descending();
+    let listed = state.store.list_dead_letters(caller.tenant_id().as_str(), &app.id, &selection, &page).await?;
+    Ok(Json(envelope(listed, &page, |letter| letter.delivery.id.clone(), DeadLetterOut::from)))
+}
+
+/// Replays dead letters: each goes back to the queue in a new manual retry cycle (its
+/// whole retry schedule again). Spread out per endpoint so a bulk replay never storms
+/// a receiver; the endpoint's lane, rate limit and circuit breaker still apply.
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/dead-letter/replay", tag = "Dead Letter", operation_id = "v1.dead-letter.replay",
+    params(("app_id" = String, Path, description = "The application's id or uid")),
+    request_body = DeadLetterSelectionIn, security(("HTTPBearer" = [])),
+    responses((status = 202, body = ReplayOut), ErrorResponses))]
+pub async fn replay_dead_letters(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(app_id): Path<String>,
+    ValidJson(body): ValidJson<DeadLetterSelectionIn>,
+) -> ApiResult<(StatusCode, Json<ReplayOut>)> {
+    let app = caller.application(&state, &app_id).await?;
+    let selection = resolve(&state, &app.id, body).await?;
+    let tenant = caller.tenant_id();
+    let now = Utc::now();
+    let replayed = state
+        .store
+        .replay_dead_letters(tenant.as_str(), &app.id, &selection, now, state.config.dead_letter_replay_rate)
+        .await?;
+    let finishes_by = replayed.iter().filter_map(|d| d.next_attempt_at).max().unwrap_or(now);
+    let scheduled: Vec<(QueuedDelivery, i64)> = replayed
+        .iter()
+        .map(|d| {
+            let queued = QueuedDelivery {
+                delivery_id: d.id.clone(),
+                attempts_made: d.attempt_count.max(0) as u32,
+                endpoint_id: d.endpoint_id.clone(),
+            };
+            (queued, d.next_attempt_at.unwrap_or(now).timestamp_millis())
+        })
+        .collect();
+    if let Err(error) = state.queue.schedule(&Partition::for_tenant(tenant.as_str()), &scheduled).await {
+        // The replay is committed: the reconciler queues the deliveries once overdue.
+        tracing::warn!(%error, count = scheduled.len(), "could not queue replayed dead letters; the reconciler will");
+    }
+    Ok((StatusCode::ACCEPTED, Json(ReplayOut { replayed: replayed.len(), finishes_by })))
+}
+
+/// Discards dead letters: they leave the dead-letter queue for good (status
+/// `discarded`) and keep their attempts on record. A resend still delivers them.
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/dead-letter/discard", tag = "Dead Letter", operation_id = "v1.dead-letter.discard",
+    params(("app_id" = String, Path, description = "The application's id or uid")),
+    request_body = DeadLetterSelectionIn, security(("HTTPBearer" = [])),
+    responses((status = 200, body = DiscardOut), ErrorResponses))]
+pub async fn discard_dead_letters(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(app_id): Path<String>,
+    ValidJson(body): ValidJson<DeadLetterSelectionIn>,
+) -> ApiResult<Json<DiscardOut>> {
+    let app = caller.application(&state, &app_id).await?;
+    let selection = resolve(&state, &app.id, body).await?;
+    let discarded =
+        state.store.discard_dead_letters(caller.tenant_id().as_str(), &app.id, &selection, Utc::now()).await?;
+    Ok(Json(DiscardOut { discarded }))
+}
+
+/// Checks a selection and turns an endpoint uid into its id. An unknown endpoint is a 404.
+async fn resolve(state: &ApiState, app_id: &str, body: DeadLetterSelectionIn) -> ApiResult<DeadLetterSelection> {
+    let mut check = Validator::default();
+    if let (Some(since), Some(until)) = (body.since, body.until) {
+        check.check(since < until, &["since"], "must be before `until`");
+    }
+    if let Some(ids) = &body.msg_ids {
+        check.check(!ids.is_empty() && ids.len() <= MAX_MSG_IDS, &["msgIds"], "must list 1 to 1,000 ids");
+    }
+    check.finish()?;
+    let endpoint_id = match body.endpoint_id {
+        None => None,
+        Some(wanted) => {
+            let endpoint = state.store.find_endpoint(app_id, &wanted).await?.ok_or(ApiError::NotFound("endpoint"))?;
+            Some(endpoint.id)
+        }
+    };
+    Ok(DeadLetterSelection { endpoint_id, msg_ids: body.msg_ids, since: body.since, until: body.until })
+}
