@@ -1,5 +1,6 @@
 //! The delivery engine's records: the request and response headers of each attempt,
-//! discarded dead letters, and an index for listing an application's dead letters.
+//! since when an endpoint has been failing (for auto-disable), and an index for
+//! listing an application's dead letters.
 //!
 //! Expand only: the new columns are nullable, so the previous version keeps running
 //! against this schema (it neither writes nor reads them).
@@ -21,6 +22,14 @@ impl MigrationTrait for Migration {
                 .await?;
         }
         manager
+            .alter_table(
+                Table::alter()
+                    .table(Endpoints::Table)
+                    .add_column(ColumnDef::new(Endpoints::FailingSince).timestamp_with_time_zone().null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
             .create_index(
                 Index::create()
                     .name("ix_deliveries_app_status")
@@ -36,6 +45,9 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager.drop_index(Index::drop().name("ix_deliveries_app_status").table(Deliveries::Table).to_owned()).await?;
+        manager
+            .alter_table(Table::alter().table(Endpoints::Table).drop_column(Endpoints::FailingSince).to_owned())
+            .await?;
         for column in [Attempts::RequestHeaders, Attempts::ResponseHeaders] {
             manager.alter_table(Table::alter().table(Attempts::Table).drop_column(column).to_owned()).await?;
         }
@@ -48,6 +60,12 @@ enum Attempts {
     Table,
     RequestHeaders,
     ResponseHeaders,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Endpoints {
+    Table,
+    FailingSince,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

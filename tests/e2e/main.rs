@@ -11,6 +11,7 @@ mod failure_battery;
 mod fuzz;
 mod isolation;
 mod noisy_neighbour;
+mod operational;
 mod rate_limit;
 mod redis_loss;
 mod sdk;

@@ -207,5 +207,10 @@ fn worker_config(settings: &Settings) -> anyhow::Result<WorkerConfig> {
         reconcile_grace: settings.duration_of("reconcile_grace")?,
         shutdown_grace: settings.duration_of("shutdown_grace")?,
         send_svix_headers: settings.send_svix_headers,
+        endpoint_disable_after: match settings.endpoint_disable_after.trim() {
+            "" | "0s" | "never" => None,
+            _ => Some(settings.duration_of("endpoint_disable_after")?),
+        },
+        operational_app_uid: Some(settings.operational_app_uid.trim().to_owned()).filter(|uid| !uid.is_empty()),
     })
 }

@@ -41,6 +41,8 @@ pub struct Settings {
     pub allow_private_targets: bool,
     pub allowed_target_cidrs: String,
     pub dead_letter_replay_rate: f64,
+    pub endpoint_disable_after: String,
+    pub operational_app_uid: String,
     pub dashboard_dir: String,
     pub send_svix_headers: bool,
     pub worker_concurrency: usize,
@@ -115,6 +117,9 @@ impl Settings {
         if !(self.breaker_failure_ratio > 0.0 && self.breaker_failure_ratio <= 1.0) {
             bail!("setting `breaker_failure_ratio` must be in (0, 1], not {}", self.breaker_failure_ratio);
         }
+        if !matches!(self.endpoint_disable_after.trim(), "" | "never") {
+            duration("endpoint_disable_after", &self.endpoint_disable_after)?;
+        }
         herald_worker::ssrf::parse_networks(&self.allowed_target_cidrs)
             .map_err(|error| anyhow::anyhow!("setting `allowed_target_cidrs`: {error}"))?;
         if !(self.dead_letter_replay_rate > 0.0 && self.dead_letter_replay_rate.is_finite()) {
@@ -176,6 +181,7 @@ impl Settings {
             "shutdown_grace" => &self.shutdown_grace,
             "breaker_window" => &self.breaker_window,
             "breaker_cool_down" => &self.breaker_cool_down,
+            "endpoint_disable_after" => &self.endpoint_disable_after,
             other => bail!("no duration setting named `{other}`"),
         };
         duration(name, value)

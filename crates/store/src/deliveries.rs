@@ -46,6 +46,22 @@ pub struct AttemptRecord {
     pub disable_endpoint: bool,
 }
 
+/// Why an endpoint was disabled while attempts were recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisableReason {
+    /// The receiver answered `410 Gone`.
+    Gone,
+    /// Every attempt failed for longer than the endpoint may fail.
+    FailingTooLong,
+}
+
+/// An endpoint that [`Store::record_attempts`] disabled (it was enabled before).
+#[derive(Debug, Clone)]
+pub struct DisabledEndpoint {
+    pub endpoint: endpoint::Model,
+    pub reason: DisableReason,
+}
+
 /// Most attempt rows in one INSERT (well under every database's parameter limit).
 const INSERT_CHUNK: usize = 500;
 
@@ -180,10 +196,32 @@ impl Store {
     /// A delivery moves only if it is still pending with the record's
     /// `expected_attempt_count` (see [`Store::record_attempt`]); the attempt is recorded
     /// either way.
-    pub async fn record_attempts(&self, records: Vec<AttemptRecord>) -> StoreResult<()> {
+    ///
+    /// It also keeps each endpoint's failure streak (`failing_since`): a success ends
+    /// it, a failure starts it, and an endpoint whose streak is older than
+    /// `disable_after` is disabled, in the same transaction. Returns the endpoints this
+    /// call disabled (by a `410` or by failing too long), for operational webhooks.
+    pub async fn record_attempts(
+        &self,
+        records: Vec<AttemptRecord>,
+        disable_after: Option<chrono::Duration>,
+    ) -> StoreResult<Vec<DisabledEndpoint>> {
         if records.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
+        let mut succeeded_endpoints: HashSet<String> = HashSet::new();
+        let mut failed_endpoints: HashSet<String> = HashSet::new();
+        for record in &records {
+            let endpoint_id = &record.attempt.endpoint_id;
+            if record.attempt.status == 0 {
+                succeeded_endpoints.insert(endpoint_id.clone());
+            } else if record.attempt.outcome_class != "blocked" {
+                failed_endpoints.insert(endpoint_id.clone());
+            }
+        }
+        // An endpoint that also succeeded in this batch is not failing.
+        failed_endpoints.retain(|id| !succeeded_endpoints.contains(id));
+        let batch_now = records.iter().map(|r| r.attempt.created_at).max().unwrap_or_else(Utc::now);
         type MoveKey = (&'static str, Option<DateTime<Utc>>, i32);
         let mut moves: std::collections::BTreeMap<MoveKey, (Vec<String>, DateTime<Utc>)> = Default::default();
         let mut disable: Vec<String> = Vec::new();
@@ -224,16 +262,60 @@ impl Store {
                     .await?;
             }
         }
-        if !disable.is_empty() {
+        if !succeeded_endpoints.is_empty() {
             endpoint::Entity::update_many()
-                .col_expr(endpoint::Column::Disabled, Expr::value(true))
-                .col_expr(endpoint::Column::UpdatedAt, Expr::value(Utc::now()))
-                .filter(endpoint::Column::Id.is_in(disable))
+                .col_expr(endpoint::Column::FailingSince, Expr::value(Option::<DateTime<Utc>>::None))
+                .filter(endpoint::Column::Id.is_in(succeeded_endpoints.iter().map(String::as_str)))
+                .filter(endpoint::Column::FailingSince.is_not_null())
                 .exec(&txn)
                 .await?;
         }
+        let mut disabled = Vec::new();
+        if !failed_endpoints.is_empty() {
+            endpoint::Entity::update_many()
+                .col_expr(endpoint::Column::FailingSince, Expr::value(batch_now))
+                .filter(endpoint::Column::Id.is_in(failed_endpoints.iter().map(String::as_str)))
+                .filter(endpoint::Column::FailingSince.is_null())
+                .exec(&txn)
+                .await?;
+            if let Some(disable_after) = disable_after {
+                let too_long = endpoint::Entity::find()
+                    .filter(endpoint::Column::Id.is_in(failed_endpoints.iter().map(String::as_str)))
+                    .filter(endpoint::Column::Disabled.eq(false))
+                    .filter(endpoint::Column::FailingSince.lte(batch_now - disable_after))
+                    .all(&txn)
+                    .await?;
+                disabled.extend(
+                    too_long
+                        .into_iter()
+                        .map(|endpoint| DisabledEndpoint { endpoint, reason: DisableReason::FailingTooLong }),
+                );
+            }
+        }
+        if !disable.is_empty() {
+            let gone = endpoint::Entity::find()
+                .filter(endpoint::Column::Id.is_in(disable.iter().map(String::as_str)))
+                .filter(endpoint::Column::Disabled.eq(false))
+                .all(&txn)
+                .await?;
+            for endpoint in gone {
+                disabled.retain(|d: &DisabledEndpoint| d.endpoint.id != endpoint.id);
+                disabled.push(DisabledEndpoint { endpoint, reason: DisableReason::Gone });
+            }
+        }
+        if !disabled.is_empty() {
+            endpoint::Entity::update_many()
+                .col_expr(endpoint::Column::Disabled, Expr::value(true))
+                .col_expr(endpoint::Column::UpdatedAt, Expr::value(batch_now))
+                .filter(endpoint::Column::Id.is_in(disabled.iter().map(|d| d.endpoint.id.as_str())))
+                .exec(&txn)
+                .await?;
+            for entry in &mut disabled {
+                entry.endpoint.disabled = true;
+            }
+        }
         txn.commit().await?;
-        Ok(())
+        Ok(disabled)
     }
 
     /// Moves a delivery without an attempt (its endpoint is gone or disabled).

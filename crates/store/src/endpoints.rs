@@ -52,6 +52,7 @@ impl Store {
             deleted_at: Set(None),
             previous_secret: Set(None),
             previous_secret_expires_at: Set(None),
+            failing_since: Set(None),
         }
         .insert(&self.db)
         .await

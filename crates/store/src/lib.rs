@@ -30,7 +30,9 @@ pub use applications::NewApplication;
 pub use attempts::{AttemptFilter, NewAttempt};
 pub use database::{ensure_database_exists, DatabaseKind};
 pub use dead_letters::{DeadLetter, DeadLetterSelection, MAX_DEAD_LETTERS_PER_CALL};
-pub use deliveries::{AttemptRecord, DeliveryCounts, DeliveryTransition, DispatchContext, TRIGGER_MANUAL};
+pub use deliveries::{
+    AttemptRecord, DeliveryCounts, DeliveryTransition, DisableReason, DisabledEndpoint, DispatchContext, TRIGGER_MANUAL,
+};
 pub use endpoints::{endpoint_accepts, NewEndpoint};
 pub use event_types::NewEventType;
 pub use idempotency::IdempotencyClaim;

@@ -25,6 +25,7 @@ pub mod breakers;
 pub mod dispatcher;
 pub mod lanes;
 pub mod limits;
+pub mod operational;
 pub mod reconciler;
 pub mod recorder;
 pub mod sender;
@@ -85,6 +86,10 @@ pub struct WorkerConfig {
     pub shutdown_grace: Duration,
     /// Also send `svix-id`, `svix-timestamp` and `svix-signature`.
     pub send_svix_headers: bool,
+    /// An endpoint whose every attempt has failed for this long is disabled.
+    pub endpoint_disable_after: Option<Duration>,
+    /// The `uid` of each tenant's operational application (see [`operational`]).
+    pub operational_app_uid: Option<String>,
 }
 
 /// What every loop and attempt shares.
@@ -116,6 +121,14 @@ impl WorkerContext {
         });
         let breakers = breakers::Breakers::new(config.breaker.clone(), queue.clone(), timeout);
         let (store_for_recorder, queue_for_recorder) = (store.clone(), queue.clone());
+        let recorder_config = recorder::RecorderConfig {
+            disable_after: config.endpoint_disable_after.and_then(|after| chrono::Duration::from_std(after).ok()),
+            operational: operational::OperationalWebhooks {
+                store: store.clone(),
+                queue: queue.clone(),
+                app_uid: config.operational_app_uid.clone(),
+            },
+        };
         Ok(Self {
             store,
             queue,
@@ -124,7 +137,7 @@ impl WorkerContext {
             lanes: Arc::new(lanes),
             breakers: Arc::new(breakers),
             limits: Arc::new(limits::RateLimits::default()),
-            recorder: recorder::Recorder::start(store_for_recorder, queue_for_recorder),
+            recorder: recorder::Recorder::start(store_for_recorder, queue_for_recorder, recorder_config),
         })
     }
 }

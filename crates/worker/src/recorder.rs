@@ -11,10 +11,19 @@
 //! are reclaimed and tried again (at least once, never at most once).
 
 use herald_queue::{Queue, ReceivedDelivery, Settlement};
-use herald_store::{AttemptRecord, Store};
+use herald_store::{AttemptRecord, DeliveryTransition, Store};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::operational::{ExhaustedAttempt, OperationalEvent, OperationalWebhooks};
 use crate::WorkerError;
+
+/// What the writer needs besides the store and the queue.
+#[derive(Debug, Clone)]
+pub struct RecorderConfig {
+    /// An endpoint failing for this long is disabled (`None`: never).
+    pub disable_after: Option<chrono::Duration>,
+    pub operational: OperationalWebhooks,
+}
 
 /// Most attempts committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -43,9 +52,9 @@ pub struct Recorder {
 
 impl Recorder {
     /// Starts the writer; it runs until every handle is dropped.
-    pub fn start(store: Store, queue: Queue) -> Self {
+    pub fn start(store: Store, queue: Queue, config: RecorderConfig) -> Self {
         let (sender, receiver) = mpsc::channel(BACKLOG);
-        tokio::spawn(write_loop(store, queue, receiver));
+        tokio::spawn(write_loop(store, queue, config, receiver));
         Self { sender }
     }
 
@@ -63,7 +72,7 @@ impl Recorder {
     }
 }
 
-async fn write_loop(store: Store, queue: Queue, mut commands: mpsc::Receiver<Command>) {
+async fn write_loop(store: Store, queue: Queue, config: RecorderConfig, mut commands: mpsc::Receiver<Command>) {
     while let Some(first) = commands.recv().await {
         let mut batch = Vec::new();
         let mut flushes = Vec::new();
@@ -77,33 +86,65 @@ async fn write_loop(store: Store, queue: Queue, mut commands: mpsc::Receiver<Com
                 next = commands.try_recv().ok();
             }
         }
-        write(&store, &queue, batch).await;
+        write(&store, &queue, &config, batch).await;
         for done in flushes {
             let _ = done.send(());
         }
     }
 }
 
-async fn write(store: &Store, queue: &Queue, batch: Vec<Recorded>) {
+async fn write(store: &Store, queue: &Queue, config: &RecorderConfig, batch: Vec<Recorded>) {
     if batch.is_empty() {
         return;
     }
     let count = batch.len();
     let mut records = Vec::with_capacity(count);
     let mut settlements = Vec::with_capacity(count);
+    let mut events = Vec::new();
     for recorded in batch {
+        let record = &recorded.record;
+        let exhausted = record.transition == DeliveryTransition::DeadLettered && !record.disable_endpoint;
+        if exhausted {
+            let attempt = &record.attempt;
+            events.push(OperationalEvent::AttemptExhausted(ExhaustedAttempt {
+                tenant_id: attempt.tenant_id.clone(),
+                app_id: attempt.app_id.clone(),
+                msg_id: attempt.msg_id.clone(),
+                endpoint_id: attempt.endpoint_id.clone(),
+                attempt_id: attempt.id.as_str().to_owned(),
+                response_status_code: attempt.response_status_code,
+                at: attempt.created_at,
+            }));
+        }
         records.push(recorded.record);
         settlements.push((recorded.received, recorded.settlement));
     }
-    if let Err(error) = store.record_attempts(records).await {
-        // Nothing was committed and nothing is settled: the entries stay pending and
-        // are reclaimed after `reclaim_idle`, then attempted again.
-        tracing::warn!(%error, count, "cannot record attempts; their deliveries will be tried again");
-        return;
-    }
+    let disabled = match store.record_attempts(records, config.disable_after).await {
+        Ok(disabled) => disabled,
+        Err(error) => {
+            // Nothing was committed and nothing is settled: the entries stay pending and
+            // are reclaimed after `reclaim_idle`, then attempted again.
+            tracing::warn!(%error, count, "cannot record attempts; their deliveries will be tried again");
+            return;
+        }
+    };
     if let Err(error) = queue.settle(&settlements).await {
         // Recorded but not settled: when reclaimed, the stale check (attempt count)
         // drops the entries without sending again.
         tracing::warn!(%error, count, "cannot settle recorded deliveries; they will be reclaimed");
+    }
+    for disabled in disabled {
+        tracing::info!(endpoint = %disabled.endpoint.id, reason = ?disabled.reason, "endpoint disabled");
+        let failing_since = disabled.endpoint.failing_since;
+        events.push(OperationalEvent::EndpointDisabled {
+            endpoint: disabled.endpoint,
+            reason: disabled.reason,
+            failing_since,
+        });
+    }
+    if !events.is_empty() {
+        // Off the writer's path: a storm of failures must not slow recording down.
+        let operational = config.operational.clone();
+        tokio::spawn(async move { operational.emit(events).await });
     }
 }

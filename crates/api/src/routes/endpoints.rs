@@ -263,6 +263,7 @@ fn new_endpoint_model(
         deleted_at: None,
         previous_secret: None,
         previous_secret_expires_at: None,
+        failing_since: None,
     };
     validate_endpoint(&model)?;
     Ok((model, secret))
@@ -351,6 +352,10 @@ pub async fn update_endpoint(
     existing.url = body.url;
     existing.description = body.description;
     existing.version = body.version.map_or(existing.version, i32::from);
+    if existing.disabled && !body.disabled {
+        // Enabled again: its failure streak starts over.
+        existing.failing_since = None;
+    }
     existing.disabled = body.disabled;
     existing.filter_types = body.event_types.map(serde_json::Value::from);
     existing.channels = body.channels.map(serde_json::Value::from);
@@ -388,6 +393,9 @@ pub async fn patch_endpoint(
         existing.version = i32::from(version);
     }
     if let Some(disabled) = body.disabled {
+        if existing.disabled && !disabled {
+            existing.failing_since = None;
+        }
         existing.disabled = disabled;
     }
     if let Some(filter) = body.event_types {

@@ -35,6 +35,9 @@ pub struct Model {
     /// The secret before the last rotation; it keeps signing until it expires.
     pub previous_secret: Option<String>,
     pub previous_secret_expires_at: Option<DateTimeUtc>,
+    /// Since when every attempt to this endpoint has failed; `None` while it succeeds.
+    /// An endpoint failing for `endpoint_disable_after` is disabled.
+    pub failing_since: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
