@@ -24,7 +24,7 @@ use crate::{fresh_id, WorkerError};
 /// Something a tenant's operational endpoints hear about.
 #[derive(Debug, Clone)]
 pub enum OperationalEvent {
-    EndpointDisabled { endpoint: endpoint::Model, reason: DisableReason, failing_since: Option<DateTime<Utc>> },
+    EndpointDisabled { endpoint: Box<endpoint::Model>, reason: DisableReason, failing_since: Option<DateTime<Utc>> },
     AttemptExhausted(ExhaustedAttempt),
 }
 

@@ -137,7 +137,7 @@ async fn write(store: &Store, queue: &Queue, config: &RecorderConfig, batch: Vec
         tracing::info!(endpoint = %disabled.endpoint.id, reason = ?disabled.reason, "endpoint disabled");
         let failing_since = disabled.endpoint.failing_since;
         events.push(OperationalEvent::EndpointDisabled {
-            endpoint: disabled.endpoint,
+            endpoint: Box::new(disabled.endpoint),
             reason: disabled.reason,
             failing_since,
         });
