@@ -286,6 +286,10 @@ impl Queue {
             .arg(&received.delivery.endpoint_id)
             .invoke_async::<()>(&mut conn)
             .await?;
+        // Outside the script: the partition set lives in another Cluster slot. Without
+        // it a Redis that lost its keys meanwhile would hold a parked delivery in a
+        // partition no promoter visits, and the reconciler would see it as tracked.
+        let _: () = conn.sadd(self.keys.partitions(), received.partition.name()).await?;
         Ok(())
     }
 
@@ -299,6 +303,18 @@ impl Queue {
         let mut conn = self.conn.clone();
         for first_try in [true, false] {
             let mut pipe = redis::pipe();
+            // Parked deliveries must be in a partition the promoters know of, even if
+            // Redis lost its keys since the entry was read (see `retry_later`).
+            let mut parked_in: Vec<&str> = settlements
+                .iter()
+                .filter(|(_, settlement)| matches!(settlement, Settlement::RetryLater { .. }))
+                .map(|(received, _)| received.partition.name())
+                .collect();
+            parked_in.sort_unstable();
+            parked_in.dedup();
+            if !parked_in.is_empty() {
+                pipe.sadd(self.keys.partitions(), parked_in).ignore();
+            }
             for (received, settlement) in settlements {
                 let stream = self.keys.stream(&received.partition);
                 let tracked = self.keys.tracked(&received.partition);

@@ -160,3 +160,31 @@ async fn settling_a_batch_acknowledges_and_parks_in_one_go() {
     let again = reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(100)).await.unwrap();
     assert_eq!(again.iter().map(|r| r.delivery.clone()).collect::<Vec<_>>(), [queued("dlv_2", 1)]);
 }
+
+/// Deletes every key under the queue's prefix, as `FLUSHALL` would.
+async fn lose_every_key(queue: &Queue) {
+    let url = std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let mut conn = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let pattern = format!("{}*", queue.keys().partitions().trim_end_matches("partitions"));
+    let keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query_async(&mut conn).await.unwrap();
+    assert!(!keys.is_empty());
+    let _: () = redis::cmd("DEL").arg(keys).query_async(&mut conn).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_delivery_parked_after_redis_lost_its_keys_is_still_promoted() {
+    let queue = queue().await;
+    let partition = Partition::for_tenant("tnt_lost");
+    queue.enqueue(&partition, &[queued("dlv_1", 0), queued("dlv_2", 0)]).await.unwrap();
+    queue.ensure_group(&partition).await.unwrap();
+    let mut reader = queue.reader("consumer-1").await.unwrap();
+    let received = reader.read(std::slice::from_ref(&partition), 10, Duration::from_millis(100)).await.unwrap();
+    assert_eq!(received.len(), 2);
+    // Redis forgets everything while the attempts are in flight; then they are parked.
+    lose_every_key(&queue).await;
+    queue.settle(&[(received[0].clone(), Settlement::RetryLater { attempts_made: 1, due_unix_ms: 0 })]).await.unwrap();
+    queue.retry_later(&received[1], 1, 0).await.unwrap();
+    // The partition is known again, so a promoter finds both parked deliveries.
+    assert_eq!(queue.partitions().await.unwrap(), std::slice::from_ref(&partition));
+    assert_eq!(queue.promote_due(&partition, 1, 10).await.unwrap(), 2);
+}
