@@ -113,3 +113,5 @@ clean_test_leftovers() {
 . "$(dirname "${BASH_SOURCE[0]}")/sdk.sh"
 # schemathesis for the API fuzzing test (ensure_schemathesis).
 . "$(dirname "${BASH_SOURCE[0]}")/fuzz.sh"
+# The dashboard's build (build_dashboard) and the browser for its tests (ensure_chromium).
+. "$(dirname "${BASH_SOURCE[0]}")/dashboard.sh"

@@ -1,0 +1,520 @@
+#!/usr/bin/env node
+// End-to-end test of the dashboard against a real Herald, in Debian's Chromium.
+//
+//   HERALD_BIN=/path/to/herald [HERALD_TEST_REDIS_URL=redis://127.0.0.1:6379] npm run e2e
+//
+// Starts a receiver (an HTTP server on 127.0.0.1 that can be switched to answer 500),
+// `herald serve` in a temporary directory (SQLite, its own Redis prefix, retries
+// 0s,1s,1s without jitter, the dashboard from ../dist), creates a tenant with
+// `herald tenant create`, and then drives the browser as an operator and as a
+// customer with a portal link. Screenshots of the main screens go to
+// docs/screenshots/. Exits non-zero on the first failure; always stops Herald,
+// the receiver and the browser.
+//
+// Needs `npm run build` first (dist/), and Chromium at /usr/bin/chromium
+// (`apt-get install -y chromium`); playwright-core drives it, no browser download.
+
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { deleteKeysWithPrefix } from './redisCleanup.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dashboardDir = path.resolve(here, '..');
+const distDir = path.join(dashboardDir, 'dist');
+const screenshotDir = path.resolve(dashboardDir, '..', 'docs', 'screenshots');
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const redisUrl = process.env.HERALD_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const heraldBin = process.env.HERALD_BIN;
+const WAIT = 30_000;
+const redisPrefix = `e2e-dash-${Math.random().toString(36).slice(2, 10)}`;
+
+const cleanups = [];
+let heraldLog = null;
+/** Screenshots every open page when the test fails (set once the browser runs). */
+let failureShots = async () => {};
+
+function log(...args) {
+  console.log(`[e2e ${new Date().toISOString().slice(11, 23)}]`, ...args);
+}
+
+class Failure extends Error {}
+
+function check(condition, message) {
+  if (!condition) throw new Failure(message);
+}
+
+async function eventually(what, probe, timeoutMs = WAIT, intervalMs = 250) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Failure(`timed out waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// ------------------------------------------------------------------ receiver
+
+async function startReceiver() {
+  const state = { failing: false, requests: [] };
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const status = state.failing ? 500 : 200;
+      state.requests.push({ at: Date.now(), path: req.url, headers: req.headers, body, status });
+      res.writeHead(status, { 'content-type': 'application/json', 'x-receiver': 'e2e' });
+      res.end(JSON.stringify(state.failing ? { error: 'receiver switched to fail' } : { ok: true }));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+  server.closeAllConnections && cleanups.push(() => server.closeAllConnections());
+  log(`receiver on 127.0.0.1:${port}`);
+  return { state, url: `http://127.0.0.1:${port}/hooks/acme` };
+}
+
+// ------------------------------------------------------------------ herald
+
+function heraldEnv(tmp, port) {
+  // Herald refuses unknown HERALD_* settings, and this script's own inputs
+  // (HERALD_BIN, HERALD_TEST_REDIS_URL) are named like them: pass none through.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('HERALD_')));
+  return {
+    ...inherited,
+    HERALD_LISTEN: `127.0.0.1:${port}`,
+    HERALD_DATABASE_URL: `sqlite://${tmp}/herald.db?mode=rwc`,
+    HERALD_REDIS_URL: redisUrl,
+    HERALD_REDIS_PREFIX: redisPrefix,
+    HERALD_ALLOW_PRIVATE_TARGETS: 'true',
+    HERALD_RETRY_SCHEDULE: '0s,1s,1s',
+    HERALD_RETRY_JITTER: '0',
+    HERALD_DASHBOARD_DIR: distDir,
+  };
+}
+
+async function startHerald(tmp) {
+  const port = await freePort();
+  const env = heraldEnv(tmp, port);
+  heraldLog = path.join(tmp, 'herald.log');
+  const out = fs.openSync(heraldLog, 'a');
+  const child = spawn(heraldBin, ['serve'], { cwd: tmp, env, stdio: ['ignore', out, out] });
+  let exited = null;
+  child.on('exit', (code, signal) => {
+    exited = { code, signal };
+  });
+  cleanups.push(async () => {
+    if (exited) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await once(child, 'exit').catch(() => undefined);
+    clearTimeout(timer);
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await eventually(
+    'herald to answer /api/v1/health/ping',
+    async () => {
+      if (exited) throw new Failure(`herald exited early (${JSON.stringify(exited)})`);
+      const res = await fetch(`${base}/api/v1/health/ping`);
+      return res.ok;
+    },
+    60_000,
+  );
+  log(`herald serve on ${base} (pid ${child.pid})`);
+  return { base, env };
+}
+
+async function createTenant(tmp, env) {
+  const child = spawn(heraldBin, ['tenant', 'create', 'E2E'], { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const [code] = await once(child, 'exit');
+  check(code === 0, `herald tenant create failed (${code}): ${stderr}`);
+  const lines = stdout.trim().split('\n');
+  const key = lines[lines.length - 1].trim();
+  check(key.length > 0 && !key.includes(' '), `no API key on the last line of: ${stdout}`);
+  return key;
+}
+
+function apiClient(base, token) {
+  return async function call(method, route, body) {
+    const res = await fetch(`${base}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    const json = text ? JSON.parse(text) : null;
+    if (!res.ok) {
+      const error = new Failure(`${method} ${route} → ${res.status}: ${text}`);
+      error.status = res.status;
+      throw error;
+    }
+    return json;
+  };
+}
+
+// ------------------------------------------------------------------ browser helpers
+
+async function shot(page, name) {
+  fs.mkdirSync(screenshotDir, { recursive: true });
+  const file = path.join(screenshotDir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  log(`screenshot ${path.relative(process.cwd(), file)}`);
+}
+
+async function noHorizontalOverflow(page, what) {
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
+  check(scroll <= client + 1, `${what}: the page scrolls sideways (${scroll}px content in ${client}px)`);
+}
+
+// ------------------------------------------------------------------ the test
+
+async function main() {
+  check(heraldBin, 'set HERALD_BIN to the path of a herald binary');
+  check(fs.existsSync(heraldBin), `HERALD_BIN does not exist: ${heraldBin}`);
+  check(fs.existsSync(path.join(distDir, 'index.html')), `no ${distDir}/index.html: run \`npm run build\` first`);
+  check(fs.existsSync(chromiumPath), `no Chromium at ${chromiumPath} (apt-get install -y chromium)`);
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-e2e-dash-'));
+  cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  const receiver = await startReceiver();
+  // Registered before Herald so that it runs after Herald has stopped.
+  cleanups.push(async () => {
+    const deleted = await deleteKeysWithPrefix(redisUrl, `${redisPrefix}:`);
+    log(`deleted ${deleted} Redis keys of ${redisPrefix}`);
+  });
+  const { base, env } = await startHerald(tmp);
+  const apiKey = await createTenant(tmp, env);
+  log('tenant created');
+  const api = apiClient(base, apiKey);
+
+  // The dashboard is served at / and client routes fall back to index.html.
+  for (const route of ['/', '/apps/anything/messages/x', '/portal']) {
+    const res = await fetch(`${base}${route}`);
+    const html = await res.text();
+    check(res.ok && html.includes('<div id="root">'), `herald does not serve the dashboard at ${route} (${res.status})`);
+  }
+
+  const acme = await api('POST', '/api/v1/app', { name: 'Acme Corp', uid: 'acme' });
+  const other = await api('POST', '/api/v1/app', { name: 'Other Co', uid: 'other-co' });
+  await api('POST', '/api/v1/event-type', { name: 'invoice.paid', description: 'An invoice was paid' });
+
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-e2e-chromium-'));
+  cleanups.push(() => fs.rmSync(userDataDir, { recursive: true, force: true }));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: chromiumPath,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  // Cleanups run last-in first-out: the browser closes before its profile is removed.
+  cleanups.push(() => context.close());
+  failureShots = async () => {
+    for (const [index, open] of context.pages().entries()) {
+      const file = path.join(os.tmpdir(), `herald-e2e-dash-failure-${index}.png`);
+      await open.screenshot({ path: file, fullPage: true }).catch(() => undefined);
+      console.error(`[e2e] page ${index} at ${open.url()} → ${file}`);
+    }
+  };
+  context.setDefaultTimeout(WAIT);
+  const page = context.pages()[0] ?? (await context.newPage());
+  const pageErrors = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+
+  // --- sign in as the operator
+  await page.goto(`${base}/`);
+  await page.waitForURL(/\/signin/);
+  await shot(page, '01-sign-in');
+  await page.getByLabel('Tenant API key').fill('sk_wrong');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('Herald did not accept this API key.').waitFor();
+  await page.getByLabel('Tenant API key').fill(apiKey);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/apps$/);
+  await page.getByRole('link', { name: 'Acme Corp' }).waitFor();
+  await page.getByRole('link', { name: 'Other Co' }).waitFor();
+  await page.getByLabel('Search applications').fill('acme');
+  check((await page.getByRole('link', { name: 'Other Co' }).count()) === 0, 'the search did not filter the application list');
+  await shot(page, '02-applications');
+  log('signed in; applications listed and searchable');
+
+  // --- create an endpoint through the UI
+  await page.getByRole('link', { name: 'Acme Corp' }).click();
+  await page.getByRole('heading', { name: 'Acme Corp' }).waitFor();
+  await page.getByRole('link', { name: 'Add endpoint' }).click();
+  await page.getByLabel('URL', { exact: true }).fill(receiver.url);
+  await page.getByLabel('Description').fill('Acme production receiver');
+  await page.getByRole('checkbox', { name: 'invoice.paid' }).check();
+  await page.getByRole('button', { name: 'Create endpoint' }).click();
+  await page.waitForURL(/\/endpoints\/ep_/);
+  const endpointId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+  await page.getByRole('heading', { name: receiver.url }).waitFor();
+  log(`endpoint ${endpointId} created in the UI`);
+
+  // --- a message appears in the live log as delivered
+  await page.goto(`${base}/apps/${acme.id}?endpoint=${encodeURIComponent(endpointId)}`);
+  await page.getByRole('table', { name: 'Messages' }).or(page.getByText('No messages')).first().waitFor();
+  const longText = 'lorem-ipsum-'.repeat(300);
+  const msg1 = await api('POST', `/api/v1/app/${acme.id}/msg`, {
+    eventType: 'invoice.paid',
+    eventId: 'evt-e2e-1',
+    payload: { invoice: 'in_1', amount: 4200, note: longText, link: `https://example.com/${'a'.repeat(400)}` },
+  });
+  const row1 = page.locator(`tr[data-msg-id="${msg1.id}"]`);
+  await row1.filter({ hasText: 'Succeeded' }).waitFor();
+  check(receiver.state.requests.some((r) => r.headers['webhook-id'] === msg1.id && r.status === 200), 'the receiver did not get the first message');
+  await shot(page, '03-message-log');
+  log('message 1 appeared live as delivered');
+
+  // --- find by eventId
+  await page.getByLabel('Message id or eventId').fill('evt-e2e-1');
+  await page.getByRole('button', { name: 'Find' }).click();
+  await page.waitForURL(new RegExp(`/messages/${msg1.id}$`));
+  await page.getByText('"invoice": "in_1"').waitFor();
+  log('found the message by eventId');
+
+  // --- failures, attempts and the next retry time
+  receiver.state.failing = true;
+  const msg2 = await api('POST', `/api/v1/app/${acme.id}/msg`, { eventType: 'invoice.paid', payload: { invoice: 'in_2' } });
+  await page.goto(`${base}/apps/${acme.id}/messages/${msg2.id}`);
+  const delivery = page.locator(`li.delivery[data-endpoint-id="${endpointId}"]`);
+  await eventually('three failed attempts of message 2', async () => (await delivery.locator('li.attempt').filter({ hasText: 'Failed' }).count()) >= 3);
+  await delivery.getByText(/retry was scheduled for \d\d:\d\d:\d\d|next retry in/).first().waitFor();
+  await delivery.locator('.badge', { hasText: 'Failed' }).first().waitFor();
+  await delivery.locator('li.attempt').first().locator('summary').click();
+  await delivery.getByText('receiver switched to fail').first().waitFor();
+  log('failed attempts, their response body and the next retry time are shown');
+
+  // --- replay after the receiver recovers
+  receiver.state.failing = false;
+  await delivery.getByRole('button', { name: `Replay to ${receiver.url}` }).click();
+  await delivery.locator('li.attempt').filter({ hasText: 'Manual' }).filter({ hasText: 'Succeeded' }).first().waitFor();
+  await delivery.locator('.delivery-head .badge', { hasText: 'Succeeded' }).waitFor();
+  await shot(page, '04-message-detail');
+  log('replay produced a new successful attempt');
+
+  // --- the endpoint screen: health, secret, attempts
+  await page.goto(`${base}/apps/${acme.id}/endpoints/${endpointId}`);
+  await page.getByRole('heading', { name: 'Health (last 28 days)' }).waitFor();
+  await page.getByText('Circuit breaker').waitFor();
+  await page.getByRole('button', { name: 'Reveal' }).click();
+  await page.getByText(/^whsec_[A-Za-z0-9+/=]{20,}$/).waitFor();
+  await page.getByRole('table', { name: 'Attempts' }).waitFor();
+  await shot(page, '05-endpoint');
+  log('endpoint screen shows health, the secret and attempts');
+
+  // --- edit the endpoint
+  await page.getByRole('link', { name: 'Edit' }).click();
+  await page.getByLabel('Description').fill('Acme production receiver (edited)');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(new RegExp(`/endpoints/${endpointId}$`));
+  await page.getByText('Acme production receiver (edited)').waitFor();
+  log('endpoint edited in the UI');
+
+  // --- custom headers, then a test event that carries them
+  await page.getByRole('button', { name: 'Add header' }).click();
+  await page.getByLabel('Header name 1').fill('X-Acme-Tenant');
+  await page.getByLabel('Header value 1').fill('acme-42');
+  await page.getByRole('button', { name: 'Save headers' }).click();
+  await page.getByText('Headers saved.').waitFor();
+  const headers = await api('GET', `/api/v1/app/${acme.id}/endpoint/${endpointId}/headers`);
+  check(headers.headers['X-Acme-Tenant'] === 'acme-42' || headers.headers['x-acme-tenant'] === 'acme-42', `headers not saved: ${JSON.stringify(headers)}`);
+  await page.getByRole('button', { name: 'Send test event' }).click();
+  const sentLink = page.locator('.notice', { hasText: 'Sent as' }).getByRole('link');
+  await sentLink.waitFor();
+  const exampleId = (await sentLink.textContent()).trim();
+  await eventually('the test event with the custom header at the receiver', async () =>
+    receiver.state.requests.some((r) => r.headers['webhook-id'] === exampleId && r.headers['x-acme-tenant'] === 'acme-42'),
+  );
+  log('custom headers saved; test event delivered with them');
+
+  // --- recover failed since…
+  receiver.state.failing = true;
+  const msgRecover = await api('POST', `/api/v1/app/${acme.id}/msg`, { eventType: 'invoice.paid', payload: { invoice: 'in_recover' } });
+  await eventually('the message to recover to be dead-lettered', async () => {
+    const list = await api('GET', `/api/v1/app/${acme.id}/dead-letter?endpoint_id=${endpointId}`);
+    return list.data.some((entry) => entry.msgId === msgRecover.id);
+  });
+  receiver.state.failing = false;
+  await page.getByRole('button', { name: 'Recover' }).click();
+  await page.getByText('1 failed delivery was restarted.').waitFor();
+  await eventually('the recovered message at the receiver', async () =>
+    receiver.state.requests.some((r) => r.headers['webhook-id'] === msgRecover.id && r.status === 200),
+  );
+  log('recover restarted the dead-lettered delivery');
+
+  // --- a dead-lettered delivery, replayed from the DLQ screen
+  receiver.state.failing = true;
+  const msg3 = await api('POST', `/api/v1/app/${acme.id}/msg`, { eventType: 'invoice.paid', eventId: 'evt-e2e-3', payload: { invoice: 'in_3' } });
+  await eventually('message 3 to be dead-lettered', async () => {
+    const list = await api('GET', `/api/v1/app/${acme.id}/dead-letter?endpoint_id=${endpointId}`);
+    return list.data.some((entry) => entry.msgId === msg3.id);
+  });
+  receiver.state.failing = false;
+  await page.goto(`${base}/apps/${acme.id}/dead-letter`);
+  const dlqRow = page.locator(`tr[data-msg-id="${msg3.id}"]`);
+  await dlqRow.waitFor();
+  await dlqRow.getByRole('checkbox').check();
+  await page.getByText('1 selected').waitFor();
+  await shot(page, '06-dead-letter');
+  await page.getByRole('button', { name: 'Replay selected' }).click();
+  await page.getByText('1 of 1 sent').waitFor();
+  await eventually('the replayed message 3 to reach the receiver', async () =>
+    receiver.state.requests.some((r) => r.headers['webhook-id'] === msg3.id && r.status === 200),
+  );
+  await dlqRow.waitFor({ state: 'detached' });
+  await shot(page, '07-dead-letter-replayed');
+  log('dead letter replayed from the DLQ screen');
+
+  // --- and one discarded
+  receiver.state.failing = true;
+  const msgDiscard = await api('POST', `/api/v1/app/${acme.id}/msg`, { eventType: 'invoice.paid', payload: { invoice: 'in_discard' } });
+  await eventually('the message to discard to be dead-lettered', async () => {
+    const list = await api('GET', `/api/v1/app/${acme.id}/dead-letter`);
+    return list.data.some((entry) => entry.msgId === msgDiscard.id);
+  });
+  receiver.state.failing = false;
+  const discardRow = page.locator(`tr[data-msg-id="${msgDiscard.id}"]`);
+  await discardRow.waitFor();
+  await discardRow.getByRole('checkbox').check();
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByRole('button', { name: 'Discard selected' }).click();
+  await page.getByText('Herald discarded 1').waitFor();
+  await discardRow.waitFor({ state: 'detached' });
+  const afterDiscard = await api('GET', `/api/v1/app/${acme.id}/dead-letter`);
+  check(!afterDiscard.data.some((entry) => entry.msgId === msgDiscard.id), 'the discarded dead letter is still listed');
+  log('dead letter discarded from the DLQ screen');
+
+  // --- signature help
+  await page.goto(`${base}/help/signatures`);
+  await page.getByRole('heading', { name: 'Verifying webhook signatures' }).waitFor();
+  await page.getByRole('tab', { name: 'Go' }).click();
+  await page.getByText('hmac.New(sha256.New, key)').waitFor();
+  await shot(page, '08-signatures');
+
+  // --- a phone: long payloads wrap or scroll inside their box
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${base}/apps/${acme.id}/messages/${msg1.id}`);
+  await page.getByRole('heading', { name: 'Payload' }).waitFor();
+  await noHorizontalOverflow(page, 'message detail on a phone');
+  await shot(page, '09-phone-message');
+  await page.goto(`${base}/apps/${acme.id}`);
+  await page.getByRole('heading', { name: 'Message log' }).waitFor();
+  await noHorizontalOverflow(page, 'application on a phone');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  log('phone layout does not scroll sideways');
+
+  // --- the customer portal: one application, nothing else
+  const access = await api('POST', `/api/v1/auth/app-portal-access/${acme.id}`, {});
+  check(access.url.includes('/portal#token='), `unexpected portal URL ${access.url}`);
+  const portalUrl = `${base}${new URL(access.url).pathname}${new URL(access.url).hash}`;
+  const portal = await context.newPage();
+  portal.on('pageerror', (error) => pageErrors.push(error.message));
+  const refused = [];
+  portal.on('response', (res) => {
+    if (res.status() === 403) refused.push(res.url());
+  });
+  await portal.goto(portalUrl);
+  await portal.waitForURL(new RegExp(`/apps/${acme.id}$`));
+  await portal.getByRole('heading', { name: 'Acme Corp' }).waitFor();
+  check(!portal.url().includes('token='), 'the portal token stayed in the address bar');
+  await portal.locator(`tr[data-msg-id="${msg1.id}"]`).or(portal.getByRole('link', { name: msg1.id })).first().waitFor();
+  check((await portal.getByRole('link', { name: 'Applications' }).count()) === 0, 'the portal shows a link to the application list');
+  check(!(await portal.content()).includes('Other Co'), 'the portal shows another application');
+  await shot(portal, '10-portal');
+  await portal.goto(`${base}/apps`);
+  await portal.waitForURL(new RegExp(`/apps/${acme.id}$`));
+  await portal.getByRole('heading', { name: 'Acme Corp' }).waitFor();
+  await portal.goto(`${base}/apps/${other.id}`);
+  await portal.getByText('Access refused.').waitFor();
+  check(!(await portal.content()).includes('Other Co'), 'the refusal page shows the other application');
+  check(refused.some((url) => url.includes(`/api/v1/app/${other.id}`)), 'the refusal did not come from a 403 of the API');
+  await shot(portal, '11-portal-refused');
+  await portal.getByRole('link', { name: 'Go to your application' }).click();
+  await portal.waitForURL(new RegExp(`/apps/${acme.id}$`));
+  await portal.getByRole('link', { name: 'Dead letters' }).click();
+  await portal.getByRole('heading', { name: 'Dead-letter queue' }).waitFor();
+  check(!(await portal.content()).includes('Other Co'), 'the portal dead-letter screen shows another application');
+  log('portal sees its application only; another application is refused');
+
+  // --- 401 sends the user back to sign-in: a revoked portal token, a bad API key
+  await portal.getByRole('button', { name: 'Sign out' }).click();
+  await portal.waitForURL(/\/signin\?reason=portal-signed-out/);
+  const revoked = await fetch(`${base}/api/v1/app/${acme.id}`, { headers: { authorization: `Bearer ${access.token}` } });
+  check(revoked.status === 401, `a signed-out portal token still works (${revoked.status})`);
+  await portal.evaluate(([token, appId]) => sessionStorage.setItem('herald.session', JSON.stringify({ kind: 'portal', token, appId })), [access.token, acme.id]);
+  await portal.goto(`${base}/apps/${acme.id}`);
+  await portal.waitForURL(/\/signin\?reason=portal-expired/);
+  await portal.getByText('This portal link has expired or was revoked.').waitFor();
+  await page.evaluate(() => sessionStorage.setItem('herald.session', JSON.stringify({ kind: 'operator', apiKey: 'sk_no_such_key' })));
+  await page.goto(`${base}/apps`);
+  await page.waitForURL(/\/signin\?reason=expired/);
+  await page.getByText('Your API key was refused').waitFor();
+  log('401 returns to sign-in with an explanation');
+
+  check(pageErrors.length === 0, `uncaught errors in the page: ${pageErrors.join(' | ')}`);
+}
+
+let failed = false;
+try {
+  await main();
+  log('PASS');
+} catch (error) {
+  failed = true;
+  console.error(`[e2e] FAIL: ${error instanceof Failure ? error.message : error?.stack ?? error}`);
+  await failureShots();
+  if (heraldLog && fs.existsSync(heraldLog)) {
+    const lines = fs.readFileSync(heraldLog, 'utf8').trim().split('\n');
+    console.error('[e2e] last lines of the herald log:\n' + lines.slice(-30).join('\n'));
+  }
+} finally {
+  for (const cleanup of cleanups.reverse()) {
+    try {
+      await cleanup();
+    } catch {
+      // Keep cleaning up.
+    }
+  }
+}
+console.log(failed ? '0 passed, 1 failed' : '1 passed, 0 failed');
+process.exit(failed ? 1 : 0);

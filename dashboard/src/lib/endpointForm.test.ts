@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { createBody, emptyEndpointForm, formFromEndpoint, patchBody, validateEndpointForm } from './endpointForm';
+
+describe('endpoint form', () => {
+  it('validates the URL, rate limit and secret', () => {
+    expect(validateEndpointForm(emptyEndpointForm).url).toBe('The URL is required.');
+    expect(validateEndpointForm({ ...emptyEndpointForm, url: 'ftp://x' }).url).toBe('Use an http:// or https:// URL.');
+    expect(validateEndpointForm({ ...emptyEndpointForm, url: 'nope' }).url).toBe('This is not a valid URL.');
+    expect(validateEndpointForm({ ...emptyEndpointForm, url: 'https://a.example/hook', rateLimit: '1.5', secret: 'abc' })).toEqual({
+      rateLimit: 'A whole number of messages per second, or blank for none.',
+      secret: 'Secrets start with whsec_ (or leave blank to generate one).',
+    });
+    expect(validateEndpointForm({ ...emptyEndpointForm, url: 'http://127.0.0.1:9/x', rateLimit: '10' })).toEqual({});
+  });
+  it('builds a create body with only what was given', () => {
+    expect(createBody({ ...emptyEndpointForm, url: ' https://a.example/h ' })).toEqual({ url: 'https://a.example/h', description: '', disabled: false });
+    expect(
+      createBody({ ...emptyEndpointForm, url: 'https://a', eventTypes: 'a, b', channels: 'eu', rateLimit: '5', uid: 'u1', secret: 'whsec_x' }),
+    ).toEqual({ url: 'https://a', description: '', disabled: false, eventTypes: ['a', 'b'], channels: ['eu'], throttleRate: 5, uid: 'u1', secret: 'whsec_x' });
+  });
+  it('clears emptied fields in a patch', () => {
+    expect(patchBody({ ...emptyEndpointForm, url: 'https://a', disabled: true })).toEqual({
+      url: 'https://a',
+      description: '',
+      eventTypes: null,
+      channels: null,
+      throttleRate: null,
+      uid: null,
+      disabled: true,
+    });
+  });
+  it('fills the form from either spelling of the API fields', () => {
+    const form = formFromEndpoint({ url: 'https://a', description: 'd', disabled: false, eventTypes: ['x'], throttleRate: 3, channels: null, uid: null });
+    expect(form).toMatchObject({ eventTypes: 'x', rateLimit: '3', channels: '', uid: '' });
+    expect(formFromEndpoint({ url: 'u', description: '', disabled: true, filterTypes: ['y'], rateLimit: 7 })).toMatchObject({ eventTypes: 'y', rateLimit: '7', disabled: true });
+  });
+});

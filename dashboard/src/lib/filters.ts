@@ -1,0 +1,196 @@
+/**
+ * Filters of the message log and the dead-letter queue: the form state, how it is
+ * kept in the address bar (so a filtered view can be shared and survives reload),
+ * and the query each list API takes.
+ *
+ * The message log reads from one of two APIs:
+ * - `GET /app/{app}/msg` when no endpoint is chosen: filters `event_types`,
+ *   `channel`, `tag`, `before`, `after` (no delivery status: a message has one
+ *   status per endpoint);
+ * - `GET /app/{app}/endpoint/{ep}/msg` when an endpoint is chosen: filters
+ *   `event_types`, `channel`, `status`, `before`, `after` (no `tag`), and every row
+ *   carries that endpoint's delivery status.
+ */
+
+import { splitList } from './format';
+import { localInputToIso } from './time';
+
+export type DeliveryStatusFilter = '' | '0' | '1' | '2';
+
+export interface MessageFilter {
+  eventTypes: string;
+  channel: string;
+  tag: string;
+  endpointId: string;
+  status: DeliveryStatusFilter;
+  /** `datetime-local` values. */
+  after: string;
+  before: string;
+}
+
+export const emptyMessageFilter: MessageFilter = {
+  eventTypes: '',
+  channel: '',
+  tag: '',
+  endpointId: '',
+  status: '',
+  after: '',
+  before: '',
+};
+
+const FILTER_PARAMS: Record<keyof MessageFilter, string> = {
+  eventTypes: 'event_types',
+  channel: 'channel',
+  tag: 'tag',
+  endpointId: 'endpoint',
+  status: 'status',
+  after: 'after',
+  before: 'before',
+};
+
+export function messageFilterFromSearch(search: URLSearchParams): MessageFilter {
+  const filter: MessageFilter = { ...emptyMessageFilter };
+  for (const [field, param] of Object.entries(FILTER_PARAMS) as [keyof MessageFilter, string][]) {
+    const value = search.get(param) ?? '';
+    if (field === 'status') {
+      filter.status = value === '0' || value === '1' || value === '2' ? value : '';
+    } else {
+      filter[field] = value;
+    }
+  }
+  return filter;
+}
+
+/** Writes the filter into `search` (keeping its other parameters); empty fields are removed. */
+export function messageFilterToSearch(filter: MessageFilter, search: URLSearchParams = new URLSearchParams()): URLSearchParams {
+  const next = new URLSearchParams(search);
+  for (const [field, param] of Object.entries(FILTER_PARAMS) as [keyof MessageFilter, string][]) {
+    const value = filter[field].trim();
+    if (value === '') next.delete(param);
+    else next.set(param, value);
+  }
+  return next;
+}
+
+export function isFilterActive(filter: MessageFilter): boolean {
+  return (Object.keys(FILTER_PARAMS) as (keyof MessageFilter)[]).some((field) => filter[field].trim() !== '');
+}
+
+export interface AppMessageQuery {
+  event_types?: string[];
+  channel?: string;
+  tag?: string;
+  before?: string;
+  after?: string;
+  iterator?: string;
+  limit?: number;
+  with_content?: boolean;
+}
+
+export interface EndpointMessageQuery {
+  event_types?: string[];
+  channel?: string;
+  status?: number;
+  before?: string;
+  after?: string;
+  iterator?: string;
+  limit?: number;
+  with_content?: boolean;
+}
+
+export type MessageListQuery =
+  | { source: 'app'; query: AppMessageQuery; ignored: (keyof MessageFilter)[] }
+  | { source: 'endpoint'; endpointId: string; query: EndpointMessageQuery; ignored: (keyof MessageFilter)[] };
+
+/**
+ * The API call for a filter. `ignored` names the filter fields the chosen API
+ * cannot apply, so the screen can say so instead of silently dropping them.
+ */
+export function buildMessageListQuery(filter: MessageFilter, iterator?: string | null, limit = 50): MessageListQuery {
+  const eventTypes = splitList(filter.eventTypes);
+  const channel = filter.channel.trim();
+  const before = localInputToIso(filter.before);
+  const after = localInputToIso(filter.after);
+  const common: AppMessageQuery & EndpointMessageQuery = { limit, with_content: false };
+  if (eventTypes.length > 0) common.event_types = eventTypes;
+  if (channel !== '') common.channel = channel;
+  if (before) common.before = before;
+  if (after) common.after = after;
+  if (iterator) common.iterator = iterator;
+
+  const endpointId = filter.endpointId.trim();
+  if (endpointId === '') {
+    const query: AppMessageQuery = { ...common };
+    const tag = filter.tag.trim();
+    if (tag !== '') query.tag = tag;
+    return { source: 'app', query, ignored: filter.status !== '' ? ['status'] : [] };
+  }
+  const query: EndpointMessageQuery = { ...common };
+  if (filter.status !== '') query.status = Number(filter.status);
+  return { source: 'endpoint', endpointId, query, ignored: filter.tag.trim() !== '' ? ['tag'] : [] };
+}
+
+/** Attempts of one endpoint, filtered by outcome (`status` 0 success, 2 fail). */
+export interface EndpointAttemptQuery {
+  status?: number;
+  iterator?: string;
+  limit?: number;
+}
+
+export function buildEndpointAttemptQuery(status: '' | '0' | '2', iterator?: string | null, limit = 20): EndpointAttemptQuery {
+  const query: EndpointAttemptQuery = { limit };
+  if (status !== '') query.status = Number(status);
+  if (iterator) query.iterator = iterator;
+  return query;
+}
+
+export interface DeadLetterFilter {
+  endpointId: string;
+  /** `datetime-local` values. */
+  since: string;
+  until: string;
+}
+
+export const emptyDeadLetterFilter: DeadLetterFilter = { endpointId: '', since: '', until: '' };
+
+export interface DeadLetterListQuery {
+  endpoint_id?: string;
+  since?: string;
+  until?: string;
+  limit?: number;
+  iterator?: string;
+}
+
+export function buildDeadLetterQuery(filter: DeadLetterFilter, iterator?: string | null, limit = 50): DeadLetterListQuery {
+  const query: DeadLetterListQuery = { limit };
+  const endpointId = filter.endpointId.trim();
+  const since = localInputToIso(filter.since);
+  const until = localInputToIso(filter.until);
+  if (endpointId !== '') query.endpoint_id = endpointId;
+  if (since) query.since = since;
+  if (until) query.until = until;
+  if (iterator) query.iterator = iterator;
+  return query;
+}
+
+export function deadLetterFilterFromSearch(search: URLSearchParams): DeadLetterFilter {
+  return {
+    endpointId: search.get('endpoint') ?? '',
+    since: search.get('since') ?? '',
+    until: search.get('until') ?? '',
+  };
+}
+
+export function deadLetterFilterToSearch(filter: DeadLetterFilter): URLSearchParams {
+  const search = new URLSearchParams();
+  if (filter.endpointId.trim()) search.set('endpoint', filter.endpointId.trim());
+  if (filter.since.trim()) search.set('since', filter.since.trim());
+  if (filter.until.trim()) search.set('until', filter.until.trim());
+  return search;
+}
+
+/** What a person typed in the "find message" box: a message id or an `eventId`. */
+export function normalizeMessageLookup(input: string): string | null {
+  const trimmed = input.trim();
+  return trimmed === '' ? null : trimmed;
+}
