@@ -12,7 +12,7 @@ use herald_core::DeliveryStatus;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
-use crate::deliveries::TRIGGER_MANUAL;
+use crate::deliveries::{restart_deliveries, TRIGGER_MANUAL};
 use crate::entity::{attempt, delivery, message};
 use crate::paging::{fetch_page, Listed, Page};
 use crate::{Store, StoreResult};
@@ -149,16 +149,10 @@ impl Store {
         }
         for (due, ids) in by_due {
             for ids in ids.chunks(500) {
-                delivery::Entity::update_many()
-                    .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Pending.as_str()))
-                    .col_expr(delivery::Column::CycleStart, Expr::col(delivery::Column::AttemptCount).into())
-                    .col_expr(delivery::Column::NextTrigger, Expr::value(TRIGGER_MANUAL))
-                    .col_expr(delivery::Column::NextAttemptAt, Expr::value(due))
-                    .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
-                    .filter(delivery::Column::Id.is_in(ids.iter().map(String::as_str)))
-                    .filter(delivery::Column::Status.eq(DeliveryStatus::Failed.as_str()))
-                    .exec(&txn)
-                    .await?;
+                let still_dead = Condition::all()
+                    .add(delivery::Column::Id.is_in(ids.iter().map(String::as_str)))
+                    .add(delivery::Column::Status.eq(DeliveryStatus::Failed.as_str()));
+                restart_deliveries(&txn, still_dead.into(), due, now).await?;
             }
         }
         txn.commit().await?;

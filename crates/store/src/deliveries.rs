@@ -399,7 +399,7 @@ impl Store {
             .await?;
         match existing {
             Some(existing) => {
-                restart_deliveries(&self.db, delivery::Column::Id.eq(existing.id.as_str()), now).await?;
+                restart_deliveries(&self.db, delivery::Column::Id.eq(existing.id.as_str()), now, now).await?;
                 Ok(delivery::Entity::find_by_id(existing.id).one(&self.db).await?.expect("the delivery just updated"))
             }
             None => {
@@ -450,7 +450,7 @@ impl Store {
         let mut restarted = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let in_chunk = delivery::Column::Id.is_in(chunk.iter().map(String::as_str));
-            restart_deliveries(&txn, in_chunk.clone(), now).await?;
+            restart_deliveries(&txn, in_chunk.clone(), now, now).await?;
             restarted.extend(delivery::Entity::find().filter(in_chunk).all(&txn).await?);
         }
         txn.commit().await?;
@@ -520,17 +520,18 @@ async fn move_delivery(
     Ok(result.rows_affected == 1)
 }
 
-/// Puts deliveries back to pending, due now, in a new manual retry cycle.
-async fn restart_deliveries(
+/// Puts deliveries back to pending, due at `due`, in a new manual retry cycle.
+pub(crate) async fn restart_deliveries(
     db: &impl ConnectionTrait,
     which: sea_orm::sea_query::SimpleExpr,
+    due: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     delivery::Entity::update_many()
         .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Pending.as_str()))
         .col_expr(delivery::Column::CycleStart, Expr::col(delivery::Column::AttemptCount).into())
         .col_expr(delivery::Column::NextTrigger, Expr::value(TRIGGER_MANUAL))
-        .col_expr(delivery::Column::NextAttemptAt, Expr::value(now))
+        .col_expr(delivery::Column::NextAttemptAt, Expr::value(due))
         .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
         .filter(which)
         .exec(db)

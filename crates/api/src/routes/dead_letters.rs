@@ -11,6 +11,7 @@ use herald_store::{DeadLetter, DeadLetterSelection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::messages::queued_delivery;
 use super::{envelope, ListResponse, PageQuery};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorResponses};
@@ -151,17 +152,8 @@ pub async fn replay_dead_letters(
         .replay_dead_letters(tenant.as_str(), &app.id, &selection, now, state.config.dead_letter_replay_rate)
         .await?;
     let finishes_by = replayed.iter().filter_map(|d| d.next_attempt_at).max().unwrap_or(now);
-    let scheduled: Vec<(QueuedDelivery, i64)> = replayed
-        .iter()
-        .map(|d| {
-            let queued = QueuedDelivery {
-                delivery_id: d.id.clone(),
-                attempts_made: d.attempt_count.max(0) as u32,
-                endpoint_id: d.endpoint_id.clone(),
-            };
-            (queued, d.next_attempt_at.unwrap_or(now).timestamp_millis())
-        })
-        .collect();
+    let scheduled: Vec<(QueuedDelivery, i64)> =
+        replayed.iter().map(|d| (queued_delivery(d), d.next_attempt_at.unwrap_or(now).timestamp_millis())).collect();
     if let Err(error) = state.queue.schedule(&Partition::for_tenant(tenant.as_str()), &scheduled).await {
         // The replay is committed: the reconciler queues the deliveries once overdue.
         tracing::warn!(%error, count = scheduled.len(), "could not queue replayed dead letters; the reconciler will");

@@ -143,20 +143,22 @@ impl MessageIn {
     }
 }
 
+/// A delivery as the queue carries it.
+pub fn queued_delivery(delivery: &delivery::Model) -> QueuedDelivery {
+    QueuedDelivery {
+        delivery_id: delivery.id.clone(),
+        attempts_made: delivery.attempt_count.max(0) as u32,
+        endpoint_id: delivery.endpoint_id.clone(),
+    }
+}
+
 /// Queues deliveries that are committed in the database. A Redis failure is logged,
 /// not returned: the deliveries are durable and the reconciler queues them later.
 pub async fn queue_deliveries(state: &ApiState, tenant: &TenantId, deliveries: &[delivery::Model]) {
     if deliveries.is_empty() {
         return;
     }
-    let queued: Vec<QueuedDelivery> = deliveries
-        .iter()
-        .map(|d| QueuedDelivery {
-            delivery_id: d.id.clone(),
-            attempts_made: d.attempt_count.max(0) as u32,
-            endpoint_id: d.endpoint_id.clone(),
-        })
-        .collect();
+    let queued: Vec<QueuedDelivery> = deliveries.iter().map(queued_delivery).collect();
     if let Err(error) = state.queue.enqueue(&Partition::for_tenant(tenant.as_str()), &queued).await {
         tracing::warn!(%error, count = queued.len(), "could not enqueue after commit; the reconciler will");
     }
