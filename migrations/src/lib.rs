@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_initial;
 mod m20261123_000002_full_api;
 mod m20261201_000003_delivery_engine;
+mod m20261202_000004_ordered_delivery;
 
 /// All of Herald's migrations, in order.
 #[derive(Debug)]
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_initial::Migration),
             Box::new(m20261123_000002_full_api::Migration),
             Box::new(m20261201_000003_delivery_engine::Migration),
+            Box::new(m20261202_000004_ordered_delivery::Migration),
         ]
     }
 }

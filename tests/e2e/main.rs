@@ -12,6 +12,7 @@ mod fuzz;
 mod isolation;
 mod noisy_neighbour;
 mod operational;
+mod ordered;
 mod rate_limit;
 mod redis_loss;
 mod sdk;

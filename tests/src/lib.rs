@@ -18,7 +18,7 @@ pub mod sdk;
 pub mod services;
 pub mod verifier;
 
-pub use app::TestApp;
+pub use app::{TestApp, TestAppBuilder};
 pub use process::{HeraldProcess, Installation};
 pub use receiver::{RecordedRequest, Reply, TestReceiver};
 

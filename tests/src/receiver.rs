@@ -77,9 +77,12 @@ impl RecordedRequest {
     }
 }
 
-#[derive(Debug)]
+/// Picks the reply for a request by what it carries; `None` falls through to the script.
+type Rule = Box<dyn Fn(&RecordedRequest) -> Option<Reply> + Send>;
+
 struct State {
     requests: Vec<RecordedRequest>,
+    rule: Option<Rule>,
     script: VecDeque<Reply>,
     default: Reply,
     /// Requests read and not yet answered (or, when hanging, not yet given up by the client).
@@ -88,11 +91,16 @@ struct State {
 }
 
 /// A recording HTTP receiver. Dropping it stops accepting connections.
-#[derive(Debug)]
 pub struct TestReceiver {
     address: SocketAddr,
     state: Arc<Mutex<State>>,
     accept_task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for TestReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestReceiver").field("address", &self.address).finish_non_exhaustive()
+    }
 }
 
 impl Drop for TestReceiver {
@@ -113,6 +121,7 @@ impl TestReceiver {
         let address = listener.local_addr().expect("receiver address");
         let state = Arc::new(Mutex::new(State {
             requests: Vec::new(),
+            rule: None,
             script: VecDeque::new(),
             default: Reply::status(200),
             in_flight: 0,
@@ -137,6 +146,11 @@ impl TestReceiver {
     }
 
     /// The next requests get these replies, in order; then the default again.
+    /// Answers requests that `rule` picks a reply for with that reply (before the script).
+    pub fn rule(&self, rule: impl Fn(&RecordedRequest) -> Option<Reply> + Send + 'static) {
+        self.state.lock().unwrap().rule = Some(Box::new(rule));
+    }
+
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         self.state.lock().unwrap().script.extend(replies);
     }
@@ -174,11 +188,15 @@ async fn serve_connection(mut stream: TcpStream, state: Arc<Mutex<State>>) {
         let keep_alive = request.header("connection").is_none_or(|value| !value.eq_ignore_ascii_case("close"));
         let reply = {
             let mut state = state.lock().unwrap();
+            let ruled = state.rule.as_ref().and_then(|rule| rule(&request));
             state.requests.push(request);
             state.in_flight += 1;
             state.peak_in_flight = state.peak_in_flight.max(state.in_flight);
             let default = state.default.clone();
-            state.script.pop_front().unwrap_or(default)
+            match ruled {
+                Some(reply) => reply,
+                None => state.script.pop_front().unwrap_or(default),
+            }
         };
         let _answered = InFlight(state.clone());
         match reply {

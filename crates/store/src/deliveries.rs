@@ -11,6 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use crate::attempts::{attempt_row, NewAttempt};
 use crate::entity::{attempt, delivery, endpoint, message};
 use crate::messages::MessageFilter;
+use crate::ordering::{finished_keys, release_next};
 use crate::paging::{fetch_page, Listed, Page};
 use crate::{Store, StoreResult};
 
@@ -44,6 +45,19 @@ pub struct AttemptRecord {
     pub expected_attempt_count: i32,
     /// The receiver answered 410 Gone: disable the endpoint too.
     pub disable_endpoint: bool,
+    /// The delivery's ordering key (ordered endpoints only): when it finishes, the
+    /// key's next delivery is released.
+    pub ordering_key: Option<String>,
+}
+
+/// What recording a batch of attempts changed besides the attempts themselves.
+#[derive(Debug, Clone, Default)]
+pub struct RecordedBatch {
+    /// Endpoints disabled by this batch (by a `410`, or by failing too long).
+    pub disabled: Vec<DisabledEndpoint>,
+    /// Ordered deliveries released because their predecessor finished: due now, to be
+    /// queued by the caller.
+    pub released: Vec<delivery::Model>,
 }
 
 /// Why an endpoint was disabled while attempts were recorded.
@@ -151,51 +165,19 @@ impl Store {
         Ok(endpoint::Entity::find_by_id(endpoint_id).one(&self.db).await?.filter(|e| e.deleted_at.is_none()))
     }
 
-    /// Records an attempt and moves its delivery on, in one transaction.
-    ///
-    /// The delivery moves only if it is still pending with `expected_attempt_count`
-    /// attempts behind it: when two workers raced on one delivery (a redelivered
-    /// stream entry), both attempts are recorded but only the first moves the
-    /// delivery. Returns whether this call moved it.
-    ///
-    /// With `disable_endpoint` (the receiver answered 410 Gone) the endpoint is
-    /// disabled in the same transaction, so nobody sees the dead-lettered delivery
-    /// with its endpoint still enabled.
-    pub async fn record_attempt(
-        &self,
-        attempt: NewAttempt,
-        transition: DeliveryTransition,
-        expected_attempt_count: i32,
-        disable_endpoint: bool,
-    ) -> StoreResult<bool> {
-        let txn = self.db.begin().await?;
-        let delivery_id = attempt.delivery_id.clone();
-        let endpoint_id = attempt.endpoint_id.clone();
-        let now = attempt.created_at;
-        attempt::Entity::insert(attempt_row(attempt)).exec_without_returning(&txn).await?;
-        let moved =
-            move_delivery(&txn, &delivery_id, expected_attempt_count, expected_attempt_count + 1, transition, now)
-                .await?;
-        if disable_endpoint {
-            endpoint::Entity::update_many()
-                .col_expr(endpoint::Column::Disabled, Expr::value(true))
-                .col_expr(endpoint::Column::UpdatedAt, Expr::value(now))
-                .filter(endpoint::Column::Id.eq(endpoint_id))
-                .exec(&txn)
-                .await?;
-        }
-        txn.commit().await?;
-        Ok(moved)
-    }
-
     /// Records a batch of attempts and moves their deliveries, in one transaction: the
     /// attempts go in multi-row inserts, and deliveries moving the same way (most often:
     /// succeeded at the first attempt) in one update each. All or nothing, so a caller
     /// acknowledges the batch's queue entries only after this returns `Ok`.
     ///
     /// A delivery moves only if it is still pending with the record's
-    /// `expected_attempt_count` (see [`Store::record_attempt`]); the attempt is recorded
-    /// either way.
+    /// `expected_attempt_count`: when two workers raced on one delivery (a redelivered
+    /// stream entry), both attempts are recorded but only the first moves it.
+    ///
+    /// A `410` (`disable_endpoint`) disables the endpoint in the same transaction, so
+    /// nobody sees the dead-lettered delivery with its endpoint still enabled. An ordered
+    /// delivery that finishes releases its key's next one (see `crate::ordering`), also
+    /// in the same transaction.
     ///
     /// It also keeps each endpoint's failure streak (`failing_since`): a success ends
     /// it, a failure starts it, and an endpoint whose streak is older than
@@ -205,9 +187,9 @@ impl Store {
         &self,
         records: Vec<AttemptRecord>,
         disable_after: Option<chrono::Duration>,
-    ) -> StoreResult<Vec<DisabledEndpoint>> {
+    ) -> StoreResult<RecordedBatch> {
         if records.is_empty() {
-            return Ok(Vec::new());
+            return Ok(RecordedBatch::default());
         }
         let mut succeeded_endpoints: HashSet<String> = HashSet::new();
         let mut failed_endpoints: HashSet<String> = HashSet::new();
@@ -222,6 +204,12 @@ impl Store {
         // An endpoint that also succeeded in this batch is not failing.
         failed_endpoints.retain(|id| !succeeded_endpoints.contains(id));
         let batch_now = records.iter().map(|r| r.attempt.created_at).max().unwrap_or_else(Utc::now);
+        let finished_keys = finished_keys(
+            records
+                .iter()
+                .filter(|r| r.transition.status().is_terminal())
+                .map(|r| (r.attempt.endpoint_id.as_str(), r.ordering_key.as_deref())),
+        );
         type MoveKey = (&'static str, Option<DateTime<Utc>>, i32);
         let mut moves: std::collections::BTreeMap<MoveKey, (Vec<String>, DateTime<Utc>)> = Default::default();
         let mut disable: Vec<String> = Vec::new();
@@ -314,19 +302,30 @@ impl Store {
                 entry.endpoint.disabled = true;
             }
         }
+        let released = release_next(&txn, finished_keys, batch_now).await?;
         txn.commit().await?;
-        Ok(disabled)
+        Ok(RecordedBatch { disabled, released })
     }
 
-    /// Moves a delivery without an attempt (its endpoint is gone or disabled).
+    /// Moves a delivery without an attempt (its endpoint is gone or disabled). Returns
+    /// the ordered delivery this released, if any, for the caller to queue.
     pub async fn finish_delivery_without_attempt(
         &self,
-        delivery_id: &str,
+        delivery: &delivery::Model,
         expected_attempt_count: i32,
         transition: DeliveryTransition,
         now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        move_delivery(&self.db, delivery_id, expected_attempt_count, expected_attempt_count, transition, now).await
+    ) -> StoreResult<Vec<delivery::Model>> {
+        let txn = self.db.begin().await?;
+        move_delivery(&txn, &delivery.id, expected_attempt_count, expected_attempt_count, transition, now).await?;
+        let keys = if transition.status().is_terminal() {
+            finished_keys(std::iter::once((delivery.endpoint_id.as_str(), delivery.ordering_key.as_deref())))
+        } else {
+            Default::default()
+        };
+        let released = release_next(&txn, keys, now).await?;
+        txn.commit().await?;
+        Ok(released)
     }
 
     /// Pending deliveries whose next attempt was due at or before `due_before`, in id
@@ -416,6 +415,8 @@ impl Store {
                     next_trigger: TRIGGER_MANUAL,
                     created_at: now,
                     updated_at: now,
+                    ordering_key: None,
+                    sequence: None,
                 };
                 delivery::Entity::insert(delivery::ActiveModel::from(row.clone()))
                     .exec_without_returning(&self.db)
@@ -520,7 +521,8 @@ async fn move_delivery(
     Ok(result.rows_affected == 1)
 }
 
-/// Puts deliveries back to pending, due at `due`, in a new manual retry cycle.
+/// Puts deliveries back to pending, due at `due`, in a new manual retry cycle. A held
+/// ordered delivery stays held: it goes out in its turn.
 pub(crate) async fn restart_deliveries(
     db: &impl ConnectionTrait,
     which: sea_orm::sea_query::SimpleExpr,
@@ -534,6 +536,11 @@ pub(crate) async fn restart_deliveries(
         .col_expr(delivery::Column::NextAttemptAt, Expr::value(due))
         .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
         .filter(which)
+        .filter(
+            sea_orm::Condition::any()
+                .add(delivery::Column::Status.ne(DeliveryStatus::Pending.as_str()))
+                .add(delivery::Column::NextAttemptAt.is_not_null()),
+        )
         .exec(db)
         .await?;
     Ok(())

@@ -27,6 +27,8 @@ pub struct NewEndpoint {
     pub headers: serde_json::Value,
     /// The serialised signing secret, `whsec_…`.
     pub secret: String,
+    /// Ordered mode (see `endpoint::Model::ordered`).
+    pub ordered: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -53,6 +55,7 @@ impl Store {
             previous_secret: Set(None),
             previous_secret_expires_at: Set(None),
             failing_since: Set(None),
+            ordered: Set(new.ordered),
         }
         .insert(&self.db)
         .await

@@ -22,6 +22,7 @@ mod endpoints;
 mod event_types;
 mod idempotency;
 mod messages;
+mod ordering;
 mod paging;
 mod portal;
 mod tenants;
@@ -31,7 +32,8 @@ pub use attempts::{AttemptFilter, NewAttempt};
 pub use database::{ensure_database_exists, DatabaseKind};
 pub use dead_letters::{DeadLetter, DeadLetterSelection, MAX_DEAD_LETTERS_PER_CALL};
 pub use deliveries::{
-    AttemptRecord, DeliveryCounts, DeliveryTransition, DisableReason, DisabledEndpoint, DispatchContext, TRIGGER_MANUAL,
+    AttemptRecord, DeliveryCounts, DeliveryTransition, DisableReason, DisabledEndpoint, DispatchContext, RecordedBatch,
+    TRIGGER_MANUAL,
 };
 pub use endpoints::{endpoint_accepts, NewEndpoint};
 pub use event_types::NewEventType;

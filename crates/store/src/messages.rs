@@ -6,6 +6,7 @@ use sea_orm::sea_query::{Expr, LikeExpr, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
 
 use crate::entity::{delivery, message};
+use crate::ordering::sequence_deliveries;
 use crate::paging::{fetch_page, Listed, Page};
 use crate::{conflict_as, Store, StoreResult};
 
@@ -23,6 +24,8 @@ pub struct NewMessage {
     pub tags: Option<Vec<String>>,
     /// Where the payload broke its event type's schema (the tenant flags, not rejects).
     pub schema_violations: Option<Vec<String>>,
+    /// Deliveries of this message to ordered endpoints keep this key's order.
+    pub ordering_key: Option<String>,
     pub now: DateTime<Utc>,
 }
 
@@ -99,6 +102,8 @@ fn json_list_contains(column: &str, value: &str) -> SimpleExpr {
 pub struct PlannedDelivery {
     pub id: DeliveryId,
     pub endpoint_id: String,
+    /// The endpoint is in ordered mode: the delivery keeps the message's ordering key.
+    pub ordered: bool,
 }
 
 /// Most rows in one multi-row insert (well under every database's parameter limit).
@@ -119,6 +124,7 @@ fn message_row(new: &NewMessage) -> message::Model {
         tags: new.tags.clone().map(serde_json::Value::from),
         schema_violations: new.schema_violations.clone().map(serde_json::Value::from),
         payload_expunged: false,
+        ordering_key: new.ordering_key.clone(),
     }
 }
 
@@ -139,6 +145,8 @@ fn delivery_rows(new: &NewMessage, deliveries: &[PlannedDelivery]) -> Vec<delive
             next_trigger: 0,
             created_at: now,
             updated_at: now,
+            ordering_key: new.ordering_key.clone().filter(|_| planned.ordered),
+            sequence: None,
         })
         .collect()
 }
@@ -152,12 +160,13 @@ impl Store {
         deliveries: &[PlannedDelivery],
     ) -> StoreResult<(message::Model, Vec<delivery::Model>)> {
         let message = message_row(&new);
-        let rows = delivery_rows(&new, deliveries);
+        let mut rows = delivery_rows(&new, deliveries);
         let txn = self.db.begin().await?;
         message::Entity::insert(message::ActiveModel::from(message.clone()))
             .exec_without_returning(&txn)
             .await
             .map_err(conflict_as("a message with this eventId"))?;
+        sequence_deliveries(&txn, &mut rows).await?;
         if !rows.is_empty() {
             let active = rows.iter().cloned().map(delivery::ActiveModel::from);
             delivery::Entity::insert_many(active).exec_without_returning(&txn).await?;
@@ -172,12 +181,21 @@ impl Store {
         &self,
         batch: Vec<(NewMessage, Vec<PlannedDelivery>)>,
     ) -> StoreResult<Vec<(message::Model, Vec<delivery::Model>)>> {
-        let created: Vec<_> =
+        let mut created: Vec<_> =
             batch.iter().map(|(new, planned)| (message_row(new), delivery_rows(new, planned))).collect();
         let txn = self.db.begin().await?;
         for chunk in created.chunks(BATCH_CHUNK) {
             let messages = chunk.iter().map(|(message, _)| message::ActiveModel::from(message.clone()));
             message::Entity::insert_many(messages).exec_without_returning(&txn).await?;
+        }
+        if created.iter().any(|(message, _)| message.ordering_key.is_some()) {
+            // Numbered across the whole batch, in the order the messages were accepted.
+            let mut rows: Vec<delivery::Model> = created.iter_mut().flat_map(|(_, rows)| rows.drain(..)).collect();
+            sequence_deliveries(&txn, &mut rows).await?;
+            let mut rows = rows.into_iter();
+            for ((_, message_rows), (_, planned)) in created.iter_mut().zip(&batch) {
+                message_rows.extend(rows.by_ref().take(planned.len()));
+            }
         }
         let deliveries: Vec<delivery::ActiveModel> =
             created.iter().flat_map(|(_, rows)| rows.iter().cloned().map(delivery::ActiveModel::from)).collect();

@@ -4,8 +4,8 @@
 use chrono::{Duration, Utc};
 use herald_core::{ApiKeyId, ApplicationId, AttemptId, DeliveryId, EndpointId, MessageId, TenantId};
 use herald_store::{
-    AttemptFilter, Cursor, DeliveryTransition, NewApplication, NewAttempt, NewEndpoint, NewMessage, Page,
-    PlannedDelivery, Store, StoreError,
+    AttemptFilter, AttemptRecord, Cursor, DeliveryTransition, NewApplication, NewAttempt, NewEndpoint, NewMessage,
+    Page, PlannedDelivery, Store, StoreError,
 };
 
 fn tag() -> String {
@@ -76,6 +76,7 @@ async fn endpoint(store: &Store, tenant: &TenantId, app_id: &str, filter: Option
         metadata: serde_json::json!({}),
         headers: serde_json::json!({}),
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+        ordered: false,
         now: Utc::now(),
     };
     store.create_endpoint(new).await.unwrap().id
@@ -124,7 +125,7 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
         let msg_id = id(MessageId::generate);
         let planned: Vec<PlannedDelivery> = [&first, &second]
             .iter()
-            .map(|ep| PlannedDelivery { id: id(DeliveryId::generate), endpoint_id: (*ep).clone() })
+            .map(|ep| PlannedDelivery { id: id(DeliveryId::generate), endpoint_id: (*ep).clone(), ordered: false })
             .collect();
         let now = Utc::now();
         let new = NewMessage {
@@ -137,6 +138,7 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
             channels: None,
             tags: None,
             schema_violations: None,
+            ordering_key: None,
             now,
         };
         let (message, deliveries) = store.create_message(new, &planned).await.unwrap();
@@ -175,12 +177,25 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
             request_headers: Some(r#"{"webhook-id":"msg_1"}"#.into()),
             response_headers: None,
         };
-        assert!(store.record_attempt(attempt(1), DeliveryTransition::Retry { at: retry_at }, 0, false).await.unwrap());
-        assert!(!store.record_attempt(attempt(1), DeliveryTransition::Retry { at: retry_at }, 0, false).await.unwrap());
-        assert!(store.record_attempt(attempt(2), DeliveryTransition::DeadLettered, 1, true).await.unwrap());
-        let stored = store.message_deliveries(msg_id.as_str()).await.unwrap();
-        let moved = stored.iter().find(|d| d.id == delivery.id).unwrap();
-        assert_eq!((moved.status.as_str(), moved.attempt_count, moved.next_attempt_at), ("failed", 2, None));
+        let record = |attempt: NewAttempt, transition, expected_attempt_count, disable_endpoint| {
+            let record =
+                AttemptRecord { attempt, transition, expected_attempt_count, disable_endpoint, ordering_key: None };
+            let store = store.clone();
+            async move { store.record_attempts(vec![record], None).await.unwrap() }
+        };
+        let state = || async {
+            let stored = store.message_deliveries(msg_id.as_str()).await.unwrap();
+            let moved = stored.into_iter().find(|d| d.id == delivery.id).unwrap();
+            (moved.status, moved.attempt_count, moved.next_attempt_at)
+        };
+        record(attempt(1), DeliveryTransition::Retry { at: retry_at }, 0, false).await;
+        let after_first = state().await;
+        assert_eq!((after_first.0.as_str(), after_first.1), ("pending", 1));
+        record(attempt(1), DeliveryTransition::Retry { at: retry_at }, 0, false).await;
+        assert_eq!(state().await, after_first, "the racing duplicate moved nothing");
+        let recorded = record(attempt(2), DeliveryTransition::DeadLettered, 1, true).await;
+        assert_eq!(recorded.disabled.len(), 1, "the 410 disabled the endpoint");
+        assert_eq!(state().await, ("failed".to_owned(), 2, None));
         let endpoints = store.list_application_endpoints(&app_id).await.unwrap();
         assert!(
             endpoints.iter().find(|e| e.id == delivery.endpoint_id).unwrap().disabled,
@@ -221,8 +236,8 @@ async fn a_failed_message_write_leaves_nothing_behind() {
         let duplicate = id(DeliveryId::generate);
         let ep = endpoint(&store, &tenant, &app_id, None).await;
         let planned = [
-            PlannedDelivery { id: duplicate.clone(), endpoint_id: ep.clone() },
-            PlannedDelivery { id: duplicate, endpoint_id: ep },
+            PlannedDelivery { id: duplicate.clone(), endpoint_id: ep.clone(), ordered: false },
+            PlannedDelivery { id: duplicate, endpoint_id: ep, ordered: false },
         ];
         let new = NewMessage {
             id: msg_id.clone(),
@@ -234,6 +249,7 @@ async fn a_failed_message_write_leaves_nothing_behind() {
             channels: None,
             tags: None,
             schema_violations: None,
+            ordering_key: None,
             now: Utc::now(),
         };
         assert!(store.create_message(new, &planned).await.is_err());
@@ -263,6 +279,7 @@ async fn the_message_writer_commits_concurrent_messages_and_a_bad_one_fails_alon
                 channels: None,
                 tags: None,
                 schema_violations: None,
+                ordering_key: None,
                 now: Utc::now(),
             };
             (new, planned)
@@ -274,11 +291,11 @@ async fn the_message_writer_commits_concurrent_messages_and_a_bad_one_fails_alon
             let delivery = id(DeliveryId::generate);
             let planned = if n == 30 {
                 vec![
-                    PlannedDelivery { id: delivery.clone(), endpoint_id: ep.clone() },
-                    PlannedDelivery { id: delivery, endpoint_id: ep.clone() },
+                    PlannedDelivery { id: delivery.clone(), endpoint_id: ep.clone(), ordered: false },
+                    PlannedDelivery { id: delivery, endpoint_id: ep.clone(), ordered: false },
                 ]
             } else {
-                vec![PlannedDelivery { id: delivery, endpoint_id: ep.clone() }]
+                vec![PlannedDelivery { id: delivery, endpoint_id: ep.clone(), ordered: false }]
             };
             let (new, planned) = message(planned);
             ids.push((n, new.id.clone()));
@@ -315,7 +332,7 @@ async fn a_batch_load_reads_each_message_once_for_its_fan_out() {
             [endpoint(&store, &tenant, &app_id, None).await, endpoint(&store, &tenant, &app_id, None).await];
         let planned: Vec<PlannedDelivery> = endpoints
             .iter()
-            .map(|ep| PlannedDelivery { id: id(DeliveryId::generate), endpoint_id: ep.clone() })
+            .map(|ep| PlannedDelivery { id: id(DeliveryId::generate), endpoint_id: ep.clone(), ordered: false })
             .collect();
         let new = NewMessage {
             id: id(MessageId::generate),
@@ -327,6 +344,7 @@ async fn a_batch_load_reads_each_message_once_for_its_fan_out() {
             channels: None,
             tags: None,
             schema_violations: None,
+            ordering_key: None,
             now: Utc::now(),
         };
         store.create_message(new, &planned).await.unwrap();
@@ -338,5 +356,99 @@ async fn a_batch_load_reads_each_message_once_for_its_fan_out() {
         assert!(std::sync::Arc::ptr_eq(&first.message, &second.message), "one message for its fan-out");
         assert_eq!(first.endpoint.as_ref().unwrap().id, endpoints[0]);
         assert_eq!(second.endpoint.as_ref().unwrap().id, endpoints[1]);
+    }
+}
+
+#[tokio::test]
+async fn ordered_deliveries_are_numbered_held_and_released_one_at_a_time() {
+    for store in stores().await {
+        let tenant = tenant(&store, &format!("sk_{}", tag())).await;
+        let app_id = application(&store, &tenant, None).await.unwrap();
+        let ep = endpoint(&store, &tenant, &app_id, None).await;
+        let message = |key: Option<&str>| {
+            let planned =
+                vec![PlannedDelivery { id: id(DeliveryId::generate), endpoint_id: ep.clone(), ordered: true }];
+            let new = NewMessage {
+                id: id(MessageId::generate),
+                tenant_id: tenant.clone(),
+                app_id: ApplicationId::from_trusted(app_id.clone()),
+                event_type: "a.b".into(),
+                event_id: None,
+                payload: "{}".into(),
+                channels: None,
+                tags: None,
+                schema_violations: None,
+                ordering_key: key.map(str::to_owned),
+                now: Utc::now(),
+            };
+            (new, planned)
+        };
+        // One alone, then three in one group commit: numbered across the batch, in order.
+        let (new, planned) = message(Some("k"));
+        let (_, first) = store.create_message(new, &planned).await.unwrap();
+        let batch = store.create_messages(vec![message(Some("k")), message(None), message(Some("k"))]).await.unwrap();
+        let head = &first[0];
+        assert_eq!((head.ordering_key.as_deref(), head.sequence), (Some("k"), Some(1)));
+        assert!(head.next_attempt_at.is_some(), "the key's first delivery goes out");
+        let (second, loose, third) = (&batch[0].1[0], &batch[1].1[0], &batch[2].1[0]);
+        assert_eq!((second.sequence, third.sequence), (Some(2), Some(3)));
+        assert!(second.next_attempt_at.is_none() && third.next_attempt_at.is_none(), "both held behind the head");
+        assert_eq!((loose.ordering_key.as_deref(), loose.sequence), (None, None));
+        assert!(loose.next_attempt_at.is_some(), "a message without a key is not ordered");
+        let due = store.overdue_deliveries(Utc::now(), None, 100).await.unwrap();
+        assert!(!due.iter().any(|d| d.id == second.id || d.id == third.id), "held deliveries are never overdue");
+
+        let finish = |delivery: &herald_store::entity::delivery::Model, transition| {
+            let attempt = NewAttempt {
+                id: id(AttemptId::generate),
+                tenant_id: delivery.tenant_id.clone(),
+                app_id: delivery.app_id.clone(),
+                msg_id: delivery.msg_id.clone(),
+                endpoint_id: delivery.endpoint_id.clone(),
+                delivery_id: delivery.id.clone(),
+                attempt_number: delivery.attempt_count + 1,
+                url: "https://example.com/hook".into(),
+                status: 0,
+                outcome_class: "success".into(),
+                response_status_code: 200,
+                response: String::new(),
+                response_duration_ms: 1,
+                trigger_type: 0,
+                next_attempt_at: None,
+                created_at: Utc::now(),
+                request_headers: None,
+                response_headers: None,
+            };
+            let record = AttemptRecord {
+                attempt,
+                transition,
+                expected_attempt_count: delivery.attempt_count,
+                disable_endpoint: false,
+                ordering_key: delivery.ordering_key.clone(),
+            };
+            let store = store.clone();
+            async move { store.record_attempts(vec![record], None).await.unwrap().released }
+        };
+        // A retry keeps the head; the rest stay held.
+        let retry = DeliveryTransition::Retry { at: Utc::now() };
+        assert!(finish(head, retry).await.is_empty());
+        let head = store.load_delivery(&head.id).await.unwrap().unwrap().0;
+        // Dead-lettered or succeeded, the head's end releases exactly the next one.
+        let released = finish(&head, DeliveryTransition::DeadLettered).await;
+        assert_eq!(released.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), [second.id.as_str()]);
+        assert!(released[0].next_attempt_at.is_some());
+        // A replay of the dead head while #2 is on its way does not release #3 early.
+        let head_message = store.load_delivery(&head.id).await.unwrap().unwrap().1;
+        let replayed = store.resend(&head_message, &ep, "unused", Utc::now()).await.unwrap();
+        assert!(finish(&replayed, DeliveryTransition::Succeeded).await.is_empty(), "#2 is still on its way");
+        let released = finish(&released[0], DeliveryTransition::Succeeded).await;
+        assert_eq!(released.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), [third.id.as_str()]);
+        // A resend of a held delivery does not send it out of turn: it stays held.
+        let (new, planned) = message(Some("k"));
+        let (fourth_message, fourth) = store.create_message(new, &planned).await.unwrap();
+        assert!(fourth[0].next_attempt_at.is_none() && fourth[0].sequence == Some(4));
+        let resent = store.resend(&fourth_message, &ep, "unused", Utc::now()).await.unwrap();
+        assert!(resent.next_attempt_at.is_none(), "still held");
+        assert_eq!(finish(&released[0], DeliveryTransition::Succeeded).await[0].id, fourth[0].id);
     }
 }

@@ -20,6 +20,13 @@ use crate::{fresh_id, WorkerContext, WorkerError};
 /// parks the delivery instead.
 const MAX_RATE_WAIT: Duration = Duration::from_secs(1);
 
+/// On deliveries to an ordered endpoint: the message's ordering key.
+pub const ORDERING_KEY_HEADER: HeaderName = HeaderName::from_static("herald-ordering-key");
+/// On deliveries to an ordered endpoint: 1 for the key's first delivery to this
+/// endpoint, then 2, 3, …; a receiver that sees a number skipped knows that a
+/// message of the key was dead-lettered in between.
+pub const SEQUENCE_HEADER: HeaderName = HeaderName::from_static("herald-sequence");
+
 /// What processing one delivery came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handled {
@@ -84,8 +91,13 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
         return Ok(Handled::NotSent);
     };
     let attempts_made = received.delivery.attempts_made as i32;
-    if delivery.status != herald_core::DeliveryStatus::Pending.as_str() || delivery.attempt_count != attempts_made {
-        // A stale duplicate: the delivery moved on since this entry was queued.
+    let held = delivery.next_attempt_at.is_none();
+    if delivery.status != herald_core::DeliveryStatus::Pending.as_str()
+        || delivery.attempt_count != attempts_made
+        || held
+    {
+        // A stale duplicate: the delivery moved on since this entry was queued. (A held
+        // ordered delivery is queued again when its predecessor finishes.)
         ctx.queue.ack(received).await?;
         return Ok(Handled::NotSent);
     }
@@ -106,10 +118,12 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
         // Deleted or disabled since the message was accepted, or the payload was
         // expunged: dead-letter it without an attempt (a disabled endpoint's
         // deliveries can be replayed once it is back).
-        ctx.store
-            .finish_delivery_without_attempt(&delivery.id, attempts_made, DeliveryTransition::DeadLettered, Utc::now())
+        let released = ctx
+            .store
+            .finish_delivery_without_attempt(&delivery, attempts_made, DeliveryTransition::DeadLettered, Utc::now())
             .await?;
         ctx.queue.ack(received).await?;
+        crate::queue_released(&ctx.queue, released).await;
         return Ok(Handled::NotSent);
     };
 
@@ -127,7 +141,14 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
     let attempt_number = attempts_made + 1;
     // A resend or recover starts a new retry cycle: the schedule counts from there.
     let attempt_in_cycle = (attempt_number - delivery.cycle_start).max(1);
-    let headers = webhook_headers(&endpoint, &message, ctx.config.send_svix_headers)?;
+    let mut headers = webhook_headers(&endpoint, &message, ctx.config.send_svix_headers)?;
+    if let (Some(key), Some(sequence)) = (&delivery.ordering_key, delivery.sequence) {
+        headers.insert(
+            ORDERING_KEY_HEADER,
+            HeaderValue::from_str(key).map_err(|e| WorkerError::BadEndpoint(e.to_string()))?,
+        );
+        headers.insert(SEQUENCE_HEADER, HeaderValue::from(sequence));
+    }
     let request_headers = crate::sender::headers_json(&headers, usize::MAX);
     let sent = ctx.sender.send(&endpoint.url, headers, message.payload.clone()).await;
     let decision =
@@ -173,7 +194,13 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
         }
         _ => Settlement::Ack,
     };
-    let record = AttemptRecord { attempt: record, transition, expected_attempt_count: attempts_made, disable_endpoint };
+    let record = AttemptRecord {
+        attempt: record,
+        transition,
+        expected_attempt_count: attempts_made,
+        disable_endpoint,
+        ordering_key: delivery.ordering_key.clone(),
+    };
     ctx.recorder.record(Recorded { record, received: received.clone(), settlement }).await?;
     Ok(Handled::Sent { failed: counts_as_failure(&sent.outcome), took: sent.duration })
 }

@@ -165,3 +165,21 @@ pub(crate) fn fresh_id<T>(generate: impl FnOnce(u64, [u8; 10]) -> T) -> T {
     let millis = chrono::Utc::now().timestamp_millis().max(0) as u64;
     generate(millis, rand::random())
 }
+
+/// Queues ordered deliveries that the store released (their predecessor finished).
+/// They are committed as due: if Redis fails here, the reconciler queues them.
+pub(crate) async fn queue_released(queue: &Queue, released: Vec<herald_store::entity::delivery::Model>) {
+    let mut by_tenant: std::collections::BTreeMap<String, Vec<herald_queue::QueuedDelivery>> = Default::default();
+    for delivery in released {
+        by_tenant.entry(delivery.tenant_id).or_default().push(herald_queue::QueuedDelivery {
+            delivery_id: delivery.id,
+            attempts_made: delivery.attempt_count.max(0) as u32,
+            endpoint_id: delivery.endpoint_id,
+        });
+    }
+    for (tenant, queued) in by_tenant {
+        if let Err(error) = queue.enqueue(&herald_queue::Partition::for_tenant(&tenant), &queued).await {
+            tracing::warn!(%error, count = queued.len(), "cannot queue released ordered deliveries; the reconciler will");
+        }
+    }
+}

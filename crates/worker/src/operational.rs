@@ -133,7 +133,11 @@ impl OperationalWebhooks {
         let planned: Vec<PlannedDelivery> = endpoints
             .iter()
             .filter(|endpoint| endpoint_accepts(endpoint, event_type, None))
-            .map(|endpoint| PlannedDelivery { id: fresh_id(DeliveryId::generate), endpoint_id: endpoint.id.clone() })
+            .map(|endpoint| PlannedDelivery {
+                id: fresh_id(DeliveryId::generate),
+                endpoint_id: endpoint.id.clone(),
+                ordered: false,
+            })
             .collect();
         let message = NewMessage {
             id: fresh_id(MessageId::generate),
@@ -145,6 +149,7 @@ impl OperationalWebhooks {
             channels: None,
             tags: None,
             schema_violations: None,
+            ordering_key: None,
             now: Utc::now(),
         };
         let (_, deliveries) = self.store.create_message(message, &planned).await?;

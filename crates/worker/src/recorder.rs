@@ -119,8 +119,8 @@ async fn write(store: &Store, queue: &Queue, config: &RecorderConfig, batch: Vec
         records.push(recorded.record);
         settlements.push((recorded.received, recorded.settlement));
     }
-    let disabled = match store.record_attempts(records, config.disable_after).await {
-        Ok(disabled) => disabled,
+    let recorded = match store.record_attempts(records, config.disable_after).await {
+        Ok(recorded) => recorded,
         Err(error) => {
             // Nothing was committed and nothing is settled: the entries stay pending and
             // are reclaimed after `reclaim_idle`, then attempted again.
@@ -133,7 +133,8 @@ async fn write(store: &Store, queue: &Queue, config: &RecorderConfig, batch: Vec
         // drops the entries without sending again.
         tracing::warn!(%error, count, "cannot settle recorded deliveries; they will be reclaimed");
     }
-    for disabled in disabled {
+    crate::queue_released(queue, recorded.released).await;
+    for disabled in recorded.disabled {
         tracing::info!(endpoint = %disabled.endpoint.id, reason = ?disabled.reason, "endpoint disabled");
         let failing_since = disabled.endpoint.failing_since;
         events.push(OperationalEvent::EndpointDisabled {

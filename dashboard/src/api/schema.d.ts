@@ -817,6 +817,12 @@ export interface components {
             headers?: {
                 [key: string]: string;
             } | null;
+            /**
+             * @description Herald's ordered mode: messages with the same `orderingKey` reach this endpoint
+             *     strictly one after another. Off when created without it; a `PUT` without it
+             *     keeps the current setting.
+             */
+            ordered?: boolean | null;
         };
         /** @description Svix's `EndpointMessageOut`: a message and the state of its delivery to one endpoint. */
         EndpointMessageOut: components["schemas"]["MessageOut"] & {
@@ -852,6 +858,8 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            /** @description Herald's ordered mode: deliveries of one ordering key go one after another. */
+            ordered: boolean;
         };
         /** @description Svix's `EndpointPatch`: absent fields stay; `null` clears the nullable ones. */
         EndpointPatch: {
@@ -869,6 +877,8 @@ export interface components {
                 [key: string]: string;
             } | null;
             secret?: string | null;
+            /** @description Herald's ordered mode (see `EndpointIn`). */
+            ordered?: boolean | null;
         };
         /** @description Svix's `EndpointSecretOut`. */
         EndpointSecretOut: {
@@ -1071,6 +1081,8 @@ export interface components {
                 createdAt: string;
                 /** Format: date-time */
                 updatedAt: string;
+                /** @description Herald's ordered mode: deliveries of one ordering key go one after another. */
+                ordered: boolean;
             }[];
             iterator?: string | null;
             prevIterator?: string | null;
@@ -1180,6 +1192,8 @@ export interface components {
                 /** Format: date-time */
                 timestamp: string;
                 schemaViolations?: string[] | null;
+                /** @description The message's ordering key, when it has one. */
+                orderingKey?: string | null;
             }[];
             iterator?: string | null;
             prevIterator?: string | null;
@@ -1254,6 +1268,11 @@ export interface components {
              */
             payloadRetentionPeriod?: number | null;
             application?: null | components["schemas"]["ApplicationIn"];
+            /**
+             * @description Herald's ordering key: endpoints in ordered mode receive the messages of one key
+             *     strictly in the order they were accepted. Up to 256 visible ASCII characters.
+             */
+            orderingKey?: string | null;
         };
         /**
          * @description Svix's `MessageOut`, plus `schemaViolations` when the tenant flags payloads that
@@ -1269,6 +1288,8 @@ export interface components {
             /** Format: date-time */
             timestamp: string;
             schemaViolations?: string[] | null;
+            /** @description The message's ordering key, when it has one. */
+            orderingKey?: string | null;
         };
         /**
          * @description Svix's `Ordering`.

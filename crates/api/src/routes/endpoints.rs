@@ -56,6 +56,11 @@ pub struct EndpointIn {
     /// Custom headers sent with every delivery.
     #[serde(default)]
     pub headers: Option<BTreeMap<String, String>>,
+    /// Herald's ordered mode: messages with the same `orderingKey` reach this endpoint
+    /// strictly one after another. Off when created without it; a `PUT` without it
+    /// keeps the current setting.
+    #[serde(default)]
+    pub ordered: Option<bool>,
 }
 
 /// Svix's `EndpointPatch`: absent fields stay; `null` clears the nullable ones.
@@ -86,6 +91,9 @@ pub struct EndpointPatch {
     pub metadata: Option<BTreeMap<String, String>>,
     #[serde(default)]
     pub secret: Option<String>,
+    /// Herald's ordered mode (see `EndpointIn`).
+    #[serde(default)]
+    pub ordered: Option<bool>,
 }
 
 /// Svix's `EndpointOut`, with both spellings of the filter and the rate limit, and
@@ -107,6 +115,8 @@ pub struct EndpointOut {
     pub metadata: BTreeMap<String, String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Herald's ordered mode: deliveries of one ordering key go one after another.
+    pub ordered: bool,
 }
 
 fn string_list(value: &Option<serde_json::Value>) -> Option<Vec<String>> {
@@ -131,12 +141,13 @@ impl From<endpoint::Model> for EndpointOut {
             metadata: metadata_map(&model.metadata),
             created_at: model.created_at,
             updated_at: model.updated_at,
+            ordered: model.ordered,
         }
     }
 }
 
 /// Header names Herald sets itself and a custom header may not replace.
-const RESERVED_HEADERS: [&str; 11] = [
+const RESERVED_HEADERS: [&str; 13] = [
     "content-type",
     "content-length",
     "host",
@@ -148,6 +159,8 @@ const RESERVED_HEADERS: [&str; 11] = [
     "svix-id",
     "svix-timestamp",
     "svix-signature",
+    "herald-ordering-key",
+    "herald-sequence",
 ];
 
 fn check_headers<'a>(validator: &mut Validator, names: impl Iterator<Item = &'a String>) {
@@ -264,6 +277,7 @@ fn new_endpoint_model(
         previous_secret: None,
         previous_secret_expires_at: None,
         failing_since: None,
+        ordered: body.ordered.unwrap_or(false),
     };
     validate_endpoint(&model)?;
     Ok((model, secret))
@@ -287,6 +301,7 @@ async fn insert(state: &ApiState, model: endpoint::Model) -> ApiResult<endpoint:
             metadata: model.metadata,
             headers: model.headers,
             secret: model.secret,
+            ordered: model.ordered,
             now: model.created_at,
         })
         .await?)
@@ -360,6 +375,7 @@ pub async fn update_endpoint(
     existing.filter_types = body.event_types.map(serde_json::Value::from);
     existing.channels = body.channels.map(serde_json::Value::from);
     existing.rate_limit = body.throttle_rate.map(i32::from);
+    existing.ordered = body.ordered.unwrap_or(existing.ordered);
     existing.uid = body.uid.or(existing.uid);
     existing.metadata = metadata_value(body.metadata);
     if let Some(headers) = body.headers {
@@ -409,6 +425,9 @@ pub async fn patch_endpoint(
     }
     if let Some(uid) = body.uid {
         existing.uid = uid;
+    }
+    if let Some(ordered) = body.ordered {
+        existing.ordered = ordered;
     }
     if let Some(metadata) = body.metadata {
         existing.metadata = metadata_value(Some(metadata));
@@ -716,7 +735,11 @@ pub async fn send_example(
         None => serde_json::json!({"herald": "example", "eventType": body.event_type}),
     };
     let now = Utc::now();
-    let planned = PlannedDelivery { id: fresh(DeliveryId::generate), endpoint_id: existing.id.clone() };
+    let planned = PlannedDelivery {
+        id: fresh(DeliveryId::generate),
+        endpoint_id: existing.id.clone(),
+        ordered: existing.ordered,
+    };
     let new = NewMessage {
         id: fresh(MessageId::generate),
         tenant_id: tenant.clone(),
@@ -727,6 +750,7 @@ pub async fn send_example(
         channels: None,
         tags: None,
         schema_violations: None,
+        ordering_key: None,
         now,
     };
     let (message, deliveries) = state.store.create_message(new, std::slice::from_ref(&planned)).await?;

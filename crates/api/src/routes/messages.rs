@@ -55,6 +55,10 @@ pub struct MessageIn {
     /// Creates the application (with the path's `app_id` as its `uid`) if it does not exist.
     #[serde(default)]
     pub application: Option<ApplicationIn>,
+    /// Herald's ordering key: endpoints in ordered mode receive the messages of one key
+    /// strictly in the order they were accepted. Up to 256 visible ASCII characters.
+    #[serde(default)]
+    pub ordering_key: Option<String>,
 }
 
 /// Svix's `MessageOut`, plus `schemaViolations` when the tenant flags payloads that
@@ -72,6 +76,9 @@ pub struct MessageOut {
     pub timestamp: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema_violations: Option<Vec<String>>,
+    /// The message's ordering key, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordering_key: Option<String>,
 }
 
 fn string_list(value: &Option<serde_json::Value>) -> Option<Vec<String>> {
@@ -93,6 +100,7 @@ impl MessageOut {
             event_id: model.event_id,
             payload,
             timestamp: model.created_at,
+            ordering_key: model.ordering_key,
         }
     }
 
@@ -131,6 +139,11 @@ impl MessageIn {
             .slug_list(self.channels.as_deref(), 5, 128, "channels")
             .slug_list(self.tags.as_deref(), 5, 128, "tags")
             .check(
+                self.ordering_key.as_deref().is_none_or(valid_ordering_key),
+                &["orderingKey"],
+                "must be 1 to 256 visible ASCII characters",
+            )
+            .check(
                 self.payload_retention_period.is_none_or(|days| (1..=90).contains(&days)),
                 &["payloadRetentionPeriod"],
                 "must be between 1 and 90 days",
@@ -141,6 +154,11 @@ impl MessageIn {
         }
         Ok(())
     }
+}
+
+/// An ordering key is sent in a header, so it is kept to what a header value holds plainly.
+fn valid_ordering_key(key: &str) -> bool {
+    (1..=256).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// A delivery as the queue carries it.
@@ -158,7 +176,12 @@ pub async fn queue_deliveries(state: &ApiState, tenant: &TenantId, deliveries: &
     if deliveries.is_empty() {
         return;
     }
-    let queued: Vec<QueuedDelivery> = deliveries.iter().map(queued_delivery).collect();
+    // Held ordered deliveries are queued when their predecessor finishes.
+    let queued: Vec<QueuedDelivery> =
+        deliveries.iter().filter(|d| d.next_attempt_at.is_some()).map(queued_delivery).collect();
+    if queued.is_empty() {
+        return;
+    }
     if let Err(error) = state.queue.enqueue(&Partition::for_tenant(tenant.as_str()), &queued).await {
         tracing::warn!(%error, count = queued.len(), "could not enqueue after commit; the reconciler will");
     }
@@ -213,7 +236,11 @@ pub async fn create_message(
         .endpoints
         .iter()
         .filter(|endpoint| endpoint_accepts(endpoint, &body.event_type, channels.as_deref()))
-        .map(|endpoint| PlannedDelivery { id: fresh(DeliveryId::generate), endpoint_id: endpoint.id.clone() })
+        .map(|endpoint| PlannedDelivery {
+            id: fresh(DeliveryId::generate),
+            endpoint_id: endpoint.id.clone(),
+            ordered: endpoint.ordered,
+        })
         .collect();
 
     let event_id = body.event_id.clone();
@@ -227,6 +254,7 @@ pub async fn create_message(
         channels,
         tags: body.tags,
         schema_violations,
+        ordering_key: body.ordering_key,
         now: Utc::now(),
     };
     let (message, rows) = match state.messages.create(new, deliveries).await {

@@ -15,7 +15,8 @@ pub struct Model {
     pub status: String,
     /// How many attempts have been made so far.
     pub attempt_count: i32,
-    /// When the next attempt is due; `None` once the delivery is final.
+    /// When the next attempt is due; `None` once the delivery is final, and while a
+    /// pending ordered delivery is *held* behind an earlier one of its key.
     pub next_attempt_at: Option<DateTimeUtc>,
     /// `attempt_count` when the current retry cycle began: a resend or recover starts
     /// a new cycle, and the retry schedule counts attempts from here.
@@ -24,6 +25,10 @@ pub struct Model {
     pub next_trigger: i16,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The message's ordering key, on deliveries to an ordered endpoint only.
+    pub ordering_key: Option<String>,
+    /// With `ordering_key`: this key's deliveries to this endpoint count 1, 2, 3, ….
+    pub sequence: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -38,6 +38,9 @@ pub struct Model {
     /// Since when every attempt to this endpoint has failed; `None` while it succeeds.
     /// An endpoint failing for `endpoint_disable_after` is disabled.
     pub failing_since: Option<DateTimeUtc>,
+    /// Ordered mode: messages with the same ordering key reach this endpoint strictly
+    /// one after another.
+    pub ordered: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

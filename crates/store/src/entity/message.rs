@@ -24,6 +24,8 @@ pub struct Model {
     pub schema_violations: Option<Json>,
     /// The payload was expunged: `payload` is `{}` and no further attempt is made.
     pub payload_expunged: bool,
+    /// The producer's ordering key: deliveries to ordered endpoints keep its order.
+    pub ordering_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,5 +9,6 @@ pub mod endpoint;
 pub mod event_type;
 pub mod idempotency_key;
 pub mod message;
+pub mod ordering_key;
 pub mod portal_token;
 pub mod tenant;
