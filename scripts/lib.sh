@@ -115,3 +115,5 @@ clean_test_leftovers() {
 . "$(dirname "${BASH_SOURCE[0]}")/fuzz.sh"
 # The dashboard's build (build_dashboard) and the browser for its tests (ensure_chromium).
 . "$(dirname "${BASH_SOURCE[0]}")/dashboard.sh"
+# Prometheus rules, scrape config and Grafana dashboard checks (ensure_promtool, check_deploy).
+. "$(dirname "${BASH_SOURCE[0]}")/observability.sh"

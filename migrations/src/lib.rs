@@ -7,6 +7,7 @@ mod m20261123_000001_initial;
 mod m20261123_000002_full_api;
 mod m20261201_000003_delivery_engine;
 mod m20261202_000004_ordered_delivery;
+mod m20261202_000005_observability;
 
 /// All of Herald's migrations, in order.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_full_api::Migration),
             Box::new(m20261201_000003_delivery_engine::Migration),
             Box::new(m20261202_000004_ordered_delivery::Migration),
+            Box::new(m20261202_000005_observability::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ mod failure_battery;
 mod fuzz;
 mod isolation;
 mod noisy_neighbour;
+mod observability;
 mod operational;
 mod ordered;
 mod rate_limit;

@@ -38,6 +38,7 @@ impl TestAppBuilder {
             format!("redis_url = {:?}", services::redis_url()),
             format!("redis_prefix = {:?}", services::fresh_redis_prefix()),
             "listen = \"127.0.0.1:0\"".to_owned(),
+            "metrics_listen = \"127.0.0.1:0\"".to_owned(),
             "allow_private_targets = true".to_owned(),
             "database_max_connections = 8".to_owned(),
             "log_level = \"warn\"".to_owned(),
@@ -50,12 +51,13 @@ impl TestAppBuilder {
             merged.push(line);
         }
         let settings = Settings::with_overrides(&merged.join("\n")).expect("test settings are valid");
-        herald::telemetry::init(&settings);
+        herald::telemetry::init(&settings, false).expect("logging starts");
         let tenant = herald::create_tenant(&settings, "test tenant").await.expect("create the test tenant");
         let shutdown = CancellationToken::new();
         let running = herald::start(&settings, Roles::Both, shutdown.clone()).await.expect("start Herald");
         TestApp {
             address: running.api_address.expect("the API is running"),
+            metrics_address: running.metrics_address.expect("metrics are served"),
             api_key: tenant.api_key,
             tenant_id: tenant.id.to_string(),
             store: running.store,
@@ -71,6 +73,8 @@ impl TestAppBuilder {
 #[derive(Debug)]
 pub struct TestApp {
     pub address: SocketAddr,
+    /// Where `GET /metrics` answers.
+    pub metrics_address: SocketAddr,
     pub api_key: String,
     pub tenant_id: String,
     pub store: Store,

@@ -157,10 +157,22 @@ impl ApiError {
     }
 }
 
+/// The error code of an error response, kept on the response for the metrics layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        match &self {
+        let mut response = self.body(status, code);
+        response.extensions_mut().insert(ErrorCode(code));
+        response
+    }
+}
+
+impl ApiError {
+    fn body(&self, status: StatusCode, code: &'static str) -> Response {
+        match self {
             Self::Validation(items) => (status, Json(ValidationBody { code, detail: items })).into_response(),
             Self::Internal(cause) => {
                 tracing::error!(%cause, "internal error while serving a request");

@@ -69,12 +69,15 @@ pub struct ApiState {
     pub cache: Arc<cache::HotCache>,
     /// Group commit for message creation.
     pub messages: herald_store::MessageWriter,
+    /// The counters this API moves (messages accepted, ingest refused).
+    pub metrics: Arc<herald_observability::Metrics>,
 }
 
 impl ApiState {
     /// Starts the message writers, so it must run inside a tokio runtime.
-    pub fn new(store: Store, queue: Queue, config: ApiConfig) -> Self {
+    pub fn new(store: Store, queue: Queue, config: ApiConfig, metrics: Arc<herald_observability::Metrics>) -> Self {
         Self {
+            metrics,
             messages: herald_store::MessageWriter::start(store.clone()),
             store,
             queue,
@@ -97,6 +100,7 @@ pub fn router(state: ApiState) -> Router {
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
         .layer(axum::middleware::from_fn_with_state(state.clone(), invalidate_on_write))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count_refused_messages))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -115,6 +119,27 @@ async fn invalidate_on_write(
     let response = next.run(request).await;
     if !reads_only && !creates_message {
         state.cache.invalidate_after_write();
+    }
+    response
+}
+
+/// Counts message-create requests answered with a 4xx, by error code
+/// (`herald_ingest_rejected_total`). Accepted messages are counted by the handler,
+/// which knows the tenant.
+async fn count_refused_messages(
+    axum::extract::State(state): axum::extract::State<ApiState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = request.uri().path().trim_end_matches('/');
+    let creates_message =
+        request.method() == axum::http::Method::POST && path.starts_with("/api/v1/app/") && path.ends_with("/msg");
+    let response = next.run(request).await;
+    if creates_message && response.status().is_client_error() {
+        match response.extensions().get::<error::ErrorCode>() {
+            Some(error::ErrorCode(code)) => state.metrics.ingest_rejected(code),
+            None => state.metrics.ingest_rejected(&format!("http_{}", response.status().as_u16())),
+        }
     }
     response
 }

@@ -24,7 +24,8 @@ use utoipa::{Modify, OpenApi};
         (name = "Dead Letter", description = "Deliveries that exhausted their retries: list, replay (throttled), discard. Herald's addition."),
         (name = "Event Type", description = "The named events a tenant sends, with optional JSON Schemas."),
         (name = "Authentication", description = "Portal tokens scoped to one application."),
-        (name = "Health", description = "Liveness."),
+        (name = "Health", description = "Liveness and readiness."),
+        (name = "Statistics", description = "The tenant overview: deliveries by state and application over a window. Herald's addition."),
         (name = "Admin", description = "Tenants and API keys; operator token only."),
     )
 )]

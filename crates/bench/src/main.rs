@@ -249,12 +249,13 @@ async fn run(args: Args, herald_runtime: tokio::runtime::Handle) -> anyhow::Resu
         format!("redis_url = {:?}", args.redis),
         format!("redis_prefix = {:?}", format!("herald-bench-{}", &tag[..12])),
         "listen = \"127.0.0.1:0\"".to_owned(),
+        "metrics_listen = \"127.0.0.1:0\"".to_owned(),
         "allow_private_targets = true".to_owned(),
         "log_level = \"warn\"".to_owned(),
     ];
     toml.extend(args.settings.iter().cloned());
     let settings = herald::Settings::with_overrides(&toml.join("\n")).context("bench settings")?;
-    herald::telemetry::init(&settings);
+    let _telemetry = herald::telemetry::init(&settings, false)?;
     let tenant = herald::create_tenant(&settings, "bench").await?;
     let neighbour = herald::create_tenant(&settings, "hanging neighbour").await?;
     let shutdown = CancellationToken::new();

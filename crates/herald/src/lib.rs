@@ -8,6 +8,7 @@
 //! **What it must not know:** anything the other crates own. No SQL, Redis keys, HTTP
 //! shapes or delivery rules live here; only configuration and process lifecycle.
 
+pub mod metrics;
 pub mod settings;
 pub mod telemetry;
 
@@ -49,6 +50,8 @@ impl Roles {
 #[derive(Debug)]
 pub struct Running {
     pub api_address: Option<SocketAddr>,
+    /// Where `GET /metrics` answers, unless `metrics_listen` is empty.
+    pub metrics_address: Option<SocketAddr>,
     pub store: Store,
     pub queue: Queue,
     pub task: JoinHandle<anyhow::Result<()>>,
@@ -126,6 +129,30 @@ pub async fn create_tenant(settings: &Settings, name: &str) -> anyhow::Result<Cr
 pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToken) -> anyhow::Result<Running> {
     let store = open_store(settings).await?;
     let queue = open_queue(settings).await?;
+    let endpoint_labels = settings
+        .metrics_endpoint_labels
+        .then_some(herald_observability::EndpointLabels { limit: settings.metrics_endpoint_label_limit });
+    let metrics = std::sync::Arc::new(herald_observability::Metrics::new(env!("CARGO_PKG_VERSION"), endpoint_labels));
+    metrics.set_worker_up(roles.worker());
+
+    let mut metrics_address = None;
+    let metrics_task = match settings.metrics_address()? {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("while binding {address} for /metrics (setting `metrics_listen`)"))?;
+            metrics_address = Some(listener.local_addr()?);
+            let router = metrics::router(metrics.clone(), queue.clone(), store.clone());
+            let stop = shutdown.clone();
+            Some(tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(stop.cancelled_owned())
+                    .await
+                    .context("while serving /metrics")
+            }))
+        }
+        None => None,
+    };
 
     let mut api_address = None;
     let api_task = if roles.api() {
@@ -141,7 +168,7 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
             dead_letter_replay_rate: settings.dead_letter_replay_rate,
             dashboard_dir: settings.dashboard_dir(),
         };
-        let state = ApiState::new(store.clone(), queue.clone(), config);
+        let state = ApiState::new(store.clone(), queue.clone(), config, metrics.clone());
         tokio::spawn(prune_idempotency_keys(store.clone(), shutdown.clone()));
         let service = herald_api::service(state);
         let stop = shutdown.clone();
@@ -158,9 +185,9 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
 
     let worker_task = if roles.worker() {
         let config = worker_config(settings)?;
-        let (store, queue, stop) = (store.clone(), queue.clone(), shutdown.clone());
+        let (store, queue, stop, metrics) = (store.clone(), queue.clone(), shutdown.clone(), metrics.clone());
         Some(tokio::spawn(async move {
-            herald_worker::run(store, queue, config, stop).await.context("while running the worker")
+            herald_worker::run(store, queue, config, metrics, stop).await.context("while running the worker")
         }))
     } else {
         None
@@ -169,7 +196,7 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
     let closing_store = store.clone();
     let task = tokio::spawn(async move {
         let mut result = Ok(());
-        for handle in [api_task, worker_task].into_iter().flatten() {
+        for handle in [api_task, worker_task, metrics_task].into_iter().flatten() {
             let outcome = handle.await.context("a Herald task panicked").and_then(|inner| inner);
             if let Err(error) = outcome {
                 // One role failed: stop the other rather than run half a Herald.
@@ -180,7 +207,7 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
         closing_store.close().await.context("while closing the database")?;
         result
     });
-    Ok(Running { api_address, store, queue, task })
+    Ok(Running { api_address, metrics_address, store, queue, task })
 }
 
 fn worker_config(settings: &Settings) -> anyhow::Result<WorkerConfig> {

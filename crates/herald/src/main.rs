@@ -88,11 +88,19 @@ async fn main() -> anyhow::Result<()> {
         _ => {}
     }
     let settings = Settings::load(cli.config.as_deref())?;
-    herald::telemetry::init(&settings);
+    let serves = matches!(cli.command, Command::Serve | Command::Api | Command::Worker);
+    let telemetry = herald::telemetry::init(&settings, serves)?;
     match cli.command {
-        Command::Serve => run(&settings, Roles::Both).await,
-        Command::Api => run(&settings, Roles::ApiOnly).await,
-        Command::Worker => run(&settings, Roles::WorkerOnly).await,
+        Command::Serve | Command::Api | Command::Worker => {
+            let roles = match cli.command {
+                Command::Serve => Roles::Both,
+                Command::Api => Roles::ApiOnly,
+                _ => Roles::WorkerOnly,
+            };
+            let result = run(&settings, roles).await;
+            telemetry.shutdown().await;
+            result
+        }
         Command::Migrate => {
             herald::migrate(&settings).await?;
             tracing::info!("migrations applied");

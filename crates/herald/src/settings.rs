@@ -60,6 +60,11 @@ pub struct Settings {
     pub shutdown_grace: String,
     pub log_format: String,
     pub log_level: String,
+    pub metrics_listen: String,
+    pub metrics_endpoint_labels: bool,
+    pub metrics_endpoint_label_limit: usize,
+    pub otlp_endpoint: String,
+    pub trace_sample_ratio: f64,
 }
 
 impl Settings {
@@ -125,6 +130,10 @@ impl Settings {
         if !(self.dead_letter_replay_rate > 0.0 && self.dead_letter_replay_rate.is_finite()) {
             bail!("setting `dead_letter_replay_rate` must be a positive number, not {}", self.dead_letter_replay_rate);
         }
+        self.metrics_address()?;
+        if !(0.0..=1.0).contains(&self.trace_sample_ratio) {
+            bail!("setting `trace_sample_ratio` must be between 0.0 and 1.0, not {}", self.trace_sample_ratio);
+        }
         herald_store::DatabaseKind::of(self.database_url.expose_secret())
             .map_err(|error| anyhow::anyhow!("setting `database_url`: {error}"))?;
         herald_queue::KeyLayout::new(&self.redis_prefix)
@@ -152,6 +161,17 @@ impl Settings {
         self.listen
             .parse()
             .with_context(|| format!("setting `listen`: `{}` is not an address such as 127.0.0.1:8071", self.listen))
+    }
+
+    /// Where `/metrics` listens; `None` when `metrics_listen` is empty.
+    pub fn metrics_address(&self) -> anyhow::Result<Option<SocketAddr>> {
+        let text = self.metrics_listen.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse().map(Some).with_context(|| {
+            format!("setting `metrics_listen`: `{text}` is not an address such as 127.0.0.1:9464 (or empty)")
+        })
     }
 
     pub fn delivery_policy(&self) -> anyhow::Result<DeliveryPolicy> {

@@ -25,7 +25,9 @@ pub mod keys;
 mod queue;
 
 pub use keys::{KeyLayout, Partition};
-pub use queue::{Queue, QueueConfig, QueueReader, QueuedDelivery, ReceivedDelivery, Settlement, SharedBreaker};
+pub use queue::{
+    PartitionStats, Queue, QueueConfig, QueueReader, QueuedDelivery, ReceivedDelivery, Settlement, SharedBreaker,
+};
 
 /// Everything that can go wrong talking to Redis.
 #[derive(Debug, thiserror::Error)]

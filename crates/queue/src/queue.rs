@@ -55,6 +55,17 @@ impl SharedBreaker {
     }
 }
 
+/// What a partition holds right now, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionStats {
+    /// Entries in the stream: queued, or read and not yet acknowledged.
+    pub stream_length: u64,
+    /// When the oldest of them was added (Unix ms); `None` when the stream is empty.
+    pub oldest_entry_ms: Option<i64>,
+    /// Deliveries parked in the delayed set.
+    pub delayed: u64,
+}
+
 /// A delivery handed to this consumer, with what is needed to acknowledge it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedDelivery {
@@ -465,6 +476,48 @@ impl Queue {
     pub async fn stream_length(&self, partition: &Partition) -> QueueResult<u64> {
         let mut conn = self.conn.clone();
         Ok(conn.xlen(self.keys.stream(partition)).await?)
+    }
+
+    /// A partition's stream length, oldest entry and delayed set size, in one round trip.
+    pub async fn partition_stats(&self, partition: &Partition) -> QueueResult<PartitionStats> {
+        let mut conn = self.conn.clone();
+        let stream = self.keys.stream(partition);
+        let (stream_length, oldest, delayed): (u64, redis::streams::StreamRangeReply, u64) = redis::pipe()
+            .xlen(&stream)
+            .xrange_count(&stream, "-", "+", 1)
+            .zcard(self.keys.delayed(partition))
+            .query_async(&mut conn)
+            .await?;
+        // An entry id is `<ms>-<seq>`, the time it was added.
+        let oldest_entry_ms =
+            oldest.ids.first().and_then(|entry| entry.id.split_once('-')).and_then(|(ms, _)| ms.parse().ok());
+        Ok(PartitionStats { stream_length, oldest_entry_ms, delayed })
+    }
+
+    /// How many endpoints' breakers are open and how many half-open (their cool-down
+    /// is over, a probe may go) at `now_ms`. Closed breakers have no key.
+    pub async fn breaker_counts(&self, now_ms: i64) -> QueueResult<(u64, u64)> {
+        let mut conn = self.conn.clone();
+        let keys: Vec<String> = {
+            let mut iter: redis::AsyncIter<String> = conn.scan_match(self.keys.breaker("*")).await?;
+            let mut keys = Vec::new();
+            while let Some(key) = iter.next_item().await {
+                keys.push(key?);
+            }
+            keys
+        };
+        let (mut open, mut half_open) = (0, 0);
+        for chunk in keys.chunks(500) {
+            let values: Vec<Option<String>> = conn.mget(chunk).await?;
+            for state in values.iter().flatten().filter_map(|value| SharedBreaker::parse(value)) {
+                if state.open_until_ms > now_ms {
+                    open += 1;
+                } else {
+                    half_open += 1;
+                }
+            }
+        }
+        Ok((open, half_open))
     }
 
     fn parse_entry(&self, stream_key: &str, entry: &StreamId) -> QueueResult<ReceivedDelivery> {

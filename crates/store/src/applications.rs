@@ -67,6 +67,19 @@ impl Store {
             .await?)
     }
 
+    /// A tenant's applications with these ids, deleted ones included (they still
+    /// label old deliveries). Ids of other tenants are ignored.
+    pub async fn applications_by_id(&self, tenant_id: &str, ids: Vec<String>) -> StoreResult<Vec<application::Model>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(application::Entity::find()
+            .filter(application::Column::TenantId.eq(tenant_id))
+            .filter(application::Column::Id.is_in(ids))
+            .all(&self.db)
+            .await?)
+    }
+
     /// A tenant's applications, one page at a time.
     pub async fn list_applications(
         &self,

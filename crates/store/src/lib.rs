@@ -25,6 +25,7 @@ mod messages;
 mod ordering;
 mod paging;
 mod portal;
+mod stats;
 mod tenants;
 
 pub use applications::NewApplication;
@@ -42,6 +43,7 @@ pub use ingest::MessageWriter;
 pub use messages::{MessageFilter, NewMessage, PlannedDelivery};
 pub use paging::{Cursor, Listed, Order, Page};
 pub use portal::NewPortalToken;
+pub use stats::{ApplicationCounts, StatusCounts};
 
 use herald_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};

@@ -26,6 +26,8 @@ pub struct NewMessage {
     pub schema_violations: Option<Vec<String>>,
     /// Deliveries of this message to ordered endpoints keep this key's order.
     pub ordering_key: Option<String>,
+    /// The creating request's `traceparent`, so attempts join its trace.
+    pub trace_context: Option<String>,
     pub now: DateTime<Utc>,
 }
 
@@ -125,6 +127,7 @@ fn message_row(new: &NewMessage) -> message::Model {
         schema_violations: new.schema_violations.clone().map(serde_json::Value::from),
         payload_expunged: false,
         ordering_key: new.ordering_key.clone(),
+        trace_context: new.trace_context.clone(),
     }
 }
 

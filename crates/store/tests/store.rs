@@ -139,6 +139,7 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
             tags: None,
             schema_violations: None,
             ordering_key: None,
+            trace_context: None,
             now,
         };
         let (message, deliveries) = store.create_message(new, &planned).await.unwrap();
@@ -250,6 +251,7 @@ async fn a_failed_message_write_leaves_nothing_behind() {
             tags: None,
             schema_violations: None,
             ordering_key: None,
+            trace_context: None,
             now: Utc::now(),
         };
         assert!(store.create_message(new, &planned).await.is_err());
@@ -280,6 +282,7 @@ async fn the_message_writer_commits_concurrent_messages_and_a_bad_one_fails_alon
                 tags: None,
                 schema_violations: None,
                 ordering_key: None,
+                trace_context: None,
                 now: Utc::now(),
             };
             (new, planned)
@@ -345,6 +348,7 @@ async fn a_batch_load_reads_each_message_once_for_its_fan_out() {
             tags: None,
             schema_violations: None,
             ordering_key: None,
+            trace_context: None,
             now: Utc::now(),
         };
         store.create_message(new, &planned).await.unwrap();
@@ -379,6 +383,7 @@ async fn ordered_deliveries_are_numbered_held_and_released_one_at_a_time() {
                 tags: None,
                 schema_violations: None,
                 ordering_key: key.map(str::to_owned),
+                trace_context: None,
                 now: Utc::now(),
             };
             (new, planned)

@@ -109,6 +109,17 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
         endpoint = %delivery.endpoint_id,
         attempt = attempts_made + 1,
     );
+    let trace_context = message.trace_context.as_deref();
+    herald_observability::trace::record_queue_wait(
+        trace_context,
+        delivery.next_attempt_at.unwrap_or(message.created_at).into(),
+        vec![
+            herald_observability::trace::KeyValue::new("tenant", delivery.tenant_id.clone()),
+            herald_observability::trace::KeyValue::new("endpoint", delivery.endpoint_id.clone()),
+            herald_observability::trace::KeyValue::new("attempt", i64::from(attempts_made + 1)),
+        ],
+    );
+    herald_observability::trace::continue_trace(&span, trace_context);
     let _entered = span.enter();
 
     // Read with the delivery (at most a second before), never cached longer: a rotated
@@ -123,6 +134,7 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
             .finish_delivery_without_attempt(&delivery, attempts_made, DeliveryTransition::DeadLettered, Utc::now())
             .await?;
         ctx.queue.ack(received).await?;
+        ctx.metrics.delivery_finished(&delivery.tenant_id, false);
         crate::queue_released(&ctx.queue, released).await;
         return Ok(Handled::NotSent);
     };
@@ -151,6 +163,7 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
     }
     let request_headers = crate::sender::headers_json(&headers, usize::MAX);
     let sent = ctx.sender.send(&endpoint.url, headers, message.payload.clone()).await;
+    ctx.metrics.attempt(&delivery.tenant_id, &endpoint.id, sent.outcome.class(), sent.duration.as_secs_f64());
     let decision =
         decide(&sent.outcome, attempt_in_cycle as u32, &ctx.config.policy, Utc::now(), rand::random::<f64>());
     let transition = match decision {

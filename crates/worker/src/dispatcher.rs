@@ -93,6 +93,7 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
                 match reclaimer.reclaim(partition, ctx.config.reclaim_idle, RECLAIM_BATCH).await {
                     Ok(claimed) => {
                         if !claimed.is_empty() {
+                            ctx.metrics.reclaimed(partition.name(), claimed.len() as u64);
                             tracing::info!(
                                 partition = partition.name(),
                                 count = claimed.len(),

@@ -103,10 +103,16 @@ pub struct WorkerContext {
     pub breakers: Arc<breakers::Breakers>,
     pub limits: Arc<limits::RateLimits>,
     pub recorder: recorder::Recorder,
+    pub metrics: Arc<herald_observability::Metrics>,
 }
 
 impl WorkerContext {
-    pub fn new(store: Store, queue: Queue, config: WorkerConfig) -> Result<Self, WorkerError> {
+    pub fn new(
+        store: Store,
+        queue: Queue,
+        config: WorkerConfig,
+        metrics: Arc<herald_observability::Metrics>,
+    ) -> Result<Self, WorkerError> {
         let sender = HttpSender::new(config.sender.clone())?;
         let timeout = config.sender.request_timeout;
         let lanes = lanes::Lanes::new(lanes::LaneLimits {
@@ -128,6 +134,7 @@ impl WorkerContext {
                 queue: queue.clone(),
                 app_uid: config.operational_app_uid.clone(),
             },
+            metrics: metrics.clone(),
         };
         Ok(Self {
             store,
@@ -138,6 +145,7 @@ impl WorkerContext {
             breakers: Arc::new(breakers),
             limits: Arc::new(limits::RateLimits::default()),
             recorder: recorder::Recorder::start(store_for_recorder, queue_for_recorder, recorder_config),
+            metrics,
         })
     }
 }
@@ -148,9 +156,10 @@ pub async fn run(
     store: Store,
     queue: Queue,
     config: WorkerConfig,
+    metrics: Arc<herald_observability::Metrics>,
     shutdown: CancellationToken,
 ) -> Result<(), WorkerError> {
-    let ctx = WorkerContext::new(store, queue, config)?;
+    let ctx = WorkerContext::new(store, queue, config, metrics)?;
     let background = CancellationToken::new();
     let promoter = tokio::spawn(dispatcher::promote_loop(ctx.clone(), background.clone()));
     let reconciler = tokio::spawn(reconciler::reconcile_loop(ctx.clone(), background.clone()));

@@ -150,6 +150,7 @@ impl OperationalWebhooks {
             tags: None,
             schema_violations: None,
             ordering_key: None,
+            trace_context: None,
             now: Utc::now(),
         };
         let (_, deliveries) = self.store.create_message(message, &planned).await?;

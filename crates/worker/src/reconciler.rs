@@ -70,6 +70,9 @@ pub async fn reconcile_once(ctx: &WorkerContext) -> Result<usize, WorkerError> {
                 .collect();
             requeued += lost.len();
             ctx.queue.enqueue(&partition, &lost).await?;
+            if !lost.is_empty() {
+                ctx.metrics.reconciled(&tenant, lost.len() as u64);
+            }
         }
         if !full_page {
             break;

@@ -23,6 +23,7 @@ pub struct RecorderConfig {
     /// An endpoint failing for this long is disabled (`None`: never).
     pub disable_after: Option<chrono::Duration>,
     pub operational: OperationalWebhooks,
+    pub metrics: std::sync::Arc<herald_observability::Metrics>,
 }
 
 /// Most attempts committed in one transaction.
@@ -101,6 +102,13 @@ async fn write(store: &Store, queue: &Queue, config: &RecorderConfig, batch: Vec
     let mut records = Vec::with_capacity(count);
     let mut settlements = Vec::with_capacity(count);
     let mut events = Vec::new();
+    let finished: Vec<(String, bool)> = batch
+        .iter()
+        .filter(|recorded| !matches!(recorded.record.transition, DeliveryTransition::Retry { .. }))
+        .map(|recorded| {
+            (recorded.record.attempt.tenant_id.clone(), recorded.record.transition == DeliveryTransition::Succeeded)
+        })
+        .collect();
     for recorded in batch {
         let record = &recorded.record;
         let exhausted = record.transition == DeliveryTransition::DeadLettered && !record.disable_endpoint;
@@ -132,6 +140,9 @@ async fn write(store: &Store, queue: &Queue, config: &RecorderConfig, batch: Vec
         // Recorded but not settled: when reclaimed, the stale check (attempt count)
         // drops the entries without sending again.
         tracing::warn!(%error, count, "cannot settle recorded deliveries; they will be reclaimed");
+    }
+    for (tenant, succeeded) in finished {
+        config.metrics.delivery_finished(&tenant, succeeded);
     }
     crate::queue_released(queue, recorded.released).await;
     for disabled in recorded.disabled {

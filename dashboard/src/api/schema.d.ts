@@ -38,6 +38,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/health/ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether this process can do its work: the database and Redis both answer. */
+        get: operations["herald.health.ready"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How the tenant's deliveries are doing: by state and application over a window
+         *     (default the last hour), dead letters, and the window in slices for a chart.
+         */
+        get: operations["herald.stats.overview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/app": {
         parameters: {
             query?: never;
@@ -678,6 +715,28 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        /** @description One application's deliveries created in the window, and its dead letters now. */
+        ApplicationOverviewOut: components["schemas"]["CountsOut"] & {
+            appId: string;
+            appUid?: string | null;
+            appName: string;
+            /**
+             * Format: int64
+             * @description Dead letters now, whenever they were created.
+             */
+            deadLetters: number;
+            /**
+             * Format: int64
+             * @description Attempts that failed in the window.
+             */
+            failedAttempts: number;
+            /**
+             * Format: int64
+             * @description Deliveries with a failed attempt in the window (retrying or dead-lettered since):
+             *     the "failed in the last hour" count.
+             */
+            failingDeliveries: number;
+        };
         /** @description Svix's `ApplicationPatch`: absent fields stay, `null` clears `uid` and `throttleRate`. */
         ApplicationPatch: {
             name?: string | null;
@@ -709,6 +768,20 @@ export interface components {
              * @description Failures in a row that led to the opening (0 when closed).
              */
             consecutiveFailures: number;
+        };
+        /** @description Deliveries in each state. */
+        CountsOut: {
+            /** Format: int64 */
+            succeeded: number;
+            /**
+             * Format: int64
+             * @description Dead-lettered.
+             */
+            failed: number;
+            /** Format: int64 */
+            pending: number;
+            /** Format: int64 */
+            discarded: number;
         };
         /** @description One dead-lettered delivery: a message that could not be delivered to an endpoint. */
         DeadLetterOut: {
@@ -1296,6 +1369,39 @@ export interface components {
          * @enum {string}
          */
         Ordering: "ascending" | "descending";
+        /** @description The tenant overview. */
+        OverviewOut: {
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until: string;
+            /** @description All applications together, for the window. */
+            total: components["schemas"]["CountsOut"];
+            /**
+             * Format: int64
+             * @description Dead letters now, all applications together.
+             */
+            deadLetters: number;
+            /**
+             * Format: int64
+             * @description Deliveries with a failed attempt in the window, all applications together.
+             */
+            failingDeliveries: number;
+            /**
+             * Format: int64
+             * @description Attempts that failed in the window, all applications together.
+             */
+            failedAttempts: number;
+            /** @description Applications with deliveries in the window or dead letters, most failures first. */
+            applications: components["schemas"]["ApplicationOverviewOut"][];
+            /** @description The window in equal slices, oldest first. */
+            series: components["schemas"]["SeriesPointOut"][];
+        };
+        /** @description Each dependency's state: `ok`, or what went wrong. */
+        ReadinessOut: {
+            database: string;
+            redis: string;
+        };
         /** @description Svix's `RecoverIn`. */
         RecoverIn: {
             /** Format: date-time */
@@ -1331,6 +1437,11 @@ export interface components {
              *     `dead_letter_replay_rate` per second.
              */
             finishesBy: string;
+        };
+        /** @description One slice of the window. */
+        SeriesPointOut: components["schemas"]["CountsOut"] & {
+            /** Format: date-time */
+            start: string;
         };
         /** @description A new tenant and its first API key (shown only here). */
         TenantCreatedOut: components["schemas"]["TenantOut"] & {
@@ -1401,6 +1512,142 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    "herald.health.ready": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The database and Redis answer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessOut"];
+                };
+            };
+            /** @description The database or Redis does not answer. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadinessOut"];
+                };
+            };
+        };
+    };
+    "herald.stats.overview": {
+        parameters: {
+            query?: {
+                /** @description Deliveries created at or after this time (default: an hour before `until`). */
+                since?: string;
+                /** @description Deliveries created before this time (default: now). */
+                until?: string;
+                /** @description Into how many equal slices `series` cuts the window, 1 to 96 (default 12). */
+                buckets?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverviewOut"];
+                };
+            };
+            /** @description The body is not JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The credentials do not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A conflicting object or request exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The body or payload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The request is well-formed JSON but a field or parameter is wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An internal error; the cause is in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A backing service is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
             };
         };
     };

@@ -751,6 +751,7 @@ pub async fn send_example(
         tags: None,
         schema_violations: None,
         ordering_key: None,
+        trace_context: None,
         now,
     };
     let (message, deliveries) = state.store.create_message(new, std::slice::from_ref(&planned)).await?;

@@ -193,6 +193,7 @@ pub async fn queue_deliveries(state: &ApiState, tenant: &TenantId, deliveries: &
         ("idempotency-key" = Option<String>, Header, description = "Repeats of a request with this key get the first answer")),
     request_body = MessageIn, security(("HTTPBearer" = [])),
     responses((status = 202, body = MessageOut), ErrorResponses))]
+#[tracing::instrument(name = "message.create", skip_all, fields(tenant = %caller.0.id, app = %app_id))]
 pub async fn create_message(
     State(state): State<ApiState>,
     caller: TenantCaller,
@@ -255,6 +256,7 @@ pub async fn create_message(
         tags: body.tags,
         schema_violations,
         ordering_key: body.ordering_key,
+        trace_context: herald_observability::trace::traceparent_of(&tracing::Span::current()),
         now: Utc::now(),
     };
     let (message, rows) = match state.messages.create(new, deliveries).await {
@@ -267,6 +269,7 @@ pub async fn create_message(
         }
         Err(other) => return Err(other.into()),
     };
+    state.metrics.message_accepted(tenant.as_str());
 
     // Committed: the message is accepted whatever Redis says next.
     queue_deliveries(&state, &tenant, &rows).await;

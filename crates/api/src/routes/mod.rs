@@ -11,6 +11,7 @@ pub mod endpoints;
 pub mod event_types;
 pub mod health;
 pub mod messages;
+pub mod stats;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -28,6 +29,8 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
     OpenApiRouter::with_openapi(<crate::openapi::ApiDoc as utoipa::OpenApi>::openapi())
         .routes(routes!(health::health))
         .routes(routes!(health::ping))
+        .routes(routes!(health::ready))
+        .routes(routes!(stats::overview))
         .routes(routes!(applications::list_applications, applications::create_application))
         .routes(routes!(
             applications::get_application,

@@ -26,6 +26,8 @@ pub struct Model {
     pub payload_expunged: bool,
     /// The producer's ordering key: deliveries to ordered endpoints keep its order.
     pub ordering_key: Option<String>,
+    /// The W3C `traceparent` of the request that created the message, when traced.
+    pub trace_context: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

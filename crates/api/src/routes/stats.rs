@@ -1,0 +1,182 @@
+//! Herald's tenant overview: `GET /api/v1/stats/overview`, the answer to "how many
+//! deliveries failed in the last hour, and for whom?", and the counts behind the
+//! dashboard's chart. Counts come from the database (see `herald_store` `stats.rs`),
+//! so they agree with the message log.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::Json;
+use chrono::{DateTime, Duration, Utc};
+use herald_store::StatusCounts;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::TenantCaller;
+use crate::error::{ApiError, ApiResult, ErrorResponses, ValidationItem};
+use crate::extract::ValidQuery;
+use crate::ApiState;
+
+/// The longest window one call covers.
+const MAX_WINDOW_DAYS: i64 = 31;
+/// The most slices the chart may ask for.
+const MAX_BUCKETS: u32 = 96;
+
+/// Which window to count.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OverviewQuery {
+    /// Deliveries created at or after this time (default: an hour before `until`).
+    pub since: Option<DateTime<Utc>>,
+    /// Deliveries created before this time (default: now).
+    pub until: Option<DateTime<Utc>>,
+    /// Into how many equal slices `series` cuts the window, 1 to 96 (default 12).
+    pub buckets: Option<u32>,
+}
+
+/// Deliveries in each state.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CountsOut {
+    pub succeeded: u64,
+    /// Dead-lettered.
+    pub failed: u64,
+    pub pending: u64,
+    pub discarded: u64,
+}
+
+impl From<StatusCounts> for CountsOut {
+    fn from(counts: StatusCounts) -> Self {
+        Self {
+            succeeded: counts.succeeded,
+            failed: counts.failed,
+            pending: counts.pending,
+            discarded: counts.discarded,
+        }
+    }
+}
+
+/// One application's deliveries created in the window, and its dead letters now.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationOverviewOut {
+    pub app_id: String,
+    pub app_uid: Option<String>,
+    pub app_name: String,
+    #[serde(flatten)]
+    pub window: CountsOut,
+    /// Dead letters now, whenever they were created.
+    pub dead_letters: u64,
+    /// Attempts that failed in the window.
+    pub failed_attempts: u64,
+    /// Deliveries with a failed attempt in the window (retrying or dead-lettered since):
+    /// the "failed in the last hour" count.
+    pub failing_deliveries: u64,
+}
+
+/// One slice of the window.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SeriesPointOut {
+    pub start: DateTime<Utc>,
+    #[serde(flatten)]
+    pub counts: CountsOut,
+}
+
+/// The tenant overview.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OverviewOut {
+    pub since: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+    /// All applications together, for the window.
+    pub total: CountsOut,
+    /// Dead letters now, all applications together.
+    pub dead_letters: u64,
+    /// Deliveries with a failed attempt in the window, all applications together.
+    pub failing_deliveries: u64,
+    /// Attempts that failed in the window, all applications together.
+    pub failed_attempts: u64,
+    /// Applications with deliveries in the window or dead letters, most failures first.
+    pub applications: Vec<ApplicationOverviewOut>,
+    /// The window in equal slices, oldest first.
+    pub series: Vec<SeriesPointOut>,
+}
+
+fn query_problem(name: &str, msg: impl Into<String>) -> ApiError {
+    ApiError::Validation(vec![ValidationItem {
+        loc: vec!["query".to_owned(), name.to_owned()],
+        msg: msg.into(),
+        kind: "value_error".to_owned(),
+    }])
+}
+
+/// How the tenant's deliveries are doing: by state and application over a window
+/// (default the last hour), dead letters, and the window in slices for a chart.
+#[utoipa::path(get, path = "/api/v1/stats/overview", tag = "Statistics", operation_id = "herald.stats.overview",
+    params(OverviewQuery), security(("HTTPBearer" = [])),
+    responses((status = 200, body = OverviewOut), ErrorResponses))]
+pub async fn overview(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    ValidQuery(query): ValidQuery<OverviewQuery>,
+) -> ApiResult<Json<OverviewOut>> {
+    let until = query.until.unwrap_or_else(Utc::now);
+    let since = query.since.unwrap_or(until - Duration::hours(1));
+    if since >= until {
+        return Err(query_problem("since", "must be before `until`"));
+    }
+    if until - since > Duration::days(MAX_WINDOW_DAYS) {
+        return Err(query_problem("since", format!("the window is at most {MAX_WINDOW_DAYS} days")));
+    }
+    let buckets = query.buckets.unwrap_or(12);
+    if !(1..=MAX_BUCKETS).contains(&buckets) {
+        return Err(query_problem("buckets", format!("must be between 1 and {MAX_BUCKETS}")));
+    }
+    let tenant = caller.tenant_id();
+    let counts = state.store.tenant_overview(tenant.as_str(), since, until).await?;
+    let series = state.store.tenant_series(tenant.as_str(), since, until, buckets).await?;
+    let ids = counts.iter().map(|c| c.app_id.clone()).collect();
+    let apps: HashMap<String, _> =
+        state.store.applications_by_id(tenant.as_str(), ids).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
+
+    let mut total = StatusCounts::default();
+    let (mut dead_letters, mut failing_deliveries, mut failed_attempts) = (0, 0, 0);
+    let mut applications: Vec<ApplicationOverviewOut> = counts
+        .into_iter()
+        .map(|c| {
+            total.succeeded += c.window.succeeded;
+            total.failed += c.window.failed;
+            total.pending += c.window.pending;
+            total.discarded += c.window.discarded;
+            dead_letters += c.dead_letters;
+            failing_deliveries += c.failing_deliveries;
+            failed_attempts += c.failed_attempts;
+            let app = apps.get(&c.app_id);
+            ApplicationOverviewOut {
+                app_uid: app.and_then(|a| a.uid.clone()),
+                app_name: app.map(|a| a.name.clone()).unwrap_or_default(),
+                app_id: c.app_id,
+                window: c.window.into(),
+                dead_letters: c.dead_letters,
+                failed_attempts: c.failed_attempts,
+                failing_deliveries: c.failing_deliveries,
+            }
+        })
+        .collect();
+    applications.sort_by(|a, b| {
+        let rank =
+            |x: &ApplicationOverviewOut| (x.failing_deliveries, x.window.failed, x.dead_letters, x.window.pending);
+        rank(b).cmp(&rank(a)).then_with(|| a.app_id.cmp(&b.app_id))
+    });
+    Ok(Json(OverviewOut {
+        since,
+        until,
+        total: total.into(),
+        dead_letters,
+        failing_deliveries,
+        failed_attempts,
+        applications,
+        series: series.into_iter().map(|(start, counts)| SeriesPointOut { start, counts: counts.into() }).collect(),
+    }))
+}
