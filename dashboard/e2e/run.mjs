@@ -7,7 +7,7 @@
 // `herald serve` in a temporary directory (SQLite, its own Redis prefix, retries
 // 0s,1s,1s without jitter, the dashboard from ../dist), creates a tenant with
 // `herald tenant create`, and then drives the browser as an operator and as a
-// customer with a portal link. Screenshots of the main screens go to
+// customer with a portal link, and checks the Overview after failures. Screenshots of the main screens go to
 // docs/screenshots/. Exits non-zero on the first failure; always stops Herald,
 // the receiver and the browser.
 //
@@ -116,6 +116,8 @@ function heraldEnv(tmp, port) {
     HERALD_RETRY_SCHEDULE: '0s,1s,1s',
     HERALD_RETRY_JITTER: '0',
     HERALD_DASHBOARD_DIR: distDir,
+    // The Prometheus listener defaults to a fixed port; parallel runs would clash on it.
+    HERALD_METRICS_LISTEN: '127.0.0.1:0',
   };
 }
 
@@ -270,6 +272,11 @@ async function main() {
   await page.getByText('Herald did not accept this API key.').waitFor();
   await page.getByLabel('Tenant API key').fill(apiKey);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(/\/overview$/);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+  await page.getByText('0 deliveries failed in the last hour').waitFor();
+  await page.getByText('No application had a failed attempt in the last hour').waitFor();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Applications' }).click();
   await page.waitForURL(/\/apps$/);
   await page.getByRole('link', { name: 'Acme Corp' }).waitFor();
   await page.getByRole('link', { name: 'Other Co' }).waitFor();
@@ -425,6 +432,58 @@ async function main() {
   check(!afterDiscard.data.some((entry) => entry.msgId === msgDiscard.id), 'the discarded dead letter is still listed');
   log('dead letter discarded from the DLQ screen');
 
+  // --- the Overview: who failed in the last hour, with a way to them. Other Co gets
+  // one dead letter on an endpoint of its own (Acme's breaker would open after
+  // two more failures in a row), so Acme's queue is empty and Other Co's is not.
+  const otherEndpoint = await api('POST', `/api/v1/app/${other.id}/endpoint`, { url: receiver.url.replace(/acme$/, 'other-co') });
+  receiver.state.failing = true;
+  const msgOverview = await api('POST', `/api/v1/app/${other.id}/msg`, { eventType: 'invoice.paid', payload: { invoice: 'in_overview' } });
+  await eventually('the message for the Overview to be dead-lettered', async () => {
+    const list = await api('GET', `/api/v1/app/${other.id}/dead-letter?endpoint_id=${otherEndpoint.id}`);
+    return list.data.some((entry) => entry.msgId === msgOverview.id);
+  });
+  receiver.state.failing = false;
+  await page.goto(`${base}/`);
+  await page.waitForURL(/\/overview$/);
+  const failingNumber = page.locator('.failing-number');
+  await failingNumber.waitFor();
+  const stats = await api('GET', '/api/v1/stats/overview');
+  check(stats.failingDeliveries >= 4, `the API counts ${stats.failingDeliveries} failing deliveries, expected at least 4`);
+  await eventually('the Overview to show the API\'s failing count', async () => Number((await failingNumber.textContent()).replace(/,/g, '')) === stats.failingDeliveries);
+  await page.getByText('deliveries failed in the last hour').first().waitFor();
+  const failingTable = page.getByRole('table', { name: 'Applications with failures' });
+  const acmeRow = failingTable.locator(`tr[data-app-id="${acme.id}"]`);
+  const otherRow = failingTable.locator(`tr[data-app-id="${other.id}"]`);
+  await acmeRow.waitFor();
+  await otherRow.waitFor();
+  const listed = await failingTable.locator('tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-app-id')));
+  check(JSON.stringify(listed) === JSON.stringify([acme.id, other.id]), `the Overview lists ${JSON.stringify(listed)}, expected Acme (most failures) then Other Co`);
+  const acmeStats = stats.applications.find((entry) => entry.appId === acme.id);
+  const otherStats = stats.applications.find((entry) => entry.appId === other.id);
+  check(acmeStats && acmeStats.failingDeliveries >= 4 && acmeStats.deadLetters === 0, `unexpected Acme overview: ${JSON.stringify(acmeStats)}`);
+  check(otherStats && otherStats.failingDeliveries === 1 && otherStats.deadLetters === 1, `unexpected Other Co overview: ${JSON.stringify(otherStats)}`);
+  check(stats.deadLetters === 1, `the API counts ${stats.deadLetters} dead letters, expected 1`);
+  await acmeRow.getByRole('cell', { name: String(acmeStats.failingDeliveries), exact: true }).waitFor();
+  const chart = page.getByRole('img', { name: /^Deliveries created in the last hour in 12 slices of 5 min: \d+ succeeded, \d+ failed, \d+ pending\.$/ });
+  await chart.waitFor();
+  check((await page.locator('.chart-svg rect.chart-failed').count()) > 0, 'the chart has no failed bar');
+  await shot(page, 'overview');
+  await page.getByRole('button', { name: '24 hours' }).click();
+  await page.waitForURL(/\/overview\?window=24h$/);
+  await page.getByText('deliveries failed in the last 24 hours').first().waitFor();
+  await page.reload();
+  await page.getByRole('button', { name: '24 hours', pressed: true }).waitFor();
+  await page.getByRole('img', { name: /in 24 slices of 1 h/ }).waitFor();
+  await acmeRow.getByRole('link', { name: 'Acme Corp' }).click();
+  await page.waitForURL(new RegExp(`/apps/${acme.id}$`));
+  await page.getByRole('heading', { name: 'Acme Corp' }).waitFor();
+  await page.goBack();
+  await page.waitForURL(/\/overview\?window=24h$/);
+  await otherRow.getByRole('link', { name: '1 dead letter of Other Co' }).click();
+  await page.waitForURL(new RegExp(`/apps/${other.id}/dead-letter$`));
+  await page.locator(`tr[data-msg-id="${msgOverview.id}"]`).waitFor();
+  log(`overview shows ${stats.failingDeliveries} failing deliveries for Acme and Other Co; the links open the application and its dead letters`);
+
   // --- signature help
   await page.goto(`${base}/help/signatures`);
   await page.getByRole('heading', { name: 'Verifying webhook signatures' }).waitFor();
@@ -441,6 +500,9 @@ async function main() {
   await page.goto(`${base}/apps/${acme.id}`);
   await page.getByRole('heading', { name: 'Message log' }).waitFor();
   await noHorizontalOverflow(page, 'application on a phone');
+  await page.goto(`${base}/overview?window=7d`);
+  await page.getByRole('img', { name: /in 28 slices of 6 h/ }).waitFor();
+  await noHorizontalOverflow(page, 'overview on a phone');
   await page.setViewportSize({ width: 1280, height: 900 });
   log('phone layout does not scroll sideways');
 
@@ -450,6 +512,10 @@ async function main() {
   const portalUrl = `${base}${new URL(access.url).pathname}${new URL(access.url).hash}`;
   const portal = await context.newPage();
   portal.on('pageerror', (error) => pageErrors.push(error.message));
+  const portalAskedOverview = [];
+  portal.on('request', (req) => {
+    if (req.url().includes('/api/v1/stats/overview')) portalAskedOverview.push(req.url());
+  });
   const refused = [];
   portal.on('response', (res) => {
     if (res.status() === 403) refused.push(res.url());
@@ -465,6 +531,13 @@ async function main() {
   await portal.goto(`${base}/apps`);
   await portal.waitForURL(new RegExp(`/apps/${acme.id}$`));
   await portal.getByRole('heading', { name: 'Acme Corp' }).waitFor();
+  check((await portal.getByRole('link', { name: 'Overview' }).count()) === 0, 'the portal shows a link to the Overview');
+  await portal.goto(`${base}/overview`);
+  await portal.waitForURL(new RegExp(`/apps/${acme.id}$`));
+  await portal.getByRole('heading', { name: 'Acme Corp' }).waitFor();
+  const portalOverview = await fetch(`${base}/api/v1/stats/overview`, { headers: { authorization: `Bearer ${access.token}` } });
+  check(portalOverview.status === 401 || portalOverview.status === 403, `a portal token can read the overview (${portalOverview.status})`);
+  check(portalAskedOverview.length === 0, `the portal asked for the overview: ${portalAskedOverview.join(', ')}`);
   await portal.goto(`${base}/apps/${other.id}`);
   await portal.getByText('Access refused.').waitFor();
   check(!(await portal.content()).includes('Other Co'), 'the refusal page shows the other application');

@@ -1,14 +1,15 @@
 /**
- * Routes and the frame around them. Operators (tenant API key) get the
- * application list; a portal session gets its one application and no way to
- * list or reach others (a hand-typed URL of another application is refused by
- * the API with `403`, which the screens show).
+ * Routes and the frame around them. Operators (tenant API key) land on the
+ * Overview and get the application list; a portal session gets its one
+ * application and no way to list or reach others (a hand-typed URL of another
+ * application is refused by the API with `403`, which the screens show; the
+ * operator-only screens send it back to its application).
  */
 
 import { useEffect, type ReactNode } from 'react';
 import { Link, Navigate, NavLink, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { UNAUTHORIZED_EVENT } from './api/client';
-import { loadSession } from './lib/session';
+import { loadSession, OPERATOR_HOME } from './lib/session';
 import { useSession } from './session';
 import { SignInPage } from './pages/SignInPage';
 import { PortalPage } from './pages/PortalPage';
@@ -19,6 +20,7 @@ import { EndpointFormPage } from './pages/EndpointFormPage';
 import { MessagePage } from './pages/MessagePage';
 import { DeadLetterPage } from './pages/DeadLetterPage';
 import { SignaturesPage } from './pages/SignaturesPage';
+import { OverviewPage } from './pages/OverviewPage';
 
 export function App() {
   const { drop } = useSession();
@@ -41,6 +43,7 @@ export function App() {
       <Route path="/portal" element={<PortalPage />} />
       <Route path="/help/signatures" element={<Frame><SignaturesPage /></Frame>} />
       <Route path="/" element={<Home />} />
+      <Route path="/overview" element={<RequireOperator><OverviewPage /></RequireOperator>} />
       <Route path="/apps" element={<RequireOperator><ApplicationsPage /></RequireOperator>} />
       <Route path="/apps/:appId" element={<RequireSession><ApplicationPage /></RequireSession>} />
       <Route path="/apps/:appId/endpoints/new" element={<RequireSession><EndpointFormPage /></RequireSession>} />
@@ -53,7 +56,6 @@ export function App() {
   );
 }
 
-/** `/`: the application list for operators, the one application for a portal session. */
 /** The sign-in address for a signed-out visitor, with why and where to come back to. */
 function signInPath(endedBecause: string | null, next?: string): string {
   const params = new URLSearchParams();
@@ -64,15 +66,14 @@ function signInPath(endedBecause: string | null, next?: string): string {
   return query ? `/signin?${query}` : '/signin';
 }
 
+/** `/`: the Overview for operators, the one application for a portal session. */
 function Home() {
   const { session, endedBecause } = useSession();
+  const location = useLocation();
   if (!session) return <Navigate to={signInPath(endedBecause)} replace />;
   if (session.kind === 'portal') return <Navigate to={`/apps/${encodeURIComponent(session.appId)}`} replace />;
-  return (
-    <Frame>
-      <ApplicationsPage />
-    </Frame>
-  );
+  // Keeps `?window=…`, so `/?window=24h` opens that window.
+  return <Navigate to={`${OPERATOR_HOME}${location.search}`} replace />;
 }
 
 function RequireSession({ children }: { children: ReactNode }) {
@@ -92,7 +93,7 @@ function Frame({ children }: { children: ReactNode }) {
   const { session, signOut } = useSession();
   const navigate = useNavigate();
   const portal = session?.kind === 'portal' ? session : null;
-  const home = portal ? `/apps/${encodeURIComponent(portal.appId)}` : '/apps';
+  const home = portal ? `/apps/${encodeURIComponent(portal.appId)}` : OPERATOR_HOME;
 
   const onSignOut = async () => {
     await signOut();
@@ -109,6 +110,7 @@ function Frame({ children }: { children: ReactNode }) {
           Herald{portal ? <span className="brand-sub">customer portal</span> : null}
         </Link>
         <nav aria-label="Main" className="topnav">
+          {session && !portal ? <NavLink to={OPERATOR_HOME}>Overview</NavLink> : null}
           {session && !portal ? <NavLink to="/apps">Applications</NavLink> : null}
           {portal ? <NavLink to={home} end>Your webhooks</NavLink> : null}
           {portal ? <NavLink to={`${home}/dead-letter`}>Dead letters</NavLink> : null}

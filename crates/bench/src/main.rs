@@ -50,8 +50,8 @@ struct Args {
     /// Open-loop arrival rates, messages per second.
     #[arg(long, value_delimiter = ',', default_value = "200,500")]
     rates: Vec<u32>,
-    /// Scenarios to run: throughput, latency, fanout, neighbour.
-    #[arg(long, value_delimiter = ',', default_value = "throughput,latency,fanout,neighbour")]
+    /// Scenarios to run: throughput, latency, fanout, neighbour, overview.
+    #[arg(long, value_delimiter = ',', default_value = "throughput,latency,fanout,neighbour,overview")]
     only: Vec<String>,
     /// Extra Herald settings as TOML lines, e.g. `--set 'worker_concurrency = 512'`.
     #[arg(long = "set")]
@@ -351,6 +351,10 @@ async fn run(args: Args, herald_runtime: tokio::runtime::Handle) -> anyhow::Resu
         println!("The hanging endpoint was sent {} requests.", receiver.hanging.load(Ordering::Relaxed));
     }
 
+    if wanted("overview") {
+        overview(&settings, &client).await?;
+    }
+
     // Every delivery the receiver saw has its attempt row (written asynchronously in
     // batches, so give the writer a moment).
     let mut recorded = 0;
@@ -368,6 +372,74 @@ async fn run(args: Args, herald_runtime: tokio::runtime::Handle) -> anyhow::Resu
     if (recorded as usize) < delivered_total {
         bail!("{} deliveries have no attempt record", delivered_total - recorded as usize);
     }
+    Ok(())
+}
+
+/// Deliveries and attempts seeded for the overview scenario (two attempts each).
+const OVERVIEW_DELIVERIES: u64 = 500_000;
+
+/// The tenant overview for a tenant with a million attempts in the last hour: the rows
+/// are written straight into PostgreSQL with `psql` (sending them through Herald would
+/// take this machine ten minutes), then `GET /api/v1/stats/overview` is timed.
+async fn overview(settings: &herald::Settings, client: &Client) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    let tenant = herald::create_tenant(settings, "overview").await?;
+    let client = Client { key: tenant.api_key.clone(), ..client.clone() };
+    let mut apps = Vec::new();
+    for n in 0..10 {
+        let app = client.post("/api/v1/app", serde_json::json!({"name": format!("Customer {n}")})).await?;
+        apps.push(format!("'{}'", app["id"].as_str().context("an application id")?));
+    }
+    let first = apps[0].trim_matches('\'');
+    let endpoint = client
+        .post(&format!("/api/v1/app/{first}/endpoint"), serde_json::json!({"url": "https://example.com/hook"}))
+        .await?;
+    let endpoint = endpoint["id"].as_str().context("an endpoint id")?.to_owned();
+    let seed = format!(
+        "INSERT INTO messages (id, tenant_id, app_id, event_type, payload, created_at, payload_expunged) \
+         SELECT 'msg_bench' || g, '{tenant}', (ARRAY[{apps}])[1 + g % 10], 'bench.tick', '{{}}', \
+           now() - (g % 3500) * interval '1 second', false FROM generate_series(1, {n}) g; \
+         INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, status, attempt_count, next_attempt_at, \
+           cycle_start, next_trigger, created_at, updated_at) \
+         SELECT 'dlv_bench' || g, '{tenant}', (ARRAY[{apps}])[1 + g % 10], 'msg_bench' || g, '{endpoint}', \
+           CASE WHEN g % 50 = 0 THEN 'failed' WHEN g % 7 = 0 THEN 'pending' ELSE 'succeeded' END, 2, NULL, 0, 0, \
+           now() - (g % 3500) * interval '1 second', now() FROM generate_series(1, {n}) g; \
+         INSERT INTO attempts (id, tenant_id, app_id, msg_id, endpoint_id, delivery_id, attempt_number, url, status, \
+           outcome_class, response_status_code, response, response_duration_ms, trigger_type, created_at) \
+         SELECT 'atmpt_bench' || g || '_' || a, '{tenant}', (ARRAY[{apps}])[1 + g % 10], 'msg_bench' || g, '{endpoint}', \
+           'dlv_bench' || g, a, 'https://example.com/hook', CASE WHEN a = 1 AND g % 10 = 0 THEN 2 ELSE 0 END, \
+           'success', 200, '', 5, 0, now() - (g % 3500) * interval '1 second' \
+         FROM generate_series(1, {n}) g, generate_series(1, 2) a; ANALYZE deliveries; ANALYZE attempts;",
+        tenant = tenant.id,
+        apps = apps.join(","),
+        n = OVERVIEW_DELIVERIES,
+        endpoint = endpoint,
+    );
+    let url = settings.database_url.expose_secret().to_owned();
+    let seeded = tokio::process::Command::new("psql")
+        .args([url.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-c", &seed])
+        .status()
+        .await?;
+    anyhow::ensure!(seeded.success(), "psql could not seed the overview rows");
+    let mut took = Vec::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let response =
+            client.http.get(format!("{}/api/v1/stats/overview", client.base)).bearer_auth(&client.key).send().await?;
+        anyhow::ensure!(response.status().is_success(), "overview: {}", response.status());
+        let answer: serde_json::Value = response.json().await?;
+        took.push(started.elapsed().as_secs_f64() * 1_000.0);
+        anyhow::ensure!(answer["failedAttempts"] == OVERVIEW_DELIVERIES / 10, "unexpected counts: {answer}");
+    }
+    took.sort_by(f64::total_cmp);
+    println!();
+    println!(
+        "Tenant overview over {} deliveries and {} attempts in the last hour: median {:.0} ms, slowest {:.0} ms (5 calls).",
+        OVERVIEW_DELIVERIES,
+        OVERVIEW_DELIVERIES * 2,
+        took[2],
+        took[4]
+    );
     Ok(())
 }
 

@@ -19,6 +19,8 @@ export type MessageAttemptOut = Schemas['MessageAttemptOut'];
 export type MessageEndpointOut = Schemas['MessageEndpointOut'];
 export type EndpointMessageOut = Schemas['EndpointMessageOut'];
 export type EventTypeOut = Schemas['EventTypeOut'];
+export type OverviewOut = Schemas['OverviewOut'];
+export type ApplicationOverviewOut = Schemas['ApplicationOverviewOut'];
 
 /** Fired on `window` when the API answers `401`; the app returns to sign-in. */
 export const UNAUTHORIZED_EVENT = 'herald:unauthorized';

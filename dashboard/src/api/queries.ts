@@ -13,6 +13,13 @@ type S = components['schemas'];
 export const listApplications = (query: { iterator?: string; limit?: number }) =>
   unwrap(api.GET('/api/v1/app', { params: { query } }));
 
+/**
+ * The tenant's deliveries by state and application over a window, and the window
+ * in slices (`GET /stats/overview`). Tenant API keys only: a portal token is refused.
+ */
+export const getOverview = (query: { since: string; until: string; buckets: number }) =>
+  unwrap(api.GET('/api/v1/stats/overview', { params: { query } }));
+
 export const getApplication = (appId: string) =>
   unwrap(api.GET('/api/v1/app/{app_id}', { params: { path: { app_id: appId } } }));
 

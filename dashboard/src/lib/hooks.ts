@@ -104,6 +104,33 @@ export function useNow(intervalMs = 1000): number {
   return now;
 }
 
+/**
+ * The rendered width of an element in whole CSS pixels, followed as it resizes
+ * (for drawing an SVG at its real size, so its text is never scaled down on a
+ * phone). Pass the returned callback as the element's `ref`; until the element
+ * is measured the width is `fallback`.
+ */
+export function useElementWidth<E extends Element>(fallback: number): [(element: E | null) => void, number] {
+  const [element, setElement] = useState<E | null>(null);
+  const [width, setWidth] = useState(fallback);
+  useEffect(() => {
+    if (!element) return;
+    const measure = () => {
+      const measured = Math.floor(element.getBoundingClientRect().width);
+      setWidth(measured > 0 ? measured : fallback);
+    };
+    measure();
+    if (typeof ResizeObserver === 'undefined') {
+      window.addEventListener('resize', measure);
+      return () => window.removeEventListener('resize', measure);
+    }
+    const observer = new ResizeObserver(measure);
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, [element, fallback]);
+  return [setElement, width];
+}
+
 /** Sets the document title while a screen is shown. */
 export function useTitle(title: string): void {
   useEffect(() => {

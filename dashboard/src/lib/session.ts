@@ -13,6 +13,9 @@ export type Session =
 
 const STORAGE_KEY = 'herald.session';
 
+/** Where an operator lands: after sign-in, from the brand link and from `/`. */
+export const OPERATOR_HOME = '/overview';
+
 /** The subset of the Storage API the session needs (tests pass a Map-backed one). */
 export interface KeyValueStore {
   getItem(key: string): string | null;

@@ -3,7 +3,7 @@ import { useNavigate, useSearchParams } from 'react-router';
 import { api, unwrap } from '../api/client';
 import { ApiError } from '../api/errors';
 import { useTitle } from '../lib/hooks';
-import { normalizeApiKey } from '../lib/session';
+import { normalizeApiKey, OPERATOR_HOME } from '../lib/session';
 import { parsePortalHash } from '../lib/portalHash';
 import { useSession } from '../session';
 import { ErrorBox } from '../components/ui';
@@ -45,7 +45,7 @@ export function SignInPage() {
       await unwrap(api.GET('/api/v1/app', { params: { query: { limit: 1 } }, headers: { Authorization: `Bearer ${apiKey}` } }));
       signIn({ kind: 'operator', apiKey });
       const next = params.get('next');
-      navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/apps', { replace: true });
+      navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : OPERATOR_HOME, { replace: true });
     } catch (failure) {
       if (failure instanceof ApiError && failure.isForbidden) {
         setError(new Error('This is a portal token, not an API key. Open the portal link instead.'));
