@@ -318,6 +318,7 @@ async function main() {
   await page.getByRole('button', { name: 'Find' }).click();
   await page.waitForURL(new RegExp(`/messages/${msg1.id}$`));
   await page.getByText('"invoice": "in_1"').waitFor();
+  check((await page.locator('dt', { hasText: 'Ordering key' }).count()) === 0, 'a message without an ordering key shows one');
   log('found the message by eventId');
 
   // --- failures, attempts and the next retry time
@@ -347,6 +348,7 @@ async function main() {
   await page.getByRole('button', { name: 'Reveal' }).click();
   await page.getByText(/^whsec_[A-Za-z0-9+/=]{20,}$/).waitFor();
   await page.getByRole('table', { name: 'Attempts' }).waitFor();
+  await page.locator('.fact').filter({ hasText: 'Ordered delivery' }).getByText('Off', { exact: true }).waitFor();
   await shot(page, '05-endpoint');
   log('endpoint screen shows health, the secret and attempts');
 
@@ -389,6 +391,36 @@ async function main() {
     receiver.state.requests.some((r) => r.headers['webhook-id'] === msgRecover.id && r.status === 200),
   );
   log('recover restarted the dead-lettered delivery');
+
+  // --- an ordered endpoint made in the form; two messages of one key arrive in sequence.
+  // It receives every event type, so it is deleted before the failures below would reach it.
+  await page.goto(`${base}/apps/${acme.id}/endpoints/new`);
+  const orderedUrl = receiver.url.replace(/acme$/, 'acme-ordered');
+  await page.getByLabel('URL', { exact: true }).fill(orderedUrl);
+  await page.getByRole('checkbox', { name: 'Ordered delivery' }).check();
+  await page.getByRole('button', { name: 'Create endpoint' }).click();
+  await page.waitForURL(/\/endpoints\/ep_/);
+  const orderedId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+  await page.getByRole('heading', { name: orderedUrl }).waitFor();
+  await page.locator('.fact').filter({ hasText: 'Ordered delivery' }).getByText('On', { exact: true }).waitFor();
+  const orderedOut = await api('GET', `/api/v1/app/${acme.id}/endpoint/${orderedId}`);
+  check(orderedOut.ordered === true, `the endpoint created with ordered delivery has ordered=${orderedOut.ordered}`);
+  const keyed = [];
+  for (const n of [1, 2]) {
+    keyed.push(await api('POST', `/api/v1/app/${acme.id}/msg`, { eventType: 'order.shipped', orderingKey: 'cart-42', payload: { n } }));
+  }
+  const keyedRequests = await eventually('both keyed messages at the ordered endpoint', async () => {
+    const found = keyed.map((m) => receiver.state.requests.find((r) => r.headers['webhook-id'] === m.id && r.path.endsWith('/acme-ordered')));
+    return found.every(Boolean) ? found : null;
+  });
+  check(
+    keyedRequests.every((r, i) => r.headers['herald-ordering-key'] === 'cart-42' && r.headers['herald-sequence'] === String(i + 1)),
+    `unexpected ordering headers: ${JSON.stringify(keyedRequests.map((r) => [r.headers['herald-ordering-key'], r.headers['herald-sequence']]))}`,
+  );
+  await page.goto(`${base}/apps/${acme.id}/messages/${keyed[1].id}`);
+  await page.locator('.fact').filter({ hasText: 'Ordering key' }).getByText('cart-42', { exact: true }).waitFor();
+  await api('DELETE', `/api/v1/app/${acme.id}/endpoint/${orderedId}`);
+  log('an ordered endpoint created in the form; keyed messages carry the key and sequence 1, 2');
 
   // --- a dead-lettered delivery, replayed from the DLQ screen
   receiver.state.failing = true;

@@ -279,3 +279,77 @@ async fn the_dashboard_is_served_with_client_routes_and_api_paths_stay_json() {
     herald.stop().await;
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_are_searchable_by_name_uid_or_id() {
+    let herald = TestApp::spawn().await;
+    let acme = herald.create_application("acme").await;
+    herald.post("/api/v1/app", &json!({"name": "Globex Europe", "uid": "globex-eu"})).await;
+    herald.post("/api/v1/app", &json!({"name": "Initech 100%"})).await;
+    let found = |query: String| {
+        let herald = &herald;
+        async move {
+            let (status, body) = herald.get(&format!("/api/v1/app?search={query}")).await;
+            assert_eq!(status, 200, "{body}");
+            let mut names: Vec<String> =
+                body["data"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap().to_owned()).collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(found("ACM".into()).await, ["App acme"], "the name, ignoring case");
+    assert_eq!(found("-eu".into()).await, ["Globex Europe"], "the uid");
+    assert_eq!(found(acme["id"].as_str().unwrap().to_owned()).await, ["App acme"], "the id");
+    assert_eq!(found("100%25".into()).await, ["Initech 100%"], "a `%` is a character, not a wildcard");
+    assert!(found("nobody".into()).await.is_empty());
+    assert_eq!(found("".into()).await.len(), 3, "an empty search lists everything");
+    let (status, body) = herald.get(&format!("/api/v1/app?search={}", "x".repeat(257))).await;
+    assert_eq!((status, body["detail"][0]["loc"].clone()), (422, json!(["query", "search"])), "{body}");
+    herald.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_message_log_filters_by_delivery_status_and_shows_the_attempts_still_planned() {
+    let herald =
+        TestApp::builder().setting("retry_schedule", "\"0s,1h,2h\"").setting("retry_jitter", "0.0").start().await;
+    let fine = TestReceiver::start().await;
+    let failing = TestReceiver::start().await;
+    failing.set_default(Reply::status(503));
+    herald.create_application("log").await;
+    herald.create_endpoint("log", &fine.url("/ok"), json!({"filterTypes": ["a.ok"]})).await;
+    herald.create_endpoint("log", &failing.url("/down"), json!({"filterTypes": ["b.bad"]})).await;
+    let ok = herald.send_message("log", "a.ok", json!({})).await["id"].as_str().unwrap().to_owned();
+    let bad = herald.send_message("log", "b.bad", json!({})).await["id"].as_str().unwrap().to_owned();
+    eventually(Duration::from_secs(20), "both first attempts", || async {
+        let ok_done = herald.attempts("log", &ok).await.len() == 1;
+        let bad_tried = herald.attempts("log", &bad).await.len() == 1;
+        (ok_done && bad_tried && !herald.store.message_deliveries(&bad).await.ok()?[0].next_attempt_at.is_none())
+            .then_some(())
+    })
+    .await;
+    let ids = |status: u8| {
+        let herald = &herald;
+        async move {
+            let (code, body) = herald.get(&format!("/api/v1/app/log/msg?status={status}")).await;
+            assert_eq!(code, 200, "{body}");
+            body["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ids(0).await, [ok.clone()], "succeeded");
+    assert_eq!(ids(1).await, [bad.clone()], "pending, retrying in an hour");
+    assert!(ids(2).await.is_empty(), "nothing dead-lettered yet");
+    let (status, body) = herald.get("/api/v1/app/log/msg?status=7").await;
+    assert_eq!((status, body["detail"][0]["loc"].clone()), (422, json!(["query", "status"])), "{body}");
+
+    // The failing delivery has two attempts left: in an hour, then two hours after that.
+    let (_, destinations) = herald.get(&format!("/api/v1/app/log/msg/{bad}/endpoint")).await;
+    let destination = &destinations["data"][0];
+    let upcoming: Vec<chrono::DateTime<chrono::Utc>> =
+        serde_json::from_value(destination["upcomingAttempts"].clone()).expect("a list of times");
+    let next: chrono::DateTime<chrono::Utc> = serde_json::from_value(destination["nextAttempt"].clone()).unwrap();
+    assert_eq!(upcoming, [next, next + chrono::Duration::hours(2)], "{destination}");
+    assert!((next - chrono::Utc::now()).num_minutes() >= 58, "the next try is an hour away: {destination}");
+    let (_, delivered) = herald.get(&format!("/api/v1/app/log/msg/{ok}/endpoint")).await;
+    assert_eq!(delivered["data"][0]["upcomingAttempts"], json!([]), "nothing planned once delivered");
+    herald.stop().await;
+}

@@ -50,6 +50,13 @@ async fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
             "validation",
         ),
         case("wrong field type", "/api/v1/app/acme/msg", r#"{"eventType": 5, "payload": {}}"#, 422, "validation"),
+        case(
+            "NUL in an application's metadata (found by schemathesis)",
+            "/api/v1/app",
+            r#"{"name": "Nul", "metadata": {"k": "a\u0000b"}}"#,
+            422,
+            "validation",
+        ),
         case("payload over the limit", "/api/v1/app/acme/msg", &big, 413, "payload_too_large"),
         case("request over the limit", "/api/v1/app/acme/msg", &huge, 413, "payload_too_large"),
         case(

@@ -141,6 +141,15 @@ impl ApiError {
         Self::Validation(vec![ValidationItem::body(path, msg)])
     }
 
+    /// A `422` about the query parameter `name`.
+    pub fn query(name: &str, msg: impl Into<String>) -> Self {
+        Self::Validation(vec![ValidationItem {
+            loc: vec!["query".to_owned(), name.to_owned()],
+            msg: msg.into(),
+            kind: "value_error".to_owned(),
+        }])
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),

@@ -48,6 +48,8 @@ pub struct ApiConfig {
     pub dead_letter_replay_rate: f64,
     /// The dashboard's built files, served at `/` ([`dashboard`]); `None` serves none.
     pub dashboard_dir: Option<std::path::PathBuf>,
+    /// The workers' retry schedule, to show a delivery's upcoming attempts.
+    pub retry_schedule: herald_core::RetrySchedule,
 }
 
 impl ApiConfig {

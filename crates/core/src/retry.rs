@@ -63,6 +63,23 @@ impl RetrySchedule {
         &self.delays
     }
 
+    /// When the rest of a retry cycle would be tried if every attempt failed: the next
+    /// attempt, number `next` of its cycle (1-based), due at `next_at`, then each later
+    /// one after its nominal delay (each really lands within the jitter band of it, and
+    /// later still if a receiver asks with `Retry-After`). Empty past the schedule's end.
+    pub fn upcoming(&self, next: u32, next_at: chrono::DateTime<chrono::Utc>) -> Vec<chrono::DateTime<chrono::Utc>> {
+        if next == 0 || next > self.max_attempts() {
+            return Vec::new();
+        }
+        let mut due = next_at;
+        let mut times = vec![due];
+        for delay in &self.delays[next as usize..] {
+            due += chrono::Duration::from_std(*delay).unwrap_or(chrono::Duration::MAX);
+            times.push(due);
+        }
+        times
+    }
+
     /// The delay before attempt number `attempt` (1-based), with jitter from `draw`
     /// (uniform in `[0, 1)`). `None` once the schedule is exhausted.
     pub fn delay_before(&self, attempt: u32, draw: f64) -> Option<Duration> {
@@ -91,6 +108,21 @@ pub fn parse_duration(value: &str) -> Result<Duration, RetryScheduleError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_upcoming_attempts_follow_the_rest_of_the_schedule() {
+        let schedule = RetrySchedule::parse("0s,5s,5m,30m", 0.2).unwrap();
+        let at = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().to_utc();
+        let seconds = |times: Vec<chrono::DateTime<chrono::Utc>>| -> Vec<i64> {
+            times.iter().map(|t| (*t - at).num_seconds()).collect()
+        };
+        // The second attempt is next: then 5 min after it, then 30 min after that.
+        assert_eq!(seconds(schedule.upcoming(2, at)), [0, 300, 2_100]);
+        assert_eq!(seconds(schedule.upcoming(4, at)), [0], "the last attempt has nothing after it");
+        assert!(schedule.upcoming(5, at).is_empty(), "past the schedule");
+        assert!(schedule.upcoming(0, at).is_empty());
+    }
+
     use super::*;
 
     fn check(schedule: &str, band: f64, attempt: u32, draw: f64, expected: Option<Duration>) {

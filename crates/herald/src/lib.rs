@@ -167,6 +167,7 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
             operator_token: (!operator_token.is_empty()).then(|| operator_token.to_owned().into()),
             dead_letter_replay_rate: settings.dead_letter_replay_rate,
             dashboard_dir: settings.dashboard_dir(),
+            retry_schedule: settings.delivery_policy()?.schedule,
         };
         let state = ApiState::new(store.clone(), queue.clone(), config, metrics.clone());
         tokio::spawn(prune_idempotency_keys(store.clone(), shutdown.clone()));

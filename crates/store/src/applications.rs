@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use herald_core::{ApplicationId, TenantId};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::sea_query::{Expr, Func, LikeExpr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 use crate::entity::{application, endpoint};
 use crate::paging::{fetch_page, Listed, Page};
@@ -80,15 +80,30 @@ impl Store {
             .await?)
     }
 
-    /// A tenant's applications, one page at a time.
+    /// A tenant's applications, one page at a time; with `search`, only those whose
+    /// name or uid contains it (ignoring case) or whose id it is.
     pub async fn list_applications(
         &self,
         tenant_id: &TenantId,
+        search: Option<&str>,
         page: &Page,
     ) -> StoreResult<Listed<application::Model>> {
-        let select = application::Entity::find()
+        let mut select = application::Entity::find()
             .filter(application::Column::TenantId.eq(tenant_id.as_str()))
             .filter(application::Column::DeletedAt.is_null());
+        if let Some(text) = search {
+            let lower = text.to_lowercase();
+            // LIKE's wildcards are escaped with `!` (see `messages::json_list_contains`).
+            let escaped = lower.replace('!', "!!").replace('%', "!%").replace('_', "!_");
+            let pattern = LikeExpr::new(format!("%{escaped}%")).escape('!');
+            let lowered = |column: application::Column| Expr::expr(Func::lower(Expr::col(column)));
+            select = select.filter(
+                Condition::any()
+                    .add(lowered(application::Column::Name).like(pattern.clone()))
+                    .add(lowered(application::Column::Uid).like(pattern))
+                    .add(application::Column::Id.eq(text)),
+            );
+        }
         fetch_page(&self.db, select, application::Column::Id, page).await
     }
 

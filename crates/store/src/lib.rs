@@ -74,7 +74,13 @@ impl From<DbErr> for StoreError {
     fn from(error: DbErr) -> Self {
         match error {
             DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => Self::Unavailable(error.to_string()),
-            other if other.to_string().contains("invalid byte sequence") => {
+            // PostgreSQL refuses NUL in text ("invalid byte sequence") and in JSON
+            // ("unsupported Unicode escape sequence": `\u0000` cannot be converted to text).
+            other
+                if ["invalid byte sequence", "unsupported Unicode escape sequence"]
+                    .iter()
+                    .any(|refusal| other.to_string().contains(refusal)) =>
+            {
                 Self::InvalidValue("text must not contain NUL characters".into())
             }
             other => Self::Database(other),

@@ -237,18 +237,33 @@ impl Store {
         Ok(found.into_iter().next())
     }
 
-    /// An application's messages, newest first, one page at a time.
+    /// An application's messages, newest first, one page at a time; with `status`,
+    /// only those with a delivery (to any endpoint) in that state.
     pub async fn list_messages(
         &self,
         tenant_id: &TenantId,
         app_id: &str,
         filter: &MessageFilter,
+        status: Option<DeliveryStatus>,
         page: &Page,
     ) -> StoreResult<Listed<message::Model>> {
-        let select = message::Entity::find()
+        let mut select = message::Entity::find()
             .filter(message::Column::TenantId.eq(tenant_id.as_str()))
             .filter(message::Column::AppId.eq(app_id))
             .filter(filter.condition());
+        if let Some(status) = status {
+            // Served by `ix_deliveries_app_status` (app, status, id).
+            select = select.filter(
+                message::Column::Id.in_subquery(
+                    Query::select()
+                        .column(delivery::Column::MsgId)
+                        .from(delivery::Entity)
+                        .and_where(delivery::Column::AppId.eq(app_id))
+                        .and_where(delivery::Column::Status.eq(status.as_str()))
+                        .to_owned(),
+                ),
+            );
+        }
         fetch_page(&self.db, select, message::Column::Id, page).await
     }
 

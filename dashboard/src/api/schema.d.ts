@@ -1244,6 +1244,13 @@ export interface components {
                 statusText: string;
                 /** Format: date-time */
                 nextAttempt?: string | null;
+                /**
+                 * @description Herald's addition: the attempts still planned if each one fails, the next first,
+                 *     at their nominal times (each lands within the retry jitter band of its time, or
+                 *     later if the receiver asks with `Retry-After`). Empty once the delivery is final,
+                 *     or while an ordered delivery waits for the one before it.
+                 */
+                upcomingAttempts: string[];
             })[];
             iterator?: string | null;
             prevIterator?: string | null;
@@ -1322,6 +1329,13 @@ export interface components {
             statusText: string;
             /** Format: date-time */
             nextAttempt?: string | null;
+            /**
+             * @description Herald's addition: the attempts still planned if each one fails, the next first,
+             *     at their nominal times (each lands within the retry jitter band of its time, or
+             *     later if the receiver asks with `Retry-After`). Empty once the delivery is final,
+             *     or while an ordered delivery waits for the one before it.
+             */
+            upcomingAttempts: string[];
         };
         /**
          * @description Svix's `MessageIn`. The payload is kept byte for byte as the producer sent it:
@@ -1660,6 +1674,11 @@ export interface operations {
                 iterator?: string;
                 /** @description The order of the returned items (default ascending, oldest first). */
                 order?: components["schemas"]["Ordering"];
+                /**
+                 * @description Herald's addition: only applications whose name or uid contains this text
+                 *     (ignoring case), or whose id it is. 1 to 256 characters.
+                 */
+                search?: string;
             };
             header?: never;
             path?: never;
@@ -3834,6 +3853,11 @@ export interface operations {
                 tag?: string;
                 /** @description Only messages of these event types (repeated or comma-separated). */
                 event_types?: string[];
+                /**
+                 * @description Herald's addition: only messages with a delivery in this state, to any endpoint:
+                 *     0 (succeeded), 1 (pending) or 2 (failed, dead-lettered).
+                 */
+                status?: number;
             };
             header?: never;
             path: {

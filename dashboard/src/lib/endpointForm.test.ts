@@ -18,8 +18,20 @@ describe('endpoint form', () => {
       createBody({ ...emptyEndpointForm, url: 'https://a', eventTypes: 'a, b', channels: 'eu', rateLimit: '5', uid: 'u1', secret: 'whsec_x' }),
     ).toEqual({ url: 'https://a', description: '', disabled: false, eventTypes: ['a', 'b'], channels: ['eu'], throttleRate: 5, uid: 'u1', secret: 'whsec_x' });
   });
+  it('sends ordered on creation only when it is checked', () => {
+    expect(createBody({ ...emptyEndpointForm, url: 'https://a', ordered: true })).toEqual({ url: 'https://a', description: '', disabled: false, ordered: true });
+    expect(createBody({ ...emptyEndpointForm, url: 'https://a', ordered: false })).not.toHaveProperty('ordered');
+  });
+  it('sends ordered in a patch only when it changed', () => {
+    const loaded = { ...emptyEndpointForm, url: 'https://a' };
+    const orderedLoaded = { ...loaded, ordered: true };
+    expect(patchBody({ ...loaded, description: 'd' }, loaded)).not.toHaveProperty('ordered');
+    expect(patchBody(orderedLoaded, orderedLoaded)).not.toHaveProperty('ordered');
+    expect(patchBody({ ...loaded, ordered: true }, loaded)).toMatchObject({ url: 'https://a', ordered: true });
+    expect(patchBody({ ...orderedLoaded, ordered: false }, orderedLoaded)).toMatchObject({ ordered: false });
+  });
   it('clears emptied fields in a patch', () => {
-    expect(patchBody({ ...emptyEndpointForm, url: 'https://a', disabled: true })).toEqual({
+    expect(patchBody({ ...emptyEndpointForm, url: 'https://a', disabled: true }, emptyEndpointForm)).toEqual({
       url: 'https://a',
       description: '',
       eventTypes: null,
@@ -29,9 +41,14 @@ describe('endpoint form', () => {
       disabled: true,
     });
   });
-  it('fills the form from either spelling of the API fields', () => {
+  it('fills the form from either spelling of the API fields, and ordered', () => {
     const form = formFromEndpoint({ url: 'https://a', description: 'd', disabled: false, eventTypes: ['x'], throttleRate: 3, channels: null, uid: null });
-    expect(form).toMatchObject({ eventTypes: 'x', rateLimit: '3', channels: '', uid: '' });
-    expect(formFromEndpoint({ url: 'u', description: '', disabled: true, filterTypes: ['y'], rateLimit: 7 })).toMatchObject({ eventTypes: 'y', rateLimit: '7', disabled: true });
+    expect(form).toMatchObject({ eventTypes: 'x', rateLimit: '3', channels: '', uid: '', ordered: false });
+    expect(formFromEndpoint({ url: 'u', description: '', disabled: true, filterTypes: ['y'], rateLimit: 7, ordered: true })).toMatchObject({
+      eventTypes: 'y',
+      rateLimit: '7',
+      disabled: true,
+      ordered: true,
+    });
   });
 });

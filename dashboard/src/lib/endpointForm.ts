@@ -13,6 +13,8 @@ export interface EndpointFormState {
   rateLimit: string;
   uid: string;
   disabled: boolean;
+  /** Herald's ordered mode: one ordering key's messages are delivered one after another. */
+  ordered: boolean;
   /** Create only; blank lets Herald generate one. */
   secret: string;
 }
@@ -25,6 +27,7 @@ export const emptyEndpointForm: EndpointFormState = {
   rateLimit: '',
   uid: '',
   disabled: false,
+  ordered: false,
   secret: '',
 };
 
@@ -38,6 +41,7 @@ export interface EndpointLike {
   rateLimit?: number | null;
   throttleRate?: number | null;
   uid?: string | null;
+  ordered?: boolean;
 }
 
 export function formFromEndpoint(endpoint: EndpointLike): EndpointFormState {
@@ -50,6 +54,7 @@ export function formFromEndpoint(endpoint: EndpointLike): EndpointFormState {
     rateLimit: rate === null ? '' : String(rate),
     uid: endpoint.uid ?? '',
     disabled: endpoint.disabled,
+    ordered: endpoint.ordered ?? false,
     secret: '',
   };
 }
@@ -83,6 +88,7 @@ export interface EndpointCreateBody {
   uid?: string | null;
   disabled?: boolean;
   secret?: string | null;
+  ordered?: boolean;
 }
 
 export function createBody(form: EndpointFormState): EndpointCreateBody {
@@ -94,6 +100,8 @@ export function createBody(form: EndpointFormState): EndpointCreateBody {
   if (form.rateLimit.trim() !== '') body.throttleRate = Number(form.rateLimit.trim());
   if (form.uid.trim() !== '') body.uid = form.uid.trim();
   if (form.secret.trim() !== '') body.secret = form.secret.trim();
+  // Off is Herald's default, so an unordered endpoint is created without the field.
+  if (form.ordered) body.ordered = true;
   return body;
 }
 
@@ -105,13 +113,18 @@ export interface EndpointPatchBody {
   throttleRate?: number | null;
   uid?: string | null;
   disabled?: boolean | null;
+  ordered?: boolean;
 }
 
-/** A patch with every edited field; emptied lists, limits and uid are cleared with `null`. */
-export function patchBody(form: EndpointFormState): EndpointPatchBody {
+/**
+ * A patch with every edited field; emptied lists, limits and uid are cleared with `null`.
+ * `ordered` is sent only when it differs from `before` (the form as loaded), so a save that
+ * leaves the box alone does not undo a change made elsewhere since the form was opened.
+ */
+export function patchBody(form: EndpointFormState, before: EndpointFormState): EndpointPatchBody {
   const eventTypes = splitList(form.eventTypes);
   const channels = splitList(form.channels);
-  return {
+  const body: EndpointPatchBody = {
     url: form.url.trim(),
     description: form.description.trim(),
     eventTypes: eventTypes.length > 0 ? eventTypes : null,
@@ -120,4 +133,6 @@ export function patchBody(form: EndpointFormState): EndpointPatchBody {
     uid: form.uid.trim() !== '' ? form.uid.trim() : null,
     disabled: form.disabled,
   };
+  if (form.ordered !== before.ordered) body.ordered = form.ordered;
+  return body;
 }

@@ -43,7 +43,9 @@ export function EndpointFormPage() {
     setBusy(true);
     setError(null);
     try {
-      const saved = editing ? await patchEndpoint(appId, endpointId!, patchBody(form)) : await createEndpoint(appId, createBody(form));
+      const saved = editing
+        ? await patchEndpoint(appId, endpointId!, patchBody(form, formFromEndpoint(existing.data!)))
+        : await createEndpoint(appId, createBody(form));
       navigate(`${base}/endpoints/${encodeURIComponent(saved.id)}`, { replace: editing });
     } catch (failure) {
       setError(failure);
@@ -89,6 +91,15 @@ export function EndpointFormPage() {
         <Field id="ep-rate" label="Rate limit (messages per second)" error={show('rateLimit')} hint="Blank for no limit.">
           <input id="ep-rate" name="rateLimit" inputMode="numeric" value={form.rateLimit} onChange={(e) => set('rateLimit', e.target.value)} />
         </Field>
+        <div className="field">
+          <label className="checkbox">
+            <input type="checkbox" name="ordered" aria-describedby="ep-ordered-hint" checked={form.ordered} onChange={(e) => set('ordered', e.target.checked)} />{' '}
+            Ordered delivery
+          </label>
+          <span id="ep-ordered-hint" className="muted small">
+            Messages with the same ordering key arrive one after another; the next waits until the one before succeeded or was dead-lettered.
+          </span>
+        </div>
         <Field id="ep-uid" label="uid (optional)">
           <input id="ep-uid" name="uid" value={form.uid} onChange={(e) => set('uid', e.target.value)} />
         </Field>

@@ -62,6 +62,7 @@ export function EndpointPage() {
           ['Event types', filterTypes && filterTypes.length > 0 ? filterTypes.join(', ') : 'All event types'],
           ['Channels', ep.channels && ep.channels.length > 0 ? ep.channels.join(', ') : 'Any channel'],
           ['Rate limit', rateLimit ? `${rateLimit} per second` : 'None'],
+          ['Ordered delivery', ep.ordered ? 'On' : 'Off'],
           ['Version', String(ep.version)],
           ['Created', formatTimestamp(ep.createdAt)],
           ['Updated', formatTimestamp(ep.updatedAt)],

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useMemo, useState, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
 import { getApplication, getMessage, listAllEndpoints, listMessageAttempts, listMessageDestinations, resendMessage } from '../api/queries';
 import type { MessageAttemptOut, MessageEndpointOut } from '../api/client';
@@ -46,6 +46,15 @@ export function MessagePage() {
   }
   if (!message.data) return <Loading />;
   const msg = message.data;
+  const facts: [string, ReactNode][] = [
+    ['Message id', <Mono key="id">{msg.id}</Mono>],
+    ['eventId', msg.eventId ? <Mono key="eid">{msg.eventId}</Mono> : '—'],
+    ['Created', formatTimestamp(msg.timestamp)],
+    ['Channels', msg.channels && msg.channels.length > 0 ? msg.channels.join(', ') : '—'],
+    ['Tags', msg.tags && msg.tags.length > 0 ? msg.tags.join(', ') : '—'],
+  ];
+  // Only ordered endpoints care about the key, so a message without one does not get an empty row.
+  if (msg.orderingKey) facts.push(['Ordering key', <Mono key="ordering-key">{msg.orderingKey}</Mono>]);
 
   return (
     <>
@@ -55,15 +64,7 @@ export function MessagePage() {
           <Mono>{msg.eventType}</Mono>
         </h1>
       </div>
-      <Facts
-        items={[
-          ['Message id', <Mono key="id">{msg.id}</Mono>],
-          ['eventId', msg.eventId ? <Mono key="eid">{msg.eventId}</Mono> : '—'],
-          ['Created', formatTimestamp(msg.timestamp)],
-          ['Channels', msg.channels && msg.channels.length > 0 ? msg.channels.join(', ') : '—'],
-          ['Tags', msg.tags && msg.tags.length > 0 ? msg.tags.join(', ') : '—'],
-        ]}
-      />
+      <Facts items={facts} />
       {msg.schemaViolations && msg.schemaViolations.length > 0 ? (
         <div className="notice notice-fail">
           The payload does not match its event type's schema:

@@ -47,6 +47,35 @@ export function SignaturesPage() {
           unchanged.
         </p>
       </Section>
+      <Section title="Ordered endpoints">
+        <p>
+          An endpoint with ordered delivery on receives the messages of one ordering key one after another: the next is sent only once
+          the one before it succeeded or was dead-lettered. Its deliveries carry two more headers:
+        </p>
+        <dl className="facts facts-wide">
+          <div className="fact">
+            <dt>
+              <Mono>herald-ordering-key</Mono>
+            </dt>
+            <dd>The message's ordering key, as the sender gave it.</dd>
+          </div>
+          <div className="fact">
+            <dt>
+              <Mono>herald-sequence</Mono>
+            </dt>
+            <dd>
+              The message's place in its key's sequence for this endpoint: 1, 2, 3, … counted per key and per endpoint. A skipped number
+              means a message of that key was dead-lettered. A replay goes out when asked, with its original number, so a number can come
+              again out of turn.
+            </dd>
+          </div>
+        </dl>
+        <p>
+          Neither header is covered by the signature, which signs only <Mono>id.timestamp.body</Mono>: treat them as hints for ordering,
+          and keep anything you must trust in the signed body. Messages without a key, and endpoints without ordered delivery, carry
+          neither header.
+        </p>
+      </Section>
       <Section title="Verification code">
         <div className="tabs" role="tablist" aria-label="Language">
           {SNIPPETS.map((s) => (

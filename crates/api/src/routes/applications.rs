@@ -112,17 +112,36 @@ impl ApplicationIn {
     }
 }
 
+/// Svix's list parameters, and Herald's search.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListApplicationsQuery {
+    /// How many items to return, 1 to 250 (default 50).
+    pub limit: Option<u64>,
+    /// The `iterator` or `prevIterator` of a previous page.
+    pub iterator: Option<String>,
+    /// The order of the returned items (default ascending, oldest first).
+    pub order: Option<super::Ordering>,
+    /// Herald's addition: only applications whose name or uid contains this text
+    /// (ignoring case), or whose id it is. 1 to 256 characters.
+    pub search: Option<String>,
+}
+
 /// Lists the tenant's applications.
 #[utoipa::path(get, path = "/api/v1/app", tag = "Application", operation_id = "v1.application.list",
-    params(OrderedPageQuery), security(("HTTPBearer" = [])),
+    params(ListApplicationsQuery), security(("HTTPBearer" = [])),
     responses((status = 200, body = ListResponse<ApplicationOut>), ErrorResponses))]
 pub async fn list_applications(
     State(state): State<ApiState>,
     caller: TenantCaller,
-    ValidQuery(query): ValidQuery<OrderedPageQuery>,
+    ValidQuery(query): ValidQuery<ListApplicationsQuery>,
 ) -> ApiResult<Json<ListResponse<ApplicationOut>>> {
-    let page = query.page()?;
-    let listed = state.store.list_applications(&caller.tenant_id(), &page).await?;
+    let page = OrderedPageQuery { limit: query.limit, iterator: query.iterator, order: query.order }.page()?;
+    let search = query.search.as_deref().map(str::trim).filter(|text| !text.is_empty());
+    if search.is_some_and(|text| text.chars().count() > 256) {
+        return Err(ApiError::query("search", "must be at most 256 characters"));
+    }
+    let listed = state.store.list_applications(&caller.tenant_id(), search, &page).await?;
     Ok(Json(envelope(listed, &page, |app| app.id.clone(), ApplicationOut::from)))
 }
 

@@ -100,22 +100,14 @@ fn delivery_status(model: &delivery::Model) -> i16 {
     status.code().into()
 }
 
-fn delivery_status_filter(status: Option<i16>) -> ApiResult<Option<DeliveryStatus>> {
+pub(crate) fn delivery_status_filter(status: Option<i16>) -> ApiResult<Option<DeliveryStatus>> {
     match status {
         None => Ok(None),
         Some(0) => Ok(Some(DeliveryStatus::Succeeded)),
         Some(1) => Ok(Some(DeliveryStatus::Pending)),
         Some(2) => Ok(Some(DeliveryStatus::Failed)),
-        Some(_) => Err(query_problem("status", "must be 0 (success), 1 (pending) or 2 (fail)")),
+        Some(_) => Err(ApiError::query("status", "must be 0 (success), 1 (pending) or 2 (fail)")),
     }
-}
-
-fn query_problem(name: &str, msg: &str) -> ApiError {
-    ApiError::Validation(vec![crate::error::ValidationItem {
-        loc: vec!["query".into(), name.into()],
-        msg: msg.into(),
-        kind: "value_error".into(),
-    }])
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -151,7 +143,7 @@ impl ListAttemptsQuery {
     fn filter(&self) -> ApiResult<AttemptFilter> {
         if let Some(class) = self.status_code_class {
             if ![0, 100, 200, 300, 400, 500].contains(&class) {
-                return Err(query_problem("status_code_class", "must be 0, 100, 200, 300, 400 or 500"));
+                return Err(ApiError::query("status_code_class", "must be 0, 100, 200, 300, 400 or 500"));
             }
         }
         Ok(AttemptFilter {
@@ -368,6 +360,11 @@ pub struct MessageEndpointOut {
     pub status: i16,
     pub status_text: &'static str,
     pub next_attempt: Option<DateTime<Utc>>,
+    /// Herald's addition: the attempts still planned if each one fails, the next first,
+    /// at their nominal times (each lands within the retry jitter band of its time, or
+    /// later if the receiver asks with `Retry-After`). Empty once the delivery is final,
+    /// or while an ordered delivery waits for the one before it.
+    pub upcoming_attempts: Vec<DateTime<Utc>>,
 }
 
 /// Lists the endpoints a message was sent to, with the state of each delivery.
@@ -395,18 +392,25 @@ pub async fn list_attempted_destinations(
         |d| d.id.clone(),
         |d| {
             let status = delivery_status(&d);
-            (endpoints.remove(&d.endpoint_id), status, d.next_attempt_at)
+            let upcoming = match d.next_attempt_at.filter(|_| d.status == DeliveryStatus::Pending.as_str()) {
+                Some(next) => {
+                    state.config.retry_schedule.upcoming((d.attempt_count - d.cycle_start + 1).max(1) as u32, next)
+                }
+                None => Vec::new(),
+            };
+            (endpoints.remove(&d.endpoint_id), status, d.next_attempt_at, upcoming)
         },
     );
     let data = out
         .data
         .into_iter()
-        .filter_map(|(endpoint, status, next_attempt)| {
+        .filter_map(|(endpoint, status, next_attempt, upcoming_attempts)| {
             endpoint.map(|e| MessageEndpointOut {
                 endpoint: e.into(),
                 status,
                 status_text: status_text(status),
                 next_attempt,
+                upcoming_attempts,
             })
         })
         .collect();

@@ -331,6 +331,9 @@ pub struct ListMessagesQuery {
     /// Only messages of these event types (repeated or comma-separated).
     #[serde(default)]
     pub event_types: Option<Vec<String>>,
+    /// Herald's addition: only messages with a delivery in this state, to any endpoint:
+    /// 0 (succeeded), 1 (pending) or 2 (failed, dead-lettered).
+    pub status: Option<i16>,
 }
 
 impl ListMessagesQuery {
@@ -357,7 +360,8 @@ pub async fn list_messages(
 ) -> ApiResult<Json<ListResponse<MessageOut>>> {
     let app = caller.application(&state, &app_id).await?;
     let page = PageQuery { limit: query.limit, iterator: query.iterator.clone() }.page()?;
-    let listed = state.store.list_messages(&caller.tenant_id(), &app.id, &query.filter(), &page).await?;
+    let status = super::attempts::delivery_status_filter(query.status)?;
+    let listed = state.store.list_messages(&caller.tenant_id(), &app.id, &query.filter(), status, &page).await?;
     let with_content = query.with_content;
     Ok(Json(envelope(listed, &page, |m| m.id.clone(), |m| MessageOut::from_model(m, with_content))))
 }

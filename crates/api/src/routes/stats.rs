@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::TenantCaller;
-use crate::error::{ApiError, ApiResult, ErrorResponses, ValidationItem};
+use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::ValidQuery;
 use crate::ApiState;
 
@@ -103,14 +103,6 @@ pub struct OverviewOut {
     pub series: Vec<SeriesPointOut>,
 }
 
-fn query_problem(name: &str, msg: impl Into<String>) -> ApiError {
-    ApiError::Validation(vec![ValidationItem {
-        loc: vec!["query".to_owned(), name.to_owned()],
-        msg: msg.into(),
-        kind: "value_error".to_owned(),
-    }])
-}
-
 /// How the tenant's deliveries are doing: by state and application over a window
 /// (default the last hour), dead letters, and the window in slices for a chart.
 #[utoipa::path(get, path = "/api/v1/stats/overview", tag = "Statistics", operation_id = "herald.stats.overview",
@@ -124,14 +116,14 @@ pub async fn overview(
     let until = query.until.unwrap_or_else(Utc::now);
     let since = query.since.unwrap_or(until - Duration::hours(1));
     if since >= until {
-        return Err(query_problem("since", "must be before `until`"));
+        return Err(ApiError::query("since", "must be before `until`"));
     }
     if until - since > Duration::days(MAX_WINDOW_DAYS) {
-        return Err(query_problem("since", format!("the window is at most {MAX_WINDOW_DAYS} days")));
+        return Err(ApiError::query("since", format!("the window is at most {MAX_WINDOW_DAYS} days")));
     }
     let buckets = query.buckets.unwrap_or(12);
     if !(1..=MAX_BUCKETS).contains(&buckets) {
-        return Err(query_problem("buckets", format!("must be between 1 and {MAX_BUCKETS}")));
+        return Err(ApiError::query("buckets", format!("must be between 1 and {MAX_BUCKETS}")));
     }
     let tenant = caller.tenant_id();
     let counts = state.store.tenant_overview(tenant.as_str(), since, until).await?;
