@@ -3,7 +3,8 @@
 //
 //   HERALD_BIN=/path/to/herald [HERALD_TEST_REDIS_URL=redis://127.0.0.1:6379] npm run e2e
 //
-// Starts a receiver (an HTTP server on 127.0.0.1 that can be switched to answer 500),
+// Starts a receiver (an HTTP server on 127.0.0.1 that can be switched to answer 500,
+// or 503 with a Retry-After),
 // `herald serve` in a temporary directory (SQLite, its own Redis prefix, retries
 // 0s,1s,1s without jitter, the dashboard from ../dist), creates a tenant with
 // `herald tenant create`, and then drives the browser as an operator and as a
@@ -79,15 +80,21 @@ function freePort() {
 // ------------------------------------------------------------------ receiver
 
 async function startReceiver() {
-  const state = { failing: false, requests: [] };
+  // `retryAfter` (seconds) turns the failures into 503s that ask Herald to wait that long.
+  const state = { failing: false, retryAfter: null, requests: [] };
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (chunk) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const status = state.failing ? 500 : 200;
+      const asksToWait = state.failing && state.retryAfter !== null;
+      const status = state.failing ? (asksToWait ? 503 : 500) : 200;
       state.requests.push({ at: Date.now(), path: req.url, headers: req.headers, body, status });
-      res.writeHead(status, { 'content-type': 'application/json', 'x-receiver': 'e2e' });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'x-receiver': 'e2e',
+        ...(asksToWait ? { 'retry-after': String(state.retryAfter) } : {}),
+      });
       res.end(JSON.stringify(state.failing ? { error: 'receiver switched to fail' } : { ok: true }));
     });
   });
@@ -280,10 +287,26 @@ async function main() {
   await page.waitForURL(/\/apps$/);
   await page.getByRole('link', { name: 'Acme Corp' }).waitFor();
   await page.getByRole('link', { name: 'Other Co' }).waitFor();
-  await page.getByLabel('Search applications').fill('acme');
-  check((await page.getByRole('link', { name: 'Other Co' }).count()) === 0, 'the search did not filter the application list');
+  // Herald searches (name or uid containing the text, ignoring case, or the id); the
+  // box waits for a pause in the typing and keeps the search in the address bar.
+  const appRows = page.getByRole('table', { name: 'Applications' }).locator('tbody tr');
+  const listedApps = () => appRows.evaluateAll((rows) => rows.map((row) => row.getAttribute('data-app-id')));
+  await page.getByLabel('Search applications').pressSequentially('ME COR', { delay: 40 });
+  await page.waitForURL(/\/apps\?q=ME\+COR$/);
+  await eventually('the search for a fragment of a name to list Acme alone', async () => JSON.stringify(await listedApps()) === JSON.stringify([acme.id]));
+  await page.reload();
+  check((await page.getByLabel('Search applications').inputValue()) === 'ME COR', 'the search box lost the search after a reload');
+  await eventually('the reloaded search to list Acme alone', async () => JSON.stringify(await listedApps()) === JSON.stringify([acme.id]));
   await shot(page, '02-applications');
-  log('signed in; applications listed and searchable');
+  await page.getByLabel('Search applications').fill(other.id);
+  await page.waitForURL(new RegExp(`/apps\\?q=${other.id}$`));
+  await eventually('the search by id to list Other Co alone', async () => JSON.stringify(await listedApps()) === JSON.stringify([other.id]));
+  await page.getByLabel('Search applications').fill('no such application');
+  await page.getByText('No application\'s name, uid or id matches “no such application”.').waitFor();
+  await page.getByLabel('Search applications').fill('');
+  await page.waitForURL(/\/apps$/);
+  await page.getByRole('link', { name: 'Other Co' }).waitFor();
+  log('signed in; applications listed and searched by Herald (name fragment, id, none), the search kept in the address bar');
 
   // --- create an endpoint through the UI
   await page.getByRole('link', { name: 'Acme Corp' }).click();
@@ -321,17 +344,47 @@ async function main() {
   check((await page.locator('dt', { hasText: 'Ordering key' }).count()) === 0, 'a message without an ordering key shows one');
   log('found the message by eventId');
 
-  // --- failures, attempts and the next retry time
+  // --- failures, attempts, the next retry time and the schedule ahead. The receiver
+  // answers 503 with Retry-After: 5, so each retry waits 5 s (the schedule says 1 s)
+  // and the planned attempts stay on screen long enough to be read.
   receiver.state.failing = true;
+  receiver.state.retryAfter = 5;
   const msg2 = await api('POST', `/api/v1/app/${acme.id}/msg`, { eventType: 'invoice.paid', payload: { invoice: 'in_2' } });
   await page.goto(`${base}/apps/${acme.id}/messages/${msg2.id}`);
   const delivery = page.locator(`li.delivery[data-endpoint-id="${endpointId}"]`);
+  const upcoming = delivery.getByRole('group', { name: 'Upcoming attempts' });
+  // After the first failure: attempt 2 in about 5 s, then attempt 3 one second after it.
+  await upcoming.getByText(/^Next attempt \d\d:\d\d:\d\d \((in \d+ s|due now)\)$/).waitFor();
+  await upcoming.getByText(/^Then \d\d:\d\d:\d\d if it keeps failing\./).waitFor();
+  await upcoming.getByText(/Times are approximate/).waitFor();
+  const planned = (await api('GET', `/api/v1/app/${acme.id}/msg/${msg2.id}/endpoint`)).data.find((d) => d.id === endpointId);
+  check(
+    planned && planned.upcomingAttempts.length >= 1 && planned.upcomingAttempts[0] === planned.nextAttempt,
+    `unexpected upcomingAttempts while retrying: ${JSON.stringify(planned)}`,
+  );
+  await shot(page, '04a-message-retrying');
+  // After the second: the third is the last.
+  await upcoming.getByText('The last attempt: a dead letter if it fails.').waitFor();
   await eventually('three failed attempts of message 2', async () => (await delivery.locator('li.attempt').filter({ hasText: 'Failed' }).count()) >= 3);
   await delivery.getByText(/retry was scheduled for \d\d:\d\d:\d\d|next retry in/).first().waitFor();
-  await delivery.locator('.badge', { hasText: 'Failed' }).first().waitFor();
+  await delivery.locator('.delivery-head .badge', { hasText: 'Failed' }).waitFor();
+  await upcoming.waitFor({ state: 'detached' });
   await delivery.locator('li.attempt').first().locator('summary').click();
   await delivery.getByText('receiver switched to fail').first().waitFor();
-  log('failed attempts, their response body and the next retry time are shown');
+  receiver.state.retryAfter = null;
+  log('failed attempts, their response body, the next retry time and the attempts planned while retrying are shown');
+
+  // --- the log filtered to failed deliveries, without choosing an endpoint
+  await page.goto(`${base}/apps/${acme.id}`);
+  await page.locator('details.filters > summary').click();
+  await page.getByLabel('Delivery status').selectOption('2');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(new RegExp(`/apps/${acme.id}\\?status=2$`));
+  await page.locator(`tr[data-msg-id="${msg2.id}"]`).waitFor();
+  await eventually('the failed filter to leave out the delivered message', async () => (await page.locator('tr[data-msg-id]').count()) === 1);
+  check((await page.getByText('Not applied with this combination').count()) === 0, 'the log says the status filter was not applied');
+  await page.goto(`${base}/apps/${acme.id}/messages/${msg2.id}`);
+  log('the message log filters by failed without an endpoint');
 
   // --- replay after the receiver recovers
   receiver.state.failing = false;

@@ -6,11 +6,13 @@
 import { api, unwrap, type EndpointOut, type EventTypeOut, type MessageAttemptOut, type MessageEndpointOut } from './client';
 import type { components } from './schema';
 import { collectAll } from '../lib/paging';
+import type { ApplicationListQuery } from '../lib/appSearch';
 import type { AppMessageQuery, EndpointAttemptQuery, EndpointMessageQuery } from '../lib/filters';
 
 type S = components['schemas'];
 
-export const listApplications = (query: { iterator?: string; limit?: number }) =>
+/** The tenant's applications; `search` keeps those whose name or uid contains it, or whose id it is. */
+export const listApplications = (query: ApplicationListQuery) =>
   unwrap(api.GET('/api/v1/app', { params: { query } }));
 
 /**

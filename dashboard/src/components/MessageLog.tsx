@@ -20,6 +20,13 @@ import { Badge, ErrorBox, Loading, Mono, Pager, Section } from './ui';
 /** How often the open log asks for news while the tab is visible. */
 export const MESSAGE_LOG_POLL_MS = 2500;
 
+/** What a status filter without an endpoint means, for the line under the list. */
+const STATUS_PHRASE: Record<'0' | '1' | '2', string> = {
+  '0': 'succeeded',
+  '1': 'is pending',
+  '2': 'failed (dead-lettered)',
+};
+
 type Row = MessageOut & Partial<Pick<EndpointMessageOut, 'status' | 'statusText' | 'nextAttempt'>>;
 
 /** The application's messages: filtered (kept in the address bar), paged, and live. */
@@ -112,14 +119,14 @@ export function MessageLog({ appId }: { appId: string }) {
           </label>
           <label>
             Delivery status
-            <select value={draft.status} onChange={set('status')} disabled={draft.endpointId === ''} aria-describedby="status-hint">
+            <select value={draft.status} onChange={set('status')} aria-describedby="status-hint">
               <option value="">Any</option>
               <option value="0">Succeeded</option>
               <option value="1">Pending</option>
               <option value="2">Failed</option>
             </select>
             <span id="status-hint" className="muted small">
-              {draft.endpointId === '' ? 'Statuses are per endpoint: choose an endpoint first.' : 'Of the delivery to the chosen endpoint.'}
+              {draft.endpointId === '' ? 'Of a delivery to any endpoint.' : 'Of the delivery to the chosen endpoint.'}
             </span>
           </label>
           <label>
@@ -214,7 +221,11 @@ export function MessageLog({ appId }: { appId: string }) {
         </div>
       ) : null}
       {!withStatus && list.data && list.data.data.length > 0 ? (
-        <p className="muted small">Open a message for its delivery to each endpoint, or filter by endpoint to see statuses here.</p>
+        <p className="muted small">
+          {applied.status !== ''
+            ? `Each of these has a delivery that ${STATUS_PHRASE[applied.status]}. Open a message for its delivery to each endpoint, or filter by endpoint to see statuses here.`
+            : 'Open a message for its delivery to each endpoint, or filter by endpoint to see statuses here.'}
+        </p>
       ) : null}
       <Pager
         page={pageNumber(pager)}

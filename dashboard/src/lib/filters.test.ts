@@ -42,8 +42,13 @@ describe('buildMessageListQuery', () => {
       ignored: [],
     });
   });
-  it('says a status filter needs an endpoint', () => {
-    expect(buildMessageListQuery({ ...emptyMessageFilter, status: '2' }).ignored).toEqual(['status']);
+  it('filters the application list by delivery status without an endpoint', () => {
+    expect(buildMessageListQuery({ ...emptyMessageFilter, status: '2', tag: 'vip' })).toEqual({
+      source: 'app',
+      query: { limit: 50, with_content: false, status: 2, tag: 'vip' },
+      ignored: [],
+    });
+    expect(buildMessageListQuery({ ...emptyMessageFilter, status: '0' }).query).toHaveProperty('status', 0);
   });
   it('uses the endpoint list with a status when an endpoint is chosen, and reports tag as ignored', () => {
     const q = buildMessageListQuery({ ...emptyMessageFilter, endpointId: 'ep_1', status: '2', tag: 'vip' });

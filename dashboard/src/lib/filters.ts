@@ -5,8 +5,9 @@
  *
  * The message log reads from one of two APIs:
  * - `GET /app/{app}/msg` when no endpoint is chosen: filters `event_types`,
- *   `channel`, `tag`, `before`, `after` (no delivery status: a message has one
- *   status per endpoint);
+ *   `channel`, `tag`, `status`, `before`, `after`. A message has one delivery
+ *   status per endpoint, so `status` keeps the messages with a delivery in that
+ *   state to any endpoint, and the rows carry no status;
  * - `GET /app/{app}/endpoint/{ep}/msg` when an endpoint is chosen: filters
  *   `event_types`, `channel`, `status`, `before`, `after` (no `tag`), and every row
  *   carries that endpoint's delivery status.
@@ -80,6 +81,7 @@ export interface AppMessageQuery {
   event_types?: string[];
   channel?: string;
   tag?: string;
+  status?: number;
   before?: string;
   after?: string;
   iterator?: string;
@@ -117,16 +119,16 @@ export function buildMessageListQuery(filter: MessageFilter, iterator?: string |
   if (before) common.before = before;
   if (after) common.after = after;
   if (iterator) common.iterator = iterator;
+  if (filter.status !== '') common.status = Number(filter.status);
 
   const endpointId = filter.endpointId.trim();
   if (endpointId === '') {
     const query: AppMessageQuery = { ...common };
     const tag = filter.tag.trim();
     if (tag !== '') query.tag = tag;
-    return { source: 'app', query, ignored: filter.status !== '' ? ['status'] : [] };
+    return { source: 'app', query, ignored: [] };
   }
   const query: EndpointMessageQuery = { ...common };
-  if (filter.status !== '') query.status = Number(filter.status);
   return { source: 'endpoint', endpointId, query, ignored: filter.tag.trim() !== '' ? ['tag'] : [] };
 }
 

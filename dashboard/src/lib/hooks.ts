@@ -94,6 +94,16 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[], options: As
   return { data, error, loading, reload };
 }
 
+/** `value` once it has stopped changing for `delayMs` (for searching while typing). */
+export function useDebouncedValue<T>(value: T, delayMs: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = window.setTimeout(() => setSettled(value), delayMs);
+    return () => window.clearTimeout(timer);
+  }, [value, delayMs]);
+  return settled;
+}
+
 /** The current time, refreshed every `intervalMs` (for "in 5 s" labels). */
 export function useNow(intervalMs = 1000): number {
   const [now, setNow] = useState(() => Date.now());

@@ -1,46 +1,56 @@
-import { useMemo, useState, type FormEvent } from 'react';
-import { Link, useNavigate } from 'react-router';
-import { createApplication, getApplication, listApplications } from '../api/queries';
-import { ApiError } from '../api/errors';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { Link, useNavigate, useSearchParams } from 'react-router';
+import { createApplication, listApplications } from '../api/queries';
+import { APP_SEARCH_DEBOUNCE_MS, APP_SEARCH_MAX_LENGTH, appSearchFromParams, appSearchToParams, buildApplicationListQuery, normalizeAppSearch } from '../lib/appSearch';
 import { formatTimestamp } from '../lib/format';
-import { useAsync, useTitle } from '../lib/hooks';
+import { useAsync, useDebouncedValue, useTitle } from '../lib/hooks';
 import { canGoBack, canGoForward, currentCursor, firstPage, nextPage, pageNumber, previousPage, type PagerState } from '../lib/paging';
 import { ErrorBox, Loading, Mono, Pager, Section } from '../components/ui';
 
-/** The tenant's applications: paged, filtered on the page, and looked up by id or uid. */
+/**
+ * The tenant's applications: paged, and searched by Herald (name or uid containing
+ * the text, or the id) as one types, with the search kept in the address bar as `?q=`.
+ * Operators only: a portal session is sent to its own application before this loads.
+ */
 export function ApplicationsPage() {
   useTitle('Applications');
   const navigate = useNavigate();
-  const [pager, setPager] = useState<PagerState>(firstPage);
-  const [search, setSearch] = useState('');
-  const [lookupError, setLookupError] = useState<unknown>(null);
-  const [looking, setLooking] = useState(false);
+  const [params, setParams] = useSearchParams();
+  const applied = appSearchFromParams(params);
+  const [typed, setTyped] = useState(applied);
+  const settled = useDebouncedValue(typed, APP_SEARCH_DEBOUNCE_MS);
+  // The pages visited belong to one search; another search starts on its first page.
+  const [paging, setPaging] = useState<{ search: string; pager: PagerState }>({ search: applied, pager: firstPage });
+  const pager = paging.search === applied ? paging.pager : firstPage;
+  const setPager = (next: PagerState) => setPaging({ search: applied, pager: next });
+
+  // Read by the effect below without re-running it when the address changes
+  // (react-router makes a new `setParams` whenever the query string changes): it
+  // must run only when the typing settles, or Back would be undone by a stale search.
+  const latest = useRef({ applied, setParams });
+  latest.current = { applied, setParams };
+
+  // Typing settles into the address bar (replacing the entry, so Back leaves the screen).
+  useEffect(() => {
+    if (normalizeAppSearch(settled) === latest.current.applied) return;
+    latest.current.setParams((current) => appSearchToParams(settled, current), { replace: true });
+  }, [settled]);
+
+  // The address changed some other way (Back, a link to /apps): the box follows it.
+  useEffect(() => {
+    setTyped((current) => (normalizeAppSearch(current) === applied ? current : applied));
+  }, [applied]);
+
   const cursor = currentCursor(pager);
-  const list = useAsync(() => listApplications({ limit: 50, ...(cursor ? { iterator: cursor } : {}) }), [cursor]);
+  const list = useAsync(() => listApplications(buildApplicationListQuery(applied, cursor)), [applied, cursor]);
 
-  const needle = search.trim().toLowerCase();
-  const shown = useMemo(() => {
-    const apps = list.data?.data ?? [];
-    if (needle === '') return apps;
-    return apps.filter((app) => [app.name, app.uid ?? '', app.id].some((field) => field.toLowerCase().includes(needle)));
-  }, [list.data, needle]);
-
-  const lookUp = async (event: FormEvent) => {
+  // Enter searches at once instead of waiting for the pause.
+  const searchNow = (event: FormEvent) => {
     event.preventDefault();
-    const id = search.trim();
-    if (id === '') return;
-    setLookupError(null);
-    setLooking(true);
-    try {
-      const app = await getApplication(id);
-      navigate(`/apps/${encodeURIComponent(app.id)}`);
-    } catch (error) {
-      setLookupError(error instanceof ApiError && error.isNotFound ? new Error(`No application has the id or uid “${id}”.`) : error);
-    } finally {
-      setLooking(false);
-    }
+    if (normalizeAppSearch(typed) !== applied) setParams((current) => appSearchToParams(typed, current), { replace: true });
   };
 
+  const apps = list.data?.data ?? [];
   return (
     <>
       <h1>Applications</h1>
@@ -48,34 +58,31 @@ export function ApplicationsPage() {
         title="Your customers' applications"
         actions={<CreateApplication onCreated={(id) => navigate(`/apps/${encodeURIComponent(id)}`)} />}
       >
-        <form className="toolbar" onSubmit={lookUp} role="search">
+        <form className="toolbar" onSubmit={searchNow} role="search">
           <label htmlFor="app-search" className="visually-hidden">
             Search applications
           </label>
           <input
             id="app-search"
             type="search"
-            placeholder="Filter by name, uid or id"
-            value={search}
-            onChange={(event) => {
-              setSearch(event.target.value);
-              setLookupError(null);
-            }}
+            placeholder="Search by name, uid or id"
+            maxLength={APP_SEARCH_MAX_LENGTH}
+            value={typed}
+            onChange={(event) => setTyped(event.target.value)}
+            aria-describedby="app-search-hint"
           />
-          <button type="submit" disabled={looking || needle === ''}>
-            Open by id or uid
-          </button>
         </form>
-        <p className="muted small">The filter applies to the page shown; “Open by id or uid” asks Herald for an exact match.</p>
-        <ErrorBox error={lookupError} />
+        <p id="app-search-hint" className="muted small">
+          Every application whose name or uid contains the text (ignoring case), or whose id it is.
+        </p>
         <ErrorBox error={list.error} onRetry={list.reload} />
         {list.loading && !list.data ? <Loading /> : null}
         {list.data ? (
-          shown.length === 0 ? (
-            <p className="muted">{needle ? 'No application on this page matches.' : 'No applications yet.'}</p>
+          apps.length === 0 ? (
+            <p className="muted">{applied ? `No application's name, uid or id matches “${applied}”.` : 'No applications yet.'}</p>
           ) : (
             <div className="table-wrap">
-              <table className="table">
+              <table className="table" aria-label="Applications">
                 <thead>
                   <tr>
                     <th scope="col">Name</th>
@@ -85,8 +92,8 @@ export function ApplicationsPage() {
                   </tr>
                 </thead>
                 <tbody>
-                  {shown.map((app) => (
-                    <tr key={app.id}>
+                  {apps.map((app) => (
+                    <tr key={app.id} data-app-id={app.id}>
                       <td data-label="Name">
                         <Link to={`/apps/${encodeURIComponent(app.id)}`}>{app.name}</Link>
                       </td>

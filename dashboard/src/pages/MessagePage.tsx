@@ -5,6 +5,7 @@ import type { MessageAttemptOut, MessageEndpointOut } from '../api/client';
 import { groupAttempts, headerPairs } from '../lib/attempts';
 import { formatDuration, formatNextRetry, formatTimestamp, httpStatus, messageStatus, outcomeLabel, prettyJson, triggerType } from '../lib/format';
 import { useAsync, useNow, useTitle } from '../lib/hooks';
+import { describeRetrySchedule, RETRY_SCHEDULE_NOTE, type RetrySchedule } from '../lib/retrySchedule';
 import { Breadcrumbs } from '../components/Breadcrumbs';
 import { Badge, CodeBlock, ErrorBox, Facts, Loading, Mono, Notice, Section } from '../components/ui';
 
@@ -123,6 +124,8 @@ function DeliveryGroup({
   const [error, setError] = useState<unknown>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const url = destination?.url ?? attempts[0]?.url ?? endpointId;
+  // Without planned attempts (final, or an ordered delivery waiting its turn) only `nextAttempt` is shown, if any.
+  const schedule = describeRetrySchedule(destination?.upcomingAttempts, now);
 
   const replay = async () => {
     setBusy(true);
@@ -149,7 +152,7 @@ function DeliveryGroup({
         </div>
         <div className="row-side">
           {destination ? <Badge label={messageStatus(destination.status)} /> : <Badge label={{ text: 'Endpoint removed', tone: 'neutral' }} />}
-          {destination?.nextAttempt ? (
+          {destination?.nextAttempt && !schedule ? (
             <span className="next-retry">
               {Date.parse(destination.nextAttempt) > now ? capitalize(formatNextRetry(destination.nextAttempt, now)) : 'Next retry due now'}{' '}
               <span className="muted small">({formatTimestamp(destination.nextAttempt)})</span>
@@ -160,6 +163,7 @@ function DeliveryGroup({
           </button>
         </div>
       </div>
+      {schedule ? <RetryScheduleView schedule={schedule} upcoming={destination?.upcomingAttempts ?? []} /> : null}
       <Notice>{notice}</Notice>
       <ErrorBox error={error} />
       {attempts.length === 0 ? <p className="muted small">No attempt yet.</p> : null}
@@ -169,6 +173,27 @@ function DeliveryGroup({
         ))}
       </ol>
     </li>
+  );
+}
+
+/** The attempts still planned if each fails: the next one stands out, the rest follow in a sentence. */
+function RetryScheduleView({ schedule, upcoming }: { schedule: RetrySchedule; upcoming: string[] }) {
+  const [next, ...later] = upcoming;
+  return (
+    <div className="retry-schedule" role="group" aria-label="Upcoming attempts">
+      <p className="next-retry">
+        Next attempt <time dateTime={next}>{schedule.nextAt}</time> <span className="muted small">({schedule.nextRelative})</span>
+      </p>
+      <p className="small">
+        {schedule.laterSentence.charAt(0).toUpperCase() + schedule.laterSentence.slice(1)}.
+        {later.length > 0 ? (
+          <>
+            {' '}
+            <span className="muted">{RETRY_SCHEDULE_NOTE}</span>
+          </>
+        ) : null}
+      </p>
+    </div>
   );
 }
 

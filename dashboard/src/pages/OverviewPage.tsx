@@ -108,9 +108,12 @@ function OverviewBody({ overview, window }: { overview: OverviewOut; window: Ove
 }
 
 /**
- * Who the failures are for. A row opens the application (its message log
- * filters by delivery status only per endpoint, so there is no "failed" view of
- * a whole application to open), and the dead-letter count opens its queue.
+ * Who the failures are for. A row opens the application, and the dead-letter
+ * count opens its queue. The name does not open the log filtered to failed
+ * (`?status=2`): that filter keeps the messages with a delivery dead-lettered
+ * now, which are the queue's, while the count here also holds the deliveries
+ * still being retried and those that succeeded later, so it would often land
+ * on an empty or shorter list than the number promises.
  */
 function FailingApplications({ applications }: { applications: ApplicationOverviewOut[] }) {
   return (
