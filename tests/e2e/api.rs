@@ -316,7 +316,7 @@ async fn the_message_log_filters_by_delivery_status_and_shows_the_attempts_still
     let failing = TestReceiver::start().await;
     failing.set_default(Reply::status(503));
     herald.create_application("log").await;
-    herald.create_endpoint("log", &fine.url("/ok"), json!({"filterTypes": ["a.ok"]})).await;
+    let fine_endpoint = herald.create_endpoint("log", &fine.url("/ok"), json!({"filterTypes": ["a.ok"]})).await;
     herald.create_endpoint("log", &failing.url("/down"), json!({"filterTypes": ["b.bad"]})).await;
     let ok = herald.send_message("log", "a.ok", json!({})).await["id"].as_str().unwrap().to_owned();
     let bad = herald.send_message("log", "b.bad", json!({})).await["id"].as_str().unwrap().to_owned();
@@ -351,5 +351,17 @@ async fn the_message_log_filters_by_delivery_status_and_shows_the_attempts_still
     assert!((next - chrono::Utc::now()).num_minutes() >= 58, "the next try is an hour away: {destination}");
     let (_, delivered) = herald.get(&format!("/api/v1/app/log/msg/{ok}/endpoint")).await;
     assert_eq!(delivered["data"][0]["upcomingAttempts"], json!([]), "nothing planned once delivered");
+
+    // An endpoint's log filters by tag too.
+    let body = json!({"eventType": "a.ok", "payload": {}, "tags": ["vip"]});
+    let (status, vip) = herald.post("/api/v1/app/log/msg", &body).await;
+    assert_eq!(status, 202);
+    let endpoint_log =
+        |query: &str| format!("/api/v1/app/log/endpoint/{}/msg?{query}", fine_endpoint["id"].as_str().unwrap());
+    let (_, tagged) = herald.get(&endpoint_log("tag=vip")).await;
+    let tagged: Vec<&str> = tagged["data"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(tagged, [vip["id"].as_str().unwrap()]);
+    let (_, all) = herald.get(&endpoint_log("")).await;
+    assert_eq!(all["data"].as_array().map(Vec::len), Some(2));
     herald.stop().await;
 }

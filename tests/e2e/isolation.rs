@@ -153,6 +153,10 @@ async fn a_portal_token_reaches_its_application_only() {
     assert_eq!(status, 200, "{access}");
     let token = access["token"].as_str().unwrap().to_owned();
     assert!(access["url"].as_str().unwrap().contains(&token), "the portal URL carries the token");
+    let expires: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(access["expiresAt"].clone()).expect("expiresAt");
+    let lifetime = expires - chrono::Utc::now();
+    assert!((3_500..=3_600).contains(&lifetime.num_seconds()), "an hour by default: {access}");
 
     // Every route of its own application answers (except deleting it, tenant-only).
     let own: Vec<_> = app_routes(&x)

@@ -347,6 +347,13 @@ async fn overview_says_who_failed(builder: herald_e2e::TestAppBuilder) {
         })
         .collect();
     assert_eq!(whom, [("broken", 1, 1), ("flaky", 1, 0), ("fine", 0, 0)], "most failures first: {overview}");
+    // The click-through: the messages behind each count, one application at a time.
+    let since = overview["since"].as_str().unwrap().replace('+', "%2B");
+    for (uid, expected) in [("broken", 1), ("flaky", 1), ("fine", 0)] {
+        let (status, failed) = app.get(&format!("/api/v1/app/{uid}/msg?failed_since={since}")).await;
+        assert_eq!(status, 200, "{failed}");
+        assert_eq!(failed["data"].as_array().map(Vec::len), Some(expected), "{uid}: {failed}");
+    }
     let series = overview["series"].as_array().unwrap();
     assert_eq!(series.len(), 4);
     let succeeded: u64 = series.iter().map(|point| point["succeeded"].as_u64().unwrap()).sum();
@@ -370,4 +377,52 @@ async fn overview_says_who_failed(builder: herald_e2e::TestAppBuilder) {
     assert_eq!(theirs["applications"], json!([]));
     assert_eq!(theirs["deadLetters"], 0);
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_name_the_delivery_and_never_carry_secrets_or_payloads() {
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const MARKER: &str = "payload-marker-5be1c0ffee";
+    let log_file = std::env::temp_dir().join(format!("herald-json-logs-{}.log", uuid::Uuid::new_v4().simple()));
+    let mut installation = Installation::fresh().set("HERALD_LOG_FORMAT", "json").set("HERALD_LOG_LEVEL", "info");
+    installation.log_file = Some(log_file.clone());
+    let key = installation.create_tenant("logged");
+    let mut herald = installation.serve().await;
+    // 410 Gone: the worker logs that it disables the endpoint, inside the attempt's span.
+    let receiver = TestReceiver::start().await;
+    receiver.set_default(Reply::status(410));
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: Value| client.post(herald.url(path)).bearer_auth(&key).json(&body).send();
+    assert_eq!(post("/api/v1/app", json!({"name": "Logged", "uid": "logged"})).await.unwrap().status(), 201);
+    let endpoint = json!({"url": receiver.url("/hook"), "secret": SECRET});
+    assert_eq!(post("/api/v1/app/logged/endpoint", endpoint).await.unwrap().status(), 201);
+    let message = json!({"eventType": "log.me", "payload": {"marker": MARKER}});
+    let answer: Value = post("/api/v1/app/logged/msg", message).await.unwrap().json().await.unwrap();
+    let msg_id = answer["id"].as_str().unwrap().to_owned();
+    eventually(Duration::from_secs(20), "the 410 attempt", || async { (receiver.request_count() >= 1).then_some(()) })
+        .await;
+    // Give the worker a moment to record it, then stop so every line is written.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(herald.terminate(Duration::from_secs(30)).await.success());
+
+    let text = std::fs::read_to_string(&log_file).expect("the log file");
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}")))
+        .collect();
+    let disabled = lines
+        .iter()
+        .find(|line| line["message"].as_str().is_some_and(|m| m.contains("410 Gone")))
+        .unwrap_or_else(|| panic!("no line about the 410: {text}"));
+    let span = &disabled["span"];
+    assert_eq!(span["name"], "attempt", "{disabled}");
+    assert_eq!(span["msg"], msg_id.as_str(), "{disabled}");
+    assert_eq!(span["attempt"], 1, "{disabled}");
+    for field in ["tenant", "app", "endpoint"] {
+        assert!(span[field].as_str().is_some_and(|v| !v.is_empty()), "{field} missing: {disabled}");
+    }
+    for secret in [MARKER, SECRET, key.as_str()] {
+        assert!(!text.contains(secret), "the logs carry a secret or a payload: {secret}");
+    }
+    let _ = std::fs::remove_file(&log_file);
 }

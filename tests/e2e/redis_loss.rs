@@ -8,7 +8,7 @@ use serde_json::json;
 
 /// Deletes every key of one Herald installation — what `FLUSHALL` does to it, without
 /// touching the other tests that share this Redis.
-async fn wipe_installation_keys(prefix: &str) -> usize {
+pub(crate) async fn wipe_installation_keys(prefix: &str) -> usize {
     let client = redis::Client::open(services::redis_url()).expect("redis url");
     let mut conn = client.get_multiplexed_async_connection().await.expect("connect to Redis");
     let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}:*")).query_async(&mut conn).await.expect("KEYS");

@@ -30,6 +30,8 @@ pub fn herald_binary() -> PathBuf {
 #[derive(Debug, Clone)]
 pub struct Installation {
     pub env: Vec<(String, String)>,
+    /// Where `serve` writes the process's standard error (its logs); inherited when `None`.
+    pub log_file: Option<PathBuf>,
 }
 
 impl Installation {
@@ -43,7 +45,7 @@ impl Installation {
             ("HERALD_LOG_LEVEL", "warn".to_owned()),
             ("HERALD_METRICS_LISTEN", "127.0.0.1:0".to_owned()),
         ];
-        Self { env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect() }
+        Self { env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), log_file: None }
     }
 
     /// Sets (or replaces) one `HERALD_*` variable.
@@ -82,7 +84,10 @@ impl Installation {
             .command(&["serve"])
             .env("HERALD_LISTEN", address.to_string())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(match &self.log_file {
+                Some(path) => Stdio::from(std::fs::File::create(path).expect("create the log file")),
+                None => Stdio::inherit(),
+            })
             .spawn()
             .expect("start herald serve");
         let process = HeraldProcess { child, address };

@@ -48,7 +48,9 @@ pub async fn ensure_database_exists(url: &str) -> StoreResult<()> {
                 return Err(invalid("the URL must name a database"));
             }
             parsed.set_path("/postgres");
-            let admin = Database::connect(parsed.as_str()).await?;
+            let mut options = sea_orm::ConnectOptions::new(parsed.as_str());
+            options.max_connections(1).sqlx_logging(false);
+            let admin = Database::connect(options).await?;
             let exists = admin
                 .query_one(Statement::from_sql_and_values(
                     DbBackend::Postgres,

@@ -1,11 +1,12 @@
 //! Messages, and the deliveries created with them.
 
 use chrono::{DateTime, SubsecRound, Utc};
+use herald_core::delivery::SvixMessageStatus;
 use herald_core::{ApplicationId, DeliveryId, DeliveryStatus, MessageId, TenantId};
 use sea_orm::sea_query::{Expr, LikeExpr, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
 
-use crate::entity::{delivery, message};
+use crate::entity::{attempt, delivery, message};
 use crate::ordering::sequence_deliveries;
 use crate::paging::{fetch_page, Listed, Page};
 use crate::{conflict_as, Store, StoreResult};
@@ -238,13 +239,15 @@ impl Store {
     }
 
     /// An application's messages, newest first, one page at a time; with `status`,
-    /// only those with a delivery (to any endpoint) in that state.
+    /// only those with a delivery (to any endpoint) in that state; with `failed_since`,
+    /// only those with a failed attempt at or after it.
     pub async fn list_messages(
         &self,
         tenant_id: &TenantId,
         app_id: &str,
         filter: &MessageFilter,
         status: Option<DeliveryStatus>,
+        failed_since: Option<DateTime<Utc>>,
         page: &Page,
     ) -> StoreResult<Listed<message::Model>> {
         let mut select = message::Entity::find()
@@ -260,6 +263,21 @@ impl Store {
                         .from(delivery::Entity)
                         .and_where(delivery::Column::AppId.eq(app_id))
                         .and_where(delivery::Column::Status.eq(status.as_str()))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(since) = failed_since {
+            // Served by `ix_attempts_tenant_created` (tenant, created_at, status, …).
+            select = select.filter(
+                message::Column::Id.in_subquery(
+                    Query::select()
+                        .column(attempt::Column::MsgId)
+                        .from(attempt::Entity)
+                        .and_where(attempt::Column::TenantId.eq(tenant_id.as_str()))
+                        .and_where(attempt::Column::CreatedAt.gte(since))
+                        .and_where(attempt::Column::Status.eq(SvixMessageStatus::Fail.code() as i16))
+                        .and_where(attempt::Column::AppId.eq(app_id))
                         .to_owned(),
                 ),
             );

@@ -9,9 +9,10 @@ use herald_core::delivery::SvixMessageStatus;
 use herald_core::signing::signature_header;
 use herald_core::{decide, AttemptId, Decision, EndpointSecret};
 use herald_queue::{ReceivedDelivery, Settlement};
-use herald_store::entity::{endpoint, message};
+use herald_store::entity::{delivery, endpoint, message};
 use herald_store::{AttemptRecord, DeliveryTransition, DispatchContext, NewAttempt};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use tracing::Instrument;
 
 use crate::recorder::Recorded;
 use crate::{fresh_id, WorkerContext, WorkerError};
@@ -120,8 +121,19 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
         ],
     );
     herald_observability::trace::continue_trace(&span, trace_context);
-    let _entered = span.enter();
+    // `instrument`, not `span.enter()`: the future moves between threads at every await.
+    attempt(ctx, received, delivery, message, endpoint, attempts_made).instrument(span).await
+}
 
+/// The attempt itself, inside the delivery's `attempt` span: rate limit, send, decide, record.
+async fn attempt(
+    ctx: &WorkerContext,
+    received: &ReceivedDelivery,
+    delivery: delivery::Model,
+    message: std::sync::Arc<message::Model>,
+    endpoint: Option<std::sync::Arc<endpoint::Model>>,
+    attempts_made: i32,
+) -> Result<Handled, WorkerError> {
     // Read with the delivery (at most a second before), never cached longer: a rotated
     // secret, a new URL or a disabled endpoint applies to the next stream read.
     let endpoint = endpoint.filter(|endpoint| !endpoint.disabled);

@@ -683,6 +683,11 @@ export interface components {
             token: string;
             /** @description The customer portal, signed in with the token. */
             url: string;
+            /**
+             * Format: date-time
+             * @description Herald's addition: when the token stops working.
+             */
+            expiresAt: string;
         };
         /** @description Svix's `ApplicationIn`. `rateLimit` (SDK 1.x) and `throttleRate` (2.x) are one field. */
         ApplicationIn: {
@@ -3858,6 +3863,11 @@ export interface operations {
                  *     0 (succeeded), 1 (pending) or 2 (failed, dead-lettered).
                  */
                 status?: number;
+                /**
+                 * @description Herald's addition: only messages with a failed attempt at or after this instant
+                 *     (whatever happened since): the overview's "failed in the last hour", one by one.
+                 */
+                failed_since?: string;
             };
             header?: never;
             path: {
@@ -4760,6 +4770,8 @@ export interface operations {
                 channel?: string;
                 /** @description Only deliveries in this MessageStatus (0 success, 1 pending, 2 fail). */
                 status?: number;
+                /** @description Only messages carrying this tag. */
+                tag?: string;
                 /** @description Only messages created before this instant. */
                 before?: string;
                 /** @description Only messages created after this instant. */

@@ -281,6 +281,8 @@ pub struct ListAttemptedMessagesQuery {
     pub channel: Option<String>,
     /// Only deliveries in this MessageStatus (0 success, 1 pending, 2 fail).
     pub status: Option<i16>,
+    /// Only messages carrying this tag.
+    pub tag: Option<String>,
     /// Only messages created before this instant.
     #[serde(default, deserialize_with = "crate::extract::lenient_datetime")]
     pub before: Option<DateTime<Utc>>,
@@ -315,7 +317,7 @@ pub async fn list_attempted_messages(
     let filter = MessageFilter {
         event_types: split_list(&query.event_types),
         channel: query.channel.clone(),
-        tag: None,
+        tag: query.tag.clone(),
         before: query.before,
         after: query.after,
     };

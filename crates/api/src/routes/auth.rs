@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use herald_store::NewPortalToken;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -39,11 +39,14 @@ pub struct AppPortalAccessIn {
 
 /// Svix's `AppPortalAccessOut`.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct AppPortalAccessOut {
     /// A bearer token for `/api/v1`, scoped to the application.
     pub token: String,
     /// The customer portal, signed in with the token.
     pub url: String,
+    /// Herald's addition: when the token stops working.
+    pub expires_at: DateTime<Utc>,
 }
 
 const DEFAULT_EXPIRY_SECONDS: u64 = 3_600;
@@ -81,6 +84,7 @@ pub async fn app_portal_access(
         (None, None) => return Err(ApiError::NotFound("application")),
     };
     let now = Utc::now();
+    let expires_at = now + Duration::seconds(expiry as i64);
     let token = format!("{PORTAL_TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
     state
         .store
@@ -90,12 +94,12 @@ pub async fn app_portal_access(
             app_id: app.id.clone(),
             token: token.clone(),
             read_only: body.read_only.unwrap_or(false),
-            expires_at: now + Duration::seconds(expiry as i64),
+            expires_at,
             now,
         })
         .await?;
     let url = format!("{}/portal#token={token}&app={}", state.config.public_url.trim_end_matches('/'), app.id);
-    Ok(Json(AppPortalAccessOut { token, url }))
+    Ok(Json(AppPortalAccessOut { token, url, expires_at }))
 }
 
 /// Revokes the portal token the request carries. API keys cannot log out (`403`);

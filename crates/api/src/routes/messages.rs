@@ -334,6 +334,10 @@ pub struct ListMessagesQuery {
     /// Herald's addition: only messages with a delivery in this state, to any endpoint:
     /// 0 (succeeded), 1 (pending) or 2 (failed, dead-lettered).
     pub status: Option<i16>,
+    /// Herald's addition: only messages with a failed attempt at or after this instant
+    /// (whatever happened since): the overview's "failed in the last hour", one by one.
+    #[serde(default, deserialize_with = "crate::extract::lenient_datetime")]
+    pub failed_since: Option<DateTime<Utc>>,
 }
 
 impl ListMessagesQuery {
@@ -361,7 +365,10 @@ pub async fn list_messages(
     let app = caller.application(&state, &app_id).await?;
     let page = PageQuery { limit: query.limit, iterator: query.iterator.clone() }.page()?;
     let status = super::attempts::delivery_status_filter(query.status)?;
-    let listed = state.store.list_messages(&caller.tenant_id(), &app.id, &query.filter(), status, &page).await?;
+    let listed = state
+        .store
+        .list_messages(&caller.tenant_id(), &app.id, &query.filter(), status, query.failed_since, &page)
+        .await?;
     let with_content = query.with_content;
     Ok(Json(envelope(listed, &page, |m| m.id.clone(), |m| MessageOut::from_model(m, with_content))))
 }
