@@ -8,8 +8,9 @@
 // `herald serve` in a temporary directory (SQLite, its own Redis prefix, retries
 // 0s,1s,1s without jitter, the dashboard from ../dist), creates a tenant with
 // `herald tenant create`, and then drives the browser as an operator and as a
-// customer with a portal link, and checks the Overview after failures. Screenshots of the main screens go to
-// docs/screenshots/. Exits non-zero on the first failure; always stops Herald,
+// customer with a portal link made on the application screen, and checks the
+// Overview after failures, down to the log of the messages that failed.
+// Screenshots of the main screens go to docs/screenshots/. Exits non-zero on the first failure; always stops Herald,
 // the receiver and the browser.
 //
 // Needs `npm run build` first (dist/), and Chromium at /usr/bin/chromium
@@ -200,6 +201,16 @@ async function shot(page, name) {
   log(`screenshot ${path.relative(process.cwd(), file)}`);
 }
 
+/** Presses Tab until `locator` has the focus: proof that the keyboard reaches it. */
+async function tabTo(page, locator, what, maxPresses = 80) {
+  const target = await locator.elementHandle();
+  for (let presses = 0; presses < maxPresses; presses += 1) {
+    await page.keyboard.press('Tab');
+    if (await target.evaluate((element) => element === document.activeElement)) return;
+  }
+  throw new Failure(`${what} is not reached with Tab in ${maxPresses} presses`);
+}
+
 async function noHorizontalOverflow(page, what) {
   const { scroll, client } = await page.evaluate(() => ({
     scroll: document.documentElement.scrollWidth,
@@ -328,6 +339,7 @@ async function main() {
   const msg1 = await api('POST', `/api/v1/app/${acme.id}/msg`, {
     eventType: 'invoice.paid',
     eventId: 'evt-e2e-1',
+    tags: ['e2e-vip'],
     payload: { invoice: 'in_1', amount: 4200, note: longText, link: `https://example.com/${'a'.repeat(400)}` },
   });
   const row1 = page.locator(`tr[data-msg-id="${msg1.id}"]`);
@@ -369,8 +381,13 @@ async function main() {
   await delivery.getByText(/retry was scheduled for \d\d:\d\d:\d\d|next retry in/).first().waitFor();
   await delivery.locator('.delivery-head .badge', { hasText: 'Failed' }).waitFor();
   await upcoming.waitFor({ state: 'detached' });
-  await delivery.locator('li.attempt').first().locator('summary').click();
-  await delivery.getByText('receiver switched to fail').first().waitFor();
+  const firstAttempt = delivery.locator('li.attempt').first();
+  await firstAttempt.locator('summary').click();
+  await firstAttempt.getByText('receiver switched to fail').waitFor();
+  await firstAttempt.getByRole('table', { name: 'Request headers' }).getByText(/^webhook-signature$/i).waitFor();
+  await firstAttempt.getByRole('table', { name: 'Response headers' }).getByText(/^x-receiver$/i).waitFor();
+  await firstAttempt.locator('.outcome').getByText('HTTP error status', { exact: true }).waitFor();
+  await firstAttempt.getByTitle('Response status').filter({ hasText: /^503$/ }).waitFor();
   receiver.state.retryAfter = null;
   log('failed attempts, their response body, the next retry time and the attempts planned while retrying are shown');
 
@@ -383,8 +400,16 @@ async function main() {
   await page.locator(`tr[data-msg-id="${msg2.id}"]`).waitFor();
   await eventually('the failed filter to leave out the delivered message', async () => (await page.locator('tr[data-msg-id]').count()) === 1);
   check((await page.getByText('Not applied with this combination').count()) === 0, 'the log says the status filter was not applied');
-  await page.goto(`${base}/apps/${acme.id}/messages/${msg2.id}`);
   log('the message log filters by failed without an endpoint');
+
+  // --- the endpoint's log honours the tag too (only message 1 carries it)
+  await page.goto(`${base}/apps/${acme.id}?endpoint=${encodeURIComponent(endpointId)}&tag=e2e-vip`);
+  await page.locator(`tr[data-msg-id="${msg1.id}"]`).filter({ hasText: 'Succeeded' }).waitFor();
+  await eventually('the tag filter with an endpoint to list message 1 alone', async () => (await page.locator('tr[data-msg-id]').count()) === 1);
+  check((await page.getByText('Not applied with this combination').count()) === 0, 'the log says the tag was not applied with an endpoint');
+  check(!(await page.getByLabel('Tag').isDisabled()), 'the tag field is disabled with an endpoint');
+  await page.goto(`${base}/apps/${acme.id}/messages/${msg2.id}`);
+  log('the endpoint\'s message log filters by tag');
 
   // --- replay after the receiver recovers
   receiver.state.failing = false;
@@ -402,8 +427,47 @@ async function main() {
   await page.getByText(/^whsec_[A-Za-z0-9+/=]{20,}$/).waitFor();
   await page.getByRole('table', { name: 'Attempts' }).waitFor();
   await page.locator('.fact').filter({ hasText: 'Ordered delivery' }).getByText('Off', { exact: true }).waitFor();
+  const health = page.locator('#health');
+  // Message 1 and message 2 (replayed) succeeded, nothing was dead-lettered for good.
+  await health.getByText(/^Success rate: \d+(\.\d)?%/).waitFor();
+  await health.getByText(/^Latency: median \d/).waitFor();
+  await health.getByRole('heading', { name: 'Recent errors' }).waitFor();
+  await health.locator('.recent-errors').getByRole('link', { name: msg2.id }).first().waitFor();
   await shot(page, '05-endpoint');
-  log('endpoint screen shows health, the secret and attempts');
+  log('endpoint screen shows health (success rate, breaker, latency, recent errors), the secret and attempts');
+
+  // --- replay one attempt from the endpoint's attempts: a new manual attempt succeeds
+  const attemptsTable = page.getByRole('table', { name: 'Attempts' });
+  const msg2Delivered = () => receiver.state.requests.filter((r) => r.headers['webhook-id'] === msg2.id && r.status === 200).length;
+  const deliveredBefore = msg2Delivered();
+  const failedAttemptRow = attemptsTable.locator(`tr[data-msg-id="${msg2.id}"]`).filter({ hasText: 'Failed' }).first();
+  await failedAttemptRow.getByRole('button', { name: /^Replay attempt #\d+ of / }).click();
+  await failedAttemptRow.getByText('queued').waitFor();
+  await eventually('the replayed attempt to reach the receiver', async () => msg2Delivered() === deliveredBefore + 1);
+  await eventually(
+    'a second manual, successful attempt of message 2 in the table',
+    async () => (await attemptsTable.locator(`tr[data-msg-id="${msg2.id}"]`).filter({ hasText: 'Manual' }).filter({ hasText: 'Succeeded' }).count()) >= 2,
+  );
+  log('an attempt replayed from the endpoint screen made a new successful attempt');
+
+  // --- disable and enable again
+  const endpointBadge = page.locator('.page-head .badge');
+  await page.getByRole('button', { name: 'Disable' }).click();
+  await endpointBadge.filter({ hasText: 'Disabled' }).waitFor();
+  check((await api('GET', `/api/v1/app/${acme.id}/endpoint/${endpointId}`)).disabled === true, 'the endpoint is not disabled in the API');
+  await page.getByRole('button', { name: 'Enable' }).click();
+  await endpointBadge.filter({ hasText: 'Enabled' }).waitFor();
+  check((await api('GET', `/api/v1/app/${acme.id}/endpoint/${endpointId}`)).disabled === false, 'the endpoint is not enabled again in the API');
+
+  // --- rotate the secret: the new one is shown and is the API's
+  const secretBefore = (await api('GET', `/api/v1/app/${acme.id}/endpoint/${endpointId}/secret`)).key;
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.getByRole('button', { name: 'Rotate secret' }).click();
+  await page.getByText(/^Rotated\. The previous secret keeps signing for 24 h\.$/).waitFor();
+  const secretAfter = (await api('GET', `/api/v1/app/${acme.id}/endpoint/${endpointId}/secret`)).key;
+  check(secretAfter !== secretBefore, 'rotating did not change the secret');
+  await page.locator('#secret').getByText(secretAfter, { exact: true }).waitFor();
+  log('endpoint disabled and enabled again; secret rotated and shown');
 
   // --- edit the endpoint
   await page.getByRole('link', { name: 'Edit' }).click();
@@ -548,18 +612,66 @@ async function main() {
   check(acmeStats && acmeStats.failingDeliveries >= 4 && acmeStats.deadLetters === 0, `unexpected Acme overview: ${JSON.stringify(acmeStats)}`);
   check(otherStats && otherStats.failingDeliveries === 1 && otherStats.deadLetters === 1, `unexpected Other Co overview: ${JSON.stringify(otherStats)}`);
   check(stats.deadLetters === 1, `the API counts ${stats.deadLetters} dead letters, expected 1`);
-  await acmeRow.getByRole('cell', { name: String(acmeStats.failingDeliveries), exact: true }).waitFor();
+  const acmeFailedLink = acmeRow.getByRole('link', { name: `${acmeStats.failingDeliveries} failed deliveries of Acme Corp` });
+  await acmeFailedLink.waitFor();
   const chart = page.getByRole('img', { name: /^Deliveries created in the last hour in 12 slices of 5 min: \d+ succeeded, \d+ failed, \d+ pending\.$/ });
   await chart.waitFor();
   check((await page.locator('.chart-svg rect.chart-failed').count()) > 0, 'the chart has no failed bar');
   await shot(page, 'overview');
+
+  // The failure count opens the log filtered to the messages that failed in the
+  // window: the four that failed (whatever became of them since), not those
+  // delivered at the first try.
+  const failedAtSomePoint = [msg2.id, msgRecover.id, msg3.id, msgDiscard.id].sort();
+  const neverFailed = [msg1.id, exampleId, ...keyed.map((m) => m.id)];
+  const listedMessages = async () => (await page.locator('tr[data-msg-id]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-msg-id')))).sort();
+  await acmeFailedLink.click();
+  await page.waitForURL(new RegExp(`/apps/${acme.id}\\?failed_since=[^&]+$`));
+  const failedSince = new URL(page.url()).searchParams.get('failed_since');
+  check(
+    Math.abs(Date.parse(failedSince) - (Date.now() - 3_600_000)) < 120_000,
+    `the click-through filters from ${failedSince}, not the start of the last hour`,
+  );
+  const chips = page.getByRole('list', { name: 'Applied filters' });
+  await chips.getByText(/^Failed since (\d{4}-\d\d-\d\d )?\d\d:\d\d$/).waitFor();
+  await eventually(
+    'the click-through to list exactly the messages that failed',
+    async () => JSON.stringify(await listedMessages()) === JSON.stringify(failedAtSomePoint),
+  );
+  const listedAfterClick = await listedMessages();
+  check(!neverFailed.some((id) => listedAfterClick.includes(id)), `the failed messages' log lists a message that never failed: ${listedAfterClick}`);
+  await shot(page, '03a-message-log-failed-since');
+  // With another filter: of those, the ones delivered since (the discarded one is not).
+  await page.locator('details.filters > summary').click();
+  await page.getByLabel('Delivery status').selectOption('0');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL((url) => url.searchParams.get('failed_since') === failedSince && url.searchParams.get('status') === '0');
+  await eventually(
+    'failed since and succeeded together to leave out the discarded message',
+    async () => JSON.stringify(await listedMessages()) === JSON.stringify([msg2.id, msgRecover.id, msg3.id].sort()),
+  );
+  // Removing the chip (with the keyboard) keeps the status filter, and the message delivered at once comes back.
+  await page.locator('body').click({ position: { x: 1, y: 1 } });
+  await tabTo(page, chips.getByRole('button', { name: /^Remove the filter: Failed since/ }), 'the chip\'s remove button');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(new RegExp(`/apps/${acme.id}\\?status=0$`));
+  await chips.waitFor({ state: 'detached' });
+  await page.locator(`tr[data-msg-id="${msg1.id}"]`).waitFor();
+  await page.goBack();
+  await page.waitForURL(/\/overview$/);
+  log('the failure count opens the log of exactly the messages that failed in the window; the chip combines with the status filter and removes alone');
   await page.getByRole('button', { name: '24 hours' }).click();
   await page.waitForURL(/\/overview\?window=24h$/);
   await page.getByText('deliveries failed in the last 24 hours').first().waitFor();
   await page.reload();
   await page.getByRole('button', { name: '24 hours', pressed: true }).waitFor();
   await page.getByRole('img', { name: /in 24 slices of 1 h/ }).waitFor();
-  await acmeRow.getByRole('link', { name: 'Acme Corp' }).click();
+  const dayHref = new URL(await acmeFailedLink.getAttribute('href'), base);
+  check(
+    Math.abs(Date.parse(dayHref.searchParams.get('failed_since')) - (Date.now() - 24 * 3_600_000)) < 120_000,
+    `over 24 hours the failure count links to ${dayHref}, not to the failures since a day ago`,
+  );
+  await acmeRow.getByRole('link', { name: 'Acme Corp', exact: true }).click();
   await page.waitForURL(new RegExp(`/apps/${acme.id}$`));
   await page.getByRole('heading', { name: 'Acme Corp' }).waitFor();
   await page.goBack();
@@ -585,15 +697,32 @@ async function main() {
   await page.goto(`${base}/apps/${acme.id}`);
   await page.getByRole('heading', { name: 'Message log' }).waitFor();
   await noHorizontalOverflow(page, 'application on a phone');
+  await page.goto(`${base}/apps/${acme.id}/endpoints/${endpointId}`);
+  await page.getByRole('table', { name: 'Attempts' }).waitFor();
+  await page.locator('#health').getByText(/^Latency: median/).waitFor();
+  await noHorizontalOverflow(page, 'endpoint on a phone');
   await page.goto(`${base}/overview?window=7d`);
   await page.getByRole('img', { name: /in 28 slices of 6 h/ }).waitFor();
   await noHorizontalOverflow(page, 'overview on a phone');
   await page.setViewportSize({ width: 1280, height: 900 });
   log('phone layout does not scroll sideways');
 
+  // --- the operator makes a portal link for Acme in the UI; it says when it expires
+  await page.goto(`${base}/apps/${acme.id}`);
+  await page.getByText('Customer portal link').click();
+  await page.getByRole('button', { name: 'Create link' }).click();
+  const portalLinkText = page.locator('details.disclosure .secret-line').getByText(/\/portal#token=/);
+  await portalLinkText.waitFor();
+  const access = { url: (await portalLinkText.textContent()).trim() };
+  access.token = new URLSearchParams(new URL(access.url).hash.slice(1)).get('token');
+  check(access.token, `no token in the portal link ${access.url}`);
+  const expiry = page.locator('details.disclosure').getByText(/^Expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(in (59 min( \d+ s)?|1 h)\)$/);
+  await expiry.waitFor();
+  const expiresAt = await expiry.locator('time').getAttribute('datetime');
+  check(Math.abs(Date.parse(expiresAt) - (Date.now() + 3_600_000)) < 60_000, `the portal link expires at ${expiresAt}, not in an hour`);
+  log(`portal link made in the UI, expiring ${expiresAt}`);
+
   // --- the customer portal: one application, nothing else
-  const access = await api('POST', `/api/v1/auth/app-portal-access/${acme.id}`, {});
-  check(access.url.includes('/portal#token='), `unexpected portal URL ${access.url}`);
   const portalUrl = `${base}${new URL(access.url).pathname}${new URL(access.url).hash}`;
   const portal = await context.newPage();
   portal.on('pageerror', (error) => pageErrors.push(error.message));

@@ -9,7 +9,7 @@
 import { useEffect, type ReactNode } from 'react';
 import { Link, Navigate, NavLink, Route, Routes, useLocation, useNavigate } from 'react-router';
 import { UNAUTHORIZED_EVENT } from './api/client';
-import { loadSession, OPERATOR_HOME } from './lib/session';
+import { loadSession, OPERATOR_HOME, signInPath } from './lib/session';
 import { useSession } from './session';
 import { SignInPage } from './pages/SignInPage';
 import { PortalPage } from './pages/PortalPage';
@@ -56,16 +56,6 @@ export function App() {
   );
 }
 
-/** The sign-in address for a signed-out visitor, with why and where to come back to. */
-function signInPath(endedBecause: string | null, next?: string): string {
-  const params = new URLSearchParams();
-  if (endedBecause) params.set('reason', endedBecause);
-  // A portal user cannot sign in with a key, so there is nowhere to come back to.
-  if (next && endedBecause !== 'portal-expired') params.set('next', next);
-  const query = params.toString();
-  return query ? `/signin?${query}` : '/signin';
-}
-
 /** `/`: the Overview for operators, the one application for a portal session. */
 function Home() {
   const { session, endedBecause } = useSession();
@@ -95,9 +85,11 @@ function Frame({ children }: { children: ReactNode }) {
   const portal = session?.kind === 'portal' ? session : null;
   const home = portal ? `/apps/${encodeURIComponent(portal.appId)}` : OPERATOR_HOME;
 
+  // The guarded route may redirect first, to the same address (see `signInPath`);
+  // this covers the pages that are not guarded, such as the signature help.
   const onSignOut = async () => {
-    await signOut();
-    navigate(portal ? '/signin?reason=portal-signed-out' : '/signin', { replace: true });
+    const reason = await signOut();
+    navigate(signInPath(reason), { replace: true });
   };
 
   return (

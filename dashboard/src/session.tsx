@@ -1,16 +1,16 @@
 /** The signed-in session as React state, kept in step with `sessionStorage`. */
 
 import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
-import { clearSession, loadSession, saveSession, type Session } from './lib/session';
+import { clearSession, loadSession, saveSession, type Session, type SessionEndReason } from './lib/session';
 import { logout } from './api/queries';
 
 interface SessionContextValue {
   session: Session | null;
   signIn: (session: Session) => void;
-  /** Forgets the credential; a portal token is also revoked on the server. */
-  signOut: () => Promise<void>;
+  /** Forgets the credential (a portal token is also revoked on the server) and says why it ended. */
+  signOut: () => Promise<SessionEndReason>;
   /** Forgets the credential without calling the API (after a `401`), saying why. */
-  drop: (reason?: string) => void;
+  drop: (reason?: SessionEndReason) => void;
   /** Why the last session ended (`expired`, `portal-expired`, …), for the sign-in screen. */
   endedBecause: string | null;
 }
@@ -27,19 +27,21 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     setEndedBecause(null);
   }, []);
 
-  const drop = useCallback((reason?: string) => {
+  const drop = useCallback((reason?: SessionEndReason) => {
     clearSession();
     setSession(null);
     setEndedBecause(reason ?? null);
   }, []);
 
-  const signOut = useCallback(async () => {
+  const signOut = useCallback(async (): Promise<SessionEndReason> => {
     const current = loadSession();
     if (current?.kind === 'portal') {
       // Best effort: the token expires on its own if this fails.
       await logout().catch(() => undefined);
     }
-    drop();
+    const reason: SessionEndReason = current?.kind === 'portal' ? 'portal-signed-out' : 'signed-out';
+    drop(reason);
+    return reason;
   }, [drop]);
 
   const value = useMemo(() => ({ session, signIn, signOut, drop, endedBecause }), [session, signIn, signOut, drop, endedBecause]);

@@ -6,7 +6,9 @@ import type { EndpointMessageOut, MessageOut } from '../api/client';
 import {
   buildMessageListQuery,
   emptyMessageFilter,
+  failedSinceLabel,
   isFilterActive,
+  MESSAGE_FILTER_LABELS,
   messageFilterFromSearch,
   messageFilterToSearch,
   normalizeMessageLookup,
@@ -67,6 +69,8 @@ export function MessageLog({ appId }: { appId: string }) {
     setDraft(emptyMessageFilter);
     setSearch(messageFilterToSearch(emptyMessageFilter, search), { replace: true });
   };
+  // Keeps the other applied filters.
+  const removeFailedSince = () => setSearch(messageFilterToSearch({ ...applied, failedSince: '' }, search), { replace: true });
   const find = async (event: FormEvent) => {
     event.preventDefault();
     const id = normalizeMessageLookup(lookup);
@@ -82,6 +86,8 @@ export function MessageLog({ appId }: { appId: string }) {
   const set = (field: keyof MessageFilter) => (event: { target: { value: string } }) =>
     setDraft((current) => ({ ...current, [field]: event.target.value }));
   const withStatus = request.source === 'endpoint';
+  // The form opens for the filters it holds; `failed_since` has its chip instead.
+  const formActive = isFilterActive({ ...applied, failedSince: '' });
 
   return (
     <Section
@@ -103,8 +109,12 @@ export function MessageLog({ appId }: { appId: string }) {
       </form>
       <ErrorBox error={lookupError} />
 
-      <details className="filters" open={isFilterActive(applied)}>
-        <summary>Filters{isFilterActive(applied) ? ' (active)' : ''}</summary>
+      {applied.failedSince !== '' ? (
+        <FailedSinceChip failedSince={applied.failedSince} applies={!request.ignored.includes('failedSince')} now={now} onRemove={removeFailedSince} />
+      ) : null}
+
+      <details className="filters" open={formActive}>
+        <summary>Filters{formActive ? ' (active)' : ''}</summary>
         <form className="filter-grid" onSubmit={apply}>
           <label>
             Endpoint
@@ -144,12 +154,7 @@ export function MessageLog({ appId }: { appId: string }) {
           </label>
           <label>
             Tag
-            <input value={draft.tag} onChange={set('tag')} disabled={draft.endpointId !== ''} aria-describedby="tag-hint" />
-            {draft.endpointId !== '' ? (
-              <span id="tag-hint" className="muted small">
-                Not available together with an endpoint.
-              </span>
-            ) : null}
+            <input value={draft.tag} onChange={set('tag')} />
           </label>
           <label>
             After
@@ -169,7 +174,7 @@ export function MessageLog({ appId }: { appId: string }) {
           </div>
         </form>
         {request.ignored.length > 0 ? (
-          <p className="muted small">Not applied with this combination: {request.ignored.join(', ')}.</p>
+          <p className="muted small">Not applied with this combination: {request.ignored.map((field) => MESSAGE_FILTER_LABELS[field]).join(', ')}.</p>
         ) : null}
       </details>
 
@@ -222,9 +227,9 @@ export function MessageLog({ appId }: { appId: string }) {
       ) : null}
       {!withStatus && list.data && list.data.data.length > 0 ? (
         <p className="muted small">
-          {applied.status !== ''
-            ? `Each of these has a delivery that ${STATUS_PHRASE[applied.status]}. Open a message for its delivery to each endpoint, or filter by endpoint to see statuses here.`
-            : 'Open a message for its delivery to each endpoint, or filter by endpoint to see statuses here.'}
+          {applied.status !== '' ? `Each of these has a delivery that ${STATUS_PHRASE[applied.status]}. ` : ''}
+          {applied.failedSince !== '' ? `Each of these had an attempt fail at or after ${formatTimestamp(applied.failedSince)}, and may have been delivered later. ` : ''}
+          Open a message for its delivery to each endpoint, or filter by endpoint to see statuses here.
         </p>
       ) : null}
       <Pager
@@ -235,5 +240,24 @@ export function MessageLog({ appId }: { appId: string }) {
         onForward={() => list.data && setPager(nextPage(pager, list.data))}
       />
     </Section>
+  );
+}
+
+/**
+ * The `failed_since` filter, which has no field in the form (the Overview's
+ * click-through sets it): what it keeps, and a button that removes it alone.
+ */
+function FailedSinceChip({ failedSince, applies, now, onRemove }: { failedSince: string; applies: boolean; now: number; onRemove: () => void }) {
+  const label = failedSinceLabel(failedSince, new Date(now));
+  return (
+    <ul className="filter-chips" aria-label="Applied filters">
+      <li className="filter-chip" title={`Messages with an attempt that failed at or after ${formatTimestamp(failedSince)}`}>
+        <time dateTime={failedSince}>{label}</time>
+        {applies ? null : <span className="muted small"> (not applied with an endpoint)</span>}
+        <button type="button" className="filter-chip-remove" onClick={onRemove} aria-label={`Remove the filter: ${label}`}>
+          <span aria-hidden="true">×</span>
+        </button>
+      </li>
+    </ul>
   );
 }

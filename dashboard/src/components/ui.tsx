@@ -58,7 +58,7 @@ export function Loading({ label = 'Loading…' }: { label?: string }) {
 
 export function Section({ title, actions, children, id }: { title: ReactNode; actions?: ReactNode; children: ReactNode; id?: string }) {
   return (
-    <section className="card" aria-labelledby={id ? `${id}-title` : undefined}>
+    <section className="card" id={id} aria-labelledby={id ? `${id}-title` : undefined}>
       <div className="card-head">
         <h2 id={id ? `${id}-title` : undefined}>{title}</h2>
         {actions ? <div className="card-actions">{actions}</div> : null}

@@ -5,12 +5,15 @@
  *
  * The message log reads from one of two APIs:
  * - `GET /app/{app}/msg` when no endpoint is chosen: filters `event_types`,
- *   `channel`, `tag`, `status`, `before`, `after`. A message has one delivery
- *   status per endpoint, so `status` keeps the messages with a delivery in that
- *   state to any endpoint, and the rows carry no status;
- * - `GET /app/{app}/endpoint/{ep}/msg` when an endpoint is chosen: filters
- *   `event_types`, `channel`, `status`, `before`, `after` (no `tag`), and every row
- *   carries that endpoint's delivery status.
+ *   `channel`, `tag`, `status`, `before`, `after` and `failed_since`. A message
+ *   has one delivery status per endpoint, so `status` keeps the messages with a
+ *   delivery in that state to any endpoint, and the rows carry no status;
+ * - `GET /app/{app}/endpoint/{ep}/msg` when an endpoint is chosen: the same
+ *   filters but `failed_since`, and every row carries that endpoint's delivery
+ *   status.
+ *
+ * `failed_since` has no field in the form: the Overview's "failed in the last
+ * hour" links to the log with it, and the log shows it as a chip to remove.
  */
 
 import { splitList } from './format';
@@ -27,6 +30,12 @@ export interface MessageFilter {
   /** `datetime-local` values. */
   after: string;
   before: string;
+  /**
+   * An RFC 3339 instant, not a `datetime-local` value: the Overview's window
+   * starts to the second and in UTC, and the log must list exactly the messages
+   * it counted, so the value is kept as the link gives it.
+   */
+  failedSince: string;
 }
 
 export const emptyMessageFilter: MessageFilter = {
@@ -37,6 +46,7 @@ export const emptyMessageFilter: MessageFilter = {
   status: '',
   after: '',
   before: '',
+  failedSince: '',
 };
 
 const FILTER_PARAMS: Record<keyof MessageFilter, string> = {
@@ -47,14 +57,30 @@ const FILTER_PARAMS: Record<keyof MessageFilter, string> = {
   status: 'status',
   after: 'after',
   before: 'before',
+  failedSince: 'failed_since',
 };
 
+/** What each filter is called in sentences ("Not applied with this combination: failed since"). */
+export const MESSAGE_FILTER_LABELS: Record<keyof MessageFilter, string> = {
+  eventTypes: 'event types',
+  channel: 'channel',
+  tag: 'tag',
+  endpointId: 'endpoint',
+  status: 'delivery status',
+  after: 'after',
+  before: 'before',
+  failedSince: 'failed since',
+};
+
+/** Unknown statuses and `failed_since` values that are not RFC 3339 instants are left out. */
 export function messageFilterFromSearch(search: URLSearchParams): MessageFilter {
   const filter: MessageFilter = { ...emptyMessageFilter };
   for (const [field, param] of Object.entries(FILTER_PARAMS) as [keyof MessageFilter, string][]) {
     const value = search.get(param) ?? '';
     if (field === 'status') {
       filter.status = value === '0' || value === '1' || value === '2' ? value : '';
+    } else if (field === 'failedSince') {
+      filter.failedSince = instantToIso(value) ? value.trim() : '';
     } else {
       filter[field] = value;
     }
@@ -84,6 +110,7 @@ export interface AppMessageQuery {
   status?: number;
   before?: string;
   after?: string;
+  failed_since?: string;
   iterator?: string;
   limit?: number;
   with_content?: boolean;
@@ -92,6 +119,7 @@ export interface AppMessageQuery {
 export interface EndpointMessageQuery {
   event_types?: string[];
   channel?: string;
+  tag?: string;
   status?: number;
   before?: string;
   after?: string;
@@ -111,11 +139,14 @@ export type MessageListQuery =
 export function buildMessageListQuery(filter: MessageFilter, iterator?: string | null, limit = 50): MessageListQuery {
   const eventTypes = splitList(filter.eventTypes);
   const channel = filter.channel.trim();
+  const tag = filter.tag.trim();
   const before = localInputToIso(filter.before);
   const after = localInputToIso(filter.after);
+  const failedSince = instantToIso(filter.failedSince);
   const common: AppMessageQuery & EndpointMessageQuery = { limit, with_content: false };
   if (eventTypes.length > 0) common.event_types = eventTypes;
   if (channel !== '') common.channel = channel;
+  if (tag !== '') common.tag = tag;
   if (before) common.before = before;
   if (after) common.after = after;
   if (iterator) common.iterator = iterator;
@@ -124,12 +155,39 @@ export function buildMessageListQuery(filter: MessageFilter, iterator?: string |
   const endpointId = filter.endpointId.trim();
   if (endpointId === '') {
     const query: AppMessageQuery = { ...common };
-    const tag = filter.tag.trim();
-    if (tag !== '') query.tag = tag;
+    if (failedSince) query.failed_since = failedSince;
     return { source: 'app', query, ignored: [] };
   }
   const query: EndpointMessageQuery = { ...common };
-  return { source: 'endpoint', endpointId, query, ignored: filter.tag.trim() !== '' ? ['tag'] : [] };
+  return { source: 'endpoint', endpointId, query, ignored: failedSince ? ['failedSince'] : [] };
+}
+
+/**
+ * An RFC 3339 instant (date, time to the second or finer, and `Z` or an offset)
+ * as the API's ISO form in UTC; `undefined` for anything else, so it is not sent.
+ * Unlike `localInputToIso`, a value without an offset is refused rather than read
+ * as local time: these come from links, and a link means one instant everywhere.
+ */
+export function instantToIso(value: string): string | undefined {
+  const trimmed = value.trim();
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(trimmed)) return undefined;
+  const date = new Date(trimmed);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+/**
+ * The chip of a `failed_since` filter, in the viewer's time zone: "Failed since
+ * 14:02" on the day it is, "Failed since 2024-05-01 14:02" before that. Minutes
+ * are enough to read; the chip's `title` carries the second.
+ */
+export function failedSinceLabel(failedSince: string, now: Date = new Date()): string {
+  const iso = instantToIso(failedSince);
+  if (!iso) return '';
+  const at = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const time = `${pad(at.getHours())}:${pad(at.getMinutes())}`;
+  const sameDay = at.getFullYear() === now.getFullYear() && at.getMonth() === now.getMonth() && at.getDate() === now.getDate();
+  return `Failed since ${sameDay ? time : `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${time}`}`;
 }
 
 /** Attempts of one endpoint, filtered by outcome (`status` 0 success, 2 fail). */

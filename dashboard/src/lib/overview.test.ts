@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { messageFilterFromSearch } from './filters';
 import {
   applicationsWithFailures,
   barDescription,
+  failedMessagesPath,
   chartSummary,
   failingCaption,
   formatCount,
@@ -171,5 +173,19 @@ describe('applicationsWithFailures', () => {
   it('keeps applications with failing deliveries or dead letters, most failures first', () => {
     const shown = applicationsWithFailures([app('quiet', 0, 0), app('dlq', 0, 4), app('few', 2, 0), app('many', 9, 1), app('tie', 2, 0)]);
     expect(shown.map((a) => a.appId)).toEqual(['many', 'few', 'tie', 'dlq']);
+  });
+});
+
+describe('failedMessagesPath', () => {
+  it('opens the application\'s log filtered to the messages that failed since the window\'s start', () => {
+    const since = '2024-05-01T13:02:07.000Z';
+    const path = failedMessagesPath('app_1', since);
+    expect(path).toBe('/apps/app_1?failed_since=2024-05-01T13%3A02%3A07.000Z');
+    const [pathname, query] = path.split('?');
+    expect(pathname).toBe('/apps/app_1');
+    expect(messageFilterFromSearch(new URLSearchParams(query)).failedSince).toBe(since);
+  });
+  it('escapes an application id', () => {
+    expect(failedMessagesPath('a/b', '2024-05-01T13:02:07Z')).toBe('/apps/a%2Fb?failed_since=2024-05-01T13%3A02%3A07Z');
   });
 });

@@ -7,6 +7,8 @@
  * only picks the window, scales the bars and labels the slices.
  */
 
+import { emptyMessageFilter, messageFilterToSearch } from './filters';
+
 export type OverviewWindowId = '1h' | '24h' | '7d';
 
 export interface OverviewWindow {
@@ -276,4 +278,18 @@ export function applicationsWithFailures<T extends ApplicationFailures>(applicat
     .map((app, index) => ({ app, index }))
     .sort((a, b) => b.app.failingDeliveries - a.app.failingDeliveries || b.app.deadLetters - a.app.deadLetters || a.index - b.index)
     .map(({ app }) => app);
+}
+
+/**
+ * Where an application's failure count leads: its message log filtered to the
+ * messages with a failed attempt at or after `since`, the window's start as the
+ * API gave it (`/apps/app_1?failed_since=2024-05-01T13%3A02%3A00.000Z`).
+ *
+ * The log lists messages while the tile counts deliveries, so a message that
+ * failed to two endpoints is one row for a count of two; and the log is live, so
+ * it also shows failures after the Overview was last refreshed.
+ */
+export function failedMessagesPath(appId: string, since: string): string {
+  const search = messageFilterToSearch({ ...emptyMessageFilter, failedSince: since });
+  return `/apps/${encodeURIComponent(appId)}?${search.toString()}`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearerOf, clearSession, loadSession, normalizeApiKey, saveSession, type KeyValueStore } from './session';
+import { bearerOf, clearSession, loadSession, normalizeApiKey, saveSession, signInPath, type KeyValueStore } from './session';
 
 function memoryStore(): KeyValueStore & { map: Map<string, string> } {
   const map = new Map<string, string>();
@@ -40,5 +40,19 @@ describe('session', () => {
   it('normalizes pasted keys', () => {
     expect(normalizeApiKey('  sk_abc \n')).toBe('sk_abc');
     expect(normalizeApiKey('Bearer sk_abc')).toBe('sk_abc');
+  });
+});
+
+describe('signInPath', () => {
+  it('says why and where to come back to', () => {
+    expect(signInPath(null)).toBe('/signin');
+    expect(signInPath(null, '/apps/app_1?status=2')).toBe('/signin?next=%2Fapps%2Fapp_1%3Fstatus%3D2');
+    expect(signInPath('expired', '/apps')).toBe('/signin?reason=expired&next=%2Fapps');
+  });
+  it('comes back nowhere after signing out or for a portal user', () => {
+    // The same address whether the guarded route or the sign-out button gets there first.
+    expect(signInPath('signed-out', '/apps')).toBe(signInPath('signed-out'));
+    expect(signInPath('portal-signed-out', '/apps/app_1/dead-letter')).toBe('/signin?reason=portal-signed-out');
+    expect(signInPath('portal-expired', '/apps/app_1')).toBe('/signin?reason=portal-expired');
   });
 });

@@ -67,6 +67,29 @@ function validateSession(value: unknown): Session | null {
   return null;
 }
 
+/**
+ * Why a session ended, for the sign-in screen (`?reason=`): the key or token was
+ * refused (`expired`, `portal-expired`), or the user signed out.
+ */
+export type SessionEndReason = 'expired' | 'portal-expired' | 'signed-out' | 'portal-signed-out';
+
+/**
+ * The sign-in address for a signed-out visitor, with why and where to come back
+ * to. There is nowhere to come back to after signing out, nor for a portal user,
+ * who cannot sign in with a key.
+ *
+ * Signing out ends the session and then navigates here; the guarded route may
+ * redirect first, at the old address, so both must arrive at the same address.
+ */
+export function signInPath(endedBecause: string | null, next?: string): string {
+  const params = new URLSearchParams();
+  if (endedBecause) params.set('reason', endedBecause);
+  const comesBack = endedBecause !== 'portal-expired' && endedBecause !== 'signed-out' && endedBecause !== 'portal-signed-out';
+  if (next && comesBack) params.set('next', next);
+  const query = params.toString();
+  return query ? `/signin?${query}` : '/signin';
+}
+
 /** Trims a pasted API key, also accepting a pasted `Bearer sk_…` header value. */
 export function normalizeApiKey(input: string): string {
   return input.trim().replace(/^bearer\s+/i, '').trim();

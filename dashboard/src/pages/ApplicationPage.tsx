@@ -1,8 +1,8 @@
 import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { createPortalAccess, getApplication, listEndpoints } from '../api/queries';
-import { formatTimestamp } from '../lib/format';
-import { useAsync, useTitle } from '../lib/hooks';
+import { formatRelative, formatTimestamp } from '../lib/format';
+import { useAsync, useNow, useTitle } from '../lib/hooks';
 import { canGoBack, canGoForward, currentCursor, firstPage, nextPage, pageNumber, previousPage, type PagerState } from '../lib/paging';
 import { useSession } from '../session';
 import { Badge, CopyButton, ErrorBox, Facts, Loading, Mono, Pager, Section } from '../components/ui';
@@ -105,16 +105,18 @@ function EndpointList({ appId }: { appId: string }) {
 
 /** Operators hand customers a portal link scoped to this application. */
 function PortalLink({ appId }: { appId: string }) {
-  const [url, setUrl] = useState<string | null>(null);
+  const [access, setAccess] = useState<{ url: string; expiresAt: string } | null>(null);
   const [readOnly, setReadOnly] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  // Minutes are enough for "expires in 59 min".
+  const now = useNow(15_000);
   const create = async () => {
     setBusy(true);
     setError(null);
     try {
-      const access = await createPortalAccess(appId, { readOnly });
-      setUrl(access.url);
+      const created = await createPortalAccess(appId, { readOnly });
+      setAccess({ url: created.url, expiresAt: created.expiresAt });
     } catch (failure) {
       setError(failure);
     } finally {
@@ -125,7 +127,7 @@ function PortalLink({ appId }: { appId: string }) {
     <details className="card disclosure">
       <summary>Customer portal link</summary>
       <p className="muted small">
-        A link that signs your customer in to this application only, valid for one hour. Anyone with the link has that access.
+        A link that signs your customer in to this application only, for one hour from when it is made. Anyone with the link has that access.
       </p>
       <div className="toolbar">
         <label className="checkbox">
@@ -136,10 +138,16 @@ function PortalLink({ appId }: { appId: string }) {
         </button>
       </div>
       <ErrorBox error={error} />
-      {url ? (
-        <div className="secret-line">
-          <Mono>{url}</Mono> <CopyButton text={url} />
-        </div>
+      {access ? (
+        <>
+          <div className="secret-line">
+            <Mono>{access.url}</Mono> <CopyButton text={access.url} />
+          </div>
+          <p className="small">
+            {Date.parse(access.expiresAt) > now ? 'Expires' : 'Expired'} <time dateTime={access.expiresAt}>{formatTimestamp(access.expiresAt)}</time>{' '}
+            <span className="muted">({formatRelative(access.expiresAt, now)})</span>
+          </p>
+        </>
       ) : null}
     </details>
   );

@@ -5,23 +5,24 @@ import {
   getApplication,
   getEndpoint,
   getEndpointSecret,
-  getEndpointStats,
   listAllEventTypes,
   listEndpointAttempts,
   patchEndpoint,
   recoverEndpoint,
+  resendMessage,
   rotateEndpointSecret,
   sendExample,
 } from '../api/queries';
 import type { EndpointOut } from '../api/client';
 import { buildEndpointAttemptQuery } from '../lib/filters';
-import { formatDuration, formatNextRetry, formatRelative, formatTimestamp, httpStatus, maskSecret, messageStatus, outcomeLabel, triggerType } from '../lib/format';
+import { formatDuration, formatNextRetry, formatTimestamp, httpStatus, maskSecret, messageStatus, outcomeLabel, triggerType } from '../lib/format';
 import { useAsync, useNow, useTitle } from '../lib/hooks';
 import { canGoBack, canGoForward, currentCursor, firstPage, nextPage, pageNumber, previousPage, type PagerState } from '../lib/paging';
 import { hoursAgoLocalInput, localInputToIso } from '../lib/time';
 import { Badge, CopyButton, ErrorBox, Facts, Loading, Mono, Notice, Pager, Section } from '../components/ui';
 import { Breadcrumbs } from '../components/Breadcrumbs';
 import { HeadersEditor } from '../components/HeadersEditor';
+import { EndpointHealth } from '../components/EndpointHealth';
 
 /** One endpoint: settings, health, secret, headers, test event, recovery and recent attempts. */
 export function EndpointPage() {
@@ -73,7 +74,7 @@ export function EndpointPage() {
         <Link to={`${base}/dead-letter?endpoint=${encodeURIComponent(ep.id)}`}>Dead letters of this endpoint</Link>
       </p>
       <div className="grid-2">
-        <Health appId={appId} endpointId={ep.id} />
+        <EndpointHealth appId={appId} endpointId={ep.id} />
         <Secret appId={appId} endpointId={ep.id} />
       </div>
       <HeadersEditor appId={appId} endpointId={ep.id} />
@@ -128,58 +129,6 @@ function EndpointActions({ appId, endpoint, onChanged }: { appId: string; endpoi
         Delete
       </button>
       <ErrorBox error={error} />
-    </div>
-  );
-}
-
-function Health({ appId, endpointId }: { appId: string; endpointId: string }) {
-  const stats = useAsync(() => getEndpointStats(appId, endpointId), [appId, endpointId], { pollMs: 5000 });
-  const now = useNow(1000);
-  const breaker = stats.data?.breaker;
-  const breakerTone = breaker ? (breaker.state === 'closed' ? 'ok' : breaker.state === 'open' ? 'fail' : 'pending') : 'neutral';
-  return (
-    <Section id="health" title="Health (last 28 days)">
-      <ErrorBox error={stats.error} onRetry={stats.reload} />
-      {stats.data ? (
-        <>
-          <div className="stat-tiles">
-            <Stat label="Succeeded" value={stats.data.success} tone="ok" />
-            <Stat label="Pending" value={stats.data.pending} tone="pending" />
-            <Stat label="Failed" value={stats.data.fail} tone="fail" />
-          </div>
-          {breaker ? (
-            <p>
-              Circuit breaker: <Badge label={{ text: breakerLabel(breaker.state), tone: breakerTone }} />
-              {breaker.consecutiveFailures > 0 ? <span className="muted"> after {breaker.consecutiveFailures} failures in a row</span> : null}
-              {breaker.openUntil ? <span className="muted"> · probe {formatRelative(breaker.openUntil, now)}</span> : null}
-            </p>
-          ) : null}
-        </>
-      ) : stats.error ? null : (
-        <Loading />
-      )}
-    </Section>
-  );
-}
-
-function breakerLabel(state: string): string {
-  switch (state) {
-    case 'closed':
-      return 'Closed (sending)';
-    case 'open':
-      return 'Open (paused)';
-    case 'halfOpen':
-      return 'Half-open (probing)';
-    default:
-      return state;
-  }
-}
-
-function Stat({ label, value, tone }: { label: string; value: number; tone: 'ok' | 'pending' | 'fail' }) {
-  return (
-    <div className={`stat stat-${tone}`}>
-      <div className="stat-value">{value}</div>
-      <div className="stat-label">{label}</div>
     </div>
   );
 }
@@ -394,11 +343,14 @@ function RecentAttempts({ appId, endpointId }: { appId: string; endpointId: stri
                 <th scope="col">Duration</th>
                 <th scope="col">Trigger</th>
                 <th scope="col">Next retry</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
               {attempts.data.data.map((attempt) => (
-                <tr key={attempt.id}>
+                <tr key={attempt.id} data-attempt-id={attempt.id} data-msg-id={attempt.msgId}>
                   <td data-label="Time">{formatTimestamp(attempt.timestamp)}</td>
                   <td data-label="Message">
                     <Link to={`${base}/messages/${encodeURIComponent(attempt.msgId)}`}>
@@ -416,6 +368,9 @@ function RecentAttempts({ appId, endpointId }: { appId: string; endpointId: stri
                     {triggerType(attempt.triggerType)} #{attempt.attemptNumber}
                   </td>
                   <td data-label="Next retry">{attempt.nextAttempt ? formatNextRetry(attempt.nextAttempt, now) : '—'}</td>
+                  <td data-label="Replay">
+                    <ReplayAttempt appId={appId} endpointId={endpointId} msgId={attempt.msgId} attemptNumber={attempt.attemptNumber} onReplayed={attempts.reload} />
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -430,5 +385,47 @@ function RecentAttempts({ appId, endpointId }: { appId: string; endpointId: stri
         onForward={() => attempts.data && setPager(nextPage(pager, attempts.data))}
       />
     </Section>
+  );
+}
+
+/**
+ * Replays an attempt: sends its message to this endpoint again now, as a manual
+ * attempt (the API resends a message to an endpoint; an attempt names both).
+ */
+function ReplayAttempt({
+  appId,
+  endpointId,
+  msgId,
+  attemptNumber,
+  onReplayed,
+}: {
+  appId: string;
+  endpointId: string;
+  msgId: string;
+  attemptNumber: number;
+  onReplayed: () => void;
+}) {
+  const [state, setState] = useState<'idle' | 'busy' | 'queued'>('idle');
+  const [error, setError] = useState<unknown>(null);
+  const replay = async () => {
+    setState('busy');
+    setError(null);
+    try {
+      await resendMessage(appId, msgId, endpointId);
+      setState('queued');
+      onReplayed();
+    } catch (failure) {
+      setError(failure);
+      setState('idle');
+    }
+  };
+  return (
+    <>
+      <button type="button" className="button-small" onClick={replay} disabled={state === 'busy'} aria-label={`Replay attempt #${attemptNumber} of ${msgId}`}>
+        Replay
+      </button>
+      {state === 'queued' ? <span className="muted small"> queued</span> : null}
+      <ErrorBox error={error} />
+    </>
   );
 }

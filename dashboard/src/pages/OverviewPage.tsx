@@ -6,6 +6,7 @@ import { formatTimestamp } from '../lib/format';
 import { useAsync, useTitle } from '../lib/hooks';
 import {
   applicationsWithFailures,
+  failedMessagesPath,
   failingCaption,
   formatCount,
   OVERVIEW_WINDOWS,
@@ -81,7 +82,7 @@ function OverviewBody({ overview, window }: { overview: OverviewOut; window: Ove
         {failing.length === 0 ? (
           <p>No application had a failed attempt in {window.phrase}, and none has dead letters.</p>
         ) : (
-          <FailingApplications applications={failing} />
+          <FailingApplications applications={failing} since={overview.since} />
         )}
       </section>
 
@@ -108,14 +109,15 @@ function OverviewBody({ overview, window }: { overview: OverviewOut; window: Ove
 }
 
 /**
- * Who the failures are for. A row opens the application, and the dead-letter
- * count opens its queue. The name does not open the log filtered to failed
- * (`?status=2`): that filter keeps the messages with a delivery dead-lettered
- * now, which are the queue's, while the count here also holds the deliveries
- * still being retried and those that succeeded later, so it would often land
- * on an empty or shorter list than the number promises.
+ * Who the failures are for. The name opens the application, the failure count
+ * its message log filtered to the messages with a failed attempt since the
+ * window's start (`?failed_since=`), and the dead-letter count its queue.
+ *
+ * The count does not open the log filtered to failed (`?status=2`): that filter
+ * keeps the messages with a delivery dead-lettered now, while the count also
+ * holds the deliveries still being retried and those that succeeded later.
  */
-function FailingApplications({ applications }: { applications: ApplicationOverviewOut[] }) {
+function FailingApplications({ applications, since }: { applications: ApplicationOverviewOut[]; since: string }) {
   return (
     <div className="table-wrap">
       <table className="table" aria-label="Applications with failures">
@@ -135,7 +137,19 @@ function FailingApplications({ applications }: { applications: ApplicationOvervi
                   <Link to={base}>{app.appName}</Link>
                   <div className="muted small">{app.appUid ? <Mono>{app.appUid}</Mono> : <Mono>{app.appId}</Mono>}</div>
                 </td>
-                <td data-label="Failed deliveries">{formatCount(app.failingDeliveries)}</td>
+                <td data-label="Failed deliveries">
+                  {app.failingDeliveries > 0 ? (
+                    <Link
+                      to={failedMessagesPath(app.appId, since)}
+                      aria-label={`${formatCount(app.failingDeliveries)} failed ${app.failingDeliveries === 1 ? 'delivery' : 'deliveries'} of ${app.appName}`}
+                      title={`The messages of ${app.appName} with a failed attempt since ${formatTimestamp(since)}`}
+                    >
+                      {formatCount(app.failingDeliveries)}
+                    </Link>
+                  ) : (
+                    '0'
+                  )}
+                </td>
                 <td data-label="Dead letters now">
                   {app.deadLetters > 0 ? (
                     <Link to={`${base}/dead-letter`} aria-label={`${formatCount(app.deadLetters)} ${app.deadLetters === 1 ? 'dead letter' : 'dead letters'} of ${app.appName}`}>

@@ -12,6 +12,7 @@ const REASONS: Record<string, string> = {
   expired: 'Your API key was refused (revoked or mistyped). Sign in again.',
   'portal-expired': 'This portal link has expired or was revoked. Ask the service that sent it for a new link.',
   'portal-signed-out': 'You left the portal. Open your portal link again to come back.',
+  'signed-out': 'You signed out.',
 };
 
 /** Operators sign in with a tenant API key; customers arrive by portal link instead. */
