@@ -8,6 +8,7 @@ mod m20261123_000002_full_api;
 mod m20261201_000003_delivery_engine;
 mod m20261202_000004_ordered_delivery;
 mod m20261202_000005_observability;
+mod m20261202_000006_partial_indexes;
 
 /// All of Herald's migrations, in order.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000003_delivery_engine::Migration),
             Box::new(m20261202_000004_ordered_delivery::Migration),
             Box::new(m20261202_000005_observability::Migration),
+            Box::new(m20261202_000006_partial_indexes::Migration),
         ]
     }
 }

@@ -16,8 +16,10 @@ use serde_json::json;
 async fn generated_requests_never_get_a_server_error() {
     let herald = TestApp::spawn().await;
     let receiver = TestReceiver::start().await;
-    herald.create_application("fuzz-app").await;
-    herald.create_endpoint("fuzz-app", &receiver.url("/hook"), json!({"uid": "fuzz-ep"})).await;
+    // Pass 2 pins ids, not uids: a generated PUT or PATCH may change a uid.
+    let app_id = herald.create_application("fuzz-app").await["id"].as_str().unwrap().to_owned();
+    let endpoint = herald.create_endpoint("fuzz-app", &receiver.url("/hook"), json!({"uid": "fuzz-ep"})).await;
+    let endpoint_id = endpoint["id"].as_str().unwrap().to_owned();
     let (status, _) = herald.post("/api/v1/event-type", &json!({"name": "fuzz.type", "description": "d"})).await;
     assert_eq!(status, 201);
     let (status, message) = herald
@@ -36,8 +38,8 @@ async fn generated_requests_never_get_a_server_error() {
     std::fs::write(
         &config,
         format!(
-            "[parameters]\n\"path.app_id\" = \"fuzz-app\"\n\"path.endpoint_id\" = \"fuzz-ep\"\n\
-             \"path.msg_id\" = \"fuzz-msg\"\n\"path.attempt_id\" = \"{attempt}\"\n\"path.event_type_name\" = \"fuzz.type\"\n"
+            "[parameters]\n\"path.app_id\" = \"{app_id}\"\n\"path.endpoint_id\" = \"{endpoint_id}\"\n\
+             \"path.msg_id\" = \"{msg_id}\"\n\"path.attempt_id\" = \"{attempt}\"\n\"path.event_type_name\" = \"fuzz.type\"\n"
         ),
     )
     .unwrap();

@@ -26,6 +26,10 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use clap::Parser;
 use hdrhistogram::Histogram;
+
+/// The allocator `herald` itself uses (see its `main.rs`), so the numbers are its.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 

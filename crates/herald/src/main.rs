@@ -7,6 +7,12 @@ use clap::{Parser, Subcommand};
 use herald::{Roles, Settings};
 use tokio_util::sync::CancellationToken;
 
+/// mimalloc instead of glibc's malloc: Herald allocates and frees small buffers on
+/// every request and attempt, and glibc's allocator was a seventh of its CPU time
+/// under load (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Herald: self-hosted webhook delivery, compatible with the Svix API.
 #[derive(Debug, Parser)]
 #[command(name = "herald", version)]

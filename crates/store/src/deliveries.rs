@@ -338,7 +338,7 @@ impl Store {
         limit: u64,
     ) -> StoreResult<Vec<delivery::Model>> {
         let mut query = delivery::Entity::find()
-            .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(crate::conditions::delivery_status_is(DeliveryStatus::Pending))
             .filter(delivery::Column::NextAttemptAt.lte(due_before));
         if let Some(after_id) = after_id {
             query = query.filter(delivery::Column::Id.gt(after_id));

@@ -15,6 +15,7 @@ mod ingest;
 
 mod applications;
 mod attempts;
+mod conditions;
 mod database;
 mod dead_letters;
 mod deliveries;

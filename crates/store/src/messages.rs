@@ -1,7 +1,6 @@
 //! Messages, and the deliveries created with them.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use herald_core::delivery::SvixMessageStatus;
 use herald_core::{ApplicationId, DeliveryId, DeliveryStatus, MessageId, TenantId};
 use sea_orm::sea_query::{Expr, LikeExpr, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
@@ -268,7 +267,7 @@ impl Store {
             );
         }
         if let Some(since) = failed_since {
-            // Served by `ix_attempts_tenant_created` (tenant, created_at, status, …).
+            // Served by the partial `ix_attempts_failed` (tenant, created_at, app, …, msg).
             select = select.filter(
                 message::Column::Id.in_subquery(
                     Query::select()
@@ -276,7 +275,7 @@ impl Store {
                         .from(attempt::Entity)
                         .and_where(attempt::Column::TenantId.eq(tenant_id.as_str()))
                         .and_where(attempt::Column::CreatedAt.gte(since))
-                        .and_where(attempt::Column::Status.eq(SvixMessageStatus::Fail.code() as i16))
+                        .and_where(crate::conditions::attempt_failed())
                         .and_where(attempt::Column::AppId.eq(app_id))
                         .to_owned(),
                 ),

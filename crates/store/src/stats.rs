@@ -1,19 +1,19 @@
 //! Counts for the operator: the tenant overview ("how many deliveries failed in the
 //! last hour, and for whom?") and the dead letters per tenant that `/metrics` shows.
 //!
-//! Both are grouped counts over indexes made for them (migration
-//! `m20261202_000005_observability`): `(tenant_id, created_at, app_id, status)` for a
-//! tenant's deliveries in a window, `(status, tenant_id, app_id)` for dead letters. On
-//! PostgreSQL both are index-only scans.
+//! Both are grouped counts over indexes made for them: `ix_deliveries_tenant_created`
+//! `(tenant_id, created_at, app_id, status)` for a tenant's deliveries in a window, and
+//! the partial `ix_deliveries_dead` and `ix_attempts_failed` for dead letters and
+//! failed attempts (see `conditions`). On PostgreSQL they are index-only scans.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use herald_core::delivery::SvixMessageStatus;
 use herald_core::DeliveryStatus;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
+use crate::conditions::{attempt_failed, delivery_status_is};
 use crate::entity::{attempt, delivery};
 use crate::{Store, StoreResult};
 
@@ -61,7 +61,7 @@ impl Store {
             .select_only()
             .column(delivery::Column::TenantId)
             .column_as(delivery::Column::Id.count(), "count")
-            .filter(delivery::Column::Status.eq(DeliveryStatus::Failed.as_str()))
+            .filter(delivery_status_is(DeliveryStatus::Failed))
             .group_by(delivery::Column::TenantId)
             .into_tuple()
             .all(&self.db)
@@ -101,7 +101,7 @@ impl Store {
             .select_only()
             .column(delivery::Column::AppId)
             .column_as(delivery::Column::Id.count(), "count")
-            .filter(delivery::Column::Status.eq(DeliveryStatus::Failed.as_str()))
+            .filter(delivery_status_is(DeliveryStatus::Failed))
             .filter(delivery::Column::TenantId.eq(tenant_id))
             .group_by(delivery::Column::AppId)
             .into_tuple()
@@ -115,7 +115,7 @@ impl Store {
             .filter(attempt::Column::TenantId.eq(tenant_id))
             .filter(attempt::Column::CreatedAt.gte(since))
             .filter(attempt::Column::CreatedAt.lt(until))
-            .filter(attempt::Column::Status.eq(SvixMessageStatus::Fail.code() as i16))
+            .filter(attempt_failed())
             .group_by(attempt::Column::AppId)
             .into_tuple()
             .all(&self.db)
