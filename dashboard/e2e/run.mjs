@@ -4,12 +4,14 @@
 //   HERALD_BIN=/path/to/herald [HERALD_TEST_REDIS_URL=redis://127.0.0.1:6379] npm run e2e
 //
 // Starts a receiver (an HTTP server on 127.0.0.1 that can be switched to answer 500,
-// or 503 with a Retry-After),
+// 503 with a Retry-After, or another status such as 404),
 // `herald serve` in a temporary directory (SQLite, its own Redis prefix, retries
 // 0s,1s,1s without jitter, the dashboard from ../dist), creates a tenant with
 // `herald tenant create`, and then drives the browser as an operator and as a
 // customer with a portal link made on the application screen, and checks the
-// Overview after failures, down to the log of the messages that failed.
+// Overview after failures, down to the log of the messages that failed. Along the
+// way: a keyboard-only walk to an application, channels and a rate limit in the
+// endpoint form, the log filtered by event type and time, and a bulk DLQ replay.
 // Screenshots of the main screens go to docs/screenshots/. Exits non-zero on the first failure; always stops Herald,
 // the receiver and the browser.
 //
@@ -81,15 +83,16 @@ function freePort() {
 // ------------------------------------------------------------------ receiver
 
 async function startReceiver() {
-  // `retryAfter` (seconds) turns the failures into 503s that ask Herald to wait that long.
-  const state = { failing: false, retryAfter: null, requests: [] };
+  // `retryAfter` (seconds) turns the failures into 503s that ask Herald to wait that long;
+  // `failStatus` answers that status instead (a 404 is retried but does not trip the breaker).
+  const state = { failing: false, retryAfter: null, failStatus: null, requests: [] };
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (chunk) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const asksToWait = state.failing && state.retryAfter !== null;
-      const status = state.failing ? (asksToWait ? 503 : 500) : 200;
+      const status = state.failing ? (asksToWait ? 503 : (state.failStatus ?? 500)) : 200;
       state.requests.push({ at: Date.now(), path: req.url, headers: req.headers, body, status });
       res.writeHead(status, {
         'content-type': 'application/json',
@@ -319,8 +322,34 @@ async function main() {
   await page.getByRole('link', { name: 'Other Co' }).waitFor();
   log('signed in; applications listed and searched by Herald (name fragment, id, none), the search kept in the address bar');
 
+  // --- the keyboard alone: the first Tab reaches the skip link, Enter moves the focus
+  // to the content, and a few more Tabs reach Acme in the list; Enter opens it.
+  await page.goto(`${base}/apps`);
+  await page.getByRole('link', { name: 'Acme Corp' }).waitFor();
+  const focused = () =>
+    page.evaluate(() => {
+      const element = document.activeElement;
+      const style = getComputedStyle(element);
+      return {
+        id: element.id,
+        text: element.textContent.trim(),
+        visible: element.matches(':focus-visible') && style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0,
+        onScreen: element.getBoundingClientRect().left >= 0,
+      };
+    });
+  await page.keyboard.press('Tab');
+  const skip = await focused();
+  check(skip.text === 'Skip to content' && skip.visible && skip.onScreen, `the first Tab does not show the skip link: ${JSON.stringify(skip)}`);
+  await page.keyboard.press('Enter');
+  await eventually('the skip link to move the focus to the content', async () => (await focused()).id === 'main');
+  await tabTo(page, page.getByRole('link', { name: 'Acme Corp' }), 'Acme in the applications list', 10);
+  const acmeLink = await focused();
+  check(acmeLink.text === 'Acme Corp' && acmeLink.visible, `the focused Acme link shows no focus ring: ${JSON.stringify(acmeLink)}`);
+  await page.keyboard.press('Enter');
+  await page.waitForURL(new RegExp(`/apps/${acme.id}$`));
+  log('keyboard: skip link, then Tab to Acme in the list (focus ring visible), Enter opens it');
+
   // --- create an endpoint through the UI
-  await page.getByRole('link', { name: 'Acme Corp' }).click();
   await page.getByRole('heading', { name: 'Acme Corp' }).waitFor();
   await page.getByRole('link', { name: 'Add endpoint' }).click();
   await page.getByLabel('URL', { exact: true }).fill(receiver.url);
@@ -539,28 +568,123 @@ async function main() {
   await api('DELETE', `/api/v1/app/${acme.id}/endpoint/${orderedId}`);
   log('an ordered endpoint created in the form; keyed messages carry the key and sequence 1, 2');
 
-  // --- a dead-lettered delivery, replayed from the DLQ screen
+  // --- channels and a rate limit, set in the form and changed in the edit form. A
+  // separate endpoint, deleted at once: with channels it would miss the messages below.
+  const rateOf = (endpoint) => endpoint.rateLimit ?? endpoint.throttleRate ?? null;
+  const fact = (name) => page.locator('.fact').filter({ hasText: name });
+  await page.goto(`${base}/apps/${acme.id}/endpoints/new`);
+  const channelsUrl = receiver.url.replace(/acme$/, 'acme-channels');
+  await page.getByLabel('URL', { exact: true }).fill(channelsUrl);
+  await page.getByLabel('Channels').fill('billing, eu');
+  await page.getByLabel('Rate limit (messages per second)').fill('25');
+  await page.getByRole('button', { name: 'Create endpoint' }).click();
+  await page.waitForURL(/\/endpoints\/ep_/);
+  const channelsId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop());
+  await page.getByRole('heading', { name: channelsUrl }).waitFor();
+  await fact('Channels').getByText('billing, eu', { exact: true }).waitFor();
+  await fact('Rate limit').getByText('25 per second', { exact: true }).waitFor();
+  const channelsCreated = await api('GET', `/api/v1/app/${acme.id}/endpoint/${channelsId}`);
+  check(
+    JSON.stringify(channelsCreated.channels) === JSON.stringify(['billing', 'eu']) && rateOf(channelsCreated) === 25,
+    `the endpoint created with channels and a rate limit holds ${JSON.stringify(channelsCreated)}`,
+  );
+  await page.getByRole('link', { name: 'Edit' }).click();
+  // The edit form fills its fields once the endpoint has loaded.
+  await eventually('the edit form to show the channels', async () => (await page.getByLabel('Channels').inputValue()) === 'billing, eu');
+  check((await page.getByLabel('Rate limit (messages per second)').inputValue()) === '25', 'the edit form does not show the rate limit');
+  await page.getByLabel('Channels').fill('billing');
+  await page.getByLabel('Rate limit (messages per second)').fill('40');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(new RegExp(`/endpoints/${channelsId}$`));
+  await fact('Channels').getByText('billing', { exact: true }).waitFor();
+  await fact('Rate limit').getByText('40 per second', { exact: true }).waitFor();
+  const channelsEdited = await api('GET', `/api/v1/app/${acme.id}/endpoint/${channelsId}`);
+  check(
+    JSON.stringify(channelsEdited.channels) === JSON.stringify(['billing']) && rateOf(channelsEdited) === 40,
+    `the edited endpoint holds ${JSON.stringify(channelsEdited)}`,
+  );
+  await api('DELETE', `/api/v1/app/${acme.id}/endpoint/${channelsId}`);
+  log('channels and a rate limit set in the form and changed in the edit form; the screen and the API hold them');
+
+  // --- the log filtered by event type and by time. Message 2's retries waited 5 s
+  // each, so an instant halfway to the test event parts the first two messages from
+  // the later ones whatever the clock's resolution.
+  const acmeMessage = (id) => api('GET', `/api/v1/app/${acme.id}/msg/${id}`);
+  const early = [msg1.id, msg2.id].sort();
+  const late = [exampleId, msgRecover.id, ...keyed.map((m) => m.id)].sort();
+  const [msg2Out, exampleOut] = [await acmeMessage(msg2.id), await acmeMessage(exampleId)];
+  const parting = Math.floor((Date.parse(msg2Out.timestamp) + Date.parse(exampleOut.timestamp)) / 2 / 1000) * 1000;
+  check(
+    Date.parse(msg2Out.timestamp) < parting && parting < Date.parse(exampleOut.timestamp),
+    `no whole second between message 2 (${msg2Out.timestamp}) and the test event (${exampleOut.timestamp})`,
+  );
+  // The form takes the browser's wall time.
+  const partingLocal = await page.evaluate((ms) => {
+    const date = new Date(ms);
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  }, parting);
+  const logRows = async () => (await page.locator('tr[data-msg-id]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-msg-id')))).sort();
+  const rowsAre = (what, expected) => eventually(what, async () => JSON.stringify(await logRows()) === JSON.stringify([...expected].sort()));
+  await page.goto(`${base}/apps/${acme.id}`);
+  await page.locator('tr[data-msg-id]').first().waitFor();
+  const filters = page.locator('details.filters');
+  await filters.locator('summary').click();
+  await filters.getByLabel('Event types').fill('order.shipped');
+  await filters.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL((url) => url.searchParams.get('event_types') === 'order.shipped');
+  await rowsAre('the event type filter to list the two keyed messages', keyed.map((m) => m.id));
+  await filters.getByLabel('Event types').fill('');
+  await filters.getByLabel('After', { exact: true }).fill(partingLocal);
+  await filters.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL((url) => url.searchParams.has('after') && !url.searchParams.has('event_types'));
+  await rowsAre('"after" to leave out messages 1 and 2', late);
+  await filters.getByLabel('After', { exact: true }).fill('');
+  await filters.getByLabel('Before', { exact: true }).fill(partingLocal);
+  await filters.getByLabel('Event types').fill('invoice.paid');
+  await filters.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL((url) => url.searchParams.has('before') && !url.searchParams.has('after') && url.searchParams.get('event_types') === 'invoice.paid');
+  await rowsAre('"before" with invoice.paid to list messages 1 and 2 alone', early);
+  check((await page.getByText('Not applied with this combination').count()) === 0, 'the log says a time or event type filter was not applied');
+  await page.reload();
+  await rowsAre('the time and event type filters to survive a reload', early);
+  // Find by message id (the eventId was found above).
+  await page.getByLabel('Message id or eventId').fill(msgRecover.id);
+  await page.getByRole('button', { name: 'Find' }).click();
+  await page.waitForURL(new RegExp(`/messages/${msgRecover.id}$`));
+  await page.getByText('"invoice": "in_recover"').waitFor();
+  log('the message log filters by event type, after and before; a message is found by its id');
+
+  // --- two dead-lettered deliveries, replayed together from the DLQ screen. The
+  // receiver answers 404, which is retried but does not count towards the breaker.
   receiver.state.failing = true;
+  receiver.state.failStatus = 404;
   const msg3 = await api('POST', `/api/v1/app/${acme.id}/msg`, { eventType: 'invoice.paid', eventId: 'evt-e2e-3', payload: { invoice: 'in_3' } });
-  await eventually('message 3 to be dead-lettered', async () => {
+  const msg3b = await api('POST', `/api/v1/app/${acme.id}/msg`, { eventType: 'invoice.paid', payload: { invoice: 'in_3b' } });
+  await eventually('messages 3 and 3b to be dead-lettered', async () => {
     const list = await api('GET', `/api/v1/app/${acme.id}/dead-letter?endpoint_id=${endpointId}`);
-    return list.data.some((entry) => entry.msgId === msg3.id);
+    return [msg3.id, msg3b.id].every((id) => list.data.some((entry) => entry.msgId === id));
   });
   receiver.state.failing = false;
+  receiver.state.failStatus = null;
   await page.goto(`${base}/apps/${acme.id}/dead-letter`);
-  const dlqRow = page.locator(`tr[data-msg-id="${msg3.id}"]`);
-  await dlqRow.waitFor();
-  await dlqRow.getByRole('checkbox').check();
-  await page.getByText('1 selected').waitFor();
+  const dlqRows = [msg3.id, msg3b.id].map((id) => page.locator(`tr[data-msg-id="${id}"]`));
+  for (const row of dlqRows) {
+    await row.waitFor();
+    await row.getByRole('checkbox').check();
+  }
+  await page.getByText('2 selected').waitFor();
   await shot(page, '06-dead-letter');
   await page.getByRole('button', { name: 'Replay selected' }).click();
-  await page.getByText('1 of 1 sent').waitFor();
-  await eventually('the replayed message 3 to reach the receiver', async () =>
-    receiver.state.requests.some((r) => r.headers['webhook-id'] === msg3.id && r.status === 200),
+  await page.getByRole('status').getByText(/Replay: 2 of 2 sent · Herald accepted 2/).waitFor();
+  await eventually('the replayed messages 3 and 3b to reach the receiver', async () =>
+    [msg3.id, msg3b.id].every((id) => receiver.state.requests.some((r) => r.headers['webhook-id'] === id && r.status === 200)),
   );
-  await dlqRow.waitFor({ state: 'detached' });
+  for (const row of dlqRows) await row.waitFor({ state: 'detached' });
+  const afterReplay = await api('GET', `/api/v1/app/${acme.id}/dead-letter`);
+  check(!afterReplay.data.some((entry) => entry.msgId === msg3.id || entry.msgId === msg3b.id), 'a replayed dead letter is still in the API\'s queue');
   await shot(page, '07-dead-letter-replayed');
-  log('dead letter replayed from the DLQ screen');
+  log('two dead letters selected and replayed in one action: progress 2 of 2, delivered, gone from the queue');
 
   // --- and one discarded
   receiver.state.failing = true;
@@ -622,7 +746,7 @@ async function main() {
   // The failure count opens the log filtered to the messages that failed in the
   // window: the four that failed (whatever became of them since), not those
   // delivered at the first try.
-  const failedAtSomePoint = [msg2.id, msgRecover.id, msg3.id, msgDiscard.id].sort();
+  const failedAtSomePoint = [msg2.id, msgRecover.id, msg3.id, msg3b.id, msgDiscard.id].sort();
   const neverFailed = [msg1.id, exampleId, ...keyed.map((m) => m.id)];
   const listedMessages = async () => (await page.locator('tr[data-msg-id]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-msg-id')))).sort();
   await acmeFailedLink.click();
@@ -648,7 +772,7 @@ async function main() {
   await page.waitForURL((url) => url.searchParams.get('failed_since') === failedSince && url.searchParams.get('status') === '0');
   await eventually(
     'failed since and succeeded together to leave out the discarded message',
-    async () => JSON.stringify(await listedMessages()) === JSON.stringify([msg2.id, msgRecover.id, msg3.id].sort()),
+    async () => JSON.stringify(await listedMessages()) === JSON.stringify([msg2.id, msgRecover.id, msg3.id, msg3b.id].sort()),
   );
   // Removing the chip (with the keyboard) keeps the status filter, and the message delivered at once comes back.
   await page.locator('body').click({ position: { x: 1, y: 1 } });

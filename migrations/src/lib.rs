@@ -9,6 +9,7 @@ mod m20261201_000003_delivery_engine;
 mod m20261202_000004_ordered_delivery;
 mod m20261202_000005_observability;
 mod m20261202_000006_partial_indexes;
+mod m20261202_000007_operational_outbox;
 
 /// All of Herald's migrations, in order.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000004_ordered_delivery::Migration),
             Box::new(m20261202_000005_observability::Migration),
             Box::new(m20261202_000006_partial_indexes::Migration),
+            Box::new(m20261202_000007_operational_outbox::Migration),
         ]
     }
 }

@@ -127,3 +127,50 @@ async fn sigterm_hands_back_in_flight_work_and_exits_0() {
     let accepted: HashSet<String> = accepted.into_iter().collect();
     assert!(accepted.is_subset(&receiver.unique_webhook_ids()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_operational_notice_committed_before_a_kill_9_is_sent_once_after_the_restart() {
+    let operational = TestReceiver::start().await;
+    let gone = TestReceiver::start().await;
+    gone.set_default(Reply::status(410));
+    // The first Herald records the 410 (and the notice with it) but never relays.
+    let installation = Installation::fresh().set("HERALD_OPERATIONAL_RELAY_INTERVAL", "1h");
+    let key = installation.create_tenant("outbox test");
+    let mut herald = installation.serve().await;
+    let client = reqwest::Client::new();
+    post(&client, &herald, &key, "/api/v1/app", json!({"name": "Ops", "uid": "herald-operational"})).await;
+    let ops_endpoint = json!({"url": operational.url("/ops")});
+    post(&client, &herald, &key, "/api/v1/app/herald-operational/endpoint", ops_endpoint).await;
+    post(&client, &herald, &key, "/api/v1/app", json!({"name": "Acme", "uid": "acme"})).await;
+    let endpoint = post(&client, &herald, &key, "/api/v1/app/acme/endpoint", json!({"url": gone.url("/hook")})).await;
+    post(&client, &herald, &key, "/api/v1/app/acme/msg", json!({"eventType": "order.paid", "payload": {}})).await;
+
+    let database_url = &installation.env.iter().find(|(k, _)| k == "HERALD_DATABASE_URL").expect("database url").1;
+    let store = Store::connect(database_url, 2).await.expect("connect to the test database");
+    let waiting = eventually(Duration::from_secs(30), "the notice in the outbox", || async {
+        store.outbox_batch(10).await.ok().filter(|batch| !batch.is_empty())
+    })
+    .await;
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert_eq!(waiting[0].notice.event_type(), "endpoint.disabled");
+    herald.kill_hard();
+    assert_eq!(operational.request_count(), 0, "nothing was sent before the kill");
+
+    // Two Heralds relay the same outbox: the notice still arrives once.
+    let restarted = installation.clone().set("HERALD_OPERATIONAL_RELAY_INTERVAL", "200ms");
+    let _first = restarted.serve().await;
+    let _second = restarted.serve().await;
+    let event = eventually(Duration::from_secs(30), "endpoint.disabled at the operational endpoint", || async {
+        operational.requests().first().and_then(|request| serde_json::from_slice::<Value>(&request.body).ok())
+    })
+    .await;
+    assert_eq!(event["type"], "endpoint.disabled");
+    assert_eq!(event["data"]["endpointId"], endpoint["id"]);
+    assert_eq!(event["data"]["reason"], "gone");
+    eventually(Duration::from_secs(10), "the outbox emptied", || async {
+        store.outbox_batch(10).await.ok().filter(|batch| batch.is_empty())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(operational.unique_webhook_ids().len(), 1, "one notice, one message");
+}

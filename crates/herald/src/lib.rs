@@ -240,5 +240,6 @@ fn worker_config(settings: &Settings) -> anyhow::Result<WorkerConfig> {
             _ => Some(settings.duration_of("endpoint_disable_after")?),
         },
         operational_app_uid: Some(settings.operational_app_uid.trim().to_owned()).filter(|uid| !uid.is_empty()),
+        operational_relay_interval: settings.duration_of("operational_relay_interval")?,
     })
 }

@@ -12,6 +12,7 @@ use crate::attempts::{attempt_row, NewAttempt};
 use crate::entity::{attempt, delivery, endpoint, message};
 use crate::messages::MessageFilter;
 use crate::ordering::{finished_keys, release_next};
+use crate::outbox::{write_notices, OperationalNotice};
 use crate::paging::{fetch_page, Listed, Page};
 use crate::{Store, StoreResult};
 
@@ -214,7 +215,22 @@ impl Store {
         let mut moves: std::collections::BTreeMap<MoveKey, (Vec<String>, DateTime<Utc>)> = Default::default();
         let mut disable: Vec<String> = Vec::new();
         let mut rows = Vec::with_capacity(records.len());
+        let mut notices = Vec::new();
         for record in records {
+            if record.transition == DeliveryTransition::DeadLettered && !record.disable_endpoint {
+                let attempt = &record.attempt;
+                notices.push((
+                    attempt.tenant_id.clone(),
+                    OperationalNotice::AttemptExhausted {
+                        app_id: attempt.app_id.clone(),
+                        msg_id: attempt.msg_id.clone(),
+                        endpoint_id: attempt.endpoint_id.clone(),
+                        attempt_id: attempt.id.as_str().to_owned(),
+                        response_status_code: attempt.response_status_code,
+                        at: attempt.created_at,
+                    },
+                ));
+            }
             let key = (
                 record.transition.status().as_str(),
                 record.transition.next_attempt_at(),
@@ -302,6 +318,10 @@ impl Store {
                 entry.endpoint.disabled = true;
             }
         }
+        notices.extend(
+            disabled.iter().map(|d| (d.endpoint.tenant_id.clone(), OperationalNotice::disabled(&d.endpoint, d.reason))),
+        );
+        write_notices(&txn, notices, batch_now).await?;
         let released = release_next(&txn, finished_keys, batch_now).await?;
         txn.commit().await?;
         Ok(RecordedBatch { disabled, released })

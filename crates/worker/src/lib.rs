@@ -90,6 +90,8 @@ pub struct WorkerConfig {
     pub endpoint_disable_after: Option<Duration>,
     /// The `uid` of each tenant's operational application (see [`operational`]).
     pub operational_app_uid: Option<String>,
+    /// How often the outbox of operational notices is relayed.
+    pub operational_relay_interval: Duration,
 }
 
 /// What every loop and attempt shares.
@@ -129,11 +131,6 @@ impl WorkerContext {
         let (store_for_recorder, queue_for_recorder) = (store.clone(), queue.clone());
         let recorder_config = recorder::RecorderConfig {
             disable_after: config.endpoint_disable_after.and_then(|after| chrono::Duration::from_std(after).ok()),
-            operational: operational::OperationalWebhooks {
-                store: store.clone(),
-                queue: queue.clone(),
-                app_uid: config.operational_app_uid.clone(),
-            },
             metrics: metrics.clone(),
         };
         Ok(Self {
@@ -163,9 +160,16 @@ pub async fn run(
     let background = CancellationToken::new();
     let promoter = tokio::spawn(dispatcher::promote_loop(ctx.clone(), background.clone()));
     let reconciler = tokio::spawn(reconciler::reconcile_loop(ctx.clone(), background.clone()));
+    let webhooks = operational::OperationalWebhooks {
+        store: ctx.store.clone(),
+        queue: ctx.queue.clone(),
+        app_uid: ctx.config.operational_app_uid.clone(),
+    };
+    let relay = ctx.config.operational_relay_interval;
+    let relay = tokio::spawn(operational::relay_loop(webhooks, relay, background.clone()));
     let result = dispatcher::dispatch_loop(ctx, shutdown).await;
     background.cancel();
-    let _ = tokio::join!(promoter, reconciler);
+    let _ = tokio::join!(promoter, reconciler, relay);
     result
 }
 

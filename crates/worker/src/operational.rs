@@ -9,54 +9,26 @@
 //! application itself are never emitted, so a failing operational endpoint cannot
 //! feed itself.
 //!
-//! Emitted after the attempts behind them are committed; a crash between the commit
-//! and the emission loses the notice (the delivery's state itself is durable).
+//! The notices are written to the outbox in the transaction that records the attempt
+//! behind them (`herald_store::OperationalNotice`); the relay here sends them every
+//! `operational_relay_interval` and removes them once sent. The message carries the
+//! notice's id as its `eventId`, so a notice is sent once even if two workers relay it
+//! or a worker dies between sending and removing.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use herald_core::{ApplicationId, DeliveryId, MessageId, TenantId};
 use herald_queue::{Partition, QueuedDelivery};
-use herald_store::entity::endpoint;
-use herald_store::{endpoint_accepts, DisableReason, NewMessage, PlannedDelivery};
+use herald_store::{endpoint_accepts, NewMessage, OperationalNotice, OutboxEntry, PlannedDelivery, StoreError};
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
+use crate::dispatcher::pause;
 use crate::{fresh_id, WorkerError};
 
-/// Something a tenant's operational endpoints hear about.
-#[derive(Debug, Clone)]
-pub enum OperationalEvent {
-    EndpointDisabled { endpoint: Box<endpoint::Model>, reason: DisableReason, failing_since: Option<DateTime<Utc>> },
-    AttemptExhausted(ExhaustedAttempt),
-}
+/// Notices sent per relay pass.
+const RELAY_BATCH: u64 = 100;
 
-/// The last attempt of a delivery that was dead-lettered after its retry schedule ran out.
-#[derive(Debug, Clone)]
-pub struct ExhaustedAttempt {
-    pub tenant_id: String,
-    pub app_id: String,
-    pub msg_id: String,
-    pub endpoint_id: String,
-    pub attempt_id: String,
-    pub response_status_code: i16,
-    pub at: DateTime<Utc>,
-}
-
-impl OperationalEvent {
-    fn tenant_and_app(&self) -> (&str, &str) {
-        match self {
-            Self::EndpointDisabled { endpoint, .. } => (&endpoint.tenant_id, &endpoint.app_id),
-            Self::AttemptExhausted(attempt) => (&attempt.tenant_id, &attempt.app_id),
-        }
-    }
-
-    fn event_type(&self) -> &'static str {
-        match self {
-            Self::EndpointDisabled { .. } => "endpoint.disabled",
-            Self::AttemptExhausted(_) => "message.attempt.exhausted",
-        }
-    }
-}
-
-/// Emits operational events; cheap to clone.
+/// Sends the outbox's notices; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct OperationalWebhooks {
     pub store: herald_store::Store,
@@ -65,49 +37,86 @@ pub struct OperationalWebhooks {
     pub app_uid: Option<String>,
 }
 
-impl OperationalWebhooks {
-    /// Emits each event; failures are logged, never raised (the deliveries behind
-    /// them are already recorded).
-    pub async fn emit(&self, events: Vec<OperationalEvent>) {
-        if self.app_uid.is_none() {
-            return;
+/// Relays the outbox every `interval` until `stop`.
+pub async fn relay_loop(webhooks: OperationalWebhooks, interval: std::time::Duration, stop: CancellationToken) {
+    while !stop.is_cancelled() {
+        pause(&stop, interval).await;
+        if stop.is_cancelled() {
+            break;
         }
-        for event in events {
-            let event_type = event.event_type();
-            if let Err(error) = self.emit_one(event).await {
-                tracing::warn!(%error, event_type, "cannot emit an operational webhook");
+        if let Err(error) = webhooks.relay_once().await {
+            tracing::warn!(%error, "cannot relay operational webhooks; trying again");
+        }
+    }
+}
+
+impl OperationalWebhooks {
+    /// One pass over the outbox, until it is empty or a notice cannot be sent (it
+    /// stays, and the next pass tries again). Returns how many were sent or dropped.
+    pub async fn relay_once(&self) -> Result<usize, WorkerError> {
+        let mut done = 0;
+        loop {
+            let batch = self.store.outbox_batch(RELAY_BATCH).await?;
+            let full = batch.len() as u64 == RELAY_BATCH;
+            let mut sent = Vec::with_capacity(batch.len());
+            let mut failed = None;
+            for entry in batch {
+                match self.send(&entry).await {
+                    Ok(()) => sent.push(entry.id),
+                    Err(error) => {
+                        failed = Some(error);
+                        break;
+                    }
+                }
+            }
+            done += sent.len();
+            self.store.remove_from_outbox(&sent).await?;
+            if let Some(error) = failed {
+                return Err(error);
+            }
+            if !full {
+                return Ok(done);
             }
         }
     }
 
-    async fn emit_one(&self, event: OperationalEvent) -> Result<(), WorkerError> {
+    /// Sends one notice, or drops it when nobody is to hear it (operational webhooks
+    /// off, no operational application, or it is about that application itself).
+    async fn send(&self, entry: &OutboxEntry) -> Result<(), WorkerError> {
         let Some(app_uid) = self.app_uid.as_deref() else { return Ok(()) };
-        let (tenant_id, about_app) = event.tenant_and_app();
-        let tenant = TenantId::from_trusted(tenant_id.to_owned());
+        let notice = &entry.notice;
+        let tenant = TenantId::from_trusted(entry.tenant_id.clone());
         let Some(operational_app) = self.store.find_application(&tenant, app_uid).await? else { return Ok(()) };
-        if operational_app.id == about_app {
+        if operational_app.id == notice.app_id() {
             return Ok(());
         }
-        let about = self.store.find_application(&tenant, about_app).await?;
+        let about = self.store.find_application(&tenant, notice.app_id()).await?;
         let about_uid = about.and_then(|app| app.uid);
-        let event_type = event.event_type();
-        let payload = match &event {
-            OperationalEvent::EndpointDisabled { endpoint, reason, failing_since } => json!({
+        let event_type = notice.event_type();
+        let payload = match notice {
+            OperationalNotice::EndpointDisabled { app_id, endpoint_id, endpoint_uid, reason, failing_since } => json!({
                 "type": event_type,
                 "data": {
-                    "appId": endpoint.app_id,
+                    "appId": app_id,
                     "appUid": about_uid,
-                    "endpointId": endpoint.id,
-                    "endpointUid": endpoint.uid,
+                    "endpointId": endpoint_id,
+                    "endpointUid": endpoint_uid,
                     "failSince": failing_since,
                     "trigger": "automatic",
-                    "reason": match reason { DisableReason::Gone => "gone", DisableReason::FailingTooLong => "failing" },
+                    "reason": reason,
                 }
             }),
-            OperationalEvent::AttemptExhausted(attempt) => {
+            OperationalNotice::AttemptExhausted {
+                app_id,
+                msg_id,
+                endpoint_id,
+                attempt_id,
+                response_status_code,
+                at,
+            } => {
                 let event_id = self
                     .store
-                    .messages_by_id(vec![attempt.msg_id.clone()])
+                    .messages_by_id(vec![msg_id.clone()])
                     .await?
                     .into_iter()
                     .next()
@@ -115,15 +124,15 @@ impl OperationalWebhooks {
                 json!({
                     "type": event_type,
                     "data": {
-                        "appId": attempt.app_id,
+                        "appId": app_id,
                         "appUid": about_uid,
-                        "msgId": attempt.msg_id,
+                        "msgId": msg_id,
                         "msgEventId": event_id,
-                        "endpointId": attempt.endpoint_id,
+                        "endpointId": endpoint_id,
                         "lastAttempt": {
-                            "id": attempt.attempt_id,
-                            "timestamp": attempt.at,
-                            "responseStatusCode": attempt.response_status_code,
+                            "id": attempt_id,
+                            "timestamp": at,
+                            "responseStatusCode": response_status_code,
                         }
                     }
                 })
@@ -144,7 +153,8 @@ impl OperationalWebhooks {
             tenant_id: tenant.clone(),
             app_id: ApplicationId::from_trusted(operational_app.id.clone()),
             event_type: event_type.to_owned(),
-            event_id: None,
+            // The notice's id: a second send of it conflicts instead of duplicating.
+            event_id: Some(entry.id.clone()),
             payload: payload.to_string(),
             channels: None,
             tags: None,
@@ -153,7 +163,11 @@ impl OperationalWebhooks {
             trace_context: None,
             now: Utc::now(),
         };
-        let (_, deliveries) = self.store.create_message(message, &planned).await?;
+        let deliveries = match self.store.create_message(message, &planned).await {
+            Ok((_, deliveries)) => deliveries,
+            Err(StoreError::Conflict(_)) => return Ok(()),
+            Err(error) => return Err(error.into()),
+        };
         let queued: Vec<QueuedDelivery> = deliveries
             .iter()
             .map(|d| QueuedDelivery { delivery_id: d.id.clone(), attempts_made: 0, endpoint_id: d.endpoint_id.clone() })

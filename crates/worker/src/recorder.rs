@@ -14,7 +14,6 @@ use herald_queue::{Queue, ReceivedDelivery, Settlement};
 use herald_store::{AttemptRecord, DeliveryTransition, Store};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::operational::{ExhaustedAttempt, OperationalEvent, OperationalWebhooks};
 use crate::WorkerError;
 
 /// What the writer needs besides the store and the queue.
@@ -22,7 +21,6 @@ use crate::WorkerError;
 pub struct RecorderConfig {
     /// An endpoint failing for this long is disabled (`None`: never).
     pub disable_after: Option<chrono::Duration>,
-    pub operational: OperationalWebhooks,
     pub metrics: std::sync::Arc<herald_observability::Metrics>,
 }
 
@@ -101,7 +99,6 @@ async fn write(store: &Store, queue: &Queue, config: &RecorderConfig, batch: Vec
     let count = batch.len();
     let mut records = Vec::with_capacity(count);
     let mut settlements = Vec::with_capacity(count);
-    let mut events = Vec::new();
     let finished: Vec<(String, bool)> = batch
         .iter()
         .filter(|recorded| !matches!(recorded.record.transition, DeliveryTransition::Retry { .. }))
@@ -110,20 +107,6 @@ async fn write(store: &Store, queue: &Queue, config: &RecorderConfig, batch: Vec
         })
         .collect();
     for recorded in batch {
-        let record = &recorded.record;
-        let exhausted = record.transition == DeliveryTransition::DeadLettered && !record.disable_endpoint;
-        if exhausted {
-            let attempt = &record.attempt;
-            events.push(OperationalEvent::AttemptExhausted(ExhaustedAttempt {
-                tenant_id: attempt.tenant_id.clone(),
-                app_id: attempt.app_id.clone(),
-                msg_id: attempt.msg_id.clone(),
-                endpoint_id: attempt.endpoint_id.clone(),
-                attempt_id: attempt.id.as_str().to_owned(),
-                response_status_code: attempt.response_status_code,
-                at: attempt.created_at,
-            }));
-        }
         records.push(recorded.record);
         settlements.push((recorded.received, recorded.settlement));
     }
@@ -146,17 +129,7 @@ async fn write(store: &Store, queue: &Queue, config: &RecorderConfig, batch: Vec
     }
     crate::queue_released(queue, recorded.released).await;
     for disabled in recorded.disabled {
+        // Its `endpoint.disabled` notice is in the outbox, committed with the attempts.
         tracing::info!(endpoint = %disabled.endpoint.id, reason = ?disabled.reason, "endpoint disabled");
-        let failing_since = disabled.endpoint.failing_since;
-        events.push(OperationalEvent::EndpointDisabled {
-            endpoint: Box::new(disabled.endpoint),
-            reason: disabled.reason,
-            failing_since,
-        });
-    }
-    if !events.is_empty() {
-        // Off the writer's path: a storm of failures must not slow recording down.
-        let operational = config.operational.clone();
-        tokio::spawn(async move { operational.emit(events).await });
     }
 }

@@ -9,6 +9,7 @@ pub mod endpoint;
 pub mod event_type;
 pub mod idempotency_key;
 pub mod message;
+pub mod operational_outbox;
 pub mod ordering_key;
 pub mod portal_token;
 pub mod tenant;
