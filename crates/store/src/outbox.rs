@@ -87,14 +87,12 @@ pub(crate) async fn write_notices(
     if notices.is_empty() {
         return Ok(());
     }
-    let rows = notices.into_iter().map(|(tenant_id, notice)| {
-        let millis = now.timestamp_millis().max(0) as u64;
-        operational_outbox::ActiveModel {
-            id: Set(format!("opn_{millis:013}{}", hex_random())),
-            tenant_id: Set(tenant_id),
-            notice: Set(serde_json::to_value(&notice).expect("a notice is plain data")),
-            created_at: Set(now),
-        }
+    let millis = now.timestamp_millis().max(0) as u64;
+    let rows = notices.into_iter().map(|(tenant_id, notice)| operational_outbox::ActiveModel {
+        id: Set(format!("opn_{millis:013}{}", hex_random())),
+        tenant_id: Set(tenant_id),
+        notice: Set(serde_json::to_value(&notice).expect("a notice is plain data")),
+        created_at: Set(now),
     });
     operational_outbox::Entity::insert_many(rows).exec_without_returning(db).await?;
     Ok(())

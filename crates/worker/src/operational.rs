@@ -51,30 +51,28 @@ pub async fn relay_loop(webhooks: OperationalWebhooks, interval: std::time::Dura
 }
 
 impl OperationalWebhooks {
-    /// One pass over the outbox, until it is empty or a notice cannot be sent (it
-    /// stays, and the next pass tries again). Returns how many were sent or dropped.
+    /// One pass over the outbox, until it is empty or a batch had a notice that could
+    /// not be sent (it stays for the next pass; the others in its batch still go, so
+    /// one bad notice does not hold back the rest). Returns how many were sent or dropped.
     pub async fn relay_once(&self) -> Result<usize, WorkerError> {
         let mut done = 0;
         loop {
             let batch = self.store.outbox_batch(RELAY_BATCH).await?;
             let full = batch.len() as u64 == RELAY_BATCH;
             let mut sent = Vec::with_capacity(batch.len());
-            let mut failed = None;
+            let mut failed = false;
             for entry in batch {
                 match self.send(&entry).await {
                     Ok(()) => sent.push(entry.id),
                     Err(error) => {
-                        failed = Some(error);
-                        break;
+                        failed = true;
+                        tracing::warn!(%error, notice = %entry.id, "cannot send an operational notice; it stays in the outbox");
                     }
                 }
             }
             done += sent.len();
             self.store.remove_from_outbox(&sent).await?;
-            if let Some(error) = failed {
-                return Err(error);
-            }
-            if !full {
+            if !full || failed {
                 return Ok(done);
             }
         }
