@@ -42,14 +42,14 @@ pub fn continue_trace(span: &tracing::Span, traceparent: Option<&str>) {
 
 /// Records the time a delivery waited in the queue, from `accepted` until now, as a
 /// finished `queue.wait` span in the message's trace.
-pub fn record_queue_wait(traceparent: Option<&str>, accepted: SystemTime, attributes: Vec<KeyValue>) {
+pub fn record_queue_wait(traceparent: Option<&str>, accepted: SystemTime, attributes: impl FnOnce() -> Vec<KeyValue>) {
     let Some(traceparent) = traceparent else { return };
     let parent = context_of(traceparent);
     let tracer = global::tracer("herald");
     let mut span = tracer
         .span_builder("queue.wait")
         .with_start_time(accepted)
-        .with_attributes(attributes)
+        .with_attributes(attributes())
         .start_with_context(&tracer, &parent);
     span.end();
 }

@@ -114,11 +114,13 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
     herald_observability::trace::record_queue_wait(
         trace_context,
         delivery.next_attempt_at.unwrap_or(message.created_at).into(),
-        vec![
-            herald_observability::trace::KeyValue::new("tenant", delivery.tenant_id.clone()),
-            herald_observability::trace::KeyValue::new("endpoint", delivery.endpoint_id.clone()),
-            herald_observability::trace::KeyValue::new("attempt", i64::from(attempts_made + 1)),
-        ],
+        || {
+            vec![
+                herald_observability::trace::KeyValue::new("tenant", delivery.tenant_id.clone()),
+                herald_observability::trace::KeyValue::new("endpoint", delivery.endpoint_id.clone()),
+                herald_observability::trace::KeyValue::new("attempt", i64::from(attempts_made + 1)),
+            ]
+        },
     );
     herald_observability::trace::continue_trace(&span, trace_context);
     // `instrument`, not `span.enter()`: the future moves between threads at every await.
