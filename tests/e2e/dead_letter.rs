@@ -68,6 +68,7 @@ async fn dead_letters_are_listed_replayed_spread_out_and_discarded() {
     // Replay one: only that delivery goes out again, and it succeeds.
     failing.set_default(Reply::status(200));
     let before = failing.request_count();
+    let sent_before = attempts.len();
     let (status, one) = app
         .post("/api/v1/app/shop/dead-letter/replay", &json!({"endpointId": "failing", "msgIds": [msg_ids[0]]}))
         .await;
@@ -78,7 +79,12 @@ async fn dead_letters_are_listed_replayed_spread_out_and_discarded() {
         (failing.request_count() == before + 1).then_some(())
     })
     .await;
-    let replayed = app.attempts("shop", &msg_ids[0]).await;
+    // Attempts are recorded in batches after the request went out: wait for the record.
+    let replayed = eventually(Duration::from_secs(10), "the replayed attempt's record", || async {
+        let attempts = app.attempts("shop", &msg_ids[0]).await;
+        (attempts.len() > sent_before).then_some(attempts)
+    })
+    .await;
     assert_eq!(replayed[0]["outcome"], "success");
     assert_eq!(failing.request_count(), before + 1, "only the one replayed delivery went out");
 
