@@ -14,7 +14,7 @@ use crate::messages::MessageFilter;
 use crate::ordering::{finished_keys, release_next};
 use crate::outbox::{write_notices, OperationalNotice};
 use crate::paging::{fetch_page, Listed, Page};
-use crate::{Store, StoreResult};
+use crate::{bulk, DatabaseKind, Store, StoreResult};
 
 /// Svix's trigger type of an attempt someone asked for (resend, recover).
 pub const TRIGGER_MANUAL: i16 = 1;
@@ -93,7 +93,7 @@ pub enum DeliveryTransition {
 }
 
 impl DeliveryTransition {
-    fn status(self) -> DeliveryStatus {
+    pub(crate) fn status(self) -> DeliveryStatus {
         match self {
             Self::Retry { .. } => DeliveryStatus::Pending,
             Self::Succeeded => DeliveryStatus::Succeeded,
@@ -101,7 +101,7 @@ impl DeliveryTransition {
         }
     }
 
-    fn next_attempt_at(self) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_attempt_at(self) -> Option<DateTime<Utc>> {
         match self {
             Self::Retry { at } => Some(at),
             _ => None,
@@ -124,27 +124,36 @@ impl Store {
         if delivery_ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let deliveries = delivery::Entity::find()
-            .filter(delivery::Column::Id.is_in(delivery_ids.iter().cloned()))
-            .all(&self.db)
-            .await?;
+        let deliveries = if self.kind == DatabaseKind::Postgres {
+            bulk::deliveries_by_id(self.db.get_postgres_connection_pool(), delivery_ids.to_vec()).await?
+        } else {
+            delivery::Entity::find()
+                .filter(delivery::Column::Id.is_in(delivery_ids.iter().cloned()))
+                .all(&self.db)
+                .await?
+        };
         let msg_ids: HashSet<&str> = deliveries.iter().map(|d| d.msg_id.as_str()).collect();
         let endpoint_ids: HashSet<&str> = deliveries.iter().map(|d| d.endpoint_id.as_str()).collect();
-        let messages: HashMap<String, Arc<message::Model>> = message::Entity::find()
-            .filter(message::Column::Id.is_in(msg_ids))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|m| (m.id.clone(), Arc::new(m)))
-            .collect();
-        let endpoints: HashMap<String, Arc<endpoint::Model>> = endpoint::Entity::find()
-            .filter(endpoint::Column::Id.is_in(endpoint_ids))
-            .filter(endpoint::Column::DeletedAt.is_null())
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|e| (e.id.clone(), Arc::new(e)))
-            .collect();
+        let (messages, endpoints) = if self.kind == DatabaseKind::Postgres {
+            let pool = self.db.get_postgres_connection_pool();
+            let owned = |ids: HashSet<&str>| ids.into_iter().map(str::to_owned).collect();
+            (
+                bulk::messages_by_id(pool, owned(msg_ids)).await?,
+                bulk::live_endpoints_by_id(pool, owned(endpoint_ids)).await?,
+            )
+        } else {
+            let messages = message::Entity::find().filter(message::Column::Id.is_in(msg_ids)).all(&self.db).await?;
+            let endpoints = endpoint::Entity::find()
+                .filter(endpoint::Column::Id.is_in(endpoint_ids))
+                .filter(endpoint::Column::DeletedAt.is_null())
+                .all(&self.db)
+                .await?;
+            (messages, endpoints)
+        };
+        let messages: HashMap<String, Arc<message::Model>> =
+            messages.into_iter().map(|m| (m.id.clone(), Arc::new(m))).collect();
+        let endpoints: HashMap<String, Arc<endpoint::Model>> =
+            endpoints.into_iter().map(|e| (e.id.clone(), Arc::new(e))).collect();
         Ok(deliveries
             .into_iter()
             .filter_map(|delivery| {
@@ -168,8 +177,10 @@ impl Store {
 
     /// Records a batch of attempts and moves their deliveries, in one transaction: the
     /// attempts go in multi-row inserts, and deliveries moving the same way (most often:
-    /// succeeded at the first attempt) in one update each. All or nothing, so a caller
-    /// acknowledges the batch's queue entries only after this returns `Ok`.
+    /// succeeded at the first attempt) in one update each. On PostgreSQL a batch that
+    /// disables, announces and releases nothing is one statement instead
+    /// ([`bulk::record_attempts`]). All or nothing, so a caller acknowledges the batch's
+    /// queue entries only after this returns `Ok`.
     ///
     /// A delivery moves only if it is still pending with the record's
     /// `expected_attempt_count`: when two workers raced on one delivery (a redelivered
@@ -211,6 +222,16 @@ impl Store {
                 .filter(|r| r.transition.status().is_terminal())
                 .map(|r| (r.attempt.endpoint_id.as_str(), r.ordering_key.as_deref())),
         );
+        let nothing_else = finished_keys.is_empty()
+            && failed_endpoints.is_empty()
+            && records.iter().all(|r| r.transition != DeliveryTransition::DeadLettered && !r.disable_endpoint);
+        if self.kind == DatabaseKind::Postgres && nothing_else {
+            // The common case (most often a batch of first-attempt successes): nothing to
+            // disable, announce or release, so one statement records it all.
+            let pool = self.db.get_postgres_connection_pool();
+            bulk::record_attempts(pool, &records, succeeded_endpoints.into_iter().collect()).await?;
+            return Ok(RecordedBatch::default());
+        }
         type MoveKey = (&'static str, Option<DateTime<Utc>>, i32);
         let mut moves: std::collections::BTreeMap<MoveKey, (Vec<String>, DateTime<Utc>)> = Default::default();
         let mut disable: Vec<String> = Vec::new();

@@ -15,6 +15,7 @@ mod ingest;
 
 mod applications;
 mod attempts;
+mod bulk;
 mod conditions;
 mod database;
 mod dead_letters;

@@ -2,13 +2,13 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use herald_core::{ApplicationId, DeliveryId, DeliveryStatus, MessageId, TenantId};
-use sea_orm::sea_query::{Alias, CommonTableExpression, Expr, LikeExpr, Query, SimpleExpr, WithClause};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryTrait, TransactionTrait};
+use sea_orm::sea_query::{Expr, LikeExpr, Query, SimpleExpr};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
 
 use crate::entity::{attempt, delivery, message};
 use crate::ordering::sequence_deliveries;
 use crate::paging::{fetch_page, Listed, Page};
-use crate::{conflict_as, Store, StoreResult};
+use crate::{bulk, conflict_as, Store, StoreResult};
 
 /// What creating a message needs.
 #[derive(Debug, Clone)]
@@ -110,35 +110,6 @@ pub struct PlannedDelivery {
 
 /// Most rows in one multi-row insert (well under every database's parameter limit).
 const BATCH_CHUNK: usize = 400;
-/// Most deliveries written by [`insert_in_one_statement`] (14 parameters each, with
-/// [`BATCH_CHUNK`] messages of 13: under PostgreSQL's 65,535).
-const ONE_STATEMENT_DELIVERIES: usize = 4_000;
-
-/// Inserts messages and their deliveries in one PostgreSQL statement,
-/// `WITH new_messages AS (INSERT INTO messages …) INSERT INTO deliveries …`, run on
-/// its own, so it is its own transaction: all or nothing, and durable when it returns.
-/// One round trip instead of four (`BEGIN`, two inserts, `COMMIT`); at four messages
-/// a commit, the size group commit reaches with 32 requests in flight, that is what
-/// most of the database's ingest cost was (see docs/benchmarks.md). The foreign key
-/// from a delivery to its message is checked at the end of the statement, when the
-/// message is there.
-async fn insert_in_one_statement(
-    db: &impl ConnectionTrait,
-    messages: Vec<message::ActiveModel>,
-    deliveries: Vec<delivery::ActiveModel>,
-) -> Result<(), sea_orm::DbErr> {
-    let messages = message::Entity::insert_many(messages).into_query();
-    let statement = if deliveries.is_empty() {
-        db.get_database_backend().build(&messages)
-    } else {
-        let cte = CommonTableExpression::new().query(messages).table_name(Alias::new("new_messages")).to_owned();
-        let deliveries = delivery::Entity::insert_many(deliveries).into_query();
-        db.get_database_backend().build(&deliveries.with(WithClause::new().cte(cte).to_owned()))
-    };
-    db.execute(statement).await?;
-    Ok(())
-}
-
 fn message_row(new: &NewMessage) -> message::Model {
     // What the database keeps (microseconds), so the answer matches later reads.
     let now = new.now.trunc_subsecs(6);
@@ -192,11 +163,14 @@ impl Store {
     ) -> StoreResult<(message::Model, Vec<delivery::Model>)> {
         let message = message_row(&new);
         let mut rows = delivery_rows(&new, deliveries);
-        if self.inserts_in_one_statement(std::slice::from_ref(&message), &rows) {
-            let deliveries = rows.iter().cloned().map(delivery::ActiveModel::from).collect();
-            insert_in_one_statement(&self.db, vec![message.clone().into()], deliveries)
-                .await
-                .map_err(conflict_as("a message with this eventId"))?;
+        if self.inserts_in_one_statement(rows.iter()) {
+            bulk::insert_messages(
+                self.db.get_postgres_connection_pool(),
+                &[&message],
+                &rows.iter().collect::<Vec<_>>(),
+            )
+            .await
+            .map_err(conflict_as("a message with this eventId"))?;
             return Ok((message, rows));
         }
         let txn = self.db.begin().await?;
@@ -221,12 +195,10 @@ impl Store {
     ) -> StoreResult<Vec<(message::Model, Vec<delivery::Model>)>> {
         let mut created: Vec<_> =
             batch.iter().map(|(new, planned)| (message_row(new), delivery_rows(new, planned))).collect();
-        let messages: Vec<message::Model> = created.iter().map(|(message, _)| message.clone()).collect();
-        let rows: Vec<delivery::Model> = created.iter().flat_map(|(_, rows)| rows.iter().cloned()).collect();
-        if self.inserts_in_one_statement(&messages, &rows) {
-            let messages = messages.into_iter().map(message::ActiveModel::from).collect();
-            let deliveries = rows.into_iter().map(delivery::ActiveModel::from).collect();
-            insert_in_one_statement(&self.db, messages, deliveries).await?;
+        let rows: Vec<&delivery::Model> = created.iter().flat_map(|(_, rows)| rows).collect();
+        if self.inserts_in_one_statement(rows.iter().copied()) {
+            let messages: Vec<&message::Model> = created.iter().map(|(message, _)| message).collect();
+            bulk::insert_messages(self.db.get_postgres_connection_pool(), &messages, &rows).await?;
             return Ok(created);
         }
         let txn = self.db.begin().await?;
@@ -254,14 +226,11 @@ impl Store {
         Ok(created)
     }
 
-    /// Whether these rows go in with [`insert_in_one_statement`]: on PostgreSQL, when
-    /// no delivery is ordered (numbering one reads and locks its key first) and the
-    /// statement stays well under the parameter limit.
-    fn inserts_in_one_statement(&self, messages: &[message::Model], deliveries: &[delivery::Model]) -> bool {
-        self.kind == crate::DatabaseKind::Postgres
-            && messages.len() <= BATCH_CHUNK
-            && deliveries.len() <= ONE_STATEMENT_DELIVERIES
-            && deliveries.iter().all(|row| row.ordering_key.is_none())
+    /// Whether these deliveries and their messages go in with one statement
+    /// ([`bulk::insert_messages`]): on PostgreSQL, when no delivery is ordered
+    /// (numbering one reads and locks its key first, in a transaction).
+    fn inserts_in_one_statement<'a>(&self, mut deliveries: impl Iterator<Item = &'a delivery::Model>) -> bool {
+        self.kind == crate::DatabaseKind::Postgres && deliveries.all(|row| row.ordering_key.is_none())
     }
 
     /// A tenant's message in one of its applications, by its id or its `eventId`

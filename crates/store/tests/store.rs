@@ -457,3 +457,164 @@ async fn ordered_deliveries_are_numbered_held_and_released_one_at_a_time() {
         assert_eq!(finish(&released[0], DeliveryTransition::Succeeded).await[0].id, fourth[0].id);
     }
 }
+
+/// Every column survives the round trip through the batch writes (on PostgreSQL they
+/// are hand-written statements over arrays, see `crates/store/src/bulk.rs`), and a
+/// batch of successes moves its deliveries, ends its endpoint's failure streak and,
+/// raced by a duplicate, moves each delivery once.
+#[tokio::test]
+async fn batch_writes_keep_every_column_and_successes_move_their_deliveries_once() {
+    for store in stores().await {
+        let tenant = tenant(&store, &format!("sk_{}", tag())).await;
+        let app_id = application(&store, &tenant, None).await.unwrap();
+        let ep = endpoint(&store, &tenant, &app_id, None).await;
+        let now = Utc::now();
+        let batch: Vec<(NewMessage, Vec<PlannedDelivery>)> = (0..3)
+            .map(|n| {
+                let new = NewMessage {
+                    id: id(MessageId::generate),
+                    tenant_id: tenant.clone(),
+                    app_id: ApplicationId::from_trusted(app_id.clone()),
+                    event_type: format!("order.{n}"),
+                    event_id: None,
+                    payload: format!(r#"{{"n": {n}, "text": "é ✓"}}"#),
+                    channels: (n > 0).then(|| vec!["eu".to_owned(), "beta".to_owned()]),
+                    tags: (n > 1).then(|| vec!["vip".to_owned()]),
+                    schema_violations: (n == 2).then(|| vec!["/n: must be a string".to_owned()]),
+                    ordering_key: None,
+                    trace_context: (n == 1).then(|| "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+                    now,
+                };
+                let planned =
+                    vec![PlannedDelivery { id: id(DeliveryId::generate), endpoint_id: ep.clone(), ordered: false }];
+                (new, planned)
+            })
+            .collect();
+        let created = store.create_messages(batch).await.unwrap();
+        for (message, deliveries) in &created {
+            let stored = store.find_message(&tenant, &app_id, &message.id).await.unwrap();
+            assert_eq!(stored.as_ref(), Some(message), "the answer is what was stored");
+            assert_eq!(&store.message_deliveries(&message.id).await.unwrap(), deliveries);
+        }
+        let ids: Vec<String> = created.iter().map(|(_, deliveries)| deliveries[0].id.clone()).collect();
+        let loaded = store.load_dispatch_batch(&ids).await.unwrap();
+        for (message, deliveries) in &created {
+            let context = &loaded[&deliveries[0].id];
+            assert_eq!((&context.delivery, context.message.as_ref()), (&deliveries[0], message));
+            assert_eq!(context.endpoint.as_ref().unwrap().id, ep);
+        }
+
+        let attempt = |delivery: &herald_store::entity::delivery::Model, status: i16, outcome: &str| NewAttempt {
+            id: id(AttemptId::generate),
+            tenant_id: delivery.tenant_id.clone(),
+            app_id: delivery.app_id.clone(),
+            msg_id: delivery.msg_id.clone(),
+            endpoint_id: delivery.endpoint_id.clone(),
+            delivery_id: delivery.id.clone(),
+            attempt_number: 1,
+            url: "https://example.com/hook".into(),
+            status,
+            outcome_class: outcome.into(),
+            response_status_code: if status == 0 { 204 } else { 500 },
+            response: "fine".into(),
+            response_duration_ms: 7,
+            trigger_type: 0,
+            next_attempt_at: None,
+            created_at: Utc::now(),
+            request_headers: Some(r#"{"webhook-id":"msg_1"}"#.into()),
+            response_headers: (status == 0).then(|| r#"{"server":"test"}"#.into()),
+        };
+        let record = |attempt: NewAttempt, transition| AttemptRecord {
+            attempt,
+            transition,
+            expected_attempt_count: 0,
+            disable_endpoint: false,
+            ordering_key: None,
+        };
+        // A failure starts the endpoint's failure streak; the successes below end it.
+        let failing = &created[0].1[0];
+        let retry_at = now + Duration::seconds(60);
+        store
+            .record_attempts(
+                vec![record(attempt(failing, 2, "http_status"), DeliveryTransition::Retry { at: retry_at })],
+                None,
+            )
+            .await
+            .unwrap();
+        let failing_since = || async {
+            let endpoints = store.list_application_endpoints(&app_id).await.unwrap();
+            endpoints.into_iter().find(|e| e.id == ep).unwrap().failing_since
+        };
+        assert!(failing_since().await.is_some());
+
+        let (second, third) = (&created[1].1[0], &created[2].1[0]);
+        let blocked_retry_at = now + Duration::seconds(90);
+        let successes = vec![
+            record(attempt(second, 0, "success"), DeliveryTransition::Succeeded),
+            record(attempt(second, 0, "success"), DeliveryTransition::Succeeded),
+            record(attempt(third, 0, "success"), DeliveryTransition::Succeeded),
+            // Blocked by the SSRF guard: a retry, but not the endpoint failing.
+            AttemptRecord {
+                attempt: NewAttempt {
+                    attempt_number: 2,
+                    next_attempt_at: Some(blocked_retry_at),
+                    ..attempt(failing, 2, "blocked")
+                },
+                transition: DeliveryTransition::Retry { at: blocked_retry_at },
+                expected_attempt_count: 1,
+                disable_endpoint: false,
+                ordering_key: None,
+            },
+        ];
+        let expected: Vec<NewAttempt> = successes.iter().map(|r| r.attempt.clone()).collect();
+        let recorded = store.record_attempts(successes, None).await.unwrap();
+        assert!(recorded.disabled.is_empty() && recorded.released.is_empty());
+        assert_eq!(failing_since().await, None, "a success ends the failure streak");
+        for delivery in [second, third] {
+            let moved = store.message_deliveries(&delivery.msg_id).await.unwrap().remove(0);
+            assert_eq!((moved.status.as_str(), moved.attempt_count, moved.next_attempt_at), ("succeeded", 1, None));
+        }
+        let moved = store.message_deliveries(&failing.msg_id).await.unwrap().remove(0);
+        assert_eq!((moved.status.as_str(), moved.attempt_count), ("pending", 2));
+        assert_eq!(moved.next_attempt_at.map(|at| at.timestamp_micros()), Some(blocked_retry_at.timestamp_micros()));
+
+        let all = AttemptFilter::default();
+        let mut stored =
+            store.list_message_attempts(&tenant, &second.msg_id, &all, &Page::first(10)).await.unwrap().items;
+        for other in [third, failing] {
+            stored.extend(
+                store.list_message_attempts(&tenant, &other.msg_id, &all, &Page::first(10)).await.unwrap().items,
+            );
+        }
+        assert_eq!(stored.len(), 5, "the racing duplicate is recorded too");
+        for new in &expected {
+            let row = stored.iter().find(|a| a.id == new.id.as_str()).expect("every attempt is recorded");
+            assert_eq!(
+                (&row.tenant_id, &row.app_id, &row.msg_id, &row.endpoint_id, &row.delivery_id, &row.url),
+                (&new.tenant_id, &new.app_id, &new.msg_id, &new.endpoint_id, &new.delivery_id, &new.url)
+            );
+            assert_eq!(
+                (row.attempt_number, row.status, &row.outcome_class, row.response_status_code, &row.response),
+                (new.attempt_number, new.status, &new.outcome_class, new.response_status_code, &new.response)
+            );
+            assert_eq!(
+                (
+                    row.response_duration_ms,
+                    row.trigger_type,
+                    row.next_attempt_at.map(|at| at.timestamp_micros()),
+                    row.created_at.timestamp_micros(),
+                    &row.request_headers,
+                    &row.response_headers,
+                ),
+                (
+                    new.response_duration_ms,
+                    new.trigger_type,
+                    new.next_attempt_at.map(|at| at.timestamp_micros()),
+                    new.created_at.timestamp_micros(),
+                    &new.request_headers,
+                    &new.response_headers,
+                )
+            );
+        }
+    }
+}

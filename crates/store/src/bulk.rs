@@ -1,0 +1,192 @@
+//! PostgreSQL's batch statements: one statement text whatever the batch size.
+//!
+//! A multi-row `INSERT … VALUES (…), (…)` or an `IN (…)` list built for each batch has
+//! a new text for every batch size, so PostgreSQL parses, analyses and plans it again
+//! nearly every time. Here each column travels as one array parameter and `unnest`
+//! turns the arrays back into rows: the text never changes, sqlx prepares it once per
+//! connection, and PostgreSQL keeps its plan. The moves of a batch's deliveries are one
+//! `UPDATE … FROM unnest(…)` joined on the primary key, whatever their states and due
+//! times, where the sea-orm form needs one `UPDATE` per distinct move (see
+//! docs/benchmarks.md for what this saved).
+//!
+//! SQLite has no arrays; it keeps the sea-orm statements. Callers choose this path
+//! only when [`Store::kind`](crate::Store::kind) is PostgreSQL. The column lists are
+//! written out here, so a new column must be added here too; the tests in
+//! `crates/store/tests/bulk.rs` read every row back through its entity and compare.
+
+use sea_orm::sqlx::{self, PgPool};
+use sea_orm::{DbErr, FromQueryResult, QueryResult, RuntimeErr};
+
+use crate::attempts::NewAttempt;
+use crate::deliveries::AttemptRecord;
+use crate::entity::{delivery, endpoint, message};
+
+/// Messages and their deliveries, in one statement (so its own transaction). The
+/// foreign key from a delivery to its message is checked at the end of the statement,
+/// when the message is there.
+const INSERT_MESSAGES: &str = "\
+WITH new_messages AS (
+    INSERT INTO messages (id, tenant_id, app_id, event_type, event_id, payload, channels, created_at,
+                          tags, schema_violations, payload_expunged, ordering_key, trace_context)
+    SELECT id, tenant_id, app_id, event_type, event_id, payload, channels::json, created_at,
+           tags::json, schema_violations::json, payload_expunged, ordering_key, trace_context
+    FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::bool[], $12::varchar[],
+                $13::varchar[])
+        AS m (id, tenant_id, app_id, event_type, event_id, payload, channels, created_at,
+              tags, schema_violations, payload_expunged, ordering_key, trace_context)
+)
+INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, status, attempt_count, next_attempt_at,
+                        created_at, updated_at, cycle_start, next_trigger, ordering_key, sequence)
+SELECT * FROM unnest($14::varchar[], $15::varchar[], $16::varchar[], $17::varchar[], $18::varchar[],
+                     $19::text[], $20::int[], $21::timestamptz[], $22::timestamptz[], $23::timestamptz[],
+                     $24::int[], $25::smallint[], $26::varchar[], $27::bigint[])";
+
+/// Attempts, their deliveries' moves and the end of their endpoints' failure streaks,
+/// in one statement. A delivery moves only if it is still pending with the expected
+/// attempt count (`$24` is `pending`: a parameter, not a literal, so the plan joins on
+/// the primary key rather than scanning the partial index of pending deliveries, whose
+/// dead entries pile up between vacuums).
+const RECORD_ATTEMPTS: &str = "\
+WITH new_attempts AS (
+    INSERT INTO attempts (id, tenant_id, app_id, msg_id, endpoint_id, delivery_id, attempt_number, url, status,
+                          outcome_class, response_status_code, response, response_duration_ms, trigger_type,
+                          next_attempt_at, created_at, request_headers, response_headers)
+    SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[],
+                         $6::varchar[], $7::int[], $8::text[], $9::smallint[], $10::text[], $11::smallint[],
+                         $12::text[], $13::bigint[], $14::smallint[], $15::timestamptz[], $16::timestamptz[],
+                         $17::text[], $18::text[])
+), moved AS (
+    UPDATE deliveries AS d
+    SET status = m.status, attempt_count = m.expected + 1, next_attempt_at = m.next_attempt_at,
+        next_trigger = 0, updated_at = m.updated_at
+    FROM unnest($19::varchar[], $20::text[], $21::int[], $22::timestamptz[], $23::timestamptz[])
+        AS m (id, status, expected, next_attempt_at, updated_at)
+    WHERE d.id = m.id AND d.status = $24 AND d.attempt_count = m.expected
+)
+UPDATE endpoints SET failing_since = NULL WHERE id = ANY($25::varchar[]) AND failing_since IS NOT NULL";
+
+const SELECT_DELIVERIES: &str = "SELECT * FROM deliveries WHERE id = ANY($1::varchar[])";
+const SELECT_MESSAGES: &str = "SELECT * FROM messages WHERE id = ANY($1::varchar[])";
+const SELECT_ENDPOINTS: &str = "SELECT * FROM endpoints WHERE id = ANY($1::varchar[]) AND deleted_at IS NULL";
+
+/// One column of `rows` as an array parameter.
+fn column<R, T>(rows: &[R], field: impl Fn(&R) -> T) -> Vec<T> {
+    rows.iter().map(field).collect()
+}
+
+fn json_text(value: &Option<serde_json::Value>) -> Option<String> {
+    value.as_ref().map(serde_json::Value::to_string)
+}
+
+/// sqlx's errors as sea-orm's, so the store's error mapping (conflicts, refused
+/// values, an unreachable database) applies to both paths alike.
+fn db_err(error: sqlx::Error) -> DbErr {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            DbErr::Conn(RuntimeErr::SqlxError(error))
+        }
+        other => DbErr::Exec(RuntimeErr::SqlxError(other)),
+    }
+}
+
+pub(crate) async fn insert_messages(
+    pool: &PgPool,
+    messages: &[&message::Model],
+    deliveries: &[&delivery::Model],
+) -> Result<(), DbErr> {
+    sqlx::query(INSERT_MESSAGES)
+        .bind(column(messages, |m| m.id.clone()))
+        .bind(column(messages, |m| m.tenant_id.clone()))
+        .bind(column(messages, |m| m.app_id.clone()))
+        .bind(column(messages, |m| m.event_type.clone()))
+        .bind(column(messages, |m| m.event_id.clone()))
+        .bind(column(messages, |m| m.payload.clone()))
+        .bind(column(messages, |m| json_text(&m.channels)))
+        .bind(column(messages, |m| m.created_at))
+        .bind(column(messages, |m| json_text(&m.tags)))
+        .bind(column(messages, |m| json_text(&m.schema_violations)))
+        .bind(column(messages, |m| m.payload_expunged))
+        .bind(column(messages, |m| m.ordering_key.clone()))
+        .bind(column(messages, |m| m.trace_context.clone()))
+        .bind(column(deliveries, |d| d.id.clone()))
+        .bind(column(deliveries, |d| d.tenant_id.clone()))
+        .bind(column(deliveries, |d| d.app_id.clone()))
+        .bind(column(deliveries, |d| d.msg_id.clone()))
+        .bind(column(deliveries, |d| d.endpoint_id.clone()))
+        .bind(column(deliveries, |d| d.status.clone()))
+        .bind(column(deliveries, |d| d.attempt_count))
+        .bind(column(deliveries, |d| d.next_attempt_at))
+        .bind(column(deliveries, |d| d.created_at))
+        .bind(column(deliveries, |d| d.updated_at))
+        .bind(column(deliveries, |d| d.cycle_start))
+        .bind(column(deliveries, |d| d.next_trigger))
+        .bind(column(deliveries, |d| d.ordering_key.clone()))
+        .bind(column(deliveries, |d| d.sequence))
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Records attempts and moves their deliveries (see [`RECORD_ATTEMPTS`]); ends the
+/// failure streak of `succeeded_endpoints`.
+pub(crate) async fn record_attempts(
+    pool: &PgPool,
+    records: &[AttemptRecord],
+    succeeded_endpoints: Vec<String>,
+) -> Result<(), DbErr> {
+    let attempts: Vec<&NewAttempt> = records.iter().map(|record| &record.attempt).collect();
+    sqlx::query(RECORD_ATTEMPTS)
+        .bind(column(&attempts, |a| a.id.as_str().to_owned()))
+        .bind(column(&attempts, |a| a.tenant_id.clone()))
+        .bind(column(&attempts, |a| a.app_id.clone()))
+        .bind(column(&attempts, |a| a.msg_id.clone()))
+        .bind(column(&attempts, |a| a.endpoint_id.clone()))
+        .bind(column(&attempts, |a| a.delivery_id.clone()))
+        .bind(column(&attempts, |a| a.attempt_number))
+        .bind(column(&attempts, |a| a.url.clone()))
+        .bind(column(&attempts, |a| a.status))
+        .bind(column(&attempts, |a| a.outcome_class.clone()))
+        .bind(column(&attempts, |a| a.response_status_code))
+        .bind(column(&attempts, |a| a.response.clone()))
+        .bind(column(&attempts, |a| a.response_duration_ms))
+        .bind(column(&attempts, |a| a.trigger_type))
+        .bind(column(&attempts, |a| a.next_attempt_at))
+        .bind(column(&attempts, |a| a.created_at))
+        .bind(column(&attempts, |a| a.request_headers.clone()))
+        .bind(column(&attempts, |a| a.response_headers.clone()))
+        .bind(column(records, |r| r.attempt.delivery_id.clone()))
+        .bind(column(records, |r| r.transition.status().as_str()))
+        .bind(column(records, |r| r.expected_attempt_count))
+        .bind(column(records, |r| r.transition.next_attempt_at()))
+        .bind(column(records, |r| r.attempt.created_at))
+        .bind(herald_core::DeliveryStatus::Pending.as_str())
+        .bind(succeeded_endpoints)
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+async fn select_by_ids<M: FromQueryResult>(
+    pool: &PgPool,
+    sql: &'static str,
+    ids: Vec<String>,
+) -> Result<Vec<M>, DbErr> {
+    let rows = sqlx::query(sql).bind(ids).fetch_all(pool).await.map_err(db_err)?;
+    rows.into_iter().map(|row| M::from_query_result(&QueryResult::from(row), "")).collect()
+}
+
+pub(crate) async fn deliveries_by_id(pool: &PgPool, ids: Vec<String>) -> Result<Vec<delivery::Model>, DbErr> {
+    select_by_ids(pool, SELECT_DELIVERIES, ids).await
+}
+
+pub(crate) async fn messages_by_id(pool: &PgPool, ids: Vec<String>) -> Result<Vec<message::Model>, DbErr> {
+    select_by_ids(pool, SELECT_MESSAGES, ids).await
+}
+
+/// Endpoints not deleted, by id.
+pub(crate) async fn live_endpoints_by_id(pool: &PgPool, ids: Vec<String>) -> Result<Vec<endpoint::Model>, DbErr> {
+    select_by_ids(pool, SELECT_ENDPOINTS, ids).await
+}
