@@ -43,10 +43,11 @@ SELECT * FROM unnest($14::varchar[], $15::varchar[], $16::varchar[], $17::varcha
                      $24::int[], $25::smallint[], $26::varchar[], $27::bigint[])";
 
 /// Attempts, their deliveries' moves and the end of their endpoints' failure streaks,
-/// in one statement. A delivery moves only if it is still pending with the expected
-/// attempt count (`$24` is `pending`: a parameter, not a literal, so the plan joins on
-/// the primary key rather than scanning the partial index of pending deliveries, whose
-/// dead entries pile up between vacuums).
+/// in one statement. A delivery moves only if it is still pending (`was`) with the
+/// expected attempt count. `was` is a column of the moves, not a literal: with
+/// `d.status = 'pending'` the planner prefers the partial index of pending deliveries,
+/// whose dead entries pile up between vacuums (a bitmap of 20,000 entries to find 60
+/// rows); with the column it joins on the primary key.
 const RECORD_ATTEMPTS: &str = "\
 WITH new_attempts AS (
     INSERT INTO attempts (id, tenant_id, app_id, msg_id, endpoint_id, delivery_id, attempt_number, url, status,
@@ -60,9 +61,9 @@ WITH new_attempts AS (
     UPDATE deliveries AS d
     SET status = m.status, attempt_count = m.expected + 1, next_attempt_at = m.next_attempt_at,
         next_trigger = 0, updated_at = m.updated_at
-    FROM unnest($19::varchar[], $20::text[], $21::int[], $22::timestamptz[], $23::timestamptz[])
-        AS m (id, status, expected, next_attempt_at, updated_at)
-    WHERE d.id = m.id AND d.status = $24 AND d.attempt_count = m.expected
+    FROM unnest($19::varchar[], $20::text[], $21::int[], $22::timestamptz[], $23::timestamptz[], $24::text[])
+        AS m (id, status, expected, next_attempt_at, updated_at, was)
+    WHERE d.id = m.id AND d.status = m.was AND d.attempt_count = m.expected
 )
 UPDATE endpoints SET failing_since = NULL WHERE id = ANY($25::varchar[]) AND failing_since IS NOT NULL";
 
@@ -161,7 +162,7 @@ pub(crate) async fn record_attempts(
         .bind(column(records, |r| r.expected_attempt_count))
         .bind(column(records, |r| r.transition.next_attempt_at()))
         .bind(column(records, |r| r.attempt.created_at))
-        .bind(herald_core::DeliveryStatus::Pending.as_str())
+        .bind(column(records, |_| herald_core::DeliveryStatus::Pending.as_str()))
         .bind(succeeded_endpoints)
         .execute(pool)
         .await
