@@ -1,4 +1,5 @@
-//! PostgreSQL's batch statements: one statement text whatever the batch size.
+//! PostgreSQL's batch statements (one statement text whatever the batch size) and
+//! its connection pool.
 //!
 //! A multi-row `INSERT … VALUES (…), (…)` or an `IN (…)` list built for each batch has
 //! a new text for every batch size, so PostgreSQL parses, analyses and plans it again
@@ -14,8 +15,11 @@
 //! written out here, so a new column must be added here too; the tests in
 //! `crates/store/tests/bulk.rs` read every row back through its entity and compare.
 
-use sea_orm::sqlx::{self, PgPool};
-use sea_orm::{DbErr, FromQueryResult, QueryResult, RuntimeErr};
+use std::time::Duration;
+
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sea_orm::sqlx::{self, ConnectOptions as _, Connection as _, PgPool};
+use sea_orm::{DatabaseConnection, DbErr, FromQueryResult, QueryResult, RuntimeErr, SqlxPostgresConnector};
 
 use crate::attempts::NewAttempt;
 use crate::deliveries::AttemptRecord;
@@ -78,6 +82,35 @@ fn column<R, T>(rows: &[R], field: impl Fn(&R) -> T) -> Vec<T> {
 
 fn json_text(value: &Option<serde_json::Value>) -> Option<String> {
     value.as_ref().map(serde_json::Value::to_string)
+}
+
+/// A connection idle this long is pinged before it is handed out.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// The PostgreSQL pool, built here rather than by sea-orm to choose when connections
+/// are tested. sqlx pings a connection when it goes back to the pool; by default it
+/// pings it again when it is taken out, one more round trip for every statement.
+/// Here only a connection that sat idle for [`PING_AFTER_IDLE`] is pinged first (one
+/// in steady use was pinged when it was last released), so a database that restarted
+/// while Herald was quiet is noticed before a request is sent.
+pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    let options: PgConnectOptions = url.parse().map_err(db_err)?;
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(1)
+        .test_before_acquire(false)
+        .before_acquire(|connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .connect_with(options.disable_statement_logging())
+        .await
+        .map_err(|error| DbErr::Conn(RuntimeErr::SqlxError(error)))?;
+    Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
 }
 
 /// sqlx's errors as sea-orm's, so the store's error mapping (conflicts, refused

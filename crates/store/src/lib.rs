@@ -112,9 +112,13 @@ impl Store {
     /// `max_connections` connections.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
         let kind = DatabaseKind::of(url)?;
-        let mut options = ConnectOptions::new(url.to_owned());
-        options.max_connections(max_connections).min_connections(1).sqlx_logging(false);
-        let db = Database::connect(options).await?;
+        let db = if kind == DatabaseKind::Postgres {
+            bulk::connect(url, max_connections).await.map_err(StoreError::from)?
+        } else {
+            let mut options = ConnectOptions::new(url.to_owned());
+            options.max_connections(max_connections).min_connections(1).sqlx_logging(false);
+            Database::connect(options).await?
+        };
         if kind == DatabaseKind::Sqlite {
             // WAL lets readers proceed while the worker writes; the setting persists in the file.
             db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
