@@ -13,6 +13,10 @@ use herald_core::{DeliveryPolicy, RetrySchedule};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+/// The smallest database pool: six connections are kept by the write loops on
+/// PostgreSQL (see `herald_store::Session`), and the API needs some of its own.
+const MIN_DATABASE_CONNECTIONS: u32 = 8;
+
 /// The commented defaults, embedded in the binary.
 pub const DEFAULTS: &str = include_str!("../defaults.toml");
 
@@ -115,8 +119,15 @@ impl Settings {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("setting `log_format` must be `text` or `json`, not `{}`", self.log_format);
         }
-        if self.worker_concurrency == 0 || self.read_batch == 0 || self.database_max_connections == 0 {
-            bail!("settings `worker_concurrency`, `read_batch` and `database_max_connections` must be at least 1");
+        if self.worker_concurrency == 0 || self.read_batch == 0 {
+            bail!("settings `worker_concurrency` and `read_batch` must be at least 1");
+        }
+        if self.database_max_connections < MIN_DATABASE_CONNECTIONS {
+            bail!(
+                "setting `database_max_connections` must be at least {MIN_DATABASE_CONNECTIONS} (on PostgreSQL the \
+                 message writers, the attempt writer and the dispatcher keep one each), not {}",
+                self.database_max_connections
+            );
         }
         if self.endpoint_concurrency == 0 || self.tenant_concurrency == 0 || self.breaker_failure_threshold == 0 {
             bail!("settings `endpoint_concurrency`, `tenant_concurrency` and `breaker_failure_threshold` must be at least 1");

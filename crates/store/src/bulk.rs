@@ -18,7 +18,7 @@
 use std::time::Duration;
 
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sea_orm::sqlx::{self, ConnectOptions as _, Connection as _, PgPool};
+use sea_orm::sqlx::{self, ConnectOptions as _, Connection as _, PgExecutor};
 use sea_orm::{DatabaseConnection, DbErr, FromQueryResult, QueryResult, RuntimeErr, SqlxPostgresConnector};
 
 use crate::attempts::NewAttempt;
@@ -115,7 +115,7 @@ pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<DatabaseC
 
 /// sqlx's errors as sea-orm's, so the store's error mapping (conflicts, refused
 /// values, an unreachable database) applies to both paths alike.
-fn db_err(error: sqlx::Error) -> DbErr {
+pub(crate) fn db_err(error: sqlx::Error) -> DbErr {
     match error {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
             DbErr::Conn(RuntimeErr::SqlxError(error))
@@ -125,7 +125,7 @@ fn db_err(error: sqlx::Error) -> DbErr {
 }
 
 pub(crate) async fn insert_messages(
-    pool: &PgPool,
+    executor: impl PgExecutor<'_>,
     messages: &[&message::Model],
     deliveries: &[&delivery::Model],
 ) -> Result<(), DbErr> {
@@ -157,7 +157,7 @@ pub(crate) async fn insert_messages(
         .bind(column(deliveries, |d| d.next_trigger))
         .bind(column(deliveries, |d| d.ordering_key.clone()))
         .bind(column(deliveries, |d| d.sequence))
-        .execute(pool)
+        .execute(executor)
         .await
         .map_err(db_err)?;
     Ok(())
@@ -166,7 +166,7 @@ pub(crate) async fn insert_messages(
 /// Records attempts and moves their deliveries (see [`RECORD_ATTEMPTS`]); ends the
 /// failure streak of `succeeded_endpoints`.
 pub(crate) async fn record_attempts(
-    pool: &PgPool,
+    executor: impl PgExecutor<'_>,
     records: &[AttemptRecord],
     succeeded_endpoints: Vec<String>,
 ) -> Result<(), DbErr> {
@@ -197,30 +197,39 @@ pub(crate) async fn record_attempts(
         .bind(column(records, |r| r.attempt.created_at))
         .bind(column(records, |_| herald_core::DeliveryStatus::Pending.as_str()))
         .bind(succeeded_endpoints)
-        .execute(pool)
+        .execute(executor)
         .await
         .map_err(db_err)?;
     Ok(())
 }
 
 async fn select_by_ids<M: FromQueryResult>(
-    pool: &PgPool,
+    executor: impl PgExecutor<'_>,
     sql: &'static str,
     ids: Vec<String>,
 ) -> Result<Vec<M>, DbErr> {
-    let rows = sqlx::query(sql).bind(ids).fetch_all(pool).await.map_err(db_err)?;
+    let rows = sqlx::query(sql).bind(ids).fetch_all(executor).await.map_err(db_err)?;
     rows.into_iter().map(|row| M::from_query_result(&QueryResult::from(row), "")).collect()
 }
 
-pub(crate) async fn deliveries_by_id(pool: &PgPool, ids: Vec<String>) -> Result<Vec<delivery::Model>, DbErr> {
-    select_by_ids(pool, SELECT_DELIVERIES, ids).await
+pub(crate) async fn deliveries_by_id(
+    executor: impl PgExecutor<'_>,
+    ids: Vec<String>,
+) -> Result<Vec<delivery::Model>, DbErr> {
+    select_by_ids(executor, SELECT_DELIVERIES, ids).await
 }
 
-pub(crate) async fn messages_by_id(pool: &PgPool, ids: Vec<String>) -> Result<Vec<message::Model>, DbErr> {
-    select_by_ids(pool, SELECT_MESSAGES, ids).await
+pub(crate) async fn messages_by_id(
+    executor: impl PgExecutor<'_>,
+    ids: Vec<String>,
+) -> Result<Vec<message::Model>, DbErr> {
+    select_by_ids(executor, SELECT_MESSAGES, ids).await
 }
 
 /// Endpoints not deleted, by id.
-pub(crate) async fn live_endpoints_by_id(pool: &PgPool, ids: Vec<String>) -> Result<Vec<endpoint::Model>, DbErr> {
-    select_by_ids(pool, SELECT_ENDPOINTS, ids).await
+pub(crate) async fn live_endpoints_by_id(
+    executor: impl PgExecutor<'_>,
+    ids: Vec<String>,
+) -> Result<Vec<endpoint::Model>, DbErr> {
+    select_by_ids(executor, SELECT_ENDPOINTS, ids).await
 }

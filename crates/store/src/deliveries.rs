@@ -14,7 +14,7 @@ use crate::messages::MessageFilter;
 use crate::ordering::{finished_keys, release_next};
 use crate::outbox::{write_notices, OperationalNotice};
 use crate::paging::{fetch_page, Listed, Page};
-use crate::{bulk, DatabaseKind, Store, StoreResult};
+use crate::{bulk, DatabaseKind, Session, Store, StoreResult};
 
 /// Svix's trigger type of an attempt someone asked for (resend, recover).
 pub const TRIGGER_MANUAL: i16 = 1;
@@ -121,47 +121,7 @@ impl Store {
     /// deliveries, their messages (each read once, however many deliveries share it),
     /// their endpoints. Deliveries that do not exist (or lost their message) are absent.
     pub async fn load_dispatch_batch(&self, delivery_ids: &[String]) -> StoreResult<HashMap<String, DispatchContext>> {
-        if delivery_ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let deliveries = if self.kind == DatabaseKind::Postgres {
-            bulk::deliveries_by_id(self.db.get_postgres_connection_pool(), delivery_ids.to_vec()).await?
-        } else {
-            delivery::Entity::find()
-                .filter(delivery::Column::Id.is_in(delivery_ids.iter().cloned()))
-                .all(&self.db)
-                .await?
-        };
-        let msg_ids: HashSet<&str> = deliveries.iter().map(|d| d.msg_id.as_str()).collect();
-        let endpoint_ids: HashSet<&str> = deliveries.iter().map(|d| d.endpoint_id.as_str()).collect();
-        let (messages, endpoints) = if self.kind == DatabaseKind::Postgres {
-            let pool = self.db.get_postgres_connection_pool();
-            let owned = |ids: HashSet<&str>| ids.into_iter().map(str::to_owned).collect();
-            (
-                bulk::messages_by_id(pool, owned(msg_ids)).await?,
-                bulk::live_endpoints_by_id(pool, owned(endpoint_ids)).await?,
-            )
-        } else {
-            let messages = message::Entity::find().filter(message::Column::Id.is_in(msg_ids)).all(&self.db).await?;
-            let endpoints = endpoint::Entity::find()
-                .filter(endpoint::Column::Id.is_in(endpoint_ids))
-                .filter(endpoint::Column::DeletedAt.is_null())
-                .all(&self.db)
-                .await?;
-            (messages, endpoints)
-        };
-        let messages: HashMap<String, Arc<message::Model>> =
-            messages.into_iter().map(|m| (m.id.clone(), Arc::new(m))).collect();
-        let endpoints: HashMap<String, Arc<endpoint::Model>> =
-            endpoints.into_iter().map(|e| (e.id.clone(), Arc::new(e))).collect();
-        Ok(deliveries
-            .into_iter()
-            .filter_map(|delivery| {
-                let message = messages.get(&delivery.msg_id)?.clone();
-                let endpoint = endpoints.get(&delivery.endpoint_id).cloned();
-                Some((delivery.id.clone(), DispatchContext { delivery, message, endpoint }))
-            })
-            .collect())
+        self.session().load_dispatch_batch(delivery_ids).await
     }
 
     /// A delivery with its message, in one query. `None` when either is gone.
@@ -200,21 +160,16 @@ impl Store {
         records: Vec<AttemptRecord>,
         disable_after: Option<chrono::Duration>,
     ) -> StoreResult<RecordedBatch> {
-        if records.is_empty() {
-            return Ok(RecordedBatch::default());
-        }
-        let mut succeeded_endpoints: HashSet<String> = HashSet::new();
-        let mut failed_endpoints: HashSet<String> = HashSet::new();
-        for record in &records {
-            let endpoint_id = &record.attempt.endpoint_id;
-            if record.attempt.status == 0 {
-                succeeded_endpoints.insert(endpoint_id.clone());
-            } else if record.attempt.outcome_class != "blocked" {
-                failed_endpoints.insert(endpoint_id.clone());
-            }
-        }
-        // An endpoint that also succeeded in this batch is not failing.
-        failed_endpoints.retain(|id| !succeeded_endpoints.contains(id));
+        self.session().record_attempts(records, disable_after).await
+    }
+
+    /// [`Store::record_attempts`] in one transaction, whatever the batch holds.
+    async fn record_attempts_in_transaction(
+        &self,
+        records: Vec<AttemptRecord>,
+        disable_after: Option<chrono::Duration>,
+    ) -> StoreResult<RecordedBatch> {
+        let (succeeded_endpoints, failed_endpoints) = endpoint_outcomes(&records);
         let batch_now = records.iter().map(|r| r.attempt.created_at).max().unwrap_or_else(Utc::now);
         let finished_keys = finished_keys(
             records
@@ -222,16 +177,6 @@ impl Store {
                 .filter(|r| r.transition.status().is_terminal())
                 .map(|r| (r.attempt.endpoint_id.as_str(), r.ordering_key.as_deref())),
         );
-        let nothing_else = finished_keys.is_empty()
-            && failed_endpoints.is_empty()
-            && records.iter().all(|r| r.transition != DeliveryTransition::DeadLettered && !r.disable_endpoint);
-        if self.kind == DatabaseKind::Postgres && nothing_else {
-            // The common case (most often a batch of first-attempt successes): nothing to
-            // disable, announce or release, so one statement records it all.
-            let pool = self.db.get_postgres_connection_pool();
-            bulk::record_attempts(pool, &records, succeeded_endpoints.into_iter().collect()).await?;
-            return Ok(RecordedBatch::default());
-        }
         type MoveKey = (&'static str, Option<DateTime<Utc>>, i32);
         let mut moves: std::collections::BTreeMap<MoveKey, (Vec<String>, DateTime<Utc>)> = Default::default();
         let mut disable: Vec<String> = Vec::new();
@@ -538,6 +483,107 @@ impl Store {
             .all(&self.db)
             .await?)
     }
+}
+
+impl Session {
+    /// [`Store::load_dispatch_batch`] on this session's connection.
+    pub async fn load_dispatch_batch(
+        &mut self,
+        delivery_ids: &[String],
+    ) -> StoreResult<HashMap<String, DispatchContext>> {
+        if delivery_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let deliveries = if self.store.kind == DatabaseKind::Postgres {
+            let result = bulk::deliveries_by_id(self.connection().await?, delivery_ids.to_vec()).await;
+            self.release_on_error(&result);
+            result?
+        } else {
+            let ids = delivery_ids.iter().cloned();
+            delivery::Entity::find().filter(delivery::Column::Id.is_in(ids)).all(&self.store.db).await?
+        };
+        let msg_ids: HashSet<&str> = deliveries.iter().map(|d| d.msg_id.as_str()).collect();
+        let endpoint_ids: HashSet<&str> = deliveries.iter().map(|d| d.endpoint_id.as_str()).collect();
+        let (messages, endpoints) = if self.store.kind == DatabaseKind::Postgres {
+            let owned = |ids: HashSet<&str>| ids.into_iter().map(str::to_owned).collect();
+            let connection = self.connection().await?;
+            let result = match bulk::messages_by_id(&mut *connection, owned(msg_ids)).await {
+                Ok(messages) => {
+                    bulk::live_endpoints_by_id(connection, owned(endpoint_ids)).await.map(|e| (messages, e))
+                }
+                Err(error) => Err(error),
+            };
+            self.release_on_error(&result);
+            result?
+        } else {
+            let db = &self.store.db;
+            let messages = message::Entity::find().filter(message::Column::Id.is_in(msg_ids)).all(db).await?;
+            let endpoints = endpoint::Entity::find()
+                .filter(endpoint::Column::Id.is_in(endpoint_ids))
+                .filter(endpoint::Column::DeletedAt.is_null())
+                .all(db)
+                .await?;
+            (messages, endpoints)
+        };
+        let messages: HashMap<String, Arc<message::Model>> =
+            messages.into_iter().map(|m| (m.id.clone(), Arc::new(m))).collect();
+        let endpoints: HashMap<String, Arc<endpoint::Model>> =
+            endpoints.into_iter().map(|e| (e.id.clone(), Arc::new(e))).collect();
+        Ok(deliveries
+            .into_iter()
+            .filter_map(|delivery| {
+                let message = messages.get(&delivery.msg_id)?.clone();
+                let endpoint = endpoints.get(&delivery.endpoint_id).cloned();
+                Some((delivery.id.clone(), DispatchContext { delivery, message, endpoint }))
+            })
+            .collect())
+    }
+
+    /// [`Store::record_attempts`] on this session's connection. On PostgreSQL a batch
+    /// that disables, announces and releases nothing (most often a batch of
+    /// first-attempt successes) is one statement ([`bulk::record_attempts`]).
+    pub async fn record_attempts(
+        &mut self,
+        records: Vec<AttemptRecord>,
+        disable_after: Option<chrono::Duration>,
+    ) -> StoreResult<RecordedBatch> {
+        if records.is_empty() {
+            return Ok(RecordedBatch::default());
+        }
+        let (succeeded_endpoints, failed_endpoints) = endpoint_outcomes(&records);
+        let nothing_else = failed_endpoints.is_empty()
+            && records.iter().all(|r| {
+                r.transition != DeliveryTransition::DeadLettered
+                    && !r.disable_endpoint
+                    && !(r.ordering_key.is_some() && r.transition.status().is_terminal())
+            });
+        if self.store.kind == DatabaseKind::Postgres && nothing_else {
+            let succeeded = succeeded_endpoints.into_iter().collect();
+            let result = bulk::record_attempts(self.connection().await?, &records, succeeded).await;
+            self.release_on_error(&result);
+            result?;
+            return Ok(RecordedBatch::default());
+        }
+        self.store.record_attempts_in_transaction(records, disable_after).await
+    }
+}
+
+/// The endpoints of a batch that had a success, and those that only failed. A blocked
+/// attempt (the SSRF guard) is neither: the endpoint was not tried.
+fn endpoint_outcomes(records: &[AttemptRecord]) -> (HashSet<String>, HashSet<String>) {
+    let mut succeeded: HashSet<String> = HashSet::new();
+    let mut failed: HashSet<String> = HashSet::new();
+    for record in records {
+        let endpoint_id = &record.attempt.endpoint_id;
+        if record.attempt.status == 0 {
+            succeeded.insert(endpoint_id.clone());
+        } else if record.attempt.outcome_class != "blocked" {
+            failed.insert(endpoint_id.clone());
+        }
+    }
+    // An endpoint that also succeeded in this batch is not failing.
+    failed.retain(|id| !succeeded.contains(id));
+    (succeeded, failed)
 }
 
 async fn move_delivery(

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::entity::{delivery, message};
-use crate::{NewMessage, PlannedDelivery, Store, StoreError, StoreResult};
+use crate::{NewMessage, PlannedDelivery, Session, Store, StoreError, StoreResult};
 
 /// Most messages committed together.
 const MAX_BATCH: usize = 256;
@@ -64,6 +64,8 @@ impl MessageWriter {
 }
 
 async fn write_loop(store: Store, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    // Each writer keeps its own connection (see `crate::session`).
+    let mut session = store.session();
     loop {
         let mut jobs = Vec::new();
         {
@@ -77,19 +79,19 @@ async fn write_loop(store: Store, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
                 }
             }
         }
-        write(&store, jobs).await;
+        write(&mut session, jobs).await;
     }
 }
 
-async fn write(store: &Store, mut jobs: Vec<Job>) {
+async fn write(session: &mut Session, mut jobs: Vec<Job>) {
     if jobs.len() == 1 {
         let job = jobs.remove(0);
-        let _ = job.reply.send(store.create_message(job.new, &job.deliveries).await);
+        let _ = job.reply.send(session.create_message(job.new, &job.deliveries).await);
         return;
     }
     let batch: Vec<(NewMessage, Vec<PlannedDelivery>)> =
         jobs.iter().map(|job| (job.new.clone(), job.deliveries.clone())).collect();
-    match store.create_messages(batch).await {
+    match session.create_messages(batch).await {
         Ok(created) => {
             for (job, created) in jobs.into_iter().zip(created) {
                 let _ = job.reply.send(Ok(created));
@@ -98,7 +100,7 @@ async fn write(store: &Store, mut jobs: Vec<Job>) {
         Err(error) => {
             tracing::debug!(%error, count = jobs.len(), "a message batch failed; writing its messages one by one");
             for job in jobs {
-                let _ = job.reply.send(store.create_message(job.new, &job.deliveries).await);
+                let _ = job.reply.send(session.create_message(job.new, &job.deliveries).await);
             }
         }
     }

@@ -28,6 +28,7 @@ mod ordering;
 mod outbox;
 mod paging;
 mod portal;
+mod session;
 mod stats;
 mod tenants;
 
@@ -47,6 +48,7 @@ pub use messages::{MessageFilter, NewMessage, PlannedDelivery};
 pub use outbox::{OperationalNotice, OutboxEntry};
 pub use paging::{Cursor, Listed, Order, Page};
 pub use portal::NewPortalToken;
+pub use session::Session;
 pub use stats::{ApplicationCounts, StatusCounts};
 
 use herald_migrations::{Migrator, MigratorTrait};

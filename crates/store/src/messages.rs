@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait
 use crate::entity::{attempt, delivery, message};
 use crate::ordering::sequence_deliveries;
 use crate::paging::{fetch_page, Listed, Page};
-use crate::{bulk, conflict_as, Store, StoreResult};
+use crate::{bulk, conflict_as, Session, Store, StoreResult};
 
 /// What creating a message needs.
 #[derive(Debug, Clone)]
@@ -161,30 +161,7 @@ impl Store {
         new: NewMessage,
         deliveries: &[PlannedDelivery],
     ) -> StoreResult<(message::Model, Vec<delivery::Model>)> {
-        let message = message_row(&new);
-        let mut rows = delivery_rows(&new, deliveries);
-        if self.inserts_in_one_statement(rows.iter()) {
-            bulk::insert_messages(
-                self.db.get_postgres_connection_pool(),
-                &[&message],
-                &rows.iter().collect::<Vec<_>>(),
-            )
-            .await
-            .map_err(conflict_as("a message with this eventId"))?;
-            return Ok((message, rows));
-        }
-        let txn = self.db.begin().await?;
-        message::Entity::insert(message::ActiveModel::from(message.clone()))
-            .exec_without_returning(&txn)
-            .await
-            .map_err(conflict_as("a message with this eventId"))?;
-        sequence_deliveries(&txn, &mut rows).await?;
-        if !rows.is_empty() {
-            let active = rows.iter().cloned().map(delivery::ActiveModel::from);
-            delivery::Entity::insert_many(active).exec_without_returning(&txn).await?;
-        }
-        txn.commit().await?;
-        Ok((message, rows))
+        self.session().create_message(new, deliveries).await
     }
 
     /// Writes many messages without an `eventId` and their deliveries in one
@@ -193,44 +170,7 @@ impl Store {
         &self,
         batch: Vec<(NewMessage, Vec<PlannedDelivery>)>,
     ) -> StoreResult<Vec<(message::Model, Vec<delivery::Model>)>> {
-        let mut created: Vec<_> =
-            batch.iter().map(|(new, planned)| (message_row(new), delivery_rows(new, planned))).collect();
-        let rows: Vec<&delivery::Model> = created.iter().flat_map(|(_, rows)| rows).collect();
-        if self.inserts_in_one_statement(rows.iter().copied()) {
-            let messages: Vec<&message::Model> = created.iter().map(|(message, _)| message).collect();
-            bulk::insert_messages(self.db.get_postgres_connection_pool(), &messages, &rows).await?;
-            return Ok(created);
-        }
-        let txn = self.db.begin().await?;
-        for chunk in created.chunks(BATCH_CHUNK) {
-            let messages = chunk.iter().map(|(message, _)| message::ActiveModel::from(message.clone()));
-            message::Entity::insert_many(messages).exec_without_returning(&txn).await?;
-        }
-        if created.iter().any(|(message, _)| message.ordering_key.is_some()) {
-            // Numbered across the whole batch, in the order the messages were accepted.
-            let mut rows: Vec<delivery::Model> = created.iter_mut().flat_map(|(_, rows)| rows.drain(..)).collect();
-            sequence_deliveries(&txn, &mut rows).await?;
-            let mut rows = rows.into_iter();
-            for ((_, message_rows), (_, planned)) in created.iter_mut().zip(&batch) {
-                message_rows.extend(rows.by_ref().take(planned.len()));
-            }
-        }
-        let deliveries: Vec<delivery::ActiveModel> =
-            created.iter().flat_map(|(_, rows)| rows.iter().cloned().map(delivery::ActiveModel::from)).collect();
-        let mut deliveries = deliveries.into_iter().peekable();
-        while deliveries.peek().is_some() {
-            let chunk: Vec<_> = deliveries.by_ref().take(BATCH_CHUNK).collect();
-            delivery::Entity::insert_many(chunk).exec_without_returning(&txn).await?;
-        }
-        txn.commit().await?;
-        Ok(created)
-    }
-
-    /// Whether these deliveries and their messages go in with one statement
-    /// ([`bulk::insert_messages`]): on PostgreSQL, when no delivery is ordered
-    /// (numbering one reads and locks its key first, in a transaction).
-    fn inserts_in_one_statement<'a>(&self, mut deliveries: impl Iterator<Item = &'a delivery::Model>) -> bool {
-        self.kind == crate::DatabaseKind::Postgres && deliveries.all(|row| row.ordering_key.is_none())
+        self.session().create_messages(batch).await
     }
 
     /// A tenant's message in one of its applications, by its id or its `eventId`
@@ -325,4 +265,82 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+impl Session {
+    /// [`Store::create_message`] on this session's connection.
+    pub async fn create_message(
+        &mut self,
+        new: NewMessage,
+        deliveries: &[PlannedDelivery],
+    ) -> StoreResult<(message::Model, Vec<delivery::Model>)> {
+        let message = message_row(&new);
+        let mut rows = delivery_rows(&new, deliveries);
+        if inserts_in_one_statement(&self.store, rows.iter()) {
+            let result =
+                bulk::insert_messages(self.connection().await?, &[&message], &rows.iter().collect::<Vec<_>>()).await;
+            self.release_on_error(&result);
+            result.map_err(conflict_as("a message with this eventId"))?;
+            return Ok((message, rows));
+        }
+        let txn = self.store.db.begin().await?;
+        message::Entity::insert(message::ActiveModel::from(message.clone()))
+            .exec_without_returning(&txn)
+            .await
+            .map_err(conflict_as("a message with this eventId"))?;
+        sequence_deliveries(&txn, &mut rows).await?;
+        if !rows.is_empty() {
+            let active = rows.iter().cloned().map(delivery::ActiveModel::from);
+            delivery::Entity::insert_many(active).exec_without_returning(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok((message, rows))
+    }
+
+    /// [`Store::create_messages`] on this session's connection.
+    pub async fn create_messages(
+        &mut self,
+        batch: Vec<(NewMessage, Vec<PlannedDelivery>)>,
+    ) -> StoreResult<Vec<(message::Model, Vec<delivery::Model>)>> {
+        let mut created: Vec<_> =
+            batch.iter().map(|(new, planned)| (message_row(new), delivery_rows(new, planned))).collect();
+        let rows: Vec<&delivery::Model> = created.iter().flat_map(|(_, rows)| rows).collect();
+        if inserts_in_one_statement(&self.store, rows.iter().copied()) {
+            let messages: Vec<&message::Model> = created.iter().map(|(message, _)| message).collect();
+            let result = bulk::insert_messages(self.connection().await?, &messages, &rows).await;
+            self.release_on_error(&result);
+            result?;
+            return Ok(created);
+        }
+        let txn = self.store.db.begin().await?;
+        for chunk in created.chunks(BATCH_CHUNK) {
+            let messages = chunk.iter().map(|(message, _)| message::ActiveModel::from(message.clone()));
+            message::Entity::insert_many(messages).exec_without_returning(&txn).await?;
+        }
+        if created.iter().any(|(message, _)| message.ordering_key.is_some()) {
+            // Numbered across the whole batch, in the order the messages were accepted.
+            let mut rows: Vec<delivery::Model> = created.iter_mut().flat_map(|(_, rows)| rows.drain(..)).collect();
+            sequence_deliveries(&txn, &mut rows).await?;
+            let mut rows = rows.into_iter();
+            for ((_, message_rows), (_, planned)) in created.iter_mut().zip(&batch) {
+                message_rows.extend(rows.by_ref().take(planned.len()));
+            }
+        }
+        let deliveries: Vec<delivery::ActiveModel> =
+            created.iter().flat_map(|(_, rows)| rows.iter().cloned().map(delivery::ActiveModel::from)).collect();
+        let mut deliveries = deliveries.into_iter().peekable();
+        while deliveries.peek().is_some() {
+            let chunk: Vec<_> = deliveries.by_ref().take(BATCH_CHUNK).collect();
+            delivery::Entity::insert_many(chunk).exec_without_returning(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok(created)
+    }
+}
+
+/// Whether these deliveries and their messages go in with one statement
+/// ([`bulk::insert_messages`]): on PostgreSQL, when no delivery is ordered (numbering
+/// one reads and locks its key first, in a transaction).
+fn inserts_in_one_statement<'a>(store: &Store, mut deliveries: impl Iterator<Item = &'a delivery::Model>) -> bool {
+    store.kind == crate::DatabaseKind::Postgres && deliveries.all(|row| row.ordering_key.is_none())
 }

@@ -10,7 +10,7 @@ use herald_core::signing::signature_header;
 use herald_core::{decide, AttemptId, Decision, EndpointSecret};
 use herald_queue::{ReceivedDelivery, Settlement};
 use herald_store::entity::{delivery, endpoint, message};
-use herald_store::{AttemptRecord, DeliveryTransition, DispatchContext, NewAttempt};
+use herald_store::{AttemptRecord, DeliveryTransition, DispatchContext, NewAttempt, Session};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use tracing::Instrument;
 
@@ -57,9 +57,9 @@ impl std::ops::Deref for Dispatch {
 
 /// Loads the deliveries of one stream read together (see [`herald_store::Store::load_dispatch_batch`]).
 /// A failed load only costs speed: each delivery is then read on its own.
-pub async fn prefetch(ctx: &WorkerContext, batch: Vec<ReceivedDelivery>) -> Vec<Dispatch> {
+pub async fn prefetch(session: &mut Session, batch: Vec<ReceivedDelivery>) -> Vec<Dispatch> {
     let ids: Vec<String> = batch.iter().map(|received| received.delivery.delivery_id.clone()).collect();
-    let mut loaded = match ctx.store.load_dispatch_batch(&ids).await {
+    let mut loaded = match session.load_dispatch_batch(&ids).await {
         Ok(loaded) => loaded,
         Err(error) => {
             tracing::warn!(%error, "cannot load a batch of deliveries; loading them one by one");

@@ -39,6 +39,8 @@ const ERROR_PAUSE: Duration = Duration::from_millis(500);
 pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> Result<(), WorkerError> {
     let mut reader = ctx.queue.reader(&ctx.config.consumer_name).await?;
     let mut reclaimer = ctx.queue.reader(&ctx.config.consumer_name).await?;
+    // The batch loads keep one connection (see `herald_store::Session`).
+    let mut session = ctx.store.session();
     let permits = Arc::new(Semaphore::new(ctx.config.max_in_flight.max(1)));
     let hard_stop = CancellationToken::new();
     let mut tasks = JoinSet::new();
@@ -106,7 +108,7 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
                 }
             }
         }
-        for received in attempt::prefetch(&ctx, batch).await {
+        for received in attempt::prefetch(&mut session, batch).await {
             if shutdown.is_cancelled() {
                 hand_back(&ctx, &received).await;
                 continue;

@@ -11,7 +11,7 @@
 //! are reclaimed and tried again (at least once, never at most once).
 
 use herald_queue::{Queue, ReceivedDelivery, Settlement};
-use herald_store::{AttemptRecord, DeliveryTransition, Store};
+use herald_store::{AttemptRecord, DeliveryTransition, Session, Store};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::WorkerError;
@@ -72,6 +72,8 @@ impl Recorder {
 }
 
 async fn write_loop(store: Store, queue: Queue, config: RecorderConfig, mut commands: mpsc::Receiver<Command>) {
+    // One connection kept for the writer's statements (see `herald_store::Session`).
+    let mut session = store.session();
     while let Some(first) = commands.recv().await {
         let mut batch = Vec::new();
         let mut flushes = Vec::new();
@@ -85,14 +87,14 @@ async fn write_loop(store: Store, queue: Queue, config: RecorderConfig, mut comm
                 next = commands.try_recv().ok();
             }
         }
-        write(&store, &queue, &config, batch).await;
+        write(&mut session, &queue, &config, batch).await;
         for done in flushes {
             let _ = done.send(());
         }
     }
 }
 
-async fn write(store: &Store, queue: &Queue, config: &RecorderConfig, batch: Vec<Recorded>) {
+async fn write(session: &mut Session, queue: &Queue, config: &RecorderConfig, batch: Vec<Recorded>) {
     if batch.is_empty() {
         return;
     }
@@ -110,7 +112,7 @@ async fn write(store: &Store, queue: &Queue, config: &RecorderConfig, batch: Vec
         records.push(recorded.record);
         settlements.push((recorded.received, recorded.settlement));
     }
-    let recorded = match store.record_attempts(records, config.disable_after).await {
+    let recorded = match session.record_attempts(records, config.disable_after).await {
         Ok(recorded) => recorded,
         Err(error) => {
             // Nothing was committed and nothing is settled: the entries stay pending and
