@@ -5,6 +5,7 @@ mod api;
 mod bad_input;
 mod breaker;
 mod crash;
+mod database_outage;
 mod dead_letter;
 mod delivery;
 mod failure_battery;

@@ -85,7 +85,7 @@ fn json_text(value: &Option<serde_json::Value>) -> Option<String> {
 }
 
 /// A connection idle this long is pinged before it is handed out.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+pub(crate) const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// The PostgreSQL pool, built here rather than by sea-orm to choose when connections
 /// are tested. sqlx pings a connection when it goes back to the pool; by default it
@@ -114,14 +114,9 @@ pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<DatabaseC
 }
 
 /// sqlx's errors as sea-orm's, so the store's error mapping (conflicts, refused
-/// values, an unreachable database) applies to both paths alike.
+/// values, a database gone away) applies to both paths alike.
 pub(crate) fn db_err(error: sqlx::Error) -> DbErr {
-    match error {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
-            DbErr::Conn(RuntimeErr::SqlxError(error))
-        }
-        other => DbErr::Exec(RuntimeErr::SqlxError(other)),
-    }
+    DbErr::Exec(RuntimeErr::SqlxError(error))
 }
 
 pub(crate) async fn insert_messages(

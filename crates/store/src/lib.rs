@@ -52,7 +52,7 @@ pub use session::Session;
 pub use stats::{ApplicationCounts, StatusCounts};
 
 use herald_migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr, SqlErr};
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +80,7 @@ impl From<DbErr> for StoreError {
     fn from(error: DbErr) -> Self {
         match error {
             DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => Self::Unavailable(error.to_string()),
+            other if lost_connection(&other) => Self::Unavailable(other.to_string()),
             // PostgreSQL refuses NUL in text ("invalid byte sequence") and in JSON
             // ("unsupported Unicode escape sequence": `\u0000` cannot be converted to text).
             other
@@ -91,6 +92,24 @@ impl From<DbErr> for StoreError {
             }
             other => Self::Database(other),
         }
+    }
+}
+
+/// Whether a statement failed because the database went away under it: the
+/// connection broke, or the server is shutting down or refusing work (SQLSTATE class
+/// 08, connection exception; 57P01–57P03, administrator or crash shutdown, cannot
+/// connect now). The caller may retry later; nothing was committed.
+fn lost_connection(error: &DbErr) -> bool {
+    use sea_orm::sqlx::Error;
+    let (DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error))) = error else {
+        return false;
+    };
+    match error {
+        Error::Io(_) | Error::Tls(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => true,
+        Error::Database(database) => {
+            database.code().is_some_and(|code| code.starts_with("08") || ["57P01", "57P02", "57P03"].contains(&&*code))
+        }
+        _ => false,
     }
 }
 

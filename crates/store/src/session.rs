@@ -8,11 +8,13 @@
 //! session does (SQLite, and the paths that need a transaction) goes through its
 //! store's pool as before.
 
-use sea_orm::sqlx::pool::PoolConnection;
-use sea_orm::sqlx::{PgConnection, Postgres};
-use sea_orm::DbErr;
+use std::time::Instant;
 
-use crate::Store;
+use sea_orm::sqlx::pool::PoolConnection;
+use sea_orm::sqlx::{Connection as _, PgConnection, Postgres};
+use sea_orm::{DbErr, RuntimeErr};
+
+use crate::{bulk, Store};
 
 /// A store handle with one PostgreSQL connection of its own, taken from the pool the
 /// first time it is needed and kept until the session is dropped. Not shared: each
@@ -20,7 +22,8 @@ use crate::Store;
 #[derive(Debug)]
 pub struct Session {
     pub(crate) store: Store,
-    held: Option<PoolConnection<Postgres>>,
+    /// The kept connection and when it was last used.
+    held: Option<(PoolConnection<Postgres>, Instant)>,
 }
 
 impl Store {
@@ -33,12 +36,26 @@ impl Store {
 
 impl Session {
     /// The kept connection, taken from the pool if there is none. PostgreSQL only.
+    /// One that sat unused as long as the pool's idle threshold is pinged first, as
+    /// the pool would: a database that restarted while the loop was quiet is noticed
+    /// here, not by the next write.
     pub(crate) async fn connection(&mut self) -> Result<&mut PgConnection, DbErr> {
-        let held = match self.held.take() {
-            Some(held) => held,
-            None => self.store.db.get_postgres_connection_pool().acquire().await.map_err(crate::bulk::db_err)?,
+        let kept = match self.held.take() {
+            // A broken one is dropped here; the pool closes it when its release ping fails.
+            Some((mut connection, used)) if used.elapsed() >= bulk::PING_AFTER_IDLE => {
+                connection.ping().await.is_ok().then_some(connection)
+            }
+            Some((connection, _)) => Some(connection),
+            None => None,
         };
-        Ok(&mut **self.held.insert(held))
+        let connection = match kept {
+            Some(connection) => connection,
+            None => {
+                let pool = self.store.db.get_postgres_connection_pool();
+                pool.acquire().await.map_err(|error| DbErr::Conn(RuntimeErr::SqlxError(error)))?
+            }
+        };
+        Ok(&mut *self.held.insert((connection, Instant::now())).0)
     }
 
     /// Gives the kept connection back after a failed statement: the pool closes it if
