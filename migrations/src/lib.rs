@@ -10,6 +10,7 @@ mod m20261202_000004_ordered_delivery;
 mod m20261202_000005_observability;
 mod m20261202_000006_partial_indexes;
 mod m20261202_000007_operational_outbox;
+mod m20261203_000008_event_id_index;
 
 /// All of Herald's migrations, in order.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_observability::Migration),
             Box::new(m20261202_000006_partial_indexes::Migration),
             Box::new(m20261202_000007_operational_outbox::Migration),
+            Box::new(m20261203_000008_event_id_index::Migration),
         ]
     }
 }
