@@ -18,21 +18,13 @@ const UP: &[&str] = &[
 const DOWN: &[&str] =
     &["CREATE UNIQUE INDEX ux_messages_app_event_id ON messages (app_id, event_id)", "DROP INDEX ux_messages_event_id"];
 
-async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
-    let db = manager.get_connection();
-    for statement in statements {
-        db.execute_unprepared(statement).await?;
-    }
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, UP).await
+        crate::execute_all(manager, UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, DOWN).await
+        crate::execute_all(manager, DOWN).await
     }
 }
