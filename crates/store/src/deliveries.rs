@@ -1,6 +1,6 @@
 //! Deliveries: what the worker loads, and how an attempt moves a delivery along.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 use crate::attempts::{attempt_row, NewAttempt};
 use crate::entity::{attempt, delivery, endpoint, message};
 use crate::messages::MessageFilter;
-use crate::ordering::{finished_keys, release_next};
+use crate::ordering::{finished_keys, release_next, OrderKey};
 use crate::outbox::{write_notices, OperationalNotice};
 use crate::paging::{fetch_page, Listed, Page};
 use crate::{bulk, DatabaseKind, Session, Store, StoreResult};
@@ -164,19 +164,16 @@ impl Store {
     }
 
     /// [`Store::record_attempts`] in one transaction, whatever the batch holds.
+    /// `outcomes` and `finished_keys` are [`endpoint_outcomes`] and
+    /// [`batch_finished_keys`] of `records`.
     async fn record_attempts_in_transaction(
         &self,
         records: Vec<AttemptRecord>,
+        (succeeded_endpoints, failed_endpoints): (HashSet<String>, HashSet<String>),
+        finished_keys: BTreeSet<OrderKey>,
         disable_after: Option<chrono::Duration>,
     ) -> StoreResult<RecordedBatch> {
-        let (succeeded_endpoints, failed_endpoints) = endpoint_outcomes(&records);
         let batch_now = records.iter().map(|r| r.attempt.created_at).max().unwrap_or_else(Utc::now);
-        let finished_keys = finished_keys(
-            records
-                .iter()
-                .filter(|r| r.transition.status().is_terminal())
-                .map(|r| (r.attempt.endpoint_id.as_str(), r.ordering_key.as_deref())),
-        );
         type MoveKey = (&'static str, Option<DateTime<Utc>>, i32);
         let mut moves: std::collections::BTreeMap<MoveKey, (Vec<String>, DateTime<Utc>)> = Default::default();
         let mut disable: Vec<String> = Vec::new();
@@ -507,12 +504,11 @@ impl Session {
         let (messages, endpoints) = if self.store.kind == DatabaseKind::Postgres {
             let owned = |ids: HashSet<&str>| ids.into_iter().map(str::to_owned).collect();
             let connection = self.connection().await?;
-            let result = match bulk::messages_by_id(&mut *connection, owned(msg_ids)).await {
-                Ok(messages) => {
-                    bulk::live_endpoints_by_id(connection, owned(endpoint_ids)).await.map(|e| (messages, e))
-                }
-                Err(error) => Err(error),
-            };
+            let result = async {
+                let messages = bulk::messages_by_id(&mut *connection, owned(msg_ids)).await?;
+                Ok((messages, bulk::live_endpoints_by_id(connection, owned(endpoint_ids)).await?))
+            }
+            .await;
             self.release_on_error(&result);
             result?
         } else {
@@ -550,22 +546,30 @@ impl Session {
         if records.is_empty() {
             return Ok(RecordedBatch::default());
         }
-        let (succeeded_endpoints, failed_endpoints) = endpoint_outcomes(&records);
-        let nothing_else = failed_endpoints.is_empty()
-            && records.iter().all(|r| {
-                r.transition != DeliveryTransition::DeadLettered
-                    && !r.disable_endpoint
-                    && !(r.ordering_key.is_some() && r.transition.status().is_terminal())
-            });
+        let outcomes = endpoint_outcomes(&records);
+        let finished_keys = batch_finished_keys(&records);
+        let nothing_else = outcomes.1.is_empty()
+            && finished_keys.is_empty()
+            && records.iter().all(|r| r.transition != DeliveryTransition::DeadLettered && !r.disable_endpoint);
         if self.store.kind == DatabaseKind::Postgres && nothing_else {
-            let succeeded = succeeded_endpoints.into_iter().collect();
+            let succeeded = outcomes.0.into_iter().collect();
             let result = bulk::record_attempts(self.connection().await?, &records, succeeded).await;
             self.release_on_error(&result);
             result?;
             return Ok(RecordedBatch::default());
         }
-        self.store.record_attempts_in_transaction(records, disable_after).await
+        self.store.record_attempts_in_transaction(records, outcomes, finished_keys, disable_after).await
     }
+}
+
+/// The ordering keys whose delivery in this batch finished (their next one is released).
+fn batch_finished_keys(records: &[AttemptRecord]) -> BTreeSet<OrderKey> {
+    finished_keys(
+        records
+            .iter()
+            .filter(|r| r.transition.status().is_terminal())
+            .map(|r| (r.attempt.endpoint_id.as_str(), r.ordering_key.as_deref())),
+    )
 }
 
 /// The endpoints of a batch that had a success, and those that only failed. A blocked
