@@ -77,6 +77,8 @@ pub struct SharedState {
     pub cache: cache::HotCache,
     /// Group commit for message creation.
     pub messages: herald_store::MessageWriter,
+    /// Queues committed deliveries in batches, off the request path.
+    pub enqueuer: herald_queue::Enqueuer,
     /// The counters this API moves (messages accepted, ingest refused).
     pub metrics: Arc<herald_observability::Metrics>,
 }
@@ -90,11 +92,12 @@ impl std::ops::Deref for ApiState {
 }
 
 impl ApiState {
-    /// Starts the message writers, so it must run inside a tokio runtime.
+    /// Starts the message writers and the enqueuer, so it must run inside a tokio runtime.
     pub fn new(store: Store, queue: Queue, config: ApiConfig, metrics: Arc<herald_observability::Metrics>) -> Self {
         Self(Arc::new(SharedState {
             metrics,
             messages: herald_store::MessageWriter::start(store.clone()),
+            enqueuer: herald_queue::Enqueuer::start(queue.clone()),
             store,
             queue,
             config,

@@ -12,9 +12,15 @@
 //! - **neighbour**: another tenant's endpoint hangs with a backlog while this tenant
 //!   sends at 200 and 500 msg/s.
 //!
+//! Before measuring, a warm-up (`--warm-up` messages) runs and the bench database is
+//! analysed, as autovacuum does on a running install within a minute or so: a fresh,
+//! never-analysed database otherwise keeps whatever plans PostgreSQL cached while its
+//! tables were nearly empty (sequential scans, on a machine with autovacuum off).
+//!
 //! Every attempt is recorded in PostgreSQL as usual; at the end the bench compares the
 //! attempt rows with the deliveries the receiver saw. Numbers go in docs/benchmarks.md.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -51,6 +57,9 @@ struct Args {
     /// Requests in flight in closed-loop runs.
     #[arg(long, default_value_t = 32)]
     in_flight: usize,
+    /// Messages sent before measuring, after which the database is analysed (0: neither).
+    #[arg(long, default_value_t = 2_000)]
+    warm_up: usize,
     /// Open-loop arrival rates, messages per second.
     #[arg(long, value_delimiter = ',', default_value = "200,500")]
     rates: Vec<u32>,
@@ -75,7 +84,13 @@ struct Seen {
     latency_us: Histogram<u64>,
     count: usize,
     last: Option<Instant>,
+    /// Deliveries slower than [`SLOW_US`] by the UTC second they arrived in: how many, and the slowest.
+    slow: BTreeMap<i64, (usize, u64)>,
 }
+
+/// A delivery slower than this is counted by the second it arrived in, so a latency
+/// spike can be matched with what else happened then (a PostgreSQL checkpoint, say).
+const SLOW_US: u64 = 10_000;
 
 #[derive(Debug)]
 struct Receiver {
@@ -90,6 +105,7 @@ impl Receiver {
         seen.latency_us.reset();
         seen.count = 0;
         seen.last = None;
+        seen.slow.clear();
     }
 
     fn count(&self) -> usize {
@@ -101,7 +117,13 @@ async fn receive(State(receiver): State<Arc<Receiver>>, body: Bytes) -> StatusCo
     let now_us = receiver.epoch.elapsed().as_micros() as u64;
     let Ok(probe) = serde_json::from_slice::<Probe>(&body) else { return StatusCode::BAD_REQUEST };
     let mut seen = receiver.seen.lock().unwrap_or_else(|p| p.into_inner());
-    let _ = seen.latency_us.record(now_us.saturating_sub(probe.sent_at_us).max(1));
+    let latency_us = now_us.saturating_sub(probe.sent_at_us).max(1);
+    let _ = seen.latency_us.record(latency_us);
+    if latency_us > SLOW_US {
+        let (count, slowest) = seen.slow.entry(chrono::Utc::now().timestamp()).or_default();
+        *count += 1;
+        *slowest = (*slowest).max(latency_us);
+    }
     seen.count += 1;
     seen.last = Some(Instant::now());
     StatusCode::OK
@@ -215,6 +237,23 @@ async fn drain(receiver: &Receiver, expected: usize) -> (usize, Option<Instant>,
     (seen.count, seen.last, seen.latency_us.clone())
 }
 
+/// Tells, on stderr so the tables stay whole, in which seconds deliveries were slow.
+fn report_slow(receiver: &Receiver, scenario: &str) {
+    let seen = receiver.seen.lock().unwrap_or_else(|p| p.into_inner());
+    let seconds: Vec<String> = seen
+        .slow
+        .iter()
+        .map(|(second, (count, slowest))| {
+            let at = chrono::DateTime::from_timestamp(*second, 0)
+                .map_or_else(String::new, |at| at.format("%H:%M:%S").to_string());
+            format!("{at} {count}× (max {:.1} ms)", *slowest as f64 / 1_000.0)
+        })
+        .collect();
+    if !seconds.is_empty() {
+        eprintln!("slow (> {} ms) in {scenario}, UTC: {}", SLOW_US / 1_000, seconds.join(", "));
+    }
+}
+
 fn millis(histogram: &Histogram<u64>, quantile: f64) -> f64 {
     histogram.value_at_quantile(quantile) as f64 / 1_000.0
 }
@@ -272,7 +311,12 @@ async fn run(args: Args, herald_runtime: tokio::runtime::Handle) -> anyhow::Resu
     let epoch = Instant::now();
     let receiver = Arc::new(Receiver {
         epoch,
-        seen: Mutex::new(Seen { latency_us: Histogram::new_with_bounds(1, 600_000_000, 3)?, count: 0, last: None }),
+        seen: Mutex::new(Seen {
+            latency_us: Histogram::new_with_bounds(1, 600_000_000, 3)?,
+            count: 0,
+            last: None,
+            slow: BTreeMap::new(),
+        }),
         hanging: AtomicUsize::new(0),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -288,6 +332,13 @@ async fn run(args: Args, herald_runtime: tokio::runtime::Handle) -> anyhow::Resu
     let wanted = |name: &str| args.only.iter().any(|only| only == name);
     let mut delivered_total = 0;
     println!("Herald {} on {} cores; Redis {}; PostgreSQL", env!("CARGO_PKG_VERSION"), cores(), args.redis);
+    if args.warm_up > 0 {
+        client.application("warm-up", &receiver_url, "hook", 1).await?;
+        receiver.reset();
+        let accepted = client.closed_loop("warm-up", args.warm_up, args.in_flight).await;
+        delivered_total += drain(&receiver, accepted).await.0;
+        analyze(&settings).await?;
+    }
 
     if wanted("throughput") || wanted("fanout") {
         println!();
@@ -333,6 +384,7 @@ async fn run(args: Args, herald_runtime: tokio::runtime::Handle) -> anyhow::Resu
             delivered_total += delivered;
             let name = format!("open loop, fan-out {fan_out}");
             latency_row(&name, format!("{rate} msg/s × {} s", args.seconds), delivered, accepted * fan_out, &histogram);
+            report_slow(&receiver, &format!("{name} at {rate} msg/s"));
         }
     }
 
@@ -350,6 +402,7 @@ async fn run(args: Args, herald_runtime: tokio::runtime::Handle) -> anyhow::Resu
             delivered_total += delivered;
             let name = format!("beside a hanging tenant ({backlog} queued)");
             latency_row(&name, format!("{rate} msg/s × {} s", args.seconds), delivered, accepted, &histogram);
+            report_slow(&receiver, &format!("{name} at {rate} msg/s"));
         }
         println!();
         println!("The hanging endpoint was sent {} requests.", receiver.hanging.load(Ordering::Relaxed));
@@ -376,6 +429,16 @@ async fn run(args: Args, herald_runtime: tokio::runtime::Handle) -> anyhow::Resu
     if (recorded as usize) < delivered_total {
         bail!("{} deliveries have no attempt record", delivered_total - recorded as usize);
     }
+    Ok(())
+}
+
+/// Refreshes the planner's statistics of the bench database, as autovacuum would.
+async fn analyze(settings: &herald::Settings) -> anyhow::Result<()> {
+    use sea_orm::ConnectionTrait as _;
+    use secrecy::ExposeSecret;
+    let db = sea_orm::Database::connect(settings.database_url.expose_secret()).await?;
+    db.execute_unprepared("ANALYZE").await.context("while analysing the bench database")?;
+    db.close().await?;
     Ok(())
 }
 

@@ -69,6 +69,12 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         let pending = store.pending_migrations().await.context("while checking migrations")?;
         anyhow::ensure!(pending == 0, "the database is {pending} migration(s) behind; run `herald migrate` first");
     }
+    if store.autovacuum_off().await.context("while reading the database's settings")? {
+        tracing::warn!(
+            "PostgreSQL runs with autovacuum off: it never refreshes its statistics of Herald's tables, \
+             and delivery slows down as they grow; turn it on or ANALYZE regularly (docs/operations.md)"
+        );
+    }
     Ok(store)
 }
 
@@ -171,14 +177,18 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
         };
         let state = ApiState::new(store.clone(), queue.clone(), config, metrics.clone());
         tokio::spawn(prune_idempotency_keys(store.clone(), shutdown.clone()));
+        let enqueuer = state.enqueuer.clone();
         let service = herald_api::service(state);
         let stop = shutdown.clone();
         Some(tokio::spawn(async move {
             let make_service = axum::ServiceExt::<axum::extract::Request>::into_make_service(service);
-            axum::serve(listener, make_service)
+            let served = axum::serve(listener, make_service)
                 .with_graceful_shutdown(stop.cancelled_owned())
                 .await
-                .context("while serving the API")
+                .context("while serving the API");
+            // The last requests' deliveries reach Redis before Herald stops.
+            enqueuer.flush().await;
+            served
         }))
     } else {
         None

@@ -21,9 +21,11 @@
 //! **What it must not know:** SQL, HTTP, or what a delivery's outcome means. It moves
 //! opaque `(delivery id, attempt count)` pairs between a stream and a delayed set.
 
+mod enqueuer;
 pub mod keys;
 mod queue;
 
+pub use enqueuer::Enqueuer;
 pub use keys::{KeyLayout, Partition};
 pub use queue::{
     PartitionStats, Queue, QueueConfig, QueueReader, QueuedDelivery, ReceivedDelivery, Settlement, SharedBreaker,

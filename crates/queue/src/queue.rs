@@ -197,25 +197,35 @@ impl Queue {
 
     /// Appends deliveries to their partition's stream and marks them tracked.
     pub async fn enqueue(&self, partition: &Partition, deliveries: &[QueuedDelivery]) -> QueueResult<()> {
-        if deliveries.is_empty() {
-            return Ok(());
-        }
-        let stream = self.keys.stream(partition);
-        let tracked = self.keys.tracked(partition);
+        self.enqueue_groups([(partition, deliveries)]).await
+    }
+
+    /// Appends deliveries of several partitions to their streams in one round trip.
+    pub async fn enqueue_groups<'a>(
+        &self,
+        groups: impl IntoIterator<Item = (&'a Partition, &'a [QueuedDelivery])>,
+    ) -> QueueResult<()> {
         let mut pipe = redis::pipe();
-        pipe.sadd(self.keys.partitions(), partition.name()).ignore();
-        for delivery in deliveries {
-            pipe.cmd("XADD")
-                .arg(&stream)
-                .arg("*")
-                .arg("d")
-                .arg(&delivery.delivery_id)
-                .arg("n")
-                .arg(delivery.attempts_made)
-                .arg("e")
-                .arg(&delivery.endpoint_id)
-                .ignore();
-            pipe.hset(&tracked, &delivery.delivery_id, delivery.attempts_made).ignore();
+        for (partition, deliveries) in groups.into_iter().filter(|(_, deliveries)| !deliveries.is_empty()) {
+            let stream = self.keys.stream(partition);
+            let tracked = self.keys.tracked(partition);
+            pipe.sadd(self.keys.partitions(), partition.name()).ignore();
+            for delivery in deliveries {
+                pipe.cmd("XADD")
+                    .arg(&stream)
+                    .arg("*")
+                    .arg("d")
+                    .arg(&delivery.delivery_id)
+                    .arg("n")
+                    .arg(delivery.attempts_made)
+                    .arg("e")
+                    .arg(&delivery.endpoint_id)
+                    .ignore();
+                pipe.hset(&tracked, &delivery.delivery_id, delivery.attempts_made).ignore();
+            }
+        }
+        if pipe.is_empty() {
+            return Ok(());
         }
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn).await?;

@@ -188,3 +188,30 @@ async fn a_delivery_parked_after_redis_lost_its_keys_is_still_promoted() {
     assert_eq!(queue.partitions().await.unwrap(), std::slice::from_ref(&partition));
     assert_eq!(queue.promote_due(&partition, 1, 10).await.unwrap(), 2);
 }
+
+#[tokio::test]
+async fn the_enqueuer_queues_what_it_was_handed_in_order_per_partition() {
+    let queue = queue().await;
+    let enqueuer = herald_queue::Enqueuer::start(queue.clone());
+    let (a, b) = (Partition::for_tenant("tnt_enq_a"), Partition::for_tenant("tnt_enq_b"));
+    for n in 0..50 {
+        enqueuer.submit(a.clone(), vec![queued(&format!("dlv_a{n}"), 0)]);
+        enqueuer.submit(b.clone(), vec![queued(&format!("dlv_b{n}"), 0), queued(&format!("dlv_b{n}x"), 1)]);
+    }
+    enqueuer.submit(a.clone(), Vec::new());
+    enqueuer.flush().await;
+
+    let mut listed = queue.partitions().await.unwrap();
+    listed.sort_by(|x, y| x.name().cmp(y.name()));
+    assert_eq!(listed, [a.clone(), b.clone()]);
+    assert_eq!(queue.stream_length(&a).await.unwrap(), 50);
+    assert_eq!(queue.stream_length(&b).await.unwrap(), 100);
+
+    queue.ensure_group(&a).await.unwrap();
+    let mut reader = queue.reader("consumer-1").await.unwrap();
+    let received = reader.read(std::slice::from_ref(&a), 100, Duration::from_millis(100)).await.unwrap();
+    let expected: Vec<QueuedDelivery> = (0..50).map(|n| queued(&format!("dlv_a{n}"), 0)).collect();
+    assert_eq!(received.into_iter().map(|r| r.delivery).collect::<Vec<_>>(), expected, "in the order handed over");
+    let ids: Vec<String> = (0..50).map(|n| format!("dlv_b{n}x")).collect();
+    assert!(queue.untracked(&b, &ids).await.unwrap().is_empty(), "every delivery is tracked");
+}

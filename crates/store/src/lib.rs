@@ -162,6 +162,25 @@ impl Store {
         Ok(Migrator::get_pending_migrations(&self.db).await?.len())
     }
 
+    /// Whether this is PostgreSQL with autovacuum turned off. Then PostgreSQL never
+    /// refreshes its statistics of Herald's tables, and the hot statements keep the plans
+    /// it cached while the tables were nearly empty: sequential scans that grow with
+    /// the tables (see docs/operations.md).
+    pub async fn autovacuum_off(&self) -> StoreResult<bool> {
+        if self.kind != DatabaseKind::Postgres {
+            return Ok(false);
+        }
+        let row = self
+            .db
+            .query_one(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, "SHOW autovacuum"))
+            .await?;
+        let setting: String = match row {
+            Some(row) => row.try_get_by_index(0)?,
+            None => return Ok(false),
+        };
+        Ok(setting == "off")
+    }
+
     /// A round trip to the database, for readiness checks.
     pub async fn ping(&self) -> StoreResult<()> {
         self.db.ping().await?;

@@ -618,3 +618,23 @@ async fn batch_writes_keep_every_column_and_successes_move_their_deliveries_once
         }
     }
 }
+
+#[tokio::test]
+async fn autovacuum_off_reports_the_servers_setting() {
+    use sea_orm::ConnectionTrait as _;
+    let [postgres, sqlite] = <[Store; 2]>::try_from(stores().await).expect("two stores");
+    assert!(!sqlite.autovacuum_off().await.unwrap(), "SQLite has no autovacuum to be off");
+    let admin = std::env::var("HERALD_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let direct = sea_orm::Database::connect(admin).await.unwrap();
+    let row = direct
+        .query_one(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT setting FROM pg_settings WHERE name = 'autovacuum'",
+        ))
+        .await
+        .unwrap()
+        .expect("pg_settings has autovacuum");
+    let setting: String = row.try_get_by_index(0).unwrap();
+    assert_eq!(postgres.autovacuum_off().await.unwrap(), setting == "off", "server says autovacuum = {setting}");
+}

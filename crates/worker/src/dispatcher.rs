@@ -64,6 +64,9 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
             refreshed_at = Some(Instant::now());
         }
         if partitions.is_empty() {
+            // Look again after the pause, so the first tenant's first message does not
+            // wait for the periodic refresh.
+            refreshed_at = None;
             pause(&shutdown, Duration::from_millis(100)).await;
             continue;
         }

@@ -442,6 +442,6 @@ pub async fn resend(
         .finish()?;
     let new_id = fresh(DeliveryId::generate);
     let restarted = state.store.resend(&message, &endpoint.id, new_id.as_str(), Utc::now()).await?;
-    queue_deliveries(&state, &tenant, std::slice::from_ref(&restarted)).await;
+    queue_deliveries(&state, &tenant, std::slice::from_ref(&restarted));
     Ok((StatusCode::ACCEPTED, Json(EmptyResponse {})))
 }

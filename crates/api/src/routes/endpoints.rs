@@ -681,7 +681,7 @@ pub async fn recover(
     let until = body.until.unwrap_or(now).min(now + Duration::seconds(1));
     Validator::default().check(body.since < until, &["since"], "must be before `until` and now").finish()?;
     let restarted = state.store.recover_endpoint(&existing.id, body.since, until, now).await?;
-    queue_deliveries(&state, &caller.tenant_id(), &restarted).await;
+    queue_deliveries(&state, &caller.tenant_id(), &restarted);
     let out = RecoverOut {
         id: format!("qtask_{}", fresh(herald_core::DeliveryId::generate).as_str().trim_start_matches("dlv_")),
         status: "finished".into(),
@@ -755,7 +755,7 @@ pub async fn send_example(
         now,
     };
     let (message, deliveries) = state.store.create_message(new, std::slice::from_ref(&planned)).await?;
-    queue_deliveries(&state, &tenant, &deliveries).await;
+    queue_deliveries(&state, &tenant, &deliveries);
     let raw = RawValue::from_string(message.payload.clone()).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((StatusCode::ACCEPTED, Json(MessageOut::new(message, raw))))
 }

@@ -170,21 +170,17 @@ pub fn queued_delivery(delivery: &delivery::Model) -> QueuedDelivery {
     }
 }
 
-/// Queues deliveries that are committed in the database. A Redis failure is logged,
-/// not returned: the deliveries are durable and the reconciler queues them later.
-pub async fn queue_deliveries(state: &ApiState, tenant: &TenantId, deliveries: &[delivery::Model]) {
+/// Hands deliveries that are committed in the database to the enqueuer, which queues
+/// them in Redis without the request waiting. A Redis failure is logged, not returned:
+/// the deliveries are durable and the reconciler queues them later.
+pub fn queue_deliveries(state: &ApiState, tenant: &TenantId, deliveries: &[delivery::Model]) {
     if deliveries.is_empty() {
         return;
     }
     // Held ordered deliveries are queued when their predecessor finishes.
     let queued: Vec<QueuedDelivery> =
         deliveries.iter().filter(|d| d.next_attempt_at.is_some()).map(queued_delivery).collect();
-    if queued.is_empty() {
-        return;
-    }
-    if let Err(error) = state.queue.enqueue(&Partition::for_tenant(tenant.as_str()), &queued).await {
-        tracing::warn!(%error, count = queued.len(), "could not enqueue after commit; the reconciler will");
-    }
+    state.enqueuer.submit(Partition::for_tenant(tenant.as_str()), queued);
 }
 
 /// Creates a message and queues a delivery to every endpoint that wants it.
@@ -272,7 +268,7 @@ pub async fn create_message(
     state.metrics.message_accepted(tenant.as_str());
 
     // Committed: the message is accepted whatever Redis says next.
-    queue_deliveries(&state, &tenant, &rows).await;
+    queue_deliveries(&state, &tenant, &rows);
     let payload = if query.with_content { body.payload } else { empty_object() };
     Ok((StatusCode::ACCEPTED, HeaderMap::new(), Json(MessageOut::new(message, payload))))
 }
