@@ -15,7 +15,8 @@
 //! Before measuring, a warm-up (`--warm-up` messages) runs and the bench database is
 //! analysed, as autovacuum does on a running install within a minute or so: a fresh,
 //! never-analysed database otherwise keeps whatever plans PostgreSQL cached while its
-//! tables were nearly empty (sequential scans, on a machine with autovacuum off).
+//! tables were nearly empty (sequential scans, on a machine with autovacuum off). Then
+//! a `CHECKPOINT`, so an earlier run's writes are not flushed during this one.
 //!
 //! Every attempt is recorded in PostgreSQL as usual; at the end the bench compares the
 //! attempt rows with the deliveries the receiver saw. Numbers go in docs/benchmarks.md.
@@ -432,12 +433,17 @@ async fn run(args: Args, herald_runtime: tokio::runtime::Handle) -> anyhow::Resu
     Ok(())
 }
 
-/// Refreshes the planner's statistics of the bench database, as autovacuum would.
+/// Refreshes the planner's statistics of the bench database, as autovacuum would, then
+/// checkpoints, so what an earlier run wrote (the overview's 1.5 million rows) is not
+/// flushed to disk while this one measures.
 async fn analyze(settings: &herald::Settings) -> anyhow::Result<()> {
     use sea_orm::ConnectionTrait as _;
     use secrecy::ExposeSecret;
     let db = sea_orm::Database::connect(settings.database_url.expose_secret()).await?;
     db.execute_unprepared("ANALYZE").await.context("while analysing the bench database")?;
+    if let Err(error) = db.execute_unprepared("CHECKPOINT").await {
+        eprintln!("could not checkpoint before measuring (needs superuser or pg_checkpoint): {error}");
+    }
     db.close().await?;
     Ok(())
 }
