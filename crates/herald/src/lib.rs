@@ -57,6 +57,9 @@ pub struct Running {
     pub task: JoinHandle<anyhow::Result<()>>,
 }
 
+/// How long shutdown waits for the enqueuer to hand the last deliveries to Redis.
+const ENQUEUER_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Opens the database (creating and migrating it as configured).
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let url = settings.database_url.expose_secret();
@@ -186,8 +189,11 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
                 .with_graceful_shutdown(stop.cancelled_owned())
                 .await
                 .context("while serving the API");
-            // The last requests' deliveries reach Redis before Herald stops.
-            enqueuer.flush().await;
+            // The last requests' deliveries reach Redis before Herald stops, unless Redis
+            // is away: then they are left to the reconciler rather than holding shutdown.
+            if tokio::time::timeout(ENQUEUER_FLUSH, enqueuer.flush()).await.is_err() {
+                tracing::warn!("deliveries still being queued at shutdown; the reconciler will queue them");
+            }
             served
         }))
     } else {
