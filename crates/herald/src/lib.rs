@@ -60,6 +60,8 @@ pub struct Running {
 /// How long shutdown waits for the enqueuer to hand the last deliveries to Redis.
 const ENQUEUER_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
 
+static AUTOVACUUM_WARNING: std::sync::Once = std::sync::Once::new();
+
 /// Opens the database (creating and migrating it as configured).
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let url = settings.database_url.expose_secret();
@@ -73,10 +75,13 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         anyhow::ensure!(pending == 0, "the database is {pending} migration(s) behind; run `herald migrate` first");
     }
     if store.autovacuum_off().await.context("while reading the database's settings")? {
-        tracing::warn!(
-            "PostgreSQL runs with autovacuum off: it never refreshes its statistics of Herald's tables, \
-             and delivery slows down as they grow; turn it on or ANALYZE regularly (docs/operations.md)"
-        );
+        // Once per process: tests and the bench open many stores on one server.
+        AUTOVACUUM_WARNING.call_once(|| {
+            tracing::warn!(
+                "PostgreSQL runs with autovacuum off: it never refreshes its statistics of Herald's tables, \
+                 and delivery slows down as they grow; turn it on or ANALYZE regularly (docs/operations.md)"
+            );
+        });
     }
     Ok(store)
 }
