@@ -338,7 +338,7 @@ async fn run(args: Args, herald_runtime: tokio::runtime::Handle) -> anyhow::Resu
         receiver.reset();
         let accepted = client.closed_loop("warm-up", args.warm_up, args.in_flight).await;
         delivered_total += drain(&receiver, accepted).await.0;
-        analyze(&settings).await?;
+        analyze_and_checkpoint(&settings).await?;
     }
 
     if wanted("throughput") || wanted("fanout") {
@@ -436,7 +436,7 @@ async fn run(args: Args, herald_runtime: tokio::runtime::Handle) -> anyhow::Resu
 /// Refreshes the planner's statistics of the bench database, as autovacuum would, then
 /// checkpoints, so what an earlier run wrote (the overview's 1.5 million rows) is not
 /// flushed to disk while this one measures.
-async fn analyze(settings: &herald::Settings) -> anyhow::Result<()> {
+async fn analyze_and_checkpoint(settings: &herald::Settings) -> anyhow::Result<()> {
     use sea_orm::ConnectionTrait as _;
     use secrecy::ExposeSecret;
     let db = sea_orm::Database::connect(settings.database_url.expose_secret()).await?;

@@ -74,7 +74,9 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         let pending = store.pending_migrations().await.context("while checking migrations")?;
         anyhow::ensure!(pending == 0, "the database is {pending} migration(s) behind; run `herald migrate` first");
     }
-    if store.autovacuum_off().await.context("while reading the database's settings")? {
+    if !AUTOVACUUM_WARNING.is_completed()
+        && store.autovacuum_off().await.context("while reading the database's settings")?
+    {
         // Once per process: tests and the bench open many stores on one server.
         AUTOVACUUM_WARNING.call_once(|| {
             tracing::warn!(

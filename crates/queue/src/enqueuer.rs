@@ -82,24 +82,17 @@ async fn enqueue_loop(queue: Queue, mut receiver: mpsc::Receiver<Command>) {
     let mut commands = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut commands, MAX_BATCH).await > 0 {
         let mut flushed = Vec::new();
-        let mut groups: Vec<(Partition, Vec<QueuedDelivery>)> = Vec::new();
-        let mut slot: HashMap<Partition, usize> = HashMap::new();
+        let mut groups: HashMap<Partition, Vec<QueuedDelivery>> = HashMap::new();
         for command in commands.drain(..) {
             match command {
-                Command::Enqueue(partition, deliveries) => match slot.get(&partition) {
-                    Some(&at) => groups[at].1.extend(deliveries),
-                    None => {
-                        slot.insert(partition.clone(), groups.len());
-                        groups.push((partition, deliveries));
-                    }
-                },
+                Command::Enqueue(partition, deliveries) => groups.entry(partition).or_default().extend(deliveries),
                 Command::Flush(done) => flushed.push(done),
             }
         }
         if let Err(error) =
             queue.enqueue_groups(groups.iter().map(|(partition, deliveries)| (partition, deliveries.as_slice()))).await
         {
-            let count: usize = groups.iter().map(|(_, deliveries)| deliveries.len()).sum();
+            let count: usize = groups.values().map(Vec::len).sum();
             tracing::warn!(%error, count, "could not enqueue after commit; the reconciler will");
         }
         for done in flushed {
