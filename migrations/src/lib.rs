@@ -11,6 +11,7 @@ mod m20261202_000005_observability;
 mod m20261202_000006_partial_indexes;
 mod m20261202_000007_operational_outbox;
 mod m20261203_000008_event_id_index;
+mod m20261205_000009_secrets_and_audit;
 
 /// Runs hand-written statements in order (sea-query's index builder has no `WHERE`, so
 /// partial indexes are written out; the syntax is the same on both databases). Used
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_partial_indexes::Migration),
             Box::new(m20261202_000007_operational_outbox::Migration),
             Box::new(m20261203_000008_event_id_index::Migration),
+            Box::new(m20261205_000009_secrets_and_audit::Migration),
         ]
     }
 }

@@ -18,3 +18,4 @@ mod ordered;
 mod rate_limit;
 mod redis_loss;
 mod sdk;
+mod security;

@@ -42,6 +42,7 @@ impl TestAppBuilder {
             "allow_private_targets = true".to_owned(),
             "database_max_connections = 8".to_owned(),
             "log_level = \"warn\"".to_owned(),
+            format!("encryption_keys = {:?}", services::TEST_ENCRYPTION_KEYS),
         ];
         // Later lines win, so a test's own settings override the defaults above.
         let mut merged: Vec<String> = Vec::new();

@@ -44,6 +44,7 @@ impl Installation {
             ("HERALD_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
             ("HERALD_LOG_LEVEL", "warn".to_owned()),
             ("HERALD_METRICS_LISTEN", "127.0.0.1:0".to_owned()),
+            ("HERALD_ENCRYPTION_KEYS", services::TEST_ENCRYPTION_KEYS.to_owned()),
         ];
         Self { env: env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), log_file: None }
     }

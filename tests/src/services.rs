@@ -47,3 +47,11 @@ pub fn target_dir() -> std::path::PathBuf {
     })
     .clone()
 }
+
+/// The encryption key every test Herald seals secrets with (`encryption_keys`).
+pub const TEST_ENCRYPTION_KEYS: &str = "test:QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=";
+
+/// [`TEST_ENCRYPTION_KEYS`] as a keyring, for tests that open the store themselves.
+pub fn test_keyring() -> herald_store::Keyring {
+    herald_store::Keyring::parse(TEST_ENCRYPTION_KEYS).expect("the test key parses")
+}

@@ -11,6 +11,12 @@
 //! Handlers never compare ids themselves: tenant-wide routes take [`TenantCaller`],
 //! which refuses portal tokens, and application routes take [`Caller`] and resolve
 //! the application through [`Caller::application`], which enforces the scope.
+//! [`Caller`] also refuses every change to a read-only portal token; the one route
+//! such a token may post to, logout, takes [`AnyCaller`].
+//!
+//! Every credential has an identity ([`Caller::credential_id`]: the API key's or the
+//! portal token's id). Idempotency keys live in that credential's own key space, so
+//! no credential is ever replayed another credential's answer.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -20,6 +26,7 @@ use chrono::Utc;
 use herald_core::TenantId;
 use herald_store::entity::{application, tenant};
 
+use crate::cache::KeyOwner;
 use crate::error::{ApiError, ApiResult};
 use crate::ApiState;
 
@@ -29,8 +36,8 @@ pub const PORTAL_TOKEN_PREFIX: &str = "hpt_";
 /// What a credential may reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
-    /// Everything the tenant owns (an API key).
-    Tenant,
+    /// Everything the tenant owns (an API key, `key_id`).
+    Tenant { key_id: String },
     /// One application (a portal token).
     Application { app_id: String, token_id: String, read_only: bool },
 }
@@ -47,13 +54,27 @@ impl Caller {
         TenantId::from_trusted(self.tenant.id.clone())
     }
 
+    /// The id of the credential the request carries: an API key's `key_…` or a
+    /// portal token's `ptk_…`.
+    pub fn credential_id(&self) -> &str {
+        match &self.scope {
+            Scope::Tenant { key_id } => key_id,
+            Scope::Application { token_id, .. } => token_id,
+        }
+    }
+
+    /// Whether the credential may only read.
+    pub fn is_read_only(&self) -> bool {
+        matches!(self.scope, Scope::Application { read_only: true, .. })
+    }
+
     /// The caller's application `app_id` (an id or a `uid`). A portal token gets
     /// `403` for any other application, whether or not it exists.
     pub async fn application(&self, state: &ApiState, app_id: &str) -> ApiResult<application::Model> {
         let found = state.store.find_application(&self.tenant_id(), app_id).await?;
         match (&self.scope, found) {
-            (Scope::Tenant, Some(app)) => Ok(app),
-            (Scope::Tenant, None) => Err(ApiError::NotFound("application")),
+            (Scope::Tenant { .. }, Some(app)) => Ok(app),
+            (Scope::Tenant { .. }, None) => Err(ApiError::NotFound("application")),
             (Scope::Application { app_id: own, .. }, Some(app)) if *own == app.id => Ok(app),
             (Scope::Application { .. }, _) => Err(ApiError::Forbidden("this token is for another application")),
         }
@@ -94,20 +115,21 @@ pub async fn authenticate(parts: &mut Parts, state: &ApiState) -> ApiResult<Call
             scope: Scope::Application { app_id: token.app_id, token_id: token.id, read_only: token.read_only },
         }
     } else {
-        let tenant = match state.cache.tenant_for_key(credential) {
-            Some(tenant) => tenant,
+        let owner = match state.cache.owner_of_key(credential) {
+            Some(owner) => owner,
             None => {
                 let generation = state.cache.generation();
-                let tenant = state
+                let (tenant, key_id) = state
                     .store
                     .authenticate_api_key(credential)
                     .await?
                     .ok_or(ApiError::Unauthorized("invalid API key"))?;
-                state.cache.remember_key(credential, tenant.clone(), generation);
-                tenant
+                let owner = KeyOwner { tenant, key_id };
+                state.cache.remember_key(credential, owner.clone(), generation);
+                owner
             }
         };
-        Caller { tenant, scope: Scope::Tenant }
+        Caller { tenant: owner.tenant, scope: Scope::Tenant { key_id: owner.key_id } }
     };
     parts.extensions.insert(caller.clone());
     Ok(caller)
@@ -118,12 +140,29 @@ impl FromRequestParts<ApiState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let caller = authenticate(parts, state).await?;
-        if let Scope::Application { read_only: true, .. } = caller.scope {
-            if parts.method != Method::GET && parts.method != Method::HEAD {
-                return Err(ApiError::Forbidden("this portal token is read-only"));
-            }
-        }
+        refuse_changes_by_read_only(&caller, &parts.method)?;
         Ok(caller)
+    }
+}
+
+/// `403` for a read-only portal token on anything but a read.
+pub fn refuse_changes_by_read_only(caller: &Caller, method: &Method) -> ApiResult<()> {
+    if caller.is_read_only() && method != Method::GET && method != Method::HEAD {
+        return Err(ApiError::Forbidden("this portal token is read-only"));
+    }
+    Ok(())
+}
+
+/// Any authenticated caller, read-only portal tokens included, whatever the method:
+/// only for routes a read-only token may post to (logging itself out).
+#[derive(Debug, Clone)]
+pub struct AnyCaller(pub Caller);
+
+impl FromRequestParts<ApiState> for AnyCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        Ok(AnyCaller(authenticate(parts, state).await?))
     }
 }
 
@@ -144,7 +183,7 @@ impl FromRequestParts<ApiState> for TenantCaller {
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let caller = authenticate(parts, state).await?;
         match caller.scope {
-            Scope::Tenant => Ok(TenantCaller(caller.tenant)),
+            Scope::Tenant { .. } => Ok(TenantCaller(caller.tenant)),
             Scope::Application { .. } => Err(ApiError::Forbidden("a portal token cannot use tenant-wide routes")),
         }
     }

@@ -9,7 +9,7 @@
 //!   not used. So a client that creates an endpoint and then sends a message through
 //!   the same Herald always sees its endpoint.
 //! - Changes made through another Herald process are seen within the TTL: one second
-//!   for applications and endpoints, five seconds for API keys (revocation included).
+//!   for applications and endpoints and for API keys (revocation included).
 //!   docs/decisions.md records this.
 
 use std::collections::HashMap;
@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use herald_store::entity::{application, endpoint, tenant};
 
-const KEY_TTL: Duration = Duration::from_secs(5);
+/// How long another process may go on accepting a key revoked elsewhere.
+const KEY_TTL: Duration = Duration::from_secs(1);
 const APP_TTL: Duration = Duration::from_secs(1);
 /// Entries kept before the cache is cleared wholesale (a bound, not an LRU).
 const MAX_ENTRIES: usize = 10_000;
@@ -45,8 +46,15 @@ struct Entry<T> {
 #[derive(Debug, Default)]
 pub struct HotCache {
     generation: AtomicU64,
-    keys: Mutex<HashMap<String, Entry<tenant::Model>>>,
+    keys: Mutex<HashMap<String, Entry<KeyOwner>>>,
     apps: Mutex<HashMap<AppKey, Entry<Arc<AppRouting>>>>,
+}
+
+/// Whose an API key is: the tenant, and the key's id (the credential's identity).
+#[derive(Debug, Clone)]
+pub struct KeyOwner {
+    pub tenant: tenant::Model,
+    pub key_id: String,
 }
 
 /// A point in the cache's history, taken before reading from the database.
@@ -72,17 +80,17 @@ impl HotCache {
             .map(|entry| entry.value.clone())
     }
 
-    pub fn tenant_for_key(&self, key: &str) -> Option<tenant::Model> {
+    pub fn owner_of_key(&self, key: &str) -> Option<KeyOwner> {
         let keys = self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         self.fresh(keys.get(key), KEY_TTL)
     }
 
-    pub fn remember_key(&self, key: &str, tenant: tenant::Model, generation: Generation) {
+    pub fn remember_key(&self, key: &str, owner: KeyOwner, generation: Generation) {
         let mut keys = self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if keys.len() >= MAX_ENTRIES {
             keys.clear();
         }
-        keys.insert(key.to_owned(), Entry { value: tenant, read_at: Instant::now(), generation: generation.0 });
+        keys.insert(key.to_owned(), Entry { value: owner, read_at: Instant::now(), generation: generation.0 });
     }
 
     pub fn routing(&self, tenant_id: &str, app_ref: &str) -> Option<Arc<AppRouting>> {
@@ -104,13 +112,14 @@ impl HotCache {
 mod tests {
     use super::*;
 
-    fn tenant() -> tenant::Model {
-        tenant::Model {
+    fn tenant() -> KeyOwner {
+        let tenant = tenant::Model {
             id: "tnt_1".into(),
             name: "t".into(),
             schema_validation: "accept".into(),
             created_at: chrono::Utc::now(),
-        }
+        };
+        KeyOwner { tenant, key_id: "key_1".into() }
     }
 
     #[test]
@@ -118,13 +127,13 @@ mod tests {
         let cache = HotCache::default();
         let before = cache.generation();
         cache.remember_key("k", tenant(), before);
-        assert!(cache.tenant_for_key("k").is_some());
+        assert!(cache.owner_of_key("k").is_some());
         // A read that started before a write and is stored after it is never used.
         let during = cache.generation();
         cache.invalidate_after_write();
         cache.remember_key("k", tenant(), during);
-        assert!(cache.tenant_for_key("k").is_none());
+        assert!(cache.owner_of_key("k").is_none());
         cache.remember_key("k", tenant(), cache.generation());
-        assert!(cache.tenant_for_key("k").is_some());
+        assert!(cache.owner_of_key("k").is_some());
     }
 }

@@ -1,12 +1,22 @@
-//! `Idempotency-Key`: a `POST` carrying this header is served once per tenant and
+//! `Idempotency-Key`: a `POST` carrying this header is served once per credential and
 //! key; every repeat within [`KEY_LIFETIME_HOURS`] gets the first answer, byte for
 //! byte, with `Idempotent-Replayed: true`. The official SDKs put a fresh key on every
 //! `POST` and reuse it when they retry, so a retry after a lost response never
 //! creates a second message, endpoint or application.
 //!
+//! Whose answer is replayed is the security rule here:
+//! - The key space is the credential's own (tenant, API key or portal token id; a
+//!   credential has one scope): a portal token repeating the tenant key's
+//!   `Idempotency-Key` is served afresh, with its own authorization, and never gets
+//!   the tenant's answer; the tenant never gets a portal token's.
+//! - Authentication runs first. A read-only portal token is never served from the
+//!   store: it may post nothing but its own logout, which the handler decides.
+//! - A refusal (`401`, `403`) and a `5xx` are not remembered: the key is released, so
+//!   nothing a refused request did is kept.
+//! - The stored answer is sealed with the database encryption key, because some
+//!   answers carry a secret (a portal token, a signing secret).
 //! - A repeat while the first request is still running gets `409 idempotency_conflict`.
 //! - The same key on a different request (method, path, query or body) gets `409` too.
-//! - A `5xx` is not remembered: the key is released so the retry is served afresh.
 //! - Requests without credentials pass through untouched (the handler answers `401`).
 
 use axum::body::{to_bytes, Body};
@@ -18,7 +28,7 @@ use chrono::{Duration, Utc};
 use herald_store::IdempotencyClaim;
 use sha2::{Digest, Sha256};
 
-use crate::auth::authenticate;
+use crate::auth::{authenticate, Caller};
 use crate::error::{ApiError, ValidationItem};
 use crate::ApiState;
 
@@ -32,8 +42,15 @@ pub async fn idempotency(State(state): State<ApiState>, request: Request, next: 
     if request.method() != Method::POST || !request.headers().contains_key(HEADER) {
         return next.run(request).await;
     }
-    let key = match request.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::trim) {
-        Some(key) if !key.is_empty() && key.len() <= MAX_KEY_LENGTH => key.to_owned(),
+    let (mut parts, body) = request.into_parts();
+    let Ok(caller) = authenticate(&mut parts, &state).await else {
+        return next.run(Request::from_parts(parts, body)).await;
+    };
+    if caller.is_read_only() {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let key = match parts.headers.get(HEADER).and_then(|v| v.to_str().ok()).map(str::trim) {
+        Some(key) if !key.is_empty() && key.len() <= MAX_KEY_LENGTH => credential_key(&caller, key),
         _ => {
             return ApiError::Validation(vec![ValidationItem {
                 loc: vec!["header".into(), HEADER.into()],
@@ -42,10 +59,6 @@ pub async fn idempotency(State(state): State<ApiState>, request: Request, next: 
             }])
             .into_response()
         }
-    };
-    let (mut parts, body) = request.into_parts();
-    let Ok(caller) = authenticate(&mut parts, &state).await else {
-        return next.run(Request::from_parts(parts, body)).await;
     };
     let limit = state.config.max_request_bytes();
     let Ok(bytes) = to_bytes(body, limit).await else {
@@ -81,7 +94,9 @@ pub async fn idempotency(State(state): State<ApiState>, request: Request, next: 
         }
         Ok(IdempotencyClaim::Claimed) => {
             let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-            if response.status().is_server_error() {
+            let status = response.status();
+            let refused = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
+            if status.is_server_error() || refused {
                 if let Err(error) = state.store.release_idempotency_key(&tenant, &key).await {
                     tracing::warn!(%error, "could not release an idempotency key; it expires on its own");
                 }
@@ -99,4 +114,14 @@ pub async fn idempotency(State(state): State<ApiState>, request: Request, next: 
             Response::from_parts(parts, Body::from(bytes))
         }
     }
+}
+
+/// Where a client's key is kept: the credential's own key space. Hashed, so the
+/// stored key has one length whatever the client sent.
+fn credential_key(caller: &Caller, key: &str) -> String {
+    let mut digest = Sha256::new();
+    digest.update(caller.credential_id().as_bytes());
+    digest.update([0]);
+    digest.update(key.as_bytes());
+    format!("{:x}", digest.finalize())
 }

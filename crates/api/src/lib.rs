@@ -50,6 +50,8 @@ pub struct ApiConfig {
     pub dashboard_dir: Option<std::path::PathBuf>,
     /// The workers' retry schedule, to show a delivery's upcoming attempts.
     pub retry_schedule: herald_core::RetrySchedule,
+    /// Refuse endpoints whose URL is not `https://` (`https_only`).
+    pub https_only: bool,
 }
 
 impl ApiConfig {

@@ -3,7 +3,8 @@
 //! This crate owns the ideas every other crate shares: prefixed, time-sortable ids
 //! ([`id`]), Standard Webhooks signing ([`signing`]), API-key hashing ([`api_key`]),
 //! the retry schedule ([`retry`]) and the one place where an attempt's outcome becomes
-//! a decision ([`decide`]), and the circuit breaker's state machine ([`breaker`]).
+//! a decision ([`decide`]), the circuit breaker's state machine ([`breaker`]), and
+//! which custom headers an endpoint may set and which values are masked ([`headers`]).
 //!
 //! **What it must not know:** tokio, sea-orm, redis, reqwest, the clock or a random
 //! number generator. Everything time- or chance-dependent takes `now` and a random
@@ -13,6 +14,7 @@ pub mod api_key;
 pub mod breaker;
 pub mod decide;
 pub mod delivery;
+pub mod headers;
 pub mod id;
 pub mod retry;
 pub mod signing;

@@ -8,6 +8,7 @@
 //! **What it must not know:** anything the other crates own. No SQL, Redis keys, HTTP
 //! shapes or delivery rules live here; only configuration and process lifecycle.
 
+pub mod keys;
 pub mod metrics;
 pub mod settings;
 pub mod telemetry;
@@ -66,13 +67,30 @@ static AUTOVACUUM_WARNING: std::sync::Once = std::sync::Once::new();
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let url = settings.database_url.expose_secret();
     herald_store::ensure_database_exists(url).await.context("while creating the database")?;
-    let store =
-        Store::connect(url, settings.database_max_connections).await.context("while connecting to the database")?;
+    let (keyring, key_source) = keys::load_keyring(settings)?;
+    let mut store = Store::connect(url, settings.database_max_connections, keyring)
+        .await
+        .context("while connecting to the database")?;
+    if let keys::KeySource::File(path) = &key_source {
+        let path = path.clone();
+        store = store.reload_keys_with(Box::new(move || {
+            let text = std::fs::read_to_string(&path).map_err(|error| format!("{}: {error}", path.display()))?;
+            herald_store::Keyring::parse(&text).map_err(|error| format!("{}: {error}", path.display()))
+        }));
+    }
     if settings.migrate_on_start {
         store.migrate().await.context("while applying migrations")?;
     } else {
         let pending = store.pending_migrations().await.context("while checking migrations")?;
         anyhow::ensure!(pending == 0, "the database is {pending} migration(s) behind; run `herald migrate` first");
+    }
+    store.check_keyring().await.with_context(|| {
+        format!("the database's secrets do not open with {key_source}: restore the key that sealed them")
+    })?;
+    if let Some(sealed) =
+        store.seal_plain_secrets_once(Utc::now()).await.context("while sealing secrets stored in the clear")?
+    {
+        tracing::info!(rows = sealed, "sealed the secrets stored before encryption at rest");
     }
     if !AUTOVACUUM_WARNING.is_completed()
         && store.autovacuum_off().await.context("while reading the database's settings")?
@@ -102,8 +120,11 @@ pub async fn open_queue(settings: &Settings) -> anyhow::Result<Queue> {
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let url = settings.database_url.expose_secret();
     herald_store::ensure_database_exists(url).await.context("while creating the database")?;
-    let store = Store::connect(url, 1).await.context("while connecting to the database")?;
+    let (keyring, _) = keys::load_keyring(settings)?;
+    let store = Store::connect(url, 1, keyring).await.context("while connecting to the database")?;
     store.migrate().await.context("while applying migrations")?;
+    store.check_keyring().await.context("the database's secrets do not open with the configured key")?;
+    store.seal_plain_secrets_once(Utc::now()).await.context("while sealing secrets stored in the clear")?;
     store.close().await?;
     Ok(())
 }
@@ -184,6 +205,7 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
             dead_letter_replay_rate: settings.dead_letter_replay_rate,
             dashboard_dir: settings.dashboard_dir(),
             retry_schedule: settings.delivery_policy()?.schedule,
+            https_only: settings.https_only,
         };
         let state = ApiState::new(store.clone(), queue.clone(), config, metrics.clone());
         tokio::spawn(prune_idempotency_keys(store.clone(), shutdown.clone()));
@@ -246,6 +268,7 @@ fn worker_config(settings: &Settings) -> anyhow::Result<WorkerConfig> {
                 allow_private_targets: settings.allow_private_targets,
                 allowed_networks: herald_worker::ssrf::parse_networks(&settings.allowed_target_cidrs)
                     .map_err(|error| anyhow::anyhow!("setting `allowed_target_cidrs`: {error}"))?,
+                https_only: settings.https_only,
             },
         },
         max_in_flight: settings.worker_concurrency,

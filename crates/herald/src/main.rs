@@ -44,6 +44,11 @@ enum Command {
         #[command(subcommand)]
         action: ApiKeyCommand,
     },
+    /// The encryption keys that seal endpoint secrets and header values at rest.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
     /// Print the built-in settings file, with every setting documented.
     Defaults,
     /// Print Herald's OpenAPI document (as committed in docs/openapi.json).
@@ -79,6 +84,17 @@ enum ApiKeyCommand {
     Revoke { tenant_id: String, key_id: String },
 }
 
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Print a new key entry (`<id>:<base64>`) for `encryption_keys` or a key file.
+    Generate,
+    /// Add a fresh key to the key file (with `encryption_keys`, append one yourself
+    /// first) and re-seal every stored secret with it. Safe while Herald runs: every
+    /// process still opens values sealed with the older keys; restart them to seal new
+    /// values with the new key.
+    Rotate,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -89,6 +105,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Openapi => {
             print!("{}", herald_api::openapi::document_json());
+            return Ok(());
+        }
+        Command::Keys { action: KeysCommand::Generate } => {
+            println!("{}", herald_store::Keyring::generate_entry(chrono::Utc::now().timestamp()));
             return Ok(());
         }
         _ => {}
@@ -114,7 +134,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Tenant { action } => tenant_command(&settings, action).await,
         Command::ApiKey { action } => api_key_command(&settings, action).await,
-        Command::Defaults | Command::Openapi => Ok(()),
+        Command::Keys { action: KeysCommand::Rotate } => {
+            let (current, changed) = herald::keys::rotate(&settings).await?;
+            println!("Re-sealed {changed} row(s) with key {current}.");
+            Ok(())
+        }
+        Command::Defaults | Command::Openapi | Command::Keys { .. } => Ok(()),
     }
 }
 

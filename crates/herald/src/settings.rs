@@ -36,6 +36,8 @@ pub struct Settings {
     pub public_url: String,
     /// Wrapped so the token never reaches a log line.
     pub operator_token: SecretString,
+    pub encryption_keys: SecretString,
+    pub encryption_key_file: String,
     pub retry_schedule: String,
     pub retry_jitter: f64,
     pub max_retry_after: String,
@@ -44,6 +46,7 @@ pub struct Settings {
     pub max_response_bytes: usize,
     pub allow_private_targets: bool,
     pub allowed_target_cidrs: String,
+    pub https_only: bool,
     pub dead_letter_replay_rate: f64,
     pub endpoint_disable_after: String,
     pub operational_app_uid: String,

@@ -132,7 +132,8 @@ impl Store {
 
     /// An endpoint as the worker needs it: `None` once deleted.
     pub async fn find_dispatch_endpoint(&self, endpoint_id: &str) -> StoreResult<Option<endpoint::Model>> {
-        Ok(endpoint::Entity::find_by_id(endpoint_id).one(&self.db).await?.filter(|e| e.deleted_at.is_none()))
+        let found = endpoint::Entity::find_by_id(endpoint_id).one(&self.db).await?.filter(|e| e.deleted_at.is_none());
+        found.map(|model| self.open_endpoint(model)).transpose()
     }
 
     /// Records a batch of attempts and moves their deliveries, in one transaction: the
@@ -361,7 +362,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(endpoint::Entity::find().filter(endpoint::Column::Id.is_in(ids)).all(&self.db).await?)
+        self.open_endpoints(endpoint::Entity::find().filter(endpoint::Column::Id.is_in(ids)).all(&self.db).await?)
     }
 
     /// Starts a manual retry cycle for a message to an endpoint, creating the
@@ -524,7 +525,7 @@ impl Session {
         let messages: HashMap<String, Arc<message::Model>> =
             messages.into_iter().map(|m| (m.id.clone(), Arc::new(m))).collect();
         let endpoints: HashMap<String, Arc<endpoint::Model>> =
-            endpoints.into_iter().map(|e| (e.id.clone(), Arc::new(e))).collect();
+            self.store.open_endpoints(endpoints)?.into_iter().map(|e| (e.id.clone(), Arc::new(e))).collect();
         Ok(deliveries
             .into_iter()
             .filter_map(|delivery| {

@@ -7,6 +7,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 
 use crate::entity::endpoint;
 use crate::paging::{fetch_page, Listed, Page};
+use crate::sealing::is_sealed;
 use crate::{conflict_as, Store, StoreResult};
 
 /// What creating an endpoint needs.
@@ -29,13 +30,19 @@ pub struct NewEndpoint {
     pub secret: String,
     /// Ordered mode (see `endpoint::Model::ordered`).
     pub ordered: bool,
+    /// The ed25519 private key, `whsk_…`, for `v1a` signatures; `None` for HMAC only.
+    pub signing_key: Option<String>,
     pub now: DateTime<Utc>,
 }
 
 impl Store {
     pub async fn create_endpoint(&self, new: NewEndpoint) -> StoreResult<endpoint::Model> {
-        endpoint::ActiveModel {
-            id: Set(new.id.into_string()),
+        let id = new.id.into_string();
+        let secret = self.keyring.seal(&new.secret, &secret_context(&id, SECRET));
+        let headers = self.seal_headers(&id, &new.headers);
+        let signing_key = new.signing_key.map(|key| self.keyring.seal(&key, &secret_context(&id, SIGNING_KEY)));
+        let inserted = endpoint::ActiveModel {
+            id: Set(id),
             tenant_id: Set(new.tenant_id.into_string()),
             app_id: Set(new.app_id.into_string()),
             uid: Set(new.uid),
@@ -47,8 +54,8 @@ impl Store {
             filter_types: Set(new.filter_types.map(serde_json::Value::from)),
             channels: Set(new.channels.map(serde_json::Value::from)),
             metadata: Set(new.metadata),
-            headers: Set(new.headers),
-            secret: Set(new.secret),
+            headers: Set(headers),
+            secret: Set(secret),
             created_at: Set(new.now),
             updated_at: Set(new.now),
             deleted_at: Set(None),
@@ -56,20 +63,23 @@ impl Store {
             previous_secret_expires_at: Set(None),
             failing_since: Set(None),
             ordered: Set(new.ordered),
+            signing_key: Set(signing_key),
         }
         .insert(&self.db)
         .await
-        .map_err(conflict_as("an endpoint with this uid"))
+        .map_err(conflict_as("an endpoint with this uid"))?;
+        self.open_endpoint(inserted)
     }
 
     /// Every endpoint of an application, oldest first (disabled ones included).
     pub async fn list_application_endpoints(&self, app_id: &str) -> StoreResult<Vec<endpoint::Model>> {
-        Ok(endpoint::Entity::find()
+        let found = endpoint::Entity::find()
             .filter(endpoint::Column::AppId.eq(app_id))
             .filter(endpoint::Column::DeletedAt.is_null())
             .order_by_asc(endpoint::Column::Id)
             .all(&self.db)
-            .await?)
+            .await?;
+        self.open_endpoints(found)
     }
 
     /// An application's endpoints, one page at a time.
@@ -77,7 +87,8 @@ impl Store {
         let select = endpoint::Entity::find()
             .filter(endpoint::Column::AppId.eq(app_id))
             .filter(endpoint::Column::DeletedAt.is_null());
-        fetch_page(&self.db, select, endpoint::Column::Id, page).await
+        let listed = fetch_page(&self.db, select, endpoint::Column::Id, page).await?;
+        Ok(Listed { items: self.open_endpoints(listed.items)?, ..listed })
     }
 
     /// An endpoint of an application (found earlier, so already tenant-scoped) by its
@@ -91,24 +102,79 @@ impl Store {
             .filter(endpoint::Column::DeletedAt.is_null())
             .one(&self.db)
             .await?;
-        if found.is_some() || !looks_like_id {
-            return Ok(found);
-        }
-        Ok(endpoint::Entity::find()
-            .filter(endpoint::Column::AppId.eq(app_id))
-            .filter(endpoint::Column::Uid.eq(id_or_uid))
-            .filter(endpoint::Column::DeletedAt.is_null())
-            .one(&self.db)
-            .await?)
+        let found = match found {
+            None if looks_like_id => {
+                endpoint::Entity::find()
+                    .filter(endpoint::Column::AppId.eq(app_id))
+                    .filter(endpoint::Column::Uid.eq(id_or_uid))
+                    .filter(endpoint::Column::DeletedAt.is_null())
+                    .one(&self.db)
+                    .await?
+            }
+            found => found,
+        };
+        found.map(|model| self.open_endpoint(model)).transpose()
     }
 
     /// Writes every field of an endpoint found earlier.
-    pub async fn update_endpoint(&self, endpoint: endpoint::Model) -> StoreResult<endpoint::Model> {
-        endpoint::ActiveModel::from(endpoint)
+    pub async fn update_endpoint(&self, mut endpoint: endpoint::Model) -> StoreResult<endpoint::Model> {
+        self.seal_endpoint(&mut endpoint);
+        let updated = endpoint::ActiveModel::from(endpoint)
             .reset_all()
             .update(&self.db)
             .await
-            .map_err(conflict_as("an endpoint with this uid"))
+            .map_err(conflict_as("an endpoint with this uid"))?;
+        self.open_endpoint(updated)
+    }
+
+    /// Opens an endpoint's sealed secrets and header values, as read from the database.
+    pub(crate) fn open_endpoint(&self, mut model: endpoint::Model) -> StoreResult<endpoint::Model> {
+        model.secret = self.keyring.open(&model.secret, &secret_context(&model.id, SECRET))?;
+        if let Some(previous) = &model.previous_secret {
+            model.previous_secret = Some(self.keyring.open(previous, &secret_context(&model.id, PREVIOUS_SECRET))?);
+        }
+        if let Some(key) = &model.signing_key {
+            model.signing_key = Some(self.keyring.open(key, &secret_context(&model.id, SIGNING_KEY))?);
+        }
+        if let Some(headers) = model.headers.as_object_mut() {
+            for (name, value) in headers.iter_mut() {
+                if let Some(text) = value.as_str() {
+                    *value = serde_json::Value::String(self.keyring.open(text, &header_context(&model.id, name))?);
+                }
+            }
+        }
+        Ok(model)
+    }
+
+    pub(crate) fn open_endpoints(&self, models: Vec<endpoint::Model>) -> StoreResult<Vec<endpoint::Model>> {
+        models.into_iter().map(|model| self.open_endpoint(model)).collect()
+    }
+
+    /// Seals an endpoint's secrets and header values for writing. Values already
+    /// sealed are left as they are.
+    pub(crate) fn seal_endpoint(&self, model: &mut endpoint::Model) {
+        if !is_sealed(&model.secret) {
+            model.secret = self.keyring.seal(&model.secret, &secret_context(&model.id, SECRET));
+        }
+        if let Some(previous) = model.previous_secret.as_mut().filter(|previous| !is_sealed(previous)) {
+            *previous = self.keyring.seal(previous, &secret_context(&model.id, PREVIOUS_SECRET));
+        }
+        if let Some(key) = model.signing_key.as_mut().filter(|key| !is_sealed(key)) {
+            *key = self.keyring.seal(key, &secret_context(&model.id, SIGNING_KEY));
+        }
+        model.headers = self.seal_headers(&model.id, &model.headers);
+    }
+
+    fn seal_headers(&self, endpoint_id: &str, headers: &serde_json::Value) -> serde_json::Value {
+        let mut headers = headers.clone();
+        if let Some(object) = headers.as_object_mut() {
+            for (name, value) in object.iter_mut() {
+                if let Some(text) = value.as_str().filter(|text| !is_sealed(text)) {
+                    *value = serde_json::Value::String(self.keyring.seal(text, &header_context(endpoint_id, name)));
+                }
+            }
+        }
+        headers
     }
 
     /// Deletes an endpoint: the row stays for its attempts, the API stops showing it,
@@ -136,4 +202,18 @@ pub fn endpoint_accepts(endpoint: &endpoint::Model, event_type: &str, channels: 
         Some(own) => channels.unwrap_or_default().iter().any(|channel| listed(own, channel)),
     };
     !endpoint.disabled && type_ok && channel_ok
+}
+
+const SECRET: &str = "secret";
+const PREVIOUS_SECRET: &str = "previous_secret";
+const SIGNING_KEY: &str = "signing_key";
+
+/// Where a sealed secret lives, bound into its seal so it opens nowhere else.
+fn secret_context(endpoint_id: &str, column: &str) -> String {
+    format!("endpoint:{endpoint_id}:{column}")
+}
+
+/// Where a sealed header value lives. Header names are case-insensitive.
+fn header_context(endpoint_id: &str, name: &str) -> String {
+    format!("endpoint:{endpoint_id}:header:{}", name.to_ascii_lowercase())
 }

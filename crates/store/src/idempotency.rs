@@ -1,9 +1,12 @@
 //! Idempotency keys: the first response to a `POST` carrying an `Idempotency-Key`
-//! header, replayed to every repeat of that request by the same tenant.
+//! header, replayed to every repeat of that request by the same credential. The
+//! response is sealed ([`crate::sealing`]): it may carry a portal token or a secret.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+};
 
 use crate::entity::idempotency_key;
 use crate::{Store, StoreResult};
@@ -59,7 +62,10 @@ impl Store {
             None => IdempotencyClaim::InProgress,
             Some(row) if row.request != request => IdempotencyClaim::Mismatch,
             Some(row) => match (row.response_status, row.response_body) {
-                (Some(status), Some(body)) => IdempotencyClaim::Replay { status: status as u16, body },
+                (Some(status), Some(body)) => {
+                    let body = self.keyring.open(&body, &response_context(tenant_id, key))?;
+                    IdempotencyClaim::Replay { status: status as u16, body }
+                }
                 _ => IdempotencyClaim::InProgress,
             },
         })
@@ -75,7 +81,10 @@ impl Store {
     ) -> StoreResult<()> {
         idempotency_key::Entity::update_many()
             .col_expr(idempotency_key::Column::ResponseStatus, Expr::value(status as i16))
-            .col_expr(idempotency_key::Column::ResponseBody, Expr::value(body))
+            .col_expr(
+                idempotency_key::Column::ResponseBody,
+                Expr::value(self.keyring.seal(body, &response_context(tenant_id, key))),
+            )
             .filter(idempotency_key::Column::TenantId.eq(tenant_id))
             .filter(idempotency_key::Column::Key.eq(key))
             .exec(&self.db)
@@ -95,6 +104,51 @@ impl Store {
         Ok(())
     }
 
+    /// Re-seals stored responses (see [`Store::reseal`]).
+    pub(crate) async fn reseal_idempotency_responses(&self, which: crate::sealing::Reseal) -> StoreResult<u64> {
+        let mut select = idempotency_key::Entity::find().filter(idempotency_key::Column::ResponseBody.is_not_null());
+        if which == crate::sealing::Reseal::PlainOnly {
+            select = select.filter(idempotency_key::Column::ResponseBody.not_like("hs1:%"));
+        }
+        let mut changed = 0;
+        let mut after = (String::new(), String::new());
+        loop {
+            let page = select
+                .clone()
+                .filter(
+                    Condition::any().add(idempotency_key::Column::TenantId.gt(after.0.as_str())).add(
+                        Condition::all()
+                            .add(idempotency_key::Column::TenantId.eq(after.0.as_str()))
+                            .add(idempotency_key::Column::Key.gt(after.1.as_str())),
+                    ),
+                )
+                .order_by_asc(idempotency_key::Column::TenantId)
+                .order_by_asc(idempotency_key::Column::Key)
+                .limit(500)
+                .all(&self.db)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = (last.tenant_id.clone(), last.key.clone());
+            for row in page {
+                let Some(stored) = row.response_body else { continue };
+                if self.keyring.is_current(&stored) {
+                    continue;
+                }
+                let context = response_context(&row.tenant_id, &row.key);
+                let sealed = self.keyring.seal(&self.keyring.open(&stored, &context)?, &context);
+                let result = idempotency_key::Entity::update_many()
+                    .col_expr(idempotency_key::Column::ResponseBody, Expr::value(sealed))
+                    .filter(idempotency_key::Column::TenantId.eq(row.tenant_id.as_str()))
+                    .filter(idempotency_key::Column::Key.eq(row.key.as_str()))
+                    .filter(idempotency_key::Column::ResponseBody.eq(stored.as_str()))
+                    .exec(&self.db)
+                    .await?;
+                changed += result.rows_affected;
+            }
+        }
+        Ok(changed)
+    }
+
     /// Forgets every key created before `expired_before`. Returns how many.
     pub async fn prune_idempotency_keys(&self, expired_before: DateTime<Utc>) -> StoreResult<u64> {
         let result = idempotency_key::Entity::delete_many()
@@ -103,4 +157,9 @@ impl Store {
             .await?;
         Ok(result.rows_affected)
     }
+}
+
+/// Where a sealed response lives.
+fn response_context(tenant_id: &str, key: &str) -> String {
+    format!("idempotency:{tenant_id}:{key}")
 }

@@ -28,6 +28,7 @@ mod ordering;
 mod outbox;
 mod paging;
 mod portal;
+mod sealing;
 mod session;
 mod stats;
 mod tenants;
@@ -48,6 +49,7 @@ pub use messages::{MessageFilter, NewMessage, PlannedDelivery};
 pub use outbox::{OperationalNotice, OutboxEntry};
 pub use paging::{Cursor, Listed, Order, Page};
 pub use portal::NewPortalToken;
+pub use sealing::{KeyReloader, Keyring, Reseal, SealError};
 pub use session::Session;
 pub use stats::{ApplicationCounts, StatusCounts};
 
@@ -72,6 +74,9 @@ pub enum StoreError {
     InvalidValue(String),
     #[error("invalid database url `{url}`: {reason}")]
     InvalidUrl { url: String, reason: String },
+    /// A sealed value could not be opened (see [`sealing`]).
+    #[error("sealed value: {0}")]
+    Sealed(#[from] SealError),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -126,12 +131,14 @@ fn conflict_as(what: &'static str) -> impl FnOnce(DbErr) -> StoreError {
 pub struct Store {
     db: DatabaseConnection,
     kind: DatabaseKind,
+    /// Seals secrets on the way in and opens them on the way out ([`sealing`]).
+    keyring: std::sync::Arc<sealing::Keys>,
 }
 
 impl Store {
     /// Connects to `url` (`postgres://…` or `sqlite://…`) with a pool of at most
-    /// `max_connections` connections.
-    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+    /// `max_connections` connections; secrets are sealed with `keyring`.
+    pub async fn connect(url: &str, max_connections: u32, keyring: Keyring) -> StoreResult<Self> {
         let kind = DatabaseKind::of(url)?;
         let db = if kind == DatabaseKind::Postgres {
             bulk::connect(url, max_connections).await.map_err(StoreError::from)?
@@ -144,7 +151,7 @@ impl Store {
             // WAL lets readers proceed while the worker writes; the setting persists in the file.
             db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
         }
-        Ok(Self { db, kind })
+        Ok(Self { db, kind, keyring: std::sync::Arc::new(sealing::Keys::new(keyring, None)) })
     }
 
     pub fn kind(&self) -> DatabaseKind {

@@ -48,15 +48,17 @@ impl Store {
         Ok(tenant::Entity::find_by_id(tenant_id.as_str()).one(&self.db).await?)
     }
 
-    /// The tenant an unrevoked API key belongs to, if any.
-    pub async fn authenticate_api_key(&self, key: &str) -> StoreResult<Option<tenant::Model>> {
+    /// The tenant an unrevoked API key belongs to, with the key's id, if any.
+    pub async fn authenticate_api_key(&self, key: &str) -> StoreResult<Option<(tenant::Model, String)>> {
         let found = api_key::Entity::find()
             .filter(api_key::Column::KeyHash.eq(hash_api_key(key)))
             .filter(api_key::Column::RevokedAt.is_null())
             .find_also_related(tenant::Entity)
             .one(&self.db)
             .await?;
-        Ok(found.filter(|(row, _)| api_key_matches(key, &row.key_hash)).and_then(|(_, tenant)| tenant))
+        Ok(found
+            .filter(|(row, _)| api_key_matches(key, &row.key_hash))
+            .and_then(|(row, tenant)| tenant.map(|tenant| (tenant, row.id))))
     }
 
     /// Every tenant, oldest first.

@@ -19,6 +19,9 @@ fn postgres_url() -> String {
     format!("{base}/herald_store_test_{}", tag())
 }
 
+/// 32 bytes of `B`, base64: the key these tests seal with.
+const TEST_KEYS: &str = "test:QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=";
+
 fn sqlite_url() -> String {
     let dir = std::env::temp_dir().join(format!("herald-store-test-{}", tag()));
     format!("sqlite://{}/herald.db?mode=rwc", dir.display())
@@ -29,7 +32,9 @@ async fn stores() -> Vec<Store> {
     let mut stores = Vec::new();
     for url in [postgres_url(), sqlite_url()] {
         herald_store::ensure_database_exists(&url).await.unwrap_or_else(|e| panic!("create {url}: {e}"));
-        let store = Store::connect(&url, 4).await.unwrap_or_else(|e| panic!("connect {url}: {e}"));
+        let store = Store::connect(&url, 4, herald_store::Keyring::parse(TEST_KEYS).unwrap())
+            .await
+            .unwrap_or_else(|e| panic!("connect {url}: {e}"));
         store.migrate().await.expect("migrations apply");
         assert_eq!(store.pending_migrations().await.unwrap(), 0);
         stores.push(store);
@@ -77,6 +82,7 @@ async fn endpoint(store: &Store, tenant: &TenantId, app_id: &str, filter: Option
         headers: serde_json::json!({}),
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
         ordered: false,
+        signing_key: None,
         now: Utc::now(),
     };
     store.create_endpoint(new).await.unwrap().id
@@ -87,8 +93,9 @@ async fn api_keys_are_stored_hashed_and_authenticate_their_tenant() {
     for store in stores().await {
         let key = format!("sk_{}", tag());
         let tenant = tenant(&store, &key).await;
-        let found = store.authenticate_api_key(&key).await.unwrap().expect("the key authenticates");
+        let (found, key_id) = store.authenticate_api_key(&key).await.unwrap().expect("the key authenticates");
         assert_eq!(found.id, tenant.as_str());
+        assert!(key_id.starts_with("key_"), "{key_id}");
         assert_eq!(found.schema_validation, "accept");
         assert_eq!(store.authenticate_api_key("sk_unknown").await.unwrap(), None);
         assert_eq!(store.authenticate_api_key(&format!("{key}x")).await.unwrap(), None);

@@ -38,11 +38,17 @@ pub struct SentAttempt {
 const MAX_RECORDED_HEADERS: usize = 64;
 
 /// Headers as a JSON object of name → value (repeated names joined with `, `), at most
-/// `limit` names, values as lossy UTF-8.
+/// `limit` names, values as lossy UTF-8. Values of sensitive headers other than
+/// Herald's own (an endpoint's `Authorization`, a receiver's `Set-Cookie`) are masked:
+/// attempt records are shown to portal users and kept for months.
 pub fn headers_json(headers: &HeaderMap, limit: usize) -> String {
     let mut object = serde_json::Map::new();
     for (name, value) in headers {
-        let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        let text = if herald_core::headers::is_masked_in_records(name.as_str()) {
+            herald_core::headers::MASKED_VALUE.to_owned()
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
         let full = object.len() >= limit;
         match object.get_mut(name.as_str()) {
             Some(serde_json::Value::String(existing)) => {
@@ -104,16 +110,23 @@ impl HttpSender {
         SentAttempt { outcome, response, response_headers, duration: started.elapsed() }
     }
 
-    /// IP-literal hosts never reach the resolver, so they are checked here.
+    /// `https_only`, and IP-literal hosts, which never reach the resolver, are checked here.
     fn refuse_literal_address(&self, url: &str) -> Option<String> {
+        if let Some(refusal) = self.config.targets.refuses_url(url) {
+            return Some(refusal.to_owned());
+        }
         let parsed = reqwest::Url::parse(url).ok()?;
         let ip = match parsed.host()? {
             url::Host::Ipv4(v4) => std::net::IpAddr::V4(v4),
             url::Host::Ipv6(v6) => std::net::IpAddr::V6(v6),
             url::Host::Domain(_) => return None,
         };
-        (!self.config.targets.permits(ip))
-            .then(|| format!("{ip} is an address Herald does not deliver to (loopback, private, link-local, …)"))
+        (!self.config.targets.permits(ip)).then(|| match crate::ssrf::classify(ip) {
+            crate::ssrf::AddressClass::Special(reason) => {
+                format!("{ip} is an address Herald does not deliver to: {reason}")
+            }
+            crate::ssrf::AddressClass::Global => format!("{ip} is an address Herald does not deliver to"),
+        })
     }
 
     async fn read_response(&self, mut response: reqwest::Response) -> (AttemptOutcome, String) {

@@ -83,8 +83,8 @@ impl From<attempt::Model> for MessageAttemptOut {
             outcome: model.outcome_class,
             attempt_number: model.attempt_number,
             next_attempt: model.next_attempt_at,
-            request_headers: model.request_headers.as_deref().and_then(|text| serde_json::from_str(text).ok()),
-            response_headers: model.response_headers.as_deref().and_then(|text| serde_json::from_str(text).ok()),
+            request_headers: model.request_headers.as_deref().and_then(recorded_headers),
+            response_headers: model.response_headers.as_deref().and_then(recorded_headers),
             msg: None,
         }
     }
@@ -444,4 +444,18 @@ pub async fn resend(
     let restarted = state.store.resend(&message, &endpoint.id, new_id.as_str(), Utc::now()).await?;
     queue_deliveries(&state, &tenant, std::slice::from_ref(&restarted));
     Ok((StatusCode::ACCEPTED, Json(EmptyResponse {})))
+}
+
+/// Recorded headers as JSON, with credential values masked for every caller. Workers
+/// mask them before recording; this also covers records written before they did.
+fn recorded_headers(text: &str) -> Option<serde_json::Value> {
+    let mut headers: serde_json::Value = serde_json::from_str(text).ok()?;
+    if let Some(object) = headers.as_object_mut() {
+        for (name, value) in object.iter_mut() {
+            if herald_core::headers::is_masked_in_records(name) {
+                *value = serde_json::Value::String(herald_core::headers::MASKED_VALUE.to_owned());
+            }
+        }
+    }
+    Some(headers)
 }

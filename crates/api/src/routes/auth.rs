@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::applications::{self, ApplicationIn};
-use crate::auth::{Caller, Scope, TenantCaller, PORTAL_TOKEN_PREFIX};
+use crate::auth::{AnyCaller, Scope, TenantCaller, PORTAL_TOKEN_PREFIX};
 use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::ValidJson;
 use crate::validate::Validator;
@@ -102,16 +102,19 @@ pub async fn app_portal_access(
     Ok(Json(AppPortalAccessOut { token, url, expires_at }))
 }
 
-/// Revokes the portal token the request carries. API keys cannot log out (`403`);
+/// Revokes the portal token the request carries, read-only ones included. API keys
+/// cannot log out (`403`);
 /// administrators revoke them through the admin API.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "Authentication", operation_id = "v1.authentication.logout",
     security(("HTTPBearer" = [])), responses((status = 204, description = "The token no longer works."), ErrorResponses))]
-pub async fn logout(State(state): State<ApiState>, caller: Caller) -> ApiResult<StatusCode> {
+pub async fn logout(State(state): State<ApiState>, AnyCaller(caller): AnyCaller) -> ApiResult<StatusCode> {
     match caller.scope {
         Scope::Application { token_id, .. } => {
             state.store.revoke_portal_token(&token_id, Utc::now()).await?;
             Ok(StatusCode::NO_CONTENT)
         }
-        Scope::Tenant => Err(ApiError::Forbidden("only portal tokens log out; revoke API keys with the admin API")),
+        Scope::Tenant { .. } => {
+            Err(ApiError::Forbidden("only portal tokens log out; revoke API keys with the admin API"))
+        }
     }
 }

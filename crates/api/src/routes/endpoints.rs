@@ -23,7 +23,7 @@ use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::{ValidJson, ValidQuery};
 use crate::ids::fresh;
 use crate::validate::{url_problem, Validator};
-use crate::ApiState;
+use crate::{ApiConfig, ApiState};
 
 /// Svix's `EndpointIn` (also its `EndpointUpdate`). SDK 1.x says `filterTypes` and
 /// `rateLimit`, 2.x `eventTypes` and `throttleRate`: both spellings are accepted.
@@ -146,28 +146,13 @@ impl From<endpoint::Model> for EndpointOut {
     }
 }
 
-/// Header names Herald sets itself and a custom header may not replace.
-const RESERVED_HEADERS: [&str; 13] = [
-    "content-type",
-    "content-length",
-    "host",
-    "user-agent",
-    "transfer-encoding",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "svix-id",
-    "svix-timestamp",
-    "svix-signature",
-    "herald-ordering-key",
-    "herald-sequence",
-];
-
 fn check_headers<'a>(validator: &mut Validator, names: impl Iterator<Item = &'a String>) {
     for name in names {
         let valid = axum::http::HeaderName::from_bytes(name.as_bytes()).is_ok();
-        let reserved = RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str());
-        validator.check(valid && !reserved, &["headers", name], "is not a header name Herald can send");
+        validator.check(valid, &["headers", name], "is not a header name Herald can send");
+        if let Some(reason) = herald_core::headers::refuse_custom_header(name) {
+            validator.check(false, &["headers", name], reason);
+        }
     }
 }
 
@@ -179,10 +164,12 @@ fn check_header_values<'a>(validator: &mut Validator, headers: impl Iterator<Ite
 }
 
 /// The checks every stored endpoint passes, whichever route wrote it.
-fn validate_endpoint(model: &endpoint::Model) -> ApiResult<()> {
+fn validate_endpoint(config: &ApiConfig, model: &endpoint::Model) -> ApiResult<()> {
     let mut validator = Validator::default();
     if let Some(problem) = url_problem(&model.url) {
         validator.check(false, &["url"], problem);
+    } else if config.https_only && !model.url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://")) {
+        validator.check(false, &["url"], "must use https: this Herald delivers only over TLS (https_only)");
     }
     let filter = string_list(&model.filter_types);
     let channels = string_list(&model.channels);
@@ -246,6 +233,7 @@ pub async fn list_endpoints(
 }
 
 fn new_endpoint_model(
+    config: &ApiConfig,
     app: &application::Model,
     body: EndpointIn,
     now: DateTime<Utc>,
@@ -278,8 +266,9 @@ fn new_endpoint_model(
         previous_secret_expires_at: None,
         failing_since: None,
         ordered: body.ordered.unwrap_or(false),
+        signing_key: None,
     };
-    validate_endpoint(&model)?;
+    validate_endpoint(config, &model)?;
     Ok((model, secret))
 }
 
@@ -302,6 +291,7 @@ async fn insert(state: &ApiState, model: endpoint::Model) -> ApiResult<endpoint:
             headers: model.headers,
             secret: model.secret,
             ordered: model.ordered,
+            signing_key: model.signing_key,
             now: model.created_at,
         })
         .await?)
@@ -318,7 +308,7 @@ pub async fn create_endpoint(
     ValidJson(body): ValidJson<EndpointIn>,
 ) -> ApiResult<(StatusCode, Json<EndpointOut>)> {
     let app = caller.application(&state, &app_id).await?;
-    let (model, _) = new_endpoint_model(&app, body, Utc::now())?;
+    let (model, _) = new_endpoint_model(&state.config, &app, body, Utc::now())?;
     Ok((StatusCode::CREATED, Json(insert(&state, model).await?.into())))
 }
 
@@ -355,7 +345,7 @@ pub async fn update_endpoint(
         Validator::default().slug(&endpoint_id, 256, &["uid"]).finish()?;
         let mut body = body;
         body.uid = Some(endpoint_id);
-        let (model, _) = new_endpoint_model(&app, body, now)?;
+        let (model, _) = new_endpoint_model(&state.config, &app, body, now)?;
         return Ok((StatusCode::CREATED, Json(insert(&state, model).await?.into())));
     };
     let mut validator = Validator::default();
@@ -382,7 +372,7 @@ pub async fn update_endpoint(
         existing.headers = headers_value(&headers);
     }
     existing.updated_at = now;
-    validate_endpoint(&existing)?;
+    validate_endpoint(&state.config, &existing)?;
     Ok((StatusCode::OK, Json(state.store.update_endpoint(existing).await?.into())))
 }
 
@@ -441,7 +431,7 @@ pub async fn patch_endpoint(
         );
     }
     existing.updated_at = now;
-    validate_endpoint(&existing)?;
+    validate_endpoint(&state.config, &existing)?;
     Ok(Json(state.store.update_endpoint(existing).await?.into()))
 }
 
@@ -484,16 +474,9 @@ pub struct EndpointHeadersPatchIn {
     pub delete_headers: Vec<String>,
 }
 
-/// Headers whose values are credentials: never shown back.
-fn is_sensitive(name: &str) -> bool {
-    let name = name.to_ascii_lowercase();
-    matches!(name.as_str(), "authorization" | "proxy-authorization" | "cookie")
-        || ["secret", "token", "key", "password", "signature"].iter().any(|word| name.contains(word))
-}
-
 fn headers_out(model: &endpoint::Model) -> EndpointHeadersOut {
     let (sensitive, headers): (BTreeMap<_, _>, BTreeMap<_, _>) =
-        stored_headers(model).into_iter().partition(|(name, _)| is_sensitive(name));
+        stored_headers(model).into_iter().partition(|(name, _)| herald_core::headers::is_sensitive(name));
     EndpointHeadersOut { headers, sensitive: sensitive.into_keys().collect() }
 }
 

@@ -23,10 +23,12 @@ pub struct Model {
     pub channels: Option<Json>,
     #[sea_orm(column_type = "Json")]
     pub metadata: Json,
-    /// Custom headers sent with every delivery, as a JSON object of strings.
+    /// Custom headers sent with every delivery, as a JSON object of strings. Each value
+    /// is sealed in the database (`crate::sealing`); models the store hands out hold
+    /// them open.
     #[sea_orm(column_type = "Json")]
     pub headers: Json,
-    /// The signing secret, `whsec_…`.
+    /// The signing secret, `whsec_…` (sealed in the database, open in models).
     pub secret: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
@@ -41,6 +43,10 @@ pub struct Model {
     /// Ordered mode: messages with the same ordering key reach this endpoint strictly
     /// one after another.
     pub ordered: bool,
+    /// The ed25519 private key (`whsk_…`) of an endpoint that signs asymmetrically
+    /// (`v1a`), sealed in the database; `None` for HMAC-only endpoints.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub signing_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,10 +4,12 @@
 pub mod api_key;
 pub mod application;
 pub mod attempt;
+pub mod audit_entry;
 pub mod delivery;
 pub mod endpoint;
 pub mod event_type;
 pub mod idempotency_key;
+pub mod maintenance_pass;
 pub mod message;
 pub mod operational_outbox;
 pub mod ordering_key;

@@ -1,0 +1,216 @@
+//! Attacks on what a credential may learn or change: replays of another credential's
+//! `Idempotency-Key`, secrets left readable in the database, credentials in attempt
+//! records, and headers that would let an endpoint's owner tamper with the framing.
+
+use std::time::Duration;
+
+use herald_e2e::verifier::verify_with_standardwebhooks;
+use herald_e2e::{eventually, services, TestApp, TestReceiver};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// A POST with a bearer credential and an `Idempotency-Key`; the status, whether it was
+/// replayed, and the JSON body.
+async fn post_with_key(herald: &TestApp, credential: &str, path: &str, key: &str, body: &Value) -> (u16, bool, Value) {
+    let response = herald
+        .http
+        .post(herald.url(path))
+        .bearer_auth(credential)
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .expect("the API answers");
+    let status = response.status().as_u16();
+    let replayed = response.headers().get("idempotent-replayed").is_some();
+    (status, replayed, response.json::<Value>().await.unwrap_or(Value::Null))
+}
+
+async fn portal_token(herald: &TestApp, app: &str, read_only: bool) -> String {
+    let (status, body) =
+        herald.post(&format!("/api/v1/auth/app-portal-access/{app}"), &json!({"readOnly": read_only})).await;
+    assert_eq!(status, 200, "portal access: {body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_only_to_the_credential_that_first_used_it() {
+    let herald = TestApp::spawn().await;
+    let a1 = herald.create_application("replay-a1").await["id"].as_str().unwrap().to_owned();
+    let a2 = herald.create_application("replay-a2").await["id"].as_str().unwrap().to_owned();
+    let endpoint = herald.create_endpoint(&a2, "http://127.0.0.1:9/hook", json!({})).await;
+    let endpoint = endpoint["id"].as_str().unwrap();
+    let a1_token = portal_token(&herald, &a1, false).await;
+    let a2_read_only = portal_token(&herald, &a2, true).await;
+
+    // The tenant issues A2 a portal token under a key; A1's token repeats that key on
+    // the same request and must not get A2's token.
+    let access = format!("/api/v1/auth/app-portal-access/{a2}");
+    let (status, _, tenant_answer) = post_with_key(&herald, &herald.api_key, &access, "k-access", &json!({})).await;
+    assert_eq!(status, 200, "{tenant_answer}");
+    let (status, replayed, stolen) = post_with_key(&herald, &a1_token, &access, "k-access", &json!({})).await;
+    assert_eq!((status, replayed), (403, false), "A1's token is refused on its own authority: {stolen}");
+    assert!(!stolen.to_string().contains("hpt_"), "no token leaks: {stolen}");
+
+    // The tenant rotates A2's secret under a key; a read-only token of A2 repeats it.
+    let rotate = format!("/api/v1/app/{a2}/endpoint/{endpoint}/secret/rotate");
+    let (status, _, rotated) = post_with_key(&herald, &herald.api_key, &rotate, "k-rotate", &json!({})).await;
+    assert!((200..300).contains(&status), "rotation: {status} {rotated}");
+    let (status, replayed, answer) = post_with_key(&herald, &a2_read_only, &rotate, "k-rotate", &json!({})).await;
+    assert_eq!((status, replayed), (403, false), "a read-only token may not rotate: {answer}");
+    assert!(!answer.to_string().contains("whsec_"), "no secret leaks: {answer}");
+
+    // A portal token's refusal is not stored: the tenant's own later request with the
+    // same key is served afresh, and succeeds.
+    let create_app = "/api/v1/app";
+    let (status, _, refused) =
+        post_with_key(&herald, &a1_token, create_app, "k-app", &json!({"name": "x", "uid": "replay-x"})).await;
+    assert_eq!(status, 403, "{refused}");
+    let (status, replayed, created) =
+        post_with_key(&herald, &herald.api_key, create_app, "k-app", &json!({"name": "x", "uid": "replay-x"})).await;
+    assert_eq!((status, replayed), (201, false), "the tenant gets its own answer: {created}");
+    let (status, replayed, again) =
+        post_with_key(&herald, &herald.api_key, create_app, "k-app", &json!({"name": "x", "uid": "replay-x"})).await;
+    assert_eq!((status, replayed, &again), (201, true, &created), "and its own repeat is replayed");
+
+    // A read-only token can log itself out, and is then refused.
+    let (status, _, _) = post_with_key(&herald, &a2_read_only, "/api/v1/auth/logout", "k-out", &json!({})).await;
+    assert_eq!(status, 204);
+    let (status, _) = herald.request(Method::GET, &format!("/api/v1/app/{a2}"), Some(&a2_read_only), None).await;
+    assert_eq!(status, 401);
+    herald.stop().await;
+}
+
+/// Everything the test's PostgreSQL database holds, as `pg_dump` writes it: what an
+/// attacker with a backup but not the key would read.
+fn database_dump(herald: &TestApp) -> String {
+    use secrecy::ExposeSecret;
+    let url = herald.settings.database_url.expose_secret().to_owned();
+    let url = url.split_once('?').map_or(url.as_str(), |(base, _)| base).to_owned();
+    let output =
+        std::process::Command::new("pg_dump").args(["--data-only", "--no-owner", &url]).output().expect("pg_dump runs");
+    assert!(output.status.success(), "pg_dump: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("the dump is UTF-8")
+}
+
+#[tokio::test]
+async fn credential_headers_are_sent_but_never_shown_and_framing_headers_are_refused() {
+    let herald = TestApp::spawn().await;
+    let receiver = TestReceiver::start().await;
+    let app = herald.create_application("headers").await["id"].as_str().unwrap().to_owned();
+    for name in ["Connection", "Upgrade", "TE", "Keep-Alive", "Expect", "Proxy-Authorization", "Content-Encoding"] {
+        let body = json!({"url": receiver.url("/hook"), "headers": {name: "x"}});
+        let (status, answer) = herald.post(&format!("/api/v1/app/{app}/endpoint"), &body).await;
+        assert_eq!((status, answer["code"].as_str()), (422, Some("validation")), "{name}: {answer}");
+    }
+    let endpoint = herald
+        .create_endpoint(
+            &app,
+            &receiver.url("/hook"),
+            json!({"headers": {"Authorization": "Bearer hunter2-credential", "X-Region": "eu"}}),
+        )
+        .await;
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    let headers_path = format!("/api/v1/app/{app}/endpoint/{endpoint}/headers");
+    let put = json!({"headers": {"Transfer-Encoding": "chunked"}});
+    let (status, _) = herald.request(Method::PUT, &headers_path, Some(&herald.api_key), Some(&put.to_string())).await;
+    assert_eq!(status, 422, "PUT refuses framing headers");
+    let patch = json!({"headers": {"Proxy-Connection": "keep-alive"}});
+    let (status, _) =
+        herald.request(Method::PATCH, &headers_path, Some(&herald.api_key), Some(&patch.to_string())).await;
+    assert_eq!(status, 422, "PATCH refuses hop-by-hop headers");
+
+    let msg = herald.send_message(&app, "a.b", json!({"n": 1})).await;
+    let msg = msg["id"].as_str().unwrap().to_owned();
+    let request =
+        eventually(Duration::from_secs(10), "the delivery", || async { receiver.requests().into_iter().next() }).await;
+    assert_eq!(request.header("authorization"), Some("Bearer hunter2-credential"), "the receiver gets it");
+    let attempts_path = format!("/api/v1/app/{app}/attempt/msg/{msg}");
+    let reader = portal_token(&herald, &app, true).await;
+    for credential in [herald.api_key.clone(), reader] {
+        let attempt = eventually(Duration::from_secs(10), "the attempt record", || {
+            let (herald, path, credential) = (&herald, &attempts_path, &credential);
+            async move {
+                let (_, page) = herald.request(Method::GET, path, Some(credential), None).await;
+                page["data"][0].as_object().cloned()
+            }
+        })
+        .await;
+        let headers = &attempt["requestHeaders"];
+        assert_eq!(headers["authorization"], "********", "masked for every caller: {headers}");
+        assert_eq!(headers["x-region"], "eu", "other values stay readable");
+        assert!(headers["webhook-signature"].as_str().is_some_and(|s| s.starts_with("v1,")));
+    }
+    let (_, shown) = herald.get(&headers_path).await;
+    assert!(!shown.to_string().contains("hunter2"), "withheld from the headers route: {shown}");
+    herald.stop().await;
+}
+
+#[tokio::test]
+async fn a_database_dump_holds_no_secret_and_key_rotation_keeps_deliveries_verifiable() {
+    let key_file = std::env::temp_dir().join(format!("herald-keys-{}", services::unique_tag()));
+    let herald = TestApp::builder()
+        .setting("encryption_keys", "\"\"")
+        .setting("encryption_key_file", &format!("{:?}", key_file.display().to_string()))
+        .start()
+        .await;
+    assert!(std::fs::read_to_string(&key_file).unwrap().contains(':'), "Herald created the key file");
+    let receiver = TestReceiver::start().await;
+    let app = herald.create_application("sealed").await["id"].as_str().unwrap().to_owned();
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let endpoint = herald
+        .create_endpoint(
+            &app,
+            &receiver.url("/hook"),
+            json!({"secret": secret, "headers": {"Authorization": "Bearer hunter2-credential"}}),
+        )
+        .await;
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    // Answers that carry a token or a secret, stored for Idempotency-Key replays.
+    let access = format!("/api/v1/auth/app-portal-access/{app}");
+    let (status, _, issued) = post_with_key(&herald, &herald.api_key, &access, "k-token", &json!({})).await;
+    assert_eq!(status, 200);
+    let token = issued["token"].as_str().unwrap().to_owned();
+    let (_, replayed, again) = post_with_key(&herald, &herald.api_key, &access, "k-token", &json!({})).await;
+    assert!(replayed && again["token"] == token, "the sealed answer replays: {again}");
+    let rotate = format!("/api/v1/app/{app}/endpoint/{endpoint}/secret/rotate");
+    let (status, _, _) = post_with_key(&herald, &herald.api_key, &rotate, "k-rotate", &json!({})).await;
+    assert!((200..300).contains(&status));
+    let (_, current) = herald.get(&format!("/api/v1/app/{app}/endpoint/{endpoint}/secret")).await;
+    let current = current["key"].as_str().unwrap().to_owned();
+
+    herald.send_message(&app, "a.b", json!({"n": 1})).await;
+    eventually(Duration::from_secs(10), "the first delivery", || async {
+        (receiver.request_count() >= 1).then_some(())
+    })
+    .await;
+
+    let dump = database_dump(&herald);
+    for secret_text in [secret, current.as_str(), "hunter2", token.as_str(), herald.api_key.as_str()] {
+        assert!(!dump.contains(secret_text), "the dump holds {secret_text}");
+    }
+    assert!(!dump.contains("whsec_") && !dump.contains("hpt_"), "no secret or token in any column");
+    let first_key = std::fs::read_to_string(&key_file).unwrap();
+
+    // Rotate the key while Herald runs: it picks the new key up from the file.
+    let (new_key, changed) = herald::keys::rotate(&herald.settings).await.expect("herald keys rotate");
+    assert!(changed >= 2, "the endpoint and the stored answers were re-sealed ({changed})");
+    assert_ne!(std::fs::read_to_string(&key_file).unwrap(), first_key);
+    let dump = database_dump(&herald);
+    assert!(dump.contains(&format!("hs1:{new_key}:")));
+    let old_id = first_key.lines().rfind(|line| line.contains(':')).unwrap().split(':').next().unwrap();
+    assert!(!dump.contains(&format!("hs1:{old_id}:")), "nothing is left sealed with the old key");
+
+    herald.send_message(&app, "a.b", json!({"n": 2})).await;
+    eventually(Duration::from_secs(10), "the second delivery", || async {
+        (receiver.request_count() >= 2).then_some(())
+    })
+    .await;
+    verify_with_standardwebhooks(&current, &receiver.requests()).expect("every delivery verifies");
+    let (_, shown) = herald.get(&format!("/api/v1/app/{app}/endpoint/{endpoint}/secret")).await;
+    assert_eq!(shown["key"], current, "the secret reads back after rotation");
+    let (_, replayed, again) = post_with_key(&herald, &herald.api_key, &access, "k-token", &json!({})).await;
+    assert!(replayed && again["token"] == token, "stored answers open with the new key");
+    herald.stop().await;
+    let _ = std::fs::remove_file(&key_file);
+}
