@@ -19,3 +19,4 @@ mod rate_limit;
 mod redis_loss;
 mod sdk;
 mod security;
+mod ssrf;
