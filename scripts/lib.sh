@@ -73,11 +73,12 @@ ensure_test_redis() {
   export HERALD_TEST_REDIS_URL="redis://127.0.0.1:6379"
 }
 
-# Creates target/test-venv with the independent Standard Webhooks verifier and
-# exports HERALD_TEST_PYTHON.
+# Creates target/test-venv with the independent verifiers (standardwebhooks for v1,
+# PyNaCl for v1a) and exports HERALD_TEST_PYTHON. The marker names the packages, as
+# tests/src/verifier.rs does, so a venv made for fewer is made again.
 ensure_verifier_venv() {
   local venv="$PWD/target/test-venv"
-  if [ ! -f "$venv/.herald-ready" ]; then
+  if [ ! -f "$venv/.herald-ready-standardwebhooks-pynacl" ]; then
     rm -rf "$venv"
     mkdir -p "$PWD/target"
     if ! python3 -m venv "$venv" >/dev/null 2>&1; then
@@ -85,8 +86,8 @@ ensure_verifier_venv() {
       rm -rf "$venv"
       python3 -m venv "$venv"
     fi
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check standardwebhooks >&2
-    touch "$venv/.herald-ready"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check standardwebhooks pynacl >&2
+    touch "$venv/.herald-ready-standardwebhooks-pynacl"
   fi
   export HERALD_TEST_PYTHON="$venv/bin/python"
 }

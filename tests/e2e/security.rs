@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use herald_e2e::verifier::verify_with_standardwebhooks;
+use herald_e2e::verifier::{verify_ed25519_with_pynacl, verify_with_standardwebhooks};
 use herald_e2e::{eventually, services, TestApp, TestReceiver};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -213,4 +213,50 @@ async fn a_database_dump_holds_no_secret_and_key_rotation_keeps_deliveries_verif
     assert!(replayed && again["token"] == token, "stored answers open with the new key");
     herald.stop().await;
     let _ = std::fs::remove_file(&key_file);
+}
+
+#[tokio::test]
+async fn an_endpoint_that_opts_into_ed25519_gets_v1a_signatures_an_independent_library_verifies() {
+    let herald = TestApp::spawn().await;
+    let receiver = TestReceiver::start().await;
+    let app = herald.create_application("ed25519").await["id"].as_str().unwrap().to_owned();
+    let endpoint = herald.create_endpoint(&app, &receiver.url("/hook"), json!({})).await;
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    let key_path = format!("/api/v1/app/{app}/endpoint/{endpoint}/signing-key");
+    let (status, _) = herald.get(&key_path).await;
+    assert_eq!(status, 404, "HMAC only until it opts in");
+    let reader = portal_token(&herald, &app, true).await;
+    let (status, _) = herald.request(Method::POST, &key_path, Some(&reader), None).await;
+    assert_eq!(status, 403, "a read-only token cannot opt in");
+    let (status, created) = herald.post(&key_path, &json!({})).await;
+    assert_eq!(status, 201, "{created}");
+    let public_key = created["publicKey"].as_str().unwrap().to_owned();
+    assert!(public_key.starts_with("whpk_"));
+    let (status, shown) = herald.request(Method::GET, &key_path, Some(&reader), None).await;
+    assert_eq!((status, shown["publicKey"].as_str()), (200, Some(public_key.as_str())), "the portal reads it");
+
+    herald.send_message(&app, "a.b", json!({"n": 1})).await;
+    let requests = eventually(Duration::from_secs(10), "the delivery", || async {
+        let requests = receiver.requests();
+        (!requests.is_empty()).then_some(requests)
+    })
+    .await;
+    let signature = requests[0].header("webhook-signature").unwrap().to_owned();
+    assert!(signature.starts_with("v1,") && signature.contains(" v1a,"), "{signature}");
+    verify_ed25519_with_pynacl(&public_key, &requests).expect("PyNaCl verifies the v1a signature");
+    let (_, secret) = herald.get(&format!("/api/v1/app/{app}/endpoint/{endpoint}/secret")).await;
+    verify_with_standardwebhooks(secret["key"].as_str().unwrap(), &requests).expect("the v1 signature still verifies");
+    let mut tampered = requests[0].clone();
+    tampered.body = br#"{"n": 2}"#.to_vec();
+    assert!(verify_ed25519_with_pynacl(&public_key, &[tampered]).is_err(), "a changed body fails");
+    assert!(!database_dump(&herald).contains("whsk_"), "the private key is sealed");
+
+    let (status, _) = herald.request(Method::DELETE, &key_path, Some(&herald.api_key), None).await;
+    assert_eq!(status, 204);
+    herald.send_message(&app, "a.b", json!({"n": 3})).await;
+    let later =
+        eventually(Duration::from_secs(10), "the second delivery", || async { receiver.requests().get(1).cloned() })
+            .await;
+    assert!(!later.header("webhook-signature").unwrap().contains("v1a,"), "opted out again");
+    herald.stop().await;
 }

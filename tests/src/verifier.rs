@@ -1,5 +1,6 @@
-//! The independent verifier: PyPI's `standardwebhooks` (the reference Python
-//! implementation), run in a virtual environment under `target/test-venv`.
+//! The independent verifiers: PyPI's `standardwebhooks` (the reference Python
+//! implementation) for `v1` HMAC signatures and PyNaCl (libsodium) for `v1a` ed25519
+//! signatures, run in a virtual environment under `target/test-venv`.
 //!
 //! `scripts/test` prepares the environment and exports `HERALD_TEST_PYTHON`; when a
 //! developer runs `cargo test` directly, the first test that needs it creates it
@@ -24,6 +25,30 @@ for case in cases:
 print("verified", len(cases))
 "#;
 
+const VERIFY_ED25519_SCRIPT: &str = r#"
+import base64, json, sys
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+cases = json.load(sys.stdin)
+for case in cases:
+    key = VerifyKey(base64.b64decode(case["public_key"].removeprefix("whpk_")))
+    headers = {name.lower(): value for name, value in case["headers"].items()}
+    content = (headers["webhook-id"] + "." + headers["webhook-timestamp"] + ".").encode() + case["body"].encode()
+    entries = [entry[4:] for entry in headers["webhook-signature"].split(" ") if entry.startswith("v1a,")]
+    def verifies(signature):
+        try:
+            key.verify(content, base64.b64decode(signature))
+            return True
+        except BadSignatureError:
+            return False
+    if not any(verifies(entry) for entry in entries):
+        raise SystemExit("no v1a signature verifies for " + headers["webhook-id"])
+print("verified", len(cases))
+"#;
+
+/// What the test venv holds; a venv made for less is made again.
+const VENV_PACKAGES: [&str; 2] = ["standardwebhooks", "pynacl"];
+
 /// The Python interpreter that has `standardwebhooks` installed.
 pub fn python() -> PathBuf {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
@@ -37,10 +62,10 @@ pub fn python() -> PathBuf {
             std::fs::create_dir_all(services::target_dir()).expect("target directory");
             let lock = std::fs::File::create(services::target_dir().join("test-venv.lock")).expect("venv lock file");
             lock.lock().expect("lock the venv");
-            let ready = venv.join(".herald-ready");
+            let ready = venv.join(format!(".herald-ready-{}", VENV_PACKAGES.join("-")));
             if !ready.exists() {
                 run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-                run(Command::new(&python).args(["-m", "pip", "install", "--quiet", "standardwebhooks"]));
+                run(Command::new(&python).args(["-m", "pip", "install", "--quiet"]).args(VENV_PACKAGES));
                 std::fs::write(&ready, b"ok").expect("mark the venv ready");
             }
             python
@@ -57,14 +82,27 @@ fn run(command: &mut Command) {
 pub fn verify_with_standardwebhooks(secret: &str, requests: &[RecordedRequest]) -> Result<(), String> {
     let cases: Vec<_> = requests
         .iter()
-        .map(|request| {
-            let headers: serde_json::Map<String, serde_json::Value> =
-                request.headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-            json!({"secret": secret, "body": request.body_text(), "headers": headers})
-        })
+        .map(|request| json!({"secret": secret, "body": request.body_text(), "headers": headers_of(request)}))
         .collect();
+    run_script(VERIFY_SCRIPT, &cases)
+}
+
+/// Verifies every request's `v1a` entry against the public key (`whpk_…`) with PyNaCl.
+pub fn verify_ed25519_with_pynacl(public_key: &str, requests: &[RecordedRequest]) -> Result<(), String> {
+    let cases: Vec<_> = requests
+        .iter()
+        .map(|request| json!({"public_key": public_key, "body": request.body_text(), "headers": headers_of(request)}))
+        .collect();
+    run_script(VERIFY_ED25519_SCRIPT, &cases)
+}
+
+fn headers_of(request: &RecordedRequest) -> serde_json::Map<String, serde_json::Value> {
+    request.headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect()
+}
+
+fn run_script(script: &str, cases: &[serde_json::Value]) -> Result<(), String> {
     let mut child = Command::new(python())
-        .args(["-c", VERIFY_SCRIPT])
+        .args(["-c", script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -74,7 +112,7 @@ pub fn verify_with_standardwebhooks(secret: &str, requests: &[RecordedRequest]) 
         .stdin
         .take()
         .expect("stdin")
-        .write_all(serde_json::to_string(&cases).expect("json").as_bytes())
+        .write_all(serde_json::to_string(cases).expect("json").as_bytes())
         .map_err(|e| e.to_string())?;
     let output = child.wait_with_output().map_err(|e| e.to_string())?;
     if output.status.success() {

@@ -23,4 +23,4 @@ pub use decide::{decide, AttemptOutcome, Decision, DeliveryPolicy};
 pub use delivery::DeliveryStatus;
 pub use id::{ApiKeyId, ApplicationId, AttemptId, DeliveryId, EndpointId, EventTypeId, MessageId, TenantId};
 pub use retry::{RetrySchedule, RetryScheduleError};
-pub use signing::{EndpointSecret, SecretError};
+pub use signing::{EndpointSecret, EndpointSigningKey, SecretError};

@@ -4,6 +4,12 @@
 //! bytes sent; the signature is `v1,` + base-64 HMAC-SHA256 keyed with the decoded
 //! secret. During a secret rotation both the new and the previous secret sign, and
 //! the header carries both entries separated by exactly one space.
+//!
+//! An endpoint may also opt into asymmetric signatures ([`EndpointSigningKey`]):
+//! `v1a,` + base-64 ed25519 signature of the same content, appended to the header. The
+//! receiver verifies with the public key (`whpk_` + base-64 of its 32 bytes) and
+//! never holds anything that can sign; the private key (`whsk_` + base-64 of its
+//! 32-byte seed) stays sealed in Herald's database.
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -89,6 +95,73 @@ impl EndpointSecret {
     }
 }
 
+/// The prefix of a serialised ed25519 private key.
+pub const SIGNING_KEY_PREFIX: &str = "whsk_";
+/// The prefix of a serialised ed25519 public key.
+pub const PUBLIC_KEY_PREFIX: &str = "whpk_";
+
+/// An endpoint's ed25519 key pair, for `v1a` signatures.
+#[derive(Clone)]
+pub struct EndpointSigningKey {
+    key: ed25519_dalek::SigningKey,
+}
+
+impl std::fmt::Debug for EndpointSigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "EndpointSigningKey({})", self.public_key())
+    }
+}
+
+impl EndpointSigningKey {
+    /// A key pair from 32 caller-supplied random bytes.
+    pub fn from_seed(seed: [u8; 32]) -> Self {
+        Self { key: ed25519_dalek::SigningKey::from_bytes(&seed) }
+    }
+
+    /// Parses `whsk_<base64 of the 32-byte seed>`.
+    pub fn parse(value: &str) -> Result<Self, SecretError> {
+        let encoded = value.strip_prefix(SIGNING_KEY_PREFIX).unwrap_or(value);
+        let bytes = BASE64.decode(encoded).map_err(|_| SecretError::NotBase64)?;
+        let seed: [u8; 32] = bytes.as_slice().try_into().map_err(|_| SecretError::BadLength(bytes.len()))?;
+        Ok(Self::from_seed(seed))
+    }
+
+    /// The serialised private key, `whsk_…`: for the sealed column only.
+    pub fn expose(&self) -> String {
+        format!("{SIGNING_KEY_PREFIX}{}", BASE64.encode(self.key.to_bytes()))
+    }
+
+    /// The public key receivers verify with, `whpk_…`.
+    pub fn public_key(&self) -> String {
+        format!("{PUBLIC_KEY_PREFIX}{}", BASE64.encode(self.key.verifying_key().to_bytes()))
+    }
+
+    /// One signature entry, `v1a,<base64>`.
+    pub fn sign(&self, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
+        use ed25519_dalek::Signer;
+        let content = signed_content(msg_id, timestamp, body);
+        format!("v1a,{}", BASE64.encode(self.key.sign(&content).to_bytes()))
+    }
+
+    /// Whether any `v1a,` entry of a header verifies with this key's public half.
+    pub fn verify(&self, msg_id: &str, timestamp: i64, body: &[u8], header: &str) -> bool {
+        let content = signed_content(msg_id, timestamp, body);
+        let public = self.key.verifying_key();
+        header
+            .split(' ')
+            .filter_map(|entry| entry.strip_prefix("v1a,"))
+            .filter_map(|encoded| BASE64.decode(encoded).ok())
+            .filter_map(|bytes| ed25519_dalek::Signature::from_slice(&bytes).ok())
+            .any(|signature| public.verify_strict(&content, &signature).is_ok())
+    }
+}
+
+fn signed_content(msg_id: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
+    let mut content = format!("{msg_id}.{timestamp}.").into_bytes();
+    content.extend_from_slice(body);
+    content
+}
+
 /// The `webhook-signature` header value: one entry per secret, separated by one space.
 pub fn signature_header<'a>(
     secrets: impl IntoIterator<Item = &'a EndpointSecret>,
@@ -150,6 +223,22 @@ mod tests {
         assert_eq!(EndpointSecret::parse(&without_prefix), Ok(secret));
         assert_eq!(EndpointSecret::parse("whsec_%%%"), Err(SecretError::NotBase64));
         assert_eq!(EndpointSecret::parse("whsec_AAAA"), Err(SecretError::BadLength(3)));
+    }
+
+    #[test]
+    fn ed25519_entries_sign_verify_and_round_trip() {
+        let key = EndpointSigningKey::from_seed([7; 32]);
+        let entry = key.sign("msg_x", 1614265330, b"{}");
+        assert!(entry.starts_with("v1a,"));
+        let header = format!("v1,AAAA {entry}");
+        assert!(key.verify("msg_x", 1614265330, b"{}", &header));
+        assert!(!key.verify("msg_x", 1614265330, b"{ }", &header), "a changed body fails");
+        assert!(!key.verify("msg_y", 1614265330, b"{}", &header), "another id fails");
+        assert!(!EndpointSigningKey::from_seed([8; 32]).verify("msg_x", 1614265330, b"{}", &header));
+        let parsed = EndpointSigningKey::parse(&key.expose()).unwrap();
+        assert_eq!(parsed.public_key(), key.public_key());
+        assert!(key.public_key().starts_with(PUBLIC_KEY_PREFIX));
+        assert_eq!(EndpointSigningKey::parse("whsk_AAAA").unwrap_err(), SecretError::BadLength(3));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use chrono::Utc;
 use herald_core::breaker::counts_as_failure;
 use herald_core::delivery::SvixMessageStatus;
 use herald_core::signing::signature_header;
-use herald_core::{decide, AttemptId, Decision, EndpointSecret};
+use herald_core::{decide, AttemptId, Decision, EndpointSecret, EndpointSigningKey};
 use herald_queue::{ReceivedDelivery, Settlement};
 use herald_store::entity::{delivery, endpoint, message};
 use herald_store::{AttemptRecord, DeliveryTransition, DispatchContext, NewAttempt, Session};
@@ -249,7 +249,13 @@ fn webhook_headers(
         .and_then(|text| EndpointSecret::parse(text).ok());
     let timestamp = now.timestamp();
     let secrets: Vec<&EndpointSecret> = std::iter::once(&secret).chain(previous.as_ref()).collect();
-    let signature = signature_header(secrets, &message.id, timestamp, message.payload.as_bytes());
+    let mut signature = signature_header(secrets, &message.id, timestamp, message.payload.as_bytes());
+    if let Some(stored) = &endpoint.signing_key {
+        // The endpoint opted into asymmetric signatures: a `v1a` entry beside the HMAC ones.
+        let key = EndpointSigningKey::parse(stored).map_err(|e| WorkerError::BadEndpoint(e.to_string()))?;
+        signature.push(' ');
+        signature.push_str(&key.sign(&message.id, timestamp, message.payload.as_bytes()));
+    }
     let value = |text: &str| HeaderValue::from_str(text).map_err(|e| WorkerError::BadEndpoint(e.to_string()));
 
     let mut headers = HeaderMap::new();

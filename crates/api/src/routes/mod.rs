@@ -11,6 +11,7 @@ pub mod endpoints;
 pub mod event_types;
 pub mod health;
 pub mod messages;
+pub mod signing_keys;
 pub mod stats;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -48,6 +49,11 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
         .routes(routes!(endpoints::get_headers, endpoints::update_headers, endpoints::patch_headers))
         .routes(routes!(endpoints::get_secret))
         .routes(routes!(endpoints::rotate_secret))
+        .routes(routes!(
+            signing_keys::get_signing_key,
+            signing_keys::create_signing_key,
+            signing_keys::delete_signing_key
+        ))
         .routes(routes!(endpoints::recover))
         .routes(routes!(endpoints::send_example))
         .routes(routes!(endpoints::get_stats))
