@@ -66,6 +66,12 @@ fn app_routes(o: &Objects) -> Vec<(Method, String, Option<Value>)> {
             Some(json!({"since": "2020-01-01T00:00:00Z"})),
         ),
         (Method::POST, format!("/api/v1/app/{app}/endpoint/{ep}/send-example"), Some(json!({"eventType": "a.b"}))),
+        (Method::POST, format!("/api/v1/app/{app}/endpoint/{ep}/signing-key"), None),
+        (Method::GET, format!("/api/v1/app/{app}/endpoint/{ep}/signing-key"), None),
+        (Method::DELETE, format!("/api/v1/app/{app}/endpoint/{ep}/signing-key"), None),
+        (Method::GET, format!("/api/v1/app/{app}/dead-letter"), None),
+        (Method::POST, format!("/api/v1/app/{app}/dead-letter/replay"), Some(json!({}))),
+        (Method::POST, format!("/api/v1/app/{app}/dead-letter/discard"), Some(json!({}))),
         (Method::GET, format!("/api/v1/app/{app}/endpoint/{ep}/stats"), None),
         (Method::GET, format!("/api/v1/app/{app}/endpoint/{ep}/msg"), None),
         (Method::GET, format!("/api/v1/app/{app}/msg"), None),
@@ -188,6 +194,7 @@ async fn a_portal_token_reaches_its_application_only() {
     routes.push((Method::POST, format!("/api/v1/app/{}/msg", x.app), Some(json!({"eventType": "a.b", "payload": {}}))));
     routes.push((Method::POST, format!("/api/v1/auth/app-portal-access/{}", x.app), Some(json!({}))));
     routes.push((Method::DELETE, format!("/api/v1/app/{}", x.app), None));
+    routes.push((Method::GET, "/api/v1/audit-log".into(), None));
     expect_all(&herald, &token, &routes, &[403]).await;
 
     // Reading event types (to choose filters) is allowed.

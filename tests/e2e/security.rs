@@ -260,3 +260,118 @@ async fn an_endpoint_that_opts_into_ed25519_gets_v1a_signatures_an_independent_l
     assert!(!later.header("webhook-signature").unwrap().contains("v1a,"), "opted out again");
     herald.stop().await;
 }
+
+#[tokio::test]
+async fn every_management_action_is_audited_exactly_once_with_its_actor_and_no_secret() {
+    const OPERATOR: &str = "audit-operator-token";
+    let herald = TestApp::builder().setting("operator_token", &format!("{OPERATOR:?}")).start().await;
+    let call = |method: Method, path: String, credential: String, body: Option<Value>| {
+        let herald = &herald;
+        async move {
+            let body = body.map(|body| body.to_string());
+            let (status, answer) = herald.request(method.clone(), &path, Some(&credential), body.as_deref()).await;
+            assert!((200..300).contains(&status), "{method} {path} -> {status} {answer}");
+            answer
+        }
+    };
+    let operator = OPERATOR.to_owned();
+
+    let created =
+        call(Method::POST, "/admin/v1/tenant".into(), operator.clone(), Some(json!({"name": "audited"}))).await;
+    let tenant = created["id"].as_str().unwrap().to_owned();
+    let key = created["apiKey"].as_str().unwrap().to_owned();
+    let keys = call(Method::GET, format!("/admin/v1/tenant/{tenant}/api-key"), operator.clone(), None).await;
+    let key_id = keys[0]["id"].as_str().unwrap().to_owned();
+    let second =
+        call(Method::POST, format!("/admin/v1/tenant/{tenant}/api-key"), operator.clone(), Some(json!({"name": "ci"})))
+            .await;
+    let second_id = second["id"].as_str().unwrap().to_owned();
+    let second_key = second["key"].as_str().unwrap().to_owned();
+    let settings = Some(json!({"schemaValidation": "flag"}));
+    call(Method::PATCH, format!("/admin/v1/tenant/{tenant}"), operator.clone(), settings).await;
+
+    let app = call(Method::POST, "/api/v1/app".into(), key.clone(), Some(json!({"name": "A"}))).await;
+    let app = app["id"].as_str().unwrap().to_owned();
+    let endpoint_body = json!({"url": "http://127.0.0.1:9/hook?token=url-credential"});
+    let endpoint = call(Method::POST, format!("/api/v1/app/{app}/endpoint"), key.clone(), Some(endpoint_body)).await;
+    let ep = endpoint["id"].as_str().unwrap().to_owned();
+    let ep_path = format!("/api/v1/app/{app}/endpoint/{ep}");
+    call(Method::PATCH, ep_path.clone(), key.clone(), Some(json!({"description": "d"}))).await;
+    let headers = json!({"headers": {"Authorization": "Bearer audit-credential"}});
+    call(Method::PUT, format!("{ep_path}/headers"), key.clone(), Some(headers)).await;
+    // A rotation repeated with its Idempotency-Key is replayed, not done (or logged) twice.
+    let rotate = format!("{ep_path}/secret/rotate");
+    for _ in 0..2 {
+        let (status, _, _) = post_with_key(&herald, &key, &rotate, "audit-rotate", &json!({})).await;
+        assert_eq!(status, 200);
+    }
+    call(Method::POST, format!("{ep_path}/signing-key"), key.clone(), None).await;
+    call(Method::DELETE, format!("{ep_path}/signing-key"), key.clone(), None).await;
+    let access =
+        call(Method::POST, format!("/api/v1/auth/app-portal-access/{app}"), key.clone(), Some(json!({}))).await;
+    let token = access["token"].as_str().unwrap().to_owned();
+    let since = Some(json!({"since": "2020-01-01T00:00:00Z"}));
+    call(Method::POST, format!("{ep_path}/recover"), token.clone(), since).await;
+    call(Method::POST, format!("/api/v1/app/{app}/dead-letter/replay"), token.clone(), Some(json!({}))).await;
+    call(Method::POST, format!("/api/v1/app/{app}/dead-letter/discard"), token.clone(), Some(json!({}))).await;
+    let (status, _) = herald.request(Method::GET, "/api/v1/audit-log", Some(&token), None).await;
+    assert_eq!(status, 403, "a portal token does not read the tenant's audit log");
+    let (status, _) = herald.request(Method::POST, "/api/v1/auth/logout", Some(&token), None).await;
+    assert_eq!(status, 204);
+    call(Method::DELETE, ep_path.clone(), key.clone(), None).await;
+    call(Method::DELETE, format!("/admin/v1/tenant/{tenant}/api-key/{second_id}"), operator.clone(), None).await;
+    let (status, _) = herald.request(Method::GET, "/api/v1/audit-log", Some(&second_key), None).await;
+    assert_eq!(status, 401, "the revoked key stops at once");
+
+    let token_id = {
+        let log = call(Method::GET, "/api/v1/audit-log?action=portal_token.issue".into(), key.clone(), None).await;
+        log["data"][0]["targetId"].as_str().unwrap().to_owned()
+    };
+    let log = call(Method::GET, "/api/v1/audit-log?order=ascending&limit=250".into(), key.clone(), None).await;
+    let entries = log["data"].as_array().unwrap();
+    let seen: Vec<(&str, &str, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            let field = |name: &str| e[name].as_str().unwrap_or_default();
+            (field("action"), field("actorKind"), field("actorId"), field("targetId"))
+        })
+        .collect();
+    let expected = vec![
+        ("tenant.create", "operator", "operator", tenant.as_str()),
+        ("api_key.create", "operator", "operator", second_id.as_str()),
+        ("tenant.settings.update", "operator", "operator", tenant.as_str()),
+        ("endpoint.create", "api_key", key_id.as_str(), ep.as_str()),
+        ("endpoint.update", "api_key", key_id.as_str(), ep.as_str()),
+        ("endpoint.headers.update", "api_key", key_id.as_str(), ep.as_str()),
+        ("endpoint.secret.rotate", "api_key", key_id.as_str(), ep.as_str()),
+        ("endpoint.signing_key.create", "api_key", key_id.as_str(), ep.as_str()),
+        ("endpoint.signing_key.delete", "api_key", key_id.as_str(), ep.as_str()),
+        ("portal_token.issue", "api_key", key_id.as_str(), token_id.as_str()),
+        ("endpoint.recover", "portal_token", token_id.as_str(), ep.as_str()),
+        ("dead_letter.replay", "portal_token", token_id.as_str(), app.as_str()),
+        ("dead_letter.discard", "portal_token", token_id.as_str(), app.as_str()),
+        ("portal_token.logout", "portal_token", token_id.as_str(), token_id.as_str()),
+        ("endpoint.delete", "api_key", key_id.as_str(), ep.as_str()),
+        ("api_key.revoke", "operator", "operator", second_id.as_str()),
+    ];
+    assert_eq!(seen, expected, "each action once, in order, with its actor");
+    assert!(entries.iter().all(|e| e["outcome"] == "success" && e["timestamp"].is_string()), "{log}");
+    let text = log.to_string();
+    for secret in ["whsec_", "whsk_", "hpt_", "sk_", "audit-credential", "url-credential", token.as_str()] {
+        assert!(!text.contains(secret), "the audit log holds {secret}: {text}");
+    }
+
+    // The operator reads the same entries, for one tenant or for all.
+    let admin =
+        call(Method::GET, format!("/admin/v1/audit-log?tenantId={tenant}&limit=250"), operator.clone(), None).await;
+    assert_eq!(admin["data"].as_array().unwrap().len(), expected.len());
+    let all = call(Method::GET, "/admin/v1/audit-log?limit=250".into(), operator.clone(), None).await;
+    let tenants: std::collections::BTreeSet<&str> =
+        all["data"].as_array().unwrap().iter().filter_map(|e| e["tenantId"].as_str()).collect();
+    assert!(tenants.contains(tenant.as_str()) && tenants.contains(herald.tenant_id.as_str()), "{tenants:?}");
+    let (status, _) = herald.request(Method::GET, "/admin/v1/audit-log", Some(&key), None).await;
+    assert_eq!(status, 401, "an API key is not the operator");
+    let (status, answer) = herald.request(Method::GET, "/api/v1/audit-log?action=nope", Some(&key), None).await;
+    assert_eq!((status, answer["code"].as_str()), (422, Some("validation")));
+    herald.stop().await;
+}

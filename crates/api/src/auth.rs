@@ -25,6 +25,7 @@ use axum::http::Method;
 use chrono::Utc;
 use herald_core::TenantId;
 use herald_store::entity::{application, tenant};
+use herald_store::Actor;
 
 use crate::cache::KeyOwner;
 use crate::error::{ApiError, ApiResult};
@@ -60,6 +61,14 @@ impl Caller {
         match &self.scope {
             Scope::Tenant { key_id } => key_id,
             Scope::Application { token_id, .. } => token_id,
+        }
+    }
+
+    /// Who the audit log names for this request's changes.
+    pub fn actor(&self) -> Actor {
+        match &self.scope {
+            Scope::Tenant { key_id } => Actor::ApiKey(key_id.clone()),
+            Scope::Application { token_id, .. } => Actor::PortalToken(token_id.clone()),
         }
     }
 
@@ -166,14 +175,19 @@ impl FromRequestParts<ApiState> for AnyCaller {
     }
 }
 
-/// A caller with a tenant API key: tenant-wide routes (applications, event type
-/// changes, portal access) refuse portal tokens with `403`.
+/// A caller with a tenant API key (the tenant and the key's id): tenant-wide routes
+/// (applications, event type changes, portal access) refuse portal tokens with `403`.
 #[derive(Debug, Clone)]
-pub struct TenantCaller(pub tenant::Model);
+pub struct TenantCaller(pub tenant::Model, pub String);
 
 impl TenantCaller {
     pub fn tenant_id(&self) -> TenantId {
         TenantId::from_trusted(self.0.id.clone())
+    }
+
+    /// The API key, as the audit log names it.
+    pub fn actor(&self) -> Actor {
+        Actor::ApiKey(self.1.clone())
     }
 }
 
@@ -183,7 +197,7 @@ impl FromRequestParts<ApiState> for TenantCaller {
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let caller = authenticate(parts, state).await?;
         match caller.scope {
-            Scope::Tenant { .. } => Ok(TenantCaller(caller.tenant)),
+            Scope::Tenant { key_id } => Ok(TenantCaller(caller.tenant, key_id)),
             Scope::Application { .. } => Err(ApiError::Forbidden("a portal token cannot use tenant-wide routes")),
         }
     }

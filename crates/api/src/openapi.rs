@@ -26,7 +26,8 @@ use utoipa::{Modify, OpenApi};
         (name = "Authentication", description = "Portal tokens scoped to one application."),
         (name = "Health", description = "Liveness and readiness."),
         (name = "Statistics", description = "The tenant overview: deliveries by state and application over a window. Herald's addition."),
-        (name = "Admin", description = "Tenants and API keys; operator token only."),
+        (name = "Audit", description = "Every management action with its actor, target and outcome; API keys only. Herald's addition."),
+        (name = "Admin", description = "Tenants, API keys and every tenant's audit log; operator token only."),
     )
 )]
 pub struct ApiDoc;

@@ -128,6 +128,10 @@ prefixed_id!(
     /// One HTTP try of a delivery.
     AttemptId, "atmpt", "attempt"
 );
+prefixed_id!(
+    /// One entry of the audit log: a management action.
+    AuditId, "audit", "audit entry"
+);
 
 #[cfg(test)]
 mod tests {

@@ -21,6 +21,6 @@ pub mod signing;
 
 pub use decide::{decide, AttemptOutcome, Decision, DeliveryPolicy};
 pub use delivery::DeliveryStatus;
-pub use id::{ApiKeyId, ApplicationId, AttemptId, DeliveryId, EndpointId, EventTypeId, MessageId, TenantId};
+pub use id::{ApiKeyId, ApplicationId, AttemptId, AuditId, DeliveryId, EndpointId, EventTypeId, MessageId, TenantId};
 pub use retry::{RetrySchedule, RetryScheduleError};
 pub use signing::{EndpointSecret, EndpointSigningKey, SecretError};

@@ -200,7 +200,7 @@ async fn api_key_command(settings: &Settings, action: ApiKeyCommand) -> anyhow::
         ApiKeyCommand::Revoke { tenant_id, key_id } => {
             let id = herald_core::TenantId::from_trusted(tenant_id);
             anyhow::ensure!(
-                store.revoke_api_key(&id, &key_id, chrono::Utc::now()).await?,
+                store.revoke_api_key(&id, &key_id, chrono::Utc::now(), &herald_store::Actor::Operator).await?,
                 "no key {key_id} for that tenant"
             );
             println!("Revoked {key_id}.");

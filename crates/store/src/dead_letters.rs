@@ -12,6 +12,7 @@ use herald_core::DeliveryStatus;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
+use crate::audit::{Action, Actor, Entry, Outcome};
 use crate::deliveries::{restart_deliveries, TRIGGER_MANUAL};
 use crate::entity::{attempt, delivery, message};
 use crate::paging::{fetch_page, Listed, Page};
@@ -121,6 +122,7 @@ impl Store {
         selection: &DeadLetterSelection,
         now: DateTime<Utc>,
         per_endpoint_per_second: f64,
+        by: &Actor,
     ) -> StoreResult<Vec<delivery::Model>> {
         let txn = self.db.begin().await?;
         let chosen = delivery::Entity::find()
@@ -155,6 +157,8 @@ impl Store {
                 restart_deliveries(&txn, still_dead.into(), due, now).await?;
             }
         }
+        let detail = serde_json::json!({ "replayed": replayed.len() });
+        audit(tenant_id, app_id, by, Action::DeadLetterReplay, detail, now).write(&txn).await?;
         txn.commit().await?;
         Ok(replayed)
     }
@@ -168,6 +172,7 @@ impl Store {
         app_id: &str,
         selection: &DeadLetterSelection,
         now: DateTime<Utc>,
+        by: &Actor,
     ) -> StoreResult<u64> {
         let txn = self.db.begin().await?;
         let ids: Vec<String> = delivery::Entity::find()
@@ -190,7 +195,20 @@ impl Store {
                 .await?;
             discarded += result.rows_affected;
         }
+        let detail = serde_json::json!({ "discarded": discarded });
+        audit(tenant_id, app_id, by, Action::DeadLetterDiscard, detail, now).write(&txn).await?;
         txn.commit().await?;
         Ok(discarded)
     }
+}
+
+fn audit<'a>(
+    tenant_id: &'a str,
+    app_id: &'a str,
+    actor: &'a Actor,
+    action: Action,
+    detail: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Entry<'a> {
+    Entry { tenant_id, actor, action, target_id: app_id, outcome: Outcome::Changed, detail, now }
 }

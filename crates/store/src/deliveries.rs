@@ -414,13 +414,14 @@ impl Store {
     /// created in `[since, until)`. Returns the restarted deliveries for queueing.
     pub async fn recover_endpoint(
         &self,
-        endpoint_id: &str,
+        endpoint: &endpoint::Model,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         now: DateTime<Utc>,
+        by: &crate::Actor,
     ) -> StoreResult<Vec<delivery::Model>> {
         let failed = sea_orm::Condition::all()
-            .add(delivery::Column::EndpointId.eq(endpoint_id))
+            .add(delivery::Column::EndpointId.eq(endpoint.id.as_str()))
             .add(delivery::Column::Status.eq(DeliveryStatus::Failed.as_str()))
             .add(delivery::Column::CreatedAt.gte(since))
             .add(delivery::Column::CreatedAt.lt(until));
@@ -438,6 +439,8 @@ impl Store {
             restart_deliveries(&txn, in_chunk.clone(), now, now).await?;
             restarted.extend(delivery::Entity::find().filter(in_chunk).all(&txn).await?);
         }
+        let detail = serde_json::json!({ "since": since, "until": until, "restarted": restarted.len() });
+        crate::endpoints::audit(endpoint, by, crate::Action::EndpointRecover, detail, now).write(&txn).await?;
         txn.commit().await?;
         Ok(restarted)
     }

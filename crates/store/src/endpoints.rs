@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use herald_core::{ApplicationId, EndpointId, TenantId};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 
+use crate::audit::{Action, Actor, Entry, Outcome};
 use crate::entity::endpoint;
 use crate::paging::{fetch_page, Listed, Page};
 use crate::sealing::is_sealed;
@@ -36,11 +37,12 @@ pub struct NewEndpoint {
 }
 
 impl Store {
-    pub async fn create_endpoint(&self, new: NewEndpoint) -> StoreResult<endpoint::Model> {
+    pub async fn create_endpoint(&self, new: NewEndpoint, by: &Actor) -> StoreResult<endpoint::Model> {
         let id = new.id.into_string();
         let secret = self.keyring.seal(&new.secret, &secret_context(&id, SECRET));
         let headers = self.seal_headers(&id, &new.headers);
         let signing_key = new.signing_key.map(|key| self.keyring.seal(&key, &secret_context(&id, SIGNING_KEY)));
+        let txn = self.db.begin().await?;
         let inserted = endpoint::ActiveModel {
             id: Set(id),
             tenant_id: Set(new.tenant_id.into_string()),
@@ -65,9 +67,12 @@ impl Store {
             ordered: Set(new.ordered),
             signing_key: Set(signing_key),
         }
-        .insert(&self.db)
+        .insert(&txn)
         .await
         .map_err(conflict_as("an endpoint with this uid"))?;
+        let detail = serde_json::json!({ "appId": inserted.app_id });
+        audit(&inserted, by, Action::EndpointCreate, detail, new.now).write(&txn).await?;
+        txn.commit().await?;
         self.open_endpoint(inserted)
     }
 
@@ -116,14 +121,34 @@ impl Store {
         found.map(|model| self.open_endpoint(model)).transpose()
     }
 
-    /// Writes every field of an endpoint found earlier.
-    pub async fn update_endpoint(&self, mut endpoint: endpoint::Model) -> StoreResult<endpoint::Model> {
+    /// Writes every field of an endpoint found earlier, recording `action` (one of
+    /// the `endpoint.*` changes) by `by` in the audit log.
+    pub async fn update_endpoint(
+        &self,
+        mut endpoint: endpoint::Model,
+        by: &Actor,
+        action: Action,
+    ) -> StoreResult<endpoint::Model> {
+        debug_assert_eq!(action.target_kind(), "endpoint");
         self.seal_endpoint(&mut endpoint);
+        let txn = self.db.begin().await?;
         let updated = endpoint::ActiveModel::from(endpoint)
             .reset_all()
-            .update(&self.db)
+            .update(&txn)
             .await
             .map_err(conflict_as("an endpoint with this uid"))?;
+        // Header names are not secret; their values never reach the log, nor does the
+        // URL (receivers put tokens in query strings).
+        let detail = match action {
+            Action::EndpointHeadersUpdate => {
+                let names: Vec<&String> =
+                    updated.headers.as_object().map(|map| map.keys().collect()).unwrap_or_default();
+                serde_json::json!({ "headers": names })
+            }
+            _ => serde_json::json!({}),
+        };
+        audit(&updated, by, action, detail, updated.updated_at).write(&txn).await?;
+        txn.commit().await?;
         self.open_endpoint(updated)
     }
 
@@ -179,14 +204,37 @@ impl Store {
 
     /// Deletes an endpoint: the row stays for its attempts, the API stops showing it,
     /// its `uid` is freed, and its pending deliveries end without another attempt.
-    pub async fn delete_endpoint(&self, endpoint_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    pub async fn delete_endpoint(&self, endpoint: &endpoint::Model, now: DateTime<Utc>, by: &Actor) -> StoreResult<()> {
+        let txn = self.db.begin().await?;
         endpoint::Entity::update_many()
             .col_expr(endpoint::Column::DeletedAt, Expr::value(now))
             .col_expr(endpoint::Column::Uid, Expr::value(Option::<String>::None))
-            .filter(endpoint::Column::Id.eq(endpoint_id))
-            .exec(&self.db)
+            .filter(endpoint::Column::Id.eq(endpoint.id.as_str()))
+            .exec(&txn)
             .await?;
+        let detail = serde_json::json!({ "appId": endpoint.app_id, "uid": endpoint.uid });
+        audit(endpoint, by, Action::EndpointDelete, detail, now).write(&txn).await?;
+        txn.commit().await?;
         Ok(())
+    }
+}
+
+/// The audit entry of a change to `endpoint`.
+pub(crate) fn audit<'a>(
+    endpoint: &'a endpoint::Model,
+    actor: &'a Actor,
+    action: Action,
+    detail: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Entry<'a> {
+    Entry {
+        tenant_id: &endpoint.tenant_id,
+        actor,
+        action,
+        target_id: &endpoint.id,
+        outcome: Outcome::Changed,
+        detail,
+        now,
     }
 }
 

@@ -15,6 +15,7 @@ mod ingest;
 
 mod applications;
 mod attempts;
+mod audit;
 mod bulk;
 mod conditions;
 mod database;
@@ -35,6 +36,7 @@ mod tenants;
 
 pub use applications::NewApplication;
 pub use attempts::{AttemptFilter, NewAttempt};
+pub use audit::{Action, Actor, AuditFilter};
 pub use database::{ensure_database_exists, DatabaseKind};
 pub use dead_letters::{DeadLetter, DeadLetterSelection, MAX_DEAD_LETTERS_PER_CALL};
 pub use deliveries::{

@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use herald_core::api_key::{api_key_matches, hash_api_key};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
+use crate::audit::{Action, Actor, Entry, Outcome};
 use crate::entity::portal_token;
 use crate::{Store, StoreResult};
 
@@ -23,8 +24,9 @@ pub struct NewPortalToken {
 }
 
 impl Store {
-    pub async fn create_portal_token(&self, new: NewPortalToken) -> StoreResult<portal_token::Model> {
-        Ok(portal_token::ActiveModel {
+    pub async fn create_portal_token(&self, new: NewPortalToken, by: &Actor) -> StoreResult<portal_token::Model> {
+        let txn = self.db.begin().await?;
+        let created = portal_token::ActiveModel {
             id: Set(new.id),
             tenant_id: Set(new.tenant_id),
             app_id: Set(new.app_id),
@@ -34,8 +36,26 @@ impl Store {
             revoked_at: Set(None),
             created_at: Set(new.now),
         }
-        .insert(&self.db)
-        .await?)
+        .insert(&txn)
+        .await?;
+        let detail = serde_json::json!({
+            "appId": created.app_id,
+            "readOnly": created.read_only,
+            "expiresAt": created.expires_at,
+        });
+        Entry {
+            tenant_id: &created.tenant_id,
+            actor: by,
+            action: Action::PortalTokenIssue,
+            target_id: &created.id,
+            outcome: Outcome::Changed,
+            detail,
+            now: new.now,
+        }
+        .write(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(created)
     }
 
     /// The portal token `token` is, if it is neither revoked nor expired at `now`.
@@ -53,13 +73,27 @@ impl Store {
         Ok(found.filter(|row| api_key_matches(token, &row.token_hash)))
     }
 
-    /// Revokes a portal token (logout).
-    pub async fn revoke_portal_token(&self, token_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        portal_token::Entity::update_many()
+    /// Revokes a portal token of `tenant_id` (logout).
+    pub async fn revoke_portal_token(
+        &self,
+        tenant_id: &str,
+        token_id: &str,
+        now: DateTime<Utc>,
+        by: &Actor,
+    ) -> StoreResult<()> {
+        let txn = self.db.begin().await?;
+        let revoked = portal_token::Entity::update_many()
             .col_expr(portal_token::Column::RevokedAt, Expr::value(now))
             .filter(portal_token::Column::Id.eq(token_id))
-            .exec(&self.db)
+            .filter(portal_token::Column::TenantId.eq(tenant_id))
+            .filter(portal_token::Column::RevokedAt.is_null())
+            .exec(&txn)
             .await?;
+        let outcome = if revoked.rows_affected > 0 { Outcome::Changed } else { Outcome::Unchanged };
+        let detail = serde_json::json!({});
+        let action = Action::PortalTokenLogout;
+        Entry { tenant_id, actor: by, action, target_id: token_id, outcome, detail, now }.write(&txn).await?;
+        txn.commit().await?;
         Ok(())
     }
 }

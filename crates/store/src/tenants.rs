@@ -5,6 +5,7 @@ use herald_core::api_key::{api_key_matches, hash_api_key};
 use herald_core::{ApiKeyId, TenantId};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 
+use crate::audit::{Action, Actor, Entry, Outcome};
 use crate::entity::{api_key, tenant};
 use crate::{conflict_as, Store, StoreResult};
 
@@ -17,6 +18,7 @@ impl Store {
         key_id: &ApiKeyId,
         key: &str,
         now: DateTime<Utc>,
+        by: &Actor,
     ) -> StoreResult<tenant::Model> {
         let txn = self.db.begin().await?;
         let tenant = tenant::ActiveModel {
@@ -28,6 +30,8 @@ impl Store {
         .insert(&txn)
         .await?;
         insert_api_key(&txn, tenant_id, key_id, key, "default", now).await?;
+        let detail = serde_json::json!({ "name": name, "apiKeyId": key_id.as_str() });
+        entry(tenant_id, by, Action::TenantCreate, tenant_id.as_str(), detail, now).write(&txn).await?;
         txn.commit().await?;
         Ok(tenant)
     }
@@ -40,8 +44,14 @@ impl Store {
         key: &str,
         name: &str,
         now: DateTime<Utc>,
+        by: &Actor,
     ) -> StoreResult<api_key::Model> {
-        insert_api_key(&self.db, tenant_id, key_id, key, name, now).await
+        let txn = self.db.begin().await?;
+        let created = insert_api_key(&txn, tenant_id, key_id, key, name, now).await?;
+        let detail = serde_json::json!({ "name": name });
+        entry(tenant_id, by, Action::ApiKeyCreate, key_id.as_str(), detail, now).write(&txn).await?;
+        txn.commit().await?;
+        Ok(created)
     }
 
     pub async fn find_tenant(&self, tenant_id: &TenantId) -> StoreResult<Option<tenant::Model>> {
@@ -67,11 +77,21 @@ impl Store {
     }
 
     /// Sets what happens to payloads that break their event type's schema.
-    pub async fn set_schema_validation(&self, tenant_id: &TenantId, mode: &str) -> StoreResult<Option<tenant::Model>> {
-        let Some(tenant) = self.find_tenant(tenant_id).await? else { return Ok(None) };
+    pub async fn set_schema_validation(
+        &self,
+        tenant_id: &TenantId,
+        mode: &str,
+        by: &Actor,
+    ) -> StoreResult<Option<tenant::Model>> {
+        let txn = self.db.begin().await?;
+        let Some(tenant) = tenant::Entity::find_by_id(tenant_id.as_str()).one(&txn).await? else { return Ok(None) };
         let mut active = tenant::ActiveModel::from(tenant);
         active.schema_validation = Set(mode.to_owned());
-        Ok(Some(active.update(&self.db).await?))
+        let updated = active.update(&txn).await?;
+        let detail = serde_json::json!({ "schemaValidation": mode });
+        entry(tenant_id, by, Action::TenantSettingsUpdate, tenant_id.as_str(), detail, Utc::now()).write(&txn).await?;
+        txn.commit().await?;
+        Ok(Some(updated))
     }
 
     /// A tenant's API keys (hashes only), oldest first, revoked ones included.
@@ -85,17 +105,29 @@ impl Store {
 
     /// Revokes a tenant's API key; it stops authenticating at once. Returns whether
     /// the key existed (revoking twice is not an error).
-    pub async fn revoke_api_key(&self, tenant_id: &TenantId, key_id: &str, now: DateTime<Utc>) -> StoreResult<bool> {
+    pub async fn revoke_api_key(
+        &self,
+        tenant_id: &TenantId,
+        key_id: &str,
+        now: DateTime<Utc>,
+        by: &Actor,
+    ) -> StoreResult<bool> {
+        let txn = self.db.begin().await?;
         let found = api_key::Entity::find_by_id(key_id)
             .filter(api_key::Column::TenantId.eq(tenant_id.as_str()))
-            .one(&self.db)
+            .one(&txn)
             .await?;
         let Some(found) = found else { return Ok(false) };
+        let mut record = entry(tenant_id, by, Action::ApiKeyRevoke, key_id, serde_json::json!({}), now);
         if found.revoked_at.is_none() {
             let mut active = api_key::ActiveModel::from(found);
             active.revoked_at = Set(Some(now));
-            active.update(&self.db).await?;
+            active.update(&txn).await?;
+        } else {
+            record.outcome = Outcome::Unchanged;
         }
+        record.write(&txn).await?;
+        txn.commit().await?;
         Ok(true)
     }
 }
@@ -119,4 +151,15 @@ async fn insert_api_key(
     .insert(db)
     .await
     .map_err(conflict_as("api key"))
+}
+
+fn entry<'a>(
+    tenant_id: &'a TenantId,
+    actor: &'a Actor,
+    action: Action,
+    target_id: &'a str,
+    detail: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Entry<'a> {
+    Entry { tenant_id: tenant_id.as_str(), actor, action, target_id, outcome: Outcome::Changed, detail, now }
 }

@@ -4,8 +4,8 @@
 use chrono::{Duration, Utc};
 use herald_core::{ApiKeyId, ApplicationId, AttemptId, DeliveryId, EndpointId, MessageId, TenantId};
 use herald_store::{
-    AttemptFilter, AttemptRecord, Cursor, DeliveryTransition, NewApplication, NewAttempt, NewEndpoint, NewMessage,
-    Page, PlannedDelivery, Store, StoreError,
+    Action, Actor, AttemptFilter, AttemptRecord, AuditFilter, Cursor, DeliveryTransition, NewApplication, NewAttempt,
+    NewEndpoint, NewMessage, Page, PlannedDelivery, Store, StoreError,
 };
 
 fn tag() -> String {
@@ -48,7 +48,7 @@ fn id<T>(generate: impl FnOnce(u64, [u8; 10]) -> T) -> T {
 
 async fn tenant(store: &Store, key: &str) -> TenantId {
     let tenant = id(TenantId::generate);
-    store.create_tenant(&tenant, "t", &id(ApiKeyId::generate), key, Utc::now()).await.unwrap();
+    store.create_tenant(&tenant, "t", &id(ApiKeyId::generate), key, Utc::now(), &Actor::Operator).await.unwrap();
     tenant
 }
 
@@ -85,7 +85,7 @@ async fn endpoint(store: &Store, tenant: &TenantId, app_id: &str, filter: Option
         signing_key: None,
         now: Utc::now(),
     };
-    store.create_endpoint(new).await.unwrap().id
+    store.create_endpoint(new, &Actor::ApiKey("key_test".into())).await.unwrap().id
 }
 
 #[tokio::test]
@@ -100,6 +100,43 @@ async fn api_keys_are_stored_hashed_and_authenticate_their_tenant() {
         assert_eq!(store.authenticate_api_key("sk_unknown").await.unwrap(), None);
         assert_eq!(store.authenticate_api_key(&format!("{key}x")).await.unwrap(), None);
         assert!(store.find_tenant(&tenant).await.unwrap().is_some());
+    }
+}
+
+#[tokio::test]
+async fn audit_entries_commit_with_their_change_and_never_without_it() {
+    for store in stores().await {
+        let tenant = tenant(&store, &format!("sk_{}", tag())).await;
+        let app = application(&store, &tenant, None).await.unwrap();
+        let portal = Actor::PortalToken("ptk_someone".into());
+        let endpoint_id = endpoint(&store, &tenant, &app, None).await;
+        let mut existing = store.find_endpoint(&app, &endpoint_id).await.unwrap().unwrap();
+        existing.uid = Some("taken".into());
+        store.update_endpoint(existing.clone(), &portal, Action::EndpointUpdate).await.unwrap();
+
+        // A second endpoint that takes the same uid fails, and so leaves no entry.
+        let other_id = endpoint(&store, &tenant, &app, None).await;
+        let mut other = store.find_endpoint(&app, &other_id).await.unwrap().unwrap();
+        other.uid = Some("taken".into());
+        let refused = store.update_endpoint(other, &portal, Action::EndpointSecretRotate).await;
+        assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+
+        let filter = AuditFilter { tenant_id: Some(tenant.to_string()), action: None };
+        let entries = store.list_audit(&filter, &Page::first(50)).await.unwrap().items;
+        let seen: Vec<(&str, &str, &str)> =
+            entries.iter().map(|e| (e.action.as_str(), e.actor_kind.as_str(), e.target_id.as_str())).collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("tenant.create", "operator", tenant.as_str()),
+                ("endpoint.create", "api_key", endpoint_id.as_str()),
+                ("endpoint.update", "portal_token", endpoint_id.as_str()),
+                ("endpoint.create", "api_key", other_id.as_str()),
+            ]
+        );
+        assert_eq!(entries[2].actor_id, "ptk_someone");
+        let only_updates = AuditFilter { tenant_id: Some(tenant.to_string()), action: Some(Action::EndpointUpdate) };
+        assert_eq!(store.list_audit(&only_updates, &Page::first(50)).await.unwrap().items.len(), 1);
     }
 }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use herald_core::api_key::format_api_key;
 use herald_core::{ApiKeyId, TenantId};
 use herald_store::entity::{api_key, tenant};
-use herald_store::Store;
+use herald_store::{Actor, Store};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -130,8 +130,9 @@ pub async fn new_tenant(store: &Store, name: &str) -> ApiResult<(tenant::Model, 
         .check(!name.trim().is_empty() && name.len() <= 256, &["name"], "must be 1 to 256 characters")
         .finish()?;
     let key = format_api_key(rand::random());
-    let created =
-        store.create_tenant(&fresh(TenantId::generate), name, &fresh(ApiKeyId::generate), &key, Utc::now()).await?;
+    let created = store
+        .create_tenant(&fresh(TenantId::generate), name, &fresh(ApiKeyId::generate), &key, Utc::now(), &Actor::Operator)
+        .await?;
     Ok((created, key))
 }
 
@@ -142,7 +143,8 @@ pub async fn new_api_key(store: &Store, tenant_id: &TenantId, name: &str) -> Api
         .finish()?;
     store.find_tenant(tenant_id).await?.ok_or(ApiError::NotFound("tenant"))?;
     let key = format_api_key(rand::random());
-    let created = store.create_api_key(tenant_id, &fresh(ApiKeyId::generate), &key, name, Utc::now()).await?;
+    let created =
+        store.create_api_key(tenant_id, &fresh(ApiKeyId::generate), &key, name, Utc::now(), &Actor::Operator).await?;
     Ok((created, key))
 }
 
@@ -151,7 +153,7 @@ pub async fn set_schema_validation(store: &Store, tenant_id: &TenantId, mode: &s
     Validator::default()
         .check(SchemaMode::NAMES.contains(&mode), &["schemaValidation"], "must be `accept`, `flag` or `reject`")
         .finish()?;
-    store.set_schema_validation(tenant_id, mode).await?.ok_or(ApiError::NotFound("tenant"))
+    store.set_schema_validation(tenant_id, mode, &Actor::Operator).await?.ok_or(ApiError::NotFound("tenant"))
 }
 
 fn tenant_id(value: String) -> TenantId {
@@ -233,7 +235,7 @@ pub async fn revoke_api_key(
     _: Operator,
     Path((id, key_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    if state.store.revoke_api_key(&tenant_id(id), &key_id, Utc::now()).await? {
+    if state.store.revoke_api_key(&tenant_id(id), &key_id, Utc::now(), &Actor::Operator).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("api key"))

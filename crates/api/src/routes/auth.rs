@@ -88,15 +88,18 @@ pub async fn app_portal_access(
     let token = format!("{PORTAL_TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
     state
         .store
-        .create_portal_token(NewPortalToken {
-            id: crate::ids::fresh(herald_core::ApiKeyId::generate).into_string().replacen("key_", "ptk_", 1),
-            tenant_id: tenant.into_string(),
-            app_id: app.id.clone(),
-            token: token.clone(),
-            read_only: body.read_only.unwrap_or(false),
-            expires_at,
-            now,
-        })
+        .create_portal_token(
+            NewPortalToken {
+                id: crate::ids::fresh(herald_core::ApiKeyId::generate).into_string().replacen("key_", "ptk_", 1),
+                tenant_id: tenant.into_string(),
+                app_id: app.id.clone(),
+                token: token.clone(),
+                read_only: body.read_only.unwrap_or(false),
+                expires_at,
+                now,
+            },
+            &caller.actor(),
+        )
         .await?;
     let url = format!("{}/portal#token={token}&app={}", state.config.public_url.trim_end_matches('/'), app.id);
     Ok(Json(AppPortalAccessOut { token, url, expires_at }))
@@ -108,9 +111,9 @@ pub async fn app_portal_access(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "Authentication", operation_id = "v1.authentication.logout",
     security(("HTTPBearer" = [])), responses((status = 204, description = "The token no longer works."), ErrorResponses))]
 pub async fn logout(State(state): State<ApiState>, AnyCaller(caller): AnyCaller) -> ApiResult<StatusCode> {
-    match caller.scope {
+    match &caller.scope {
         Scope::Application { token_id, .. } => {
-            state.store.revoke_portal_token(&token_id, Utc::now()).await?;
+            state.store.revoke_portal_token(&caller.tenant.id, token_id, Utc::now(), &caller.actor()).await?;
             Ok(StatusCode::NO_CONTENT)
         }
         Scope::Tenant { .. } => {

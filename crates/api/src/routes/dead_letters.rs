@@ -149,7 +149,14 @@ pub async fn replay_dead_letters(
     let now = Utc::now();
     let replayed = state
         .store
-        .replay_dead_letters(tenant.as_str(), &app.id, &selection, now, state.config.dead_letter_replay_rate)
+        .replay_dead_letters(
+            tenant.as_str(),
+            &app.id,
+            &selection,
+            now,
+            state.config.dead_letter_replay_rate,
+            &caller.actor(),
+        )
         .await?;
     let finishes_by = replayed.iter().filter_map(|d| d.next_attempt_at).max().unwrap_or(now);
     let scheduled: Vec<(QueuedDelivery, i64)> =
@@ -175,8 +182,10 @@ pub async fn discard_dead_letters(
 ) -> ApiResult<Json<DiscardOut>> {
     let app = caller.application(&state, &app_id).await?;
     let selection = resolve(&state, &app.id, body).await?;
-    let discarded =
-        state.store.discard_dead_letters(caller.tenant_id().as_str(), &app.id, &selection, Utc::now()).await?;
+    let discarded = state
+        .store
+        .discard_dead_letters(caller.tenant_id().as_str(), &app.id, &selection, Utc::now(), &caller.actor())
+        .await?;
     Ok(Json(DiscardOut { discarded }))
 }
 

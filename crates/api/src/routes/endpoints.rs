@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use herald_core::signing::GENERATED_SECRET_BYTES;
 use herald_core::{ApplicationId, DeliveryId, EndpointId, EndpointSecret, MessageId};
 use herald_store::entity::{application, endpoint};
-use herald_store::{NewEndpoint, NewMessage, PlannedDelivery};
+use herald_store::{Action, Actor, NewEndpoint, NewMessage, PlannedDelivery};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
@@ -272,28 +272,31 @@ fn new_endpoint_model(
     Ok((model, secret))
 }
 
-async fn insert(state: &ApiState, model: endpoint::Model) -> ApiResult<endpoint::Model> {
+async fn insert(state: &ApiState, model: endpoint::Model, by: &Actor) -> ApiResult<endpoint::Model> {
     Ok(state
         .store
-        .create_endpoint(NewEndpoint {
-            id: EndpointId::from_trusted(model.id),
-            tenant_id: herald_core::TenantId::from_trusted(model.tenant_id),
-            app_id: ApplicationId::from_trusted(model.app_id),
-            uid: model.uid,
-            url: model.url,
-            description: model.description,
-            version: model.version,
-            disabled: model.disabled,
-            rate_limit: model.rate_limit,
-            filter_types: string_list(&model.filter_types),
-            channels: string_list(&model.channels),
-            metadata: model.metadata,
-            headers: model.headers,
-            secret: model.secret,
-            ordered: model.ordered,
-            signing_key: model.signing_key,
-            now: model.created_at,
-        })
+        .create_endpoint(
+            NewEndpoint {
+                id: EndpointId::from_trusted(model.id),
+                tenant_id: herald_core::TenantId::from_trusted(model.tenant_id),
+                app_id: ApplicationId::from_trusted(model.app_id),
+                uid: model.uid,
+                url: model.url,
+                description: model.description,
+                version: model.version,
+                disabled: model.disabled,
+                rate_limit: model.rate_limit,
+                filter_types: string_list(&model.filter_types),
+                channels: string_list(&model.channels),
+                metadata: model.metadata,
+                headers: model.headers,
+                secret: model.secret,
+                ordered: model.ordered,
+                signing_key: model.signing_key,
+                now: model.created_at,
+            },
+            by,
+        )
         .await?)
 }
 
@@ -309,7 +312,7 @@ pub async fn create_endpoint(
 ) -> ApiResult<(StatusCode, Json<EndpointOut>)> {
     let app = caller.application(&state, &app_id).await?;
     let (model, _) = new_endpoint_model(&state.config, &app, body, Utc::now())?;
-    Ok((StatusCode::CREATED, Json(insert(&state, model).await?.into())))
+    Ok((StatusCode::CREATED, Json(insert(&state, model, &caller.actor()).await?.into())))
 }
 
 /// Gets an endpoint.
@@ -346,7 +349,7 @@ pub async fn update_endpoint(
         let mut body = body;
         body.uid = Some(endpoint_id);
         let (model, _) = new_endpoint_model(&state.config, &app, body, now)?;
-        return Ok((StatusCode::CREATED, Json(insert(&state, model).await?.into())));
+        return Ok((StatusCode::CREATED, Json(insert(&state, model, &caller.actor()).await?.into())));
     };
     let mut validator = Validator::default();
     if let Some(headers) = &body.headers {
@@ -373,7 +376,8 @@ pub async fn update_endpoint(
     }
     existing.updated_at = now;
     validate_endpoint(&state.config, &existing)?;
-    Ok((StatusCode::OK, Json(state.store.update_endpoint(existing).await?.into())))
+    let updated = state.store.update_endpoint(existing, &caller.actor(), Action::EndpointUpdate).await?;
+    Ok((StatusCode::OK, Json(updated.into())))
 }
 
 /// Changes the given fields of an endpoint.
@@ -422,7 +426,10 @@ pub async fn patch_endpoint(
     if let Some(metadata) = body.metadata {
         existing.metadata = metadata_value(Some(metadata));
     }
+    // A patch that sets the secret is recorded as the rotation it is.
+    let mut action = Action::EndpointUpdate;
     if let Some(secret) = body.secret.as_deref() {
+        action = Action::EndpointSecretRotate;
         rotate_into(
             &mut existing,
             parse_secret(Some(secret), "secret")?,
@@ -432,7 +439,7 @@ pub async fn patch_endpoint(
     }
     existing.updated_at = now;
     validate_endpoint(&state.config, &existing)?;
-    Ok(Json(state.store.update_endpoint(existing).await?.into()))
+    Ok(Json(state.store.update_endpoint(existing, &caller.actor(), action).await?.into()))
 }
 
 /// Deletes an endpoint; its pending deliveries stop.
@@ -446,7 +453,7 @@ pub async fn delete_endpoint(
 ) -> ApiResult<StatusCode> {
     let app = caller.application(&state, &app_id).await?;
     let existing = find(&state, &app, &endpoint_id).await?;
-    state.store.delete_endpoint(&existing.id, Utc::now()).await?;
+    state.store.delete_endpoint(&existing, Utc::now(), &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -511,7 +518,7 @@ pub async fn update_headers(
     validator.finish()?;
     existing.headers = headers_value(&body.headers);
     existing.updated_at = Utc::now();
-    state.store.update_endpoint(existing).await?;
+    state.store.update_endpoint(existing, &caller.actor(), Action::EndpointHeadersUpdate).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -544,7 +551,7 @@ pub async fn patch_headers(
     }
     existing.headers = headers_value(&headers);
     existing.updated_at = Utc::now();
-    state.store.update_endpoint(existing).await?;
+    state.store.update_endpoint(existing, &caller.actor(), Action::EndpointHeadersUpdate).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -620,7 +627,7 @@ pub async fn rotate_secret(
     let now = Utc::now();
     rotate_into(&mut existing, parse_secret(body.key.as_deref(), "key")?, now, Duration::seconds(grace));
     existing.updated_at = now;
-    let updated = state.store.update_endpoint(existing).await?;
+    let updated = state.store.update_endpoint(existing, &caller.actor(), Action::EndpointSecretRotate).await?;
     Ok(Json(EndpointSecretOut { key: updated.secret }))
 }
 
@@ -663,7 +670,7 @@ pub async fn recover(
     let now = Utc::now();
     let until = body.until.unwrap_or(now).min(now + Duration::seconds(1));
     Validator::default().check(body.since < until, &["since"], "must be before `until` and now").finish()?;
-    let restarted = state.store.recover_endpoint(&existing.id, body.since, until, now).await?;
+    let restarted = state.store.recover_endpoint(&existing, body.since, until, now, &caller.actor()).await?;
     queue_deliveries(&state, &caller.tenant_id(), &restarted);
     let out = RecoverOut {
         id: format!("qtask_{}", fresh(herald_core::DeliveryId::generate).as_str().trim_start_matches("dlv_")),

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod applications;
 pub mod attempts;
+pub mod audit;
 pub mod auth;
 pub mod dead_letters;
 pub mod endpoints;
@@ -83,6 +84,8 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
         .routes(routes!(admin::update_tenant))
         .routes(routes!(admin::list_api_keys, admin::create_api_key))
         .routes(routes!(admin::revoke_api_key))
+        .routes(routes!(audit::list_tenant_audit))
+        .routes(routes!(audit::list_all_audit))
 }
 
 pub async fn not_found() -> ApiError {

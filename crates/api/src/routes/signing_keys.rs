@@ -12,6 +12,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
 use herald_core::EndpointSigningKey;
+use herald_store::Action;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -62,7 +63,7 @@ pub async fn create_signing_key(
     let key = EndpointSigningKey::from_seed(rand::random());
     endpoint.signing_key = Some(key.expose());
     endpoint.updated_at = Utc::now();
-    state.store.update_endpoint(endpoint).await?;
+    state.store.update_endpoint(endpoint, &caller.actor(), Action::EndpointSigningKeyCreate).await?;
     Ok((StatusCode::CREATED, Json(EndpointPublicKeyOut { public_key: key.public_key() })))
 }
 
@@ -79,6 +80,6 @@ pub async fn delete_signing_key(
     let mut endpoint = state.store.find_endpoint(&app.id, &endpoint_id).await?.ok_or(ApiError::NotFound("endpoint"))?;
     endpoint.signing_key = None;
     endpoint.updated_at = Utc::now();
-    state.store.update_endpoint(endpoint).await?;
+    state.store.update_endpoint(endpoint, &caller.actor(), Action::EndpointSigningKeyDelete).await?;
     Ok(StatusCode::NO_CONTENT)
 }
