@@ -25,6 +25,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Run on another Herald's database (a second process of one installation).
+    pub fn sharing_database_with(mut self, other: &TestApp) -> Self {
+        use secrecy::ExposeSecret;
+        self.database_url = Some(other.settings.database_url.expose_secret().to_owned());
+        self
+    }
+
     /// Overrides one setting; `value` is a TOML value (`"\"0s,1s\""`, `"true"`, `"4"`).
     pub fn setting(mut self, key: &str, value: &str) -> Self {
         self.overrides.push(format!("{key} = {value}"));

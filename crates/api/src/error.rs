@@ -55,6 +55,9 @@ impl ValidationItem {
 pub enum ApiError {
     #[error("{0}")]
     InvalidJson(String),
+    /// A path whose percent-escapes do not decode to UTF-8.
+    #[error("{0}")]
+    InvalidPath(String),
     #[error("authentication failed: {0}")]
     Unauthorized(&'static str),
     #[error("forbidden: {0}")]
@@ -153,6 +156,7 @@ impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
+            Self::InvalidPath(_) => (StatusCode::BAD_REQUEST, "invalid_path"),
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "authentication_failed"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::IdempotencyConflict(_) => (StatusCode::CONFLICT, "idempotency_conflict"),

@@ -19,6 +19,7 @@ mod ids;
 pub mod openapi;
 pub mod routes;
 pub mod schema;
+mod strict;
 pub mod validate;
 
 use std::sync::Arc;
@@ -34,12 +35,15 @@ use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, ApiResult};
+pub use extract::MAX_JSON_DEPTH;
 
 /// The API's settings.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
     /// The largest message payload accepted, in bytes (compact JSON).
     pub max_payload_bytes: usize,
+    /// How deeply a request body may nest arrays and objects ([`MAX_JSON_DEPTH`] at most).
+    pub max_json_depth: usize,
     /// Where users reach this Herald (portal links are built on it).
     pub public_url: String,
     /// The operator token guarding `/admin/v1`; `None` turns the admin API off.
@@ -122,6 +126,7 @@ pub fn router(state: ApiState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
         .layer(axum::middleware::from_fn_with_state(state.clone(), invalidate_on_write))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_refused_messages))
+        .layer(axum::middleware::from_fn(refuse_undecodable_paths))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -142,6 +147,20 @@ async fn invalidate_on_write(
         state.cache.invalidate_after_write();
     }
     response
+}
+
+/// A path whose percent-escapes are not UTF-8 (`/api/v1/app/%FF`) gets the API's
+/// usual `{code, detail}` body (`400 invalid_path`) instead of the router's plain
+/// text, whatever route it was meant for.
+async fn refuse_undecodable_paths(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if percent_encoding::percent_decode_str(request.uri().path()).decode_utf8().is_err() {
+        return ApiError::InvalidPath("the path's percent-escapes do not decode to UTF-8".into()).into_response();
+    }
+    next.run(request).await
 }
 
 /// Counts message-create requests answered with a 4xx, by error code

@@ -200,6 +200,7 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
         let operator_token = settings.operator_token.expose_secret().trim();
         let config = ApiConfig {
             max_payload_bytes: settings.max_payload_bytes,
+            max_json_depth: settings.max_json_depth,
             public_url: settings.public_url(),
             operator_token: (!operator_token.is_empty()).then(|| operator_token.to_owned().into()),
             dead_letter_replay_rate: settings.dead_letter_replay_rate,

@@ -33,6 +33,7 @@ pub struct Settings {
     pub redis_command_timeout: String,
     pub listen: String,
     pub max_payload_bytes: usize,
+    pub max_json_depth: usize,
     pub public_url: String,
     /// Wrapped so the token never reaches a log line.
     pub operator_token: SecretString,
@@ -143,6 +144,13 @@ impl Settings {
         }
         herald_worker::ssrf::parse_networks(&self.allowed_target_cidrs)
             .map_err(|error| anyhow::anyhow!("setting `allowed_target_cidrs`: {error}"))?;
+        if !(1..=herald_api::MAX_JSON_DEPTH).contains(&self.max_json_depth) {
+            bail!(
+                "setting `max_json_depth` must be between 1 and {}, not {}",
+                herald_api::MAX_JSON_DEPTH,
+                self.max_json_depth
+            );
+        }
         if !(self.dead_letter_replay_rate > 0.0 && self.dead_letter_replay_rate.is_finite()) {
             bail!("setting `dead_letter_replay_rate` must be a positive number, not {}", self.dead_letter_replay_rate);
         }
