@@ -84,9 +84,12 @@ async fn an_idempotency_key_replays_only_to_the_credential_that_first_used_it() 
 /// Everything the test's PostgreSQL database holds, as `pg_dump` writes it: what an
 /// attacker with a backup but not the key would read.
 fn database_dump(herald: &TestApp) -> String {
-    use secrecy::ExposeSecret;
-    let url = herald.settings.database_url.expose_secret().to_owned();
-    let url = url.split_once('?').map_or(url.as_str(), |(base, _)| base).to_owned();
+    database_text(&herald.database_url())
+}
+
+/// Every row of a database as `pg_dump` writes it.
+fn database_text(database_url: &str) -> String {
+    let url = database_url.split_once('?').map_or(database_url, |(base, _)| base).to_owned();
     let output =
         std::process::Command::new("pg_dump").args(["--data-only", "--no-owner", &url]).output().expect("pg_dump runs");
     assert!(output.status.success(), "pg_dump: {}", String::from_utf8_lossy(&output.stderr));
@@ -439,4 +442,58 @@ async fn a_revoked_api_key_stops_at_once_here_and_within_a_second_in_another_pro
     assert!(waited <= Duration::from_millis(1100), "the other process took {waited:?}");
     other.stop().await;
     revoking.stop().await;
+}
+
+/// Runs SQL on a test database with `psql`, as an operator (or an earlier version) would.
+fn psql(database_url: &str, sql: &str) -> String {
+    let url = database_url.split_once('?').map_or(database_url, |(base, _)| base);
+    let output = std::process::Command::new("psql")
+        .args([url, "--no-psqlrc", "--tuples-only", "--no-align", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .output()
+        .expect("psql runs");
+    assert!(output.status.success(), "psql: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn an_upgrade_seals_secrets_an_earlier_version_stored_in_the_clear() {
+    let receiver = TestReceiver::start().await;
+    let earlier = TestApp::spawn().await;
+    let app = earlier.create_application("upgraded").await["id"].as_str().unwrap().to_owned();
+    let endpoint = earlier.create_endpoint(&app, &receiver.url("/hook"), json!({})).await;
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    let (database, key) = (earlier.database_url(), earlier.api_key.clone());
+    earlier.stop().await;
+
+    // The rows as the version before sealing left them, and no record of the pass.
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    psql(
+        &database,
+        &format!(
+            "UPDATE endpoints SET secret = '{secret}', previous_secret = NULL, \
+             headers = '{{\"Authorization\": \"Bearer plain-credential\"}}' WHERE id = '{endpoint}'; \
+             DELETE FROM maintenance_passes;"
+        ),
+    );
+    assert!(database_text(&database).contains("plain-credential"));
+
+    let upgraded = TestApp::builder().database(database.clone()).start().await;
+    let stored = psql(&database, &format!("SELECT secret, headers::text FROM endpoints WHERE id = '{endpoint}'"));
+    assert!(stored.starts_with("hs1:") && !stored.contains("whsec_"), "the secret is sealed: {stored}");
+    assert!(!stored.contains("plain-credential") && stored.contains("hs1:"), "the header value is sealed: {stored}");
+    let passes = psql(&database, "SELECT name FROM maintenance_passes");
+    assert_eq!(passes.trim(), "seal_plain_secrets", "the pass is recorded, so later starts skip it");
+    let dump = database_text(&database);
+    assert!(!dump.contains(secret) && !dump.contains("plain-credential"), "nothing readable is left");
+
+    // Deliveries still sign with the secret and send the header the earlier version kept.
+    let message = json!({"eventType": "a.b", "payload": {"after": "upgrade"}}).to_string();
+    let (status, _) =
+        upgraded.request(Method::POST, &format!("/api/v1/app/{app}/msg"), Some(&key), Some(&message)).await;
+    assert_eq!(status, 202, "the earlier tenant's key still works");
+    let request =
+        eventually(Duration::from_secs(10), "the delivery", || async { receiver.requests().into_iter().next() }).await;
+    assert_eq!(request.header("authorization"), Some("Bearer plain-credential"));
+    verify_with_standardwebhooks(secret, &receiver.requests()).expect("the delivery verifies with the old secret");
+    upgraded.stop().await;
 }

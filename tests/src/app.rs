@@ -26,9 +26,13 @@ impl TestAppBuilder {
     }
 
     /// Run on another Herald's database (a second process of one installation).
-    pub fn sharing_database_with(mut self, other: &TestApp) -> Self {
-        use secrecy::ExposeSecret;
-        self.database_url = Some(other.settings.database_url.expose_secret().to_owned());
+    pub fn sharing_database_with(self, other: &TestApp) -> Self {
+        self.database(other.database_url())
+    }
+
+    /// Run on this database (one an earlier Herald left behind, say).
+    pub fn database(mut self, url: String) -> Self {
+        self.database_url = Some(url);
         self
     }
 
@@ -109,6 +113,11 @@ impl TestApp {
     /// A Herald with the test defaults on PostgreSQL.
     pub async fn spawn() -> Self {
         Self::builder().start().await
+    }
+
+    pub fn database_url(&self) -> String {
+        use secrecy::ExposeSecret;
+        self.settings.database_url.expose_secret().to_owned()
     }
 
     pub fn url(&self, path: &str) -> String {
