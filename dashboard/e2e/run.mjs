@@ -888,6 +888,19 @@ async function main() {
   check(!(await portal.content()).includes('Other Co'), 'the portal dead-letter screen shows another application');
   log('portal sees its application only; another application is refused');
 
+  // --- the customer opts its endpoint into ed25519 (v1a) signatures and reads the public key
+  await portal.goto(`${base}/apps/${acme.id}/endpoints/${encodeURIComponent(endpointId)}`);
+  const signingKey = portal.locator('#signing-key');
+  await signingKey.getByText('This endpoint signs with its HMAC secret only.').waitFor();
+  portal.once('dialog', (dialog) => dialog.accept());
+  await signingKey.getByRole('button', { name: 'Add ed25519 signatures' }).click();
+  const shownKey = signingKey.getByText(/^whpk_/);
+  await shownKey.waitFor();
+  const publicKey = (await api('GET', `/api/v1/app/${acme.id}/endpoint/${endpointId}/signing-key`)).publicKey;
+  check((await shownKey.textContent()).trim() === publicKey, `the portal shows ${await shownKey.textContent()}, the API ${publicKey}`);
+  await shot(portal, '12-portal-signing-key');
+  log(`portal customer opted into ed25519 signatures; public key ${publicKey.slice(0, 14)}… shown`);
+
   // --- 401 sends the user back to sign-in: a revoked portal token, a bad API key
   await portal.getByRole('button', { name: 'Sign out' }).click();
   await portal.waitForURL(/\/signin\?reason=portal-signed-out/);

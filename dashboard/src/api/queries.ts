@@ -5,6 +5,7 @@
 
 import { api, unwrap, type EndpointOut, type EventTypeOut, type MessageAttemptOut, type MessageEndpointOut } from './client';
 import type { components } from './schema';
+import { ApiError } from './errors';
 import { collectAll } from '../lib/paging';
 import type { ApplicationListQuery } from '../lib/appSearch';
 import type { AppMessageQuery, EndpointAttemptQuery, EndpointMessageQuery } from '../lib/filters';
@@ -81,6 +82,26 @@ export const rotateEndpointSecret = (appId: string, endpointId: string, body: S[
       params: { path: { app_id: appId, endpoint_id: endpointId } },
       body,
     }),
+  );
+
+/** The endpoint's ed25519 public key, or `null` when it signs with HMAC only (404). */
+export const getEndpointSigningKey = async (appId: string, endpointId: string) => {
+  try {
+    return await unwrap(
+      api.GET('/api/v1/app/{app_id}/endpoint/{endpoint_id}/signing-key', { params: { path: { app_id: appId, endpoint_id: endpointId } } }),
+    );
+  } catch (failure) {
+    if (failure instanceof ApiError && failure.isNotFound) return null;
+    throw failure;
+  }
+};
+
+export const createEndpointSigningKey = (appId: string, endpointId: string) =>
+  unwrap(api.POST('/api/v1/app/{app_id}/endpoint/{endpoint_id}/signing-key', { params: { path: { app_id: appId, endpoint_id: endpointId } } }));
+
+export const deleteEndpointSigningKey = (appId: string, endpointId: string) =>
+  unwrap(
+    api.DELETE('/api/v1/app/{app_id}/endpoint/{endpoint_id}/signing-key', { params: { path: { app_id: appId, endpoint_id: endpointId } } }),
   );
 
 export const getEndpointStats = (appId: string, endpointId: string) =>

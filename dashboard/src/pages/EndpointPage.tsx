@@ -12,6 +12,9 @@ import {
   resendMessage,
   rotateEndpointSecret,
   sendExample,
+  getEndpointSigningKey,
+  createEndpointSigningKey,
+  deleteEndpointSigningKey,
 } from '../api/queries';
 import type { EndpointOut } from '../api/client';
 import { buildEndpointAttemptQuery } from '../lib/filters';
@@ -77,6 +80,7 @@ export function EndpointPage() {
         <EndpointHealth appId={appId} endpointId={ep.id} />
         <Secret appId={appId} endpointId={ep.id} />
       </div>
+      <SigningKey appId={appId} endpointId={ep.id} />
       <HeadersEditor appId={appId} endpointId={ep.id} />
       <div className="grid-2">
         <SendTestEvent appId={appId} endpoint={ep} />
@@ -198,6 +202,67 @@ function Secret({ appId, endpointId }: { appId: string; endpointId: string }) {
       <p className="muted small">
         <Link to="/help/signatures">How to verify signatures</Link>
       </p>
+    </Section>
+  );
+}
+
+/** Standard Webhooks `v1a` (ed25519): the public key receivers verify with, and opting in or out. */
+function SigningKey({ appId, endpointId }: { appId: string; endpointId: string }) {
+  const key = useAsync(() => getEndpointSigningKey(appId, endpointId), [appId, endpointId]);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const change = async (create: boolean) => {
+    const question = create
+      ? 'Create a new ed25519 key pair? Deliveries carry a v1a signature with it at once; receivers need the new public key.'
+      : 'Stop ed25519 signatures? Deliveries keep their HMAC (v1) signatures only.';
+    if (!window.confirm(question)) return;
+    setBusy(true);
+    setError(null);
+    setNotice(null);
+    try {
+      if (create) {
+        await createEndpointSigningKey(appId, endpointId);
+        setNotice('Deliveries now carry a v1a signature made with this key pair.');
+      } else {
+        await deleteEndpointSigningKey(appId, endpointId);
+        setNotice('Deliveries carry HMAC signatures only.');
+      }
+      key.reload();
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const publicKey = key.data?.publicKey ?? null;
+  return (
+    <Section id="signing-key" title="Asymmetric signatures (ed25519)">
+      {key.loading && !key.data ? <Loading /> : null}
+      {publicKey ? (
+        <>
+          <p className="muted small">Receivers verify the v1a signature with this public key. It is not a secret.</p>
+          <div className="secret-line">
+            <Mono>{publicKey}</Mono>
+            <CopyButton text={publicKey} />
+          </div>
+        </>
+      ) : key.data === null ? (
+        <p className="muted small">This endpoint signs with its HMAC secret only.</p>
+      ) : null}
+      <div className="toolbar">
+        <button type="button" disabled={busy || key.loading} onClick={() => change(true)}>
+          {publicKey ? 'Replace key pair' : 'Add ed25519 signatures'}
+        </button>
+        {publicKey ? (
+          <button type="button" className="button-danger" disabled={busy} onClick={() => change(false)}>
+            Stop ed25519 signatures
+          </button>
+        ) : null}
+      </div>
+      <Notice>{notice}</Notice>
+      <ErrorBox error={error ?? key.error} />
     </Section>
   );
 }

@@ -36,7 +36,9 @@ export function SignaturesPage() {
             </dt>
             <dd>
               <Mono>v1,&lt;base64 HMAC-SHA256&gt;</Mono> of the text <Mono>id.timestamp.body</Mono>. While a secret is being rotated it
-              holds several entries separated by one space (<Mono>v1,abc… v1,def…</Mono>); accept the delivery if any one matches.
+              holds several entries separated by one space (<Mono>v1,abc… v1,def…</Mono>); accept the delivery if any one matches. An
+              endpoint with an ed25519 key pair also gets <Mono>v1a,&lt;base64 ed25519 signature&gt;</Mono> of the same text, which you
+              verify with the endpoint's public key (<Mono>whpk_</Mono> + base64, shown on the endpoint's page) and no shared secret.
             </dd>
           </div>
         </dl>
