@@ -161,9 +161,8 @@ pub(crate) struct Entry<'a> {
 
 impl Entry<'_> {
     pub(crate) async fn write(self, conn: &impl ConnectionTrait) -> StoreResult<()> {
-        let millis = self.now.timestamp_millis().max(0) as u64;
         audit_entry::ActiveModel {
-            id: Set(AuditId::generate(millis, rand::random()).into_string()),
+            id: Set(next_id(self.now)),
             tenant_id: Set(Some(self.tenant_id.to_owned())),
             actor_kind: Set(self.actor.kind().to_owned()),
             actor_id: Set(self.actor.id().to_owned()),
@@ -178,6 +177,20 @@ impl Entry<'_> {
         .await?;
         Ok(())
     }
+}
+
+/// A fresh entry id. Ids are time-sortable, and within one process also in the order
+/// they were drawn: entries of one millisecond would otherwise list in random order
+/// (between processes they still may, which the millisecond makes rare).
+fn next_id(now: DateTime<Utc>) -> String {
+    static LAST: std::sync::Mutex<(u64, u64)> = std::sync::Mutex::new((0, 0));
+    let millis = now.timestamp_millis().max(0) as u64;
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Never behind the last id, even if the clock steps back.
+    *last = if millis > last.0 { (millis, 0) } else { (last.0, last.1 + 1) };
+    let mut random: [u8; 10] = rand::random();
+    random[..8].copy_from_slice(&last.1.to_be_bytes());
+    AuditId::generate(last.0, random).into_string()
 }
 
 /// Which entries a listing returns.
@@ -205,6 +218,17 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_drawn_in_one_millisecond_sort_in_the_order_drawn() {
+        let now = Utc::now();
+        let ids: Vec<String> = (0..100).map(|_| next_id(now)).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        let earlier = next_id(now - chrono::Duration::seconds(5));
+        assert!(earlier > ids[99], "a clock step back does not go behind: {earlier}");
+    }
 
     #[test]
     fn action_names_round_trip_and_are_unique() {
