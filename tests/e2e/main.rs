@@ -11,6 +11,7 @@ mod delivery;
 mod failure_battery;
 mod fuzz;
 mod isolation;
+mod many_tenants;
 mod noisy_neighbour;
 mod observability;
 mod operational;

@@ -111,7 +111,10 @@ struct TenantShare {
 struct State<T> {
     lanes: HashMap<(String, String), Lane<T>>,
     tenants: HashMap<String, TenantShare>,
-    held: HashSet<String>,
+    /// The queue entries this worker holds, as (partition, entry id): stream entry ids
+    /// are unique only within one partition's stream, and two tenants' entries written
+    /// in the same millisecond share an id.
+    held: HashSet<(String, String)>,
     waiting_total: usize,
 }
 
@@ -139,10 +142,11 @@ impl<T> Lanes<T> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Offers one delivery (`entry` is its queue entry id, unique while held).
+    /// Offers one delivery (`entry` is its queue entry id in the tenant's partition).
     pub fn offer(&self, key: LaneKey<'_>, entry: &str, item: T) -> Offer<T> {
         let mut state = self.lock();
-        if state.held.contains(entry) {
+        let held = (key.tenant.to_owned(), entry.to_owned());
+        if state.held.contains(&held) {
             return Offer::Duplicate(item);
         }
         let initial = self.limits.initial_estimate.as_secs_f64() * 1_000.0;
@@ -155,7 +159,7 @@ impl<T> Lanes<T> {
         if lane.waiting.is_empty() && lane.running < self.limits.endpoint.max(1) && under_share {
             lane.running += 1;
             state.tenants.entry(key.tenant.to_owned()).or_default().running += 1;
-            state.held.insert(entry.to_owned());
+            state.held.insert(held);
             return Offer::Run(LaneSlot { tenant: key.tenant.to_owned(), endpoint: key.endpoint.to_owned() }, item);
         }
         let fits = lane.waiting.len() < self.allowed_waiting(lane.estimate_ms);
@@ -164,7 +168,7 @@ impl<T> Lanes<T> {
         }
         lane.waiting.push_back((entry.to_owned(), item));
         state.tenants.entry(key.tenant.to_owned()).or_default().waiting += 1;
-        state.held.insert(entry.to_owned());
+        state.held.insert(held);
         state.waiting_total += 1;
         Offer::Waiting
     }
@@ -207,7 +211,7 @@ impl<T> Lanes<T> {
     /// fits the lane's waiting estimate.
     pub fn finish(&self, slot: LaneSlot, entry: &str, took: Option<Duration>) -> Next<T> {
         let mut state = self.lock();
-        state.held.remove(entry);
+        state.held.remove(&(slot.tenant.clone(), entry.to_owned()));
         let lane_key = (slot.tenant.clone(), slot.endpoint.clone());
         let mut parked = Vec::new();
         if let Some(lane) = state.lanes.get_mut(&lane_key) {
@@ -226,7 +230,7 @@ impl<T> Lanes<T> {
         }
         let mut park = Vec::with_capacity(parked.len());
         for (entry, item) in parked {
-            state.held.remove(&entry);
+            state.held.remove(&(slot.tenant.clone(), entry));
             park.push(item);
         }
         let run = Self::continue_lane(&mut state, slot);
@@ -237,7 +241,7 @@ impl<T> Lanes<T> {
     /// waiting deliveries are returned to be parked too).
     pub fn release(&self, slot: LaneSlot, entry: &str) -> Vec<T> {
         let mut state = self.lock();
-        state.held.remove(entry);
+        state.held.remove(&(slot.tenant.clone(), entry.to_owned()));
         let lane_key = (slot.tenant.clone(), slot.endpoint.clone());
         let drained: Vec<(String, T)> =
             state.lanes.get_mut(&lane_key).map(|lane| lane.waiting.drain(..).collect()).unwrap_or_default();
@@ -247,7 +251,7 @@ impl<T> Lanes<T> {
         }
         let mut items = Vec::with_capacity(drained.len());
         for (entry, item) in drained {
-            state.held.remove(&entry);
+            state.held.remove(&(slot.tenant.clone(), entry));
             items.push(item);
         }
         Self::free_slot(&mut state, &slot);
@@ -300,9 +304,9 @@ impl<T> Lanes<T> {
         let mut state = self.lock();
         let mut items = Vec::new();
         let mut entries = Vec::new();
-        for lane in state.lanes.values_mut() {
+        for ((tenant, _), lane) in state.lanes.iter_mut() {
             for (entry, item) in lane.waiting.drain(..) {
-                entries.push(entry);
+                entries.push((tenant.clone(), entry));
                 items.push(item);
             }
         }
@@ -369,6 +373,28 @@ mod tests {
         assert_eq!(next.run.map(|(slot, item)| (slot.endpoint().to_owned(), item)), Some(("e".to_owned(), 3)));
         assert_eq!(lanes.running(), 2);
         assert_eq!(lanes.waiting(), 3);
+    }
+
+    #[test]
+    fn the_same_entry_id_in_two_partitions_is_two_deliveries() {
+        // Stream ids are per stream: tenants t and u both wrote entry 1700000000000-0.
+        let lanes = Lanes::new(limits());
+        let entry = "1700000000000-0";
+        let (t_slot, _) = run(lanes.offer(key("t", "e"), entry, 1));
+        let (u_slot, _) = run(lanes.offer(key("u", "e"), entry, 2));
+        assert_eq!(lanes.offer(key("t", "e"), entry, 3), Offer::Duplicate(3), "t's entry is held once");
+        // Waiting entries too: the same id queued behind both tenants' busy lanes.
+        run(lanes.offer(key("t", "e"), "1700000000001-0", 4));
+        run(lanes.offer(key("u", "e"), "1700000000001-0", 5));
+        assert_eq!(lanes.offer(key("t", "e"), "1700000000002-0", 6), Offer::Waiting);
+        assert_eq!(lanes.offer(key("u", "e"), "1700000000002-0", 7), Offer::Waiting);
+        // Finishing t's entry frees t's hold only.
+        let next = lanes.finish(t_slot, entry, None);
+        assert_eq!(next.run.map(|(_, item)| item), Some(6));
+        assert_eq!(lanes.offer(key("u", "e"), entry, 8), Offer::Duplicate(8), "u still holds its entry");
+        let next = lanes.finish(u_slot, entry, None);
+        assert_eq!(next.run.map(|(_, item)| item), Some(7));
+        assert_eq!(lanes.waiting(), 0);
     }
 
     #[test]
