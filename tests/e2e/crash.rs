@@ -113,9 +113,13 @@ async fn sigterm_hands_back_in_flight_work_and_exits_0() {
     receiver.set_default(Reply::status(200));
     let _restarted = installation.serve().await;
     let database_url = &installation.env.iter().find(|(k, _)| k == "HERALD_DATABASE_URL").expect("database url").1;
-    let store = Store::connect(database_url, 2, herald_e2e::services::test_keyring())
-        .await
-        .expect("connect to the test database");
+    let store = Store::connect(
+        database_url,
+        herald_store::PoolOptions::with_max_connections(2),
+        herald_e2e::services::test_keyring(),
+    )
+    .await
+    .expect("connect to the test database");
     eventually(Duration::from_secs(60), "every delivery to succeed", || async {
         for msg_id in &accepted {
             let deliveries = store.message_deliveries(msg_id).await.ok()?;
@@ -148,9 +152,13 @@ async fn an_operational_notice_committed_before_a_kill_9_is_sent_once_after_the_
     post(&client, &herald, &key, "/api/v1/app/acme/msg", json!({"eventType": "order.paid", "payload": {}})).await;
 
     let database_url = &installation.env.iter().find(|(k, _)| k == "HERALD_DATABASE_URL").expect("database url").1;
-    let store = Store::connect(database_url, 2, herald_e2e::services::test_keyring())
-        .await
-        .expect("connect to the test database");
+    let store = Store::connect(
+        database_url,
+        herald_store::PoolOptions::with_max_connections(2),
+        herald_e2e::services::test_keyring(),
+    )
+    .await
+    .expect("connect to the test database");
     let waiting = eventually(Duration::from_secs(30), "the notice in the outbox", || async {
         store.outbox_batch(10).await.ok().filter(|batch| !batch.is_empty())
     })

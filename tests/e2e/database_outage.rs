@@ -3,6 +3,7 @@
 //! without a restart, and every message it accepted is delivered, including those
 //! whose attempts were in flight when the database went.
 
+use std::collections::HashSet;
 use std::process::Command;
 use std::time::Duration;
 
@@ -97,5 +98,124 @@ async fn nothing_is_accepted_while_the_database_is_away_and_everything_accepted_
         assert!(delivered.contains(msg_id), "{msg_id} reached the receiver");
     }
     assert_eq!(delivered.len(), accepted.len(), "nothing refused during the outage was delivered");
+    app.stop().await;
+}
+
+/// How long the database is stopped under load.
+const OUTAGE: Duration = Duration::from_secs(20);
+/// Every ingest request is answered within this, outage or not.
+const ANSWER_WITHIN: Duration = Duration::from_secs(3);
+
+/// One ingest request's fate: which sender, its number, the status and how long it took.
+struct Sent {
+    marker: String,
+    status: u16,
+    took: Duration,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_postgres_stopped_under_load_every_request_is_answered_fast_and_every_202_arrives() {
+    let postgres = herald_e2e::PrivatePostgres::start();
+    let database_url = postgres.fresh_url();
+    let app = TestApp::builder()
+        .database(database_url.clone())
+        .setting("retry_schedule", "\"0s,1s,1s,2s,2s,5s,5s,5s\"")
+        .setting("retry_jitter", "0.0")
+        .setting("reconcile_interval", "\"2s\"")
+        .setting("reclaim_idle", "\"3s\"")
+        .start()
+        .await;
+    let receiver = TestReceiver::start().await;
+    app.create_application("acme").await;
+    app.create_endpoint("acme", &receiver.url("/"), json!({})).await;
+
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut senders = tokio::task::JoinSet::new();
+    for sender in 0..4 {
+        let (client, url, key, stop) =
+            (reqwest::Client::new(), app.url("/api/v1/app/acme/msg"), app.api_key.clone(), stop.clone());
+        senders.spawn(async move {
+            let mut sent = Vec::new();
+            // Bounded: at most this many requests per sender, whatever the timing.
+            for n in 0..20_000 {
+                if stop.is_cancelled() {
+                    break;
+                }
+                let marker = format!("{sender}-{n}");
+                let started = std::time::Instant::now();
+                let response = client
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .json(&json!({"eventType": "order.created", "payload": {"marker": marker}}))
+                    .timeout(Duration::from_secs(30))
+                    .send()
+                    .await;
+                let took = started.elapsed();
+                let status = response.map_or(0, |response| response.status().as_u16());
+                let failed = status != 202;
+                sent.push(Sent { marker, status, took });
+                if failed {
+                    // A client backs off a little after a refusal; so does this one.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            sent
+        });
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    postgres.stop();
+    tokio::time::sleep(OUTAGE).await;
+    postgres.resume();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    stop.cancel();
+    let mut sent = Vec::new();
+    while let Some(result) = senders.join_next().await {
+        sent.extend(result.expect("a sender task"));
+    }
+
+    let slowest = sent.iter().map(|s| s.took).max().unwrap();
+    let refused: Vec<&Sent> = sent.iter().filter(|s| s.status == 503).collect();
+    let accepted: HashSet<&str> = sent.iter().filter(|s| s.status == 202).map(|s| s.marker.as_str()).collect();
+    let other: Vec<(u16, &str)> =
+        sent.iter().filter(|s| ![202, 503].contains(&s.status)).map(|s| (s.status, s.marker.as_str())).collect();
+    println!(
+        "{} requests: {} accepted, {} refused with 503, slowest answer {:?}",
+        sent.len(),
+        accepted.len(),
+        refused.len(),
+        slowest
+    );
+    assert!(other.is_empty(), "every answer is 202 or 503: {other:?}");
+    assert!(!refused.is_empty(), "the outage was noticed");
+    assert!(accepted.len() > refused.len(), "most requests, outside the outage, were accepted");
+    for s in &sent {
+        assert!(s.took <= ANSWER_WITHIN, "request {} answered {} after {:?}", s.marker, s.status, s.took);
+    }
+
+    // Everything answered 202 arrives; nothing answered 503 was stored or sent.
+    let markers_arrived = || {
+        receiver
+            .requests()
+            .iter()
+            .filter_map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).ok())
+            .filter_map(|body| body["marker"].as_str().map(str::to_owned))
+            .collect::<HashSet<String>>()
+    };
+    eventually(Duration::from_secs(90), "every accepted message to arrive", || async {
+        let arrived = markers_arrived();
+        accepted.iter().all(|marker| arrived.contains(*marker)).then_some(())
+    })
+    .await;
+    let arrived = markers_arrived();
+    for s in &refused {
+        assert!(!arrived.contains(&s.marker), "{} was refused with 503 but delivered", s.marker);
+    }
+    let output = Command::new("psql")
+        .arg(&database_url)
+        .args(["-qAt", "-c", "SELECT count(*) FROM messages"])
+        .output()
+        .expect("psql runs");
+    let stored: usize = String::from_utf8_lossy(&output.stdout).trim().parse().expect("a count");
+    assert_eq!(stored, accepted.len(), "the database holds exactly the accepted messages");
     app.stop().await;
 }

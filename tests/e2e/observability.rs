@@ -1,5 +1,6 @@
 //! Observability: `/metrics` moves by exactly the workload, for the right tenant;
-//! `deploy/` uses only metrics Herald has; readiness follows Redis; one message's
+//! `deploy/` uses only metrics Herald has; readiness is per role (the API's needs the
+//! database only, the worker's Redis too); one message's
 //! spans reach an OTLP receiver as one trace.
 
 use std::collections::{BTreeMap, HashSet};
@@ -200,32 +201,56 @@ impl Drop for OwnRedis {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readiness_fails_while_redis_is_down_and_recovers_when_it_is_back() {
+async fn without_redis_the_api_stays_ready_and_accepts_while_the_worker_reports_not_ready() {
     let mut redis = OwnRedis::start();
     let app = TestApp::builder()
         .setting("redis_url", &format!("{:?}", redis.url()))
         .setting("redis_command_timeout", "\"500ms\"")
+        .setting("reconcile_interval", "\"1s\"")
+        .setting("reconcile_grace", "\"1s\"")
         .start()
         .await;
-    let ready = || async {
-        let (status, body) = app.request(reqwest::Method::GET, "/api/v1/health/ready", None, None).await;
-        (status, body)
+    let receiver = TestReceiver::start().await;
+    app.create_application("acme").await;
+    app.create_endpoint("acme", &receiver.url("/"), json!({})).await;
+    let client = reqwest::Client::new();
+    let worker_ready_url = format!("http://{}/ready", app.metrics_address);
+    let worker_ready = || async {
+        let response = client.get(&worker_ready_url).send().await.expect("the metrics listener answers");
+        (response.status().as_u16(), response.json::<Value>().await.expect("JSON"))
     };
-    assert_eq!(ready().await, (200, json!({"database": "ok", "redis": "ok"})));
+    let api_ready = || app.request(reqwest::Method::GET, "/api/v1/health/ready", None, None);
+    assert_eq!(api_ready().await, (200, json!({"database": "ok", "redis": "ok", "required": ["database"]})));
+    assert_eq!(
+        worker_ready().await,
+        (200, json!({"database": "ok", "redis": "ok", "required": ["database", "redis"]}))
+    );
+
     redis.stop();
-    let (_, body) = eventually(Duration::from_secs(10), "not ready without Redis", || async {
-        let (status, body) = ready().await;
+    let (_, body) = eventually(Duration::from_secs(10), "the worker not ready without Redis", || async {
+        let (status, body) = worker_ready().await;
         (status == 503).then_some((status, body))
     })
     .await;
     assert_eq!(body["database"], "ok");
     assert!(body["redis"].as_str().is_some_and(|text| text.starts_with("error")), "{body}");
+    // The API needs only the database: it stays ready, says what is wrong, and accepts.
+    let (status, body) = api_ready().await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["redis"].as_str().is_some_and(|text| text.starts_with("error")), "{body}");
+    let accepted = app.send_message("acme", "order.created", json!({"while": "redis is down"})).await;
     // Liveness is not readiness: the process still serves.
     let (status, _) = app.request(reqwest::Method::GET, "/api/v1/health", None, None).await;
     assert_eq!(status, 204);
+
     redis.resume();
-    eventually(Duration::from_secs(15), "ready again once Redis is back", || async {
-        (ready().await.0 == 200).then_some(())
+    eventually(Duration::from_secs(15), "the worker ready again once Redis is back", || async {
+        (worker_ready().await.0 == 200).then_some(())
+    })
+    .await;
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    eventually(Duration::from_secs(30), "the message accepted without Redis to arrive", || async {
+        receiver.unique_webhook_ids().contains(&id).then_some(())
     })
     .await;
     app.stop().await;

@@ -12,6 +12,7 @@
 
 pub mod app;
 pub mod fuzz;
+pub mod postgres;
 pub mod process;
 pub mod receiver;
 pub mod sdk;
@@ -19,6 +20,7 @@ pub mod services;
 pub mod verifier;
 
 pub use app::{TestApp, TestAppBuilder};
+pub use postgres::PrivatePostgres;
 pub use process::{HeraldProcess, Installation};
 pub use receiver::{RecordedRequest, Reply, TestReceiver};
 

@@ -68,9 +68,16 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let url = settings.database_url.expose_secret();
     herald_store::ensure_database_exists(url).await.context("while creating the database")?;
     let (keyring, key_source) = keys::load_keyring(settings)?;
-    let mut store = Store::connect(url, settings.database_max_connections, keyring)
-        .await
-        .context("while connecting to the database")?;
+    let mut store = Store::connect(
+        url,
+        herald_store::PoolOptions {
+            max_connections: settings.database_max_connections,
+            acquire_timeout: settings.duration_of("database_acquire_timeout")?,
+        },
+        keyring,
+    )
+    .await
+    .context("while connecting to the database")?;
     if let keys::KeySource::File(path) = &key_source {
         let path = path.clone();
         store = store.reload_keys_with(Box::new(move || {
@@ -121,7 +128,9 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     let url = settings.database_url.expose_secret();
     herald_store::ensure_database_exists(url).await.context("while creating the database")?;
     let (keyring, _) = keys::load_keyring(settings)?;
-    let store = Store::connect(url, 1, keyring).await.context("while connecting to the database")?;
+    let store = Store::connect(url, herald_store::PoolOptions::with_max_connections(1), keyring)
+        .await
+        .context("while connecting to the database")?;
     store.migrate().await.context("while applying migrations")?;
     store.check_keyring().await.context("the database's secrets do not open with the configured key")?;
     store.seal_plain_secrets_once(Utc::now()).await.context("while sealing secrets stored in the clear")?;

@@ -1,4 +1,5 @@
-//! `GET /metrics` on its own listener (`metrics_listen`).
+//! `GET /metrics` and the worker's readiness `GET /ready` on their own listener
+//! (`metrics_listen`).
 //!
 //! Counters are moved by the API and the worker as things happen; the gauges are read
 //! here, once per scrape: per tenant partition the stream's length and oldest entry
@@ -37,7 +38,13 @@ struct Scrape {
 /// The router of the metrics listener.
 pub fn router(metrics: Arc<Metrics>, queue: Queue, store: Store) -> Router {
     let scrape = Scrape { metrics, queue, store, dead_letters: Arc::default() };
-    Router::new().route("/metrics", get(render)).with_state(scrape)
+    Router::new().route("/metrics", get(render)).route("/ready", get(ready)).with_state(scrape)
+}
+
+/// A worker's readiness: it needs both the database and Redis. (The API's readiness,
+/// `GET /api/v1/health/ready`, needs only the database.)
+async fn ready(State(scrape): State<Scrape>) -> axum::response::Response {
+    herald_api::routes::health::readiness(&scrape.store, &scrape.queue, true).await.into_response()
 }
 
 async fn render(State(scrape): State<Scrape>) -> axum::response::Response {

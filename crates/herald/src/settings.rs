@@ -27,6 +27,7 @@ pub struct Settings {
     /// Wrapped so the password in a database URL never reaches a log line.
     pub database_url: SecretString,
     pub database_max_connections: u32,
+    pub database_acquire_timeout: String,
     pub migrate_on_start: bool,
     pub redis_url: SecretString,
     pub redis_prefix: String,
@@ -108,6 +109,7 @@ impl Settings {
         self.delivery_policy()?;
         for (name, value) in [
             ("redis_command_timeout", &self.redis_command_timeout),
+            ("database_acquire_timeout", &self.database_acquire_timeout),
             ("request_timeout", &self.request_timeout),
             ("connect_timeout", &self.connect_timeout),
             ("reclaim_idle", &self.reclaim_idle),
@@ -217,6 +219,7 @@ impl Settings {
     pub fn duration_of(&self, name: &str) -> anyhow::Result<Duration> {
         let value = match name {
             "redis_command_timeout" => &self.redis_command_timeout,
+            "database_acquire_timeout" => &self.database_acquire_timeout,
             "request_timeout" => &self.request_timeout,
             "connect_timeout" => &self.connect_timeout,
             "reclaim_idle" => &self.reclaim_idle,

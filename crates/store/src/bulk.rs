@@ -93,11 +93,12 @@ pub(crate) const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// Here only a connection that sat idle for [`PING_AFTER_IDLE`] is pinged first (one
 /// in steady use was pinged when it was last released), so a database that restarted
 /// while Herald was quiet is noticed before a request is sent.
-pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+pub(crate) async fn connect(url: &str, shape: crate::PoolOptions) -> Result<DatabaseConnection, DbErr> {
     let options: PgConnectOptions = url.parse().map_err(db_err)?;
     let pool = PgPoolOptions::new()
-        .max_connections(max_connections)
+        .max_connections(shape.max_connections)
         .min_connections(1)
+        .acquire_timeout(shape.acquire_timeout)
         .test_before_acquire(false)
         .before_acquire(|connection, meta| {
             Box::pin(async move {

@@ -128,6 +128,24 @@ fn conflict_as(what: &'static str) -> impl FnOnce(DbErr) -> StoreError {
     }
 }
 
+/// The shape of the connection pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Connections kept open at most.
+    pub max_connections: u32,
+    /// How long a statement waits for a connection before it fails with
+    /// [`StoreError::Unavailable`]. With the database unreachable every new connection
+    /// fails, so this bounds how long a request waits before it is answered `503`.
+    pub acquire_timeout: std::time::Duration,
+}
+
+impl PoolOptions {
+    /// `max_connections` connections, waiting at most two seconds for one.
+    pub fn with_max_connections(max_connections: u32) -> Self {
+        Self { max_connections, acquire_timeout: std::time::Duration::from_secs(2) }
+    }
+}
+
 /// A handle on the database. Cheap to clone; all clones share one pool.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -138,15 +156,19 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects to `url` (`postgres://…` or `sqlite://…`) with a pool of at most
-    /// `max_connections` connections; secrets are sealed with `keyring`.
-    pub async fn connect(url: &str, max_connections: u32, keyring: Keyring) -> StoreResult<Self> {
+    /// Connects to `url` (`postgres://…` or `sqlite://…`) with a pool shaped by
+    /// `pool`; secrets are sealed with `keyring`.
+    pub async fn connect(url: &str, pool: PoolOptions, keyring: Keyring) -> StoreResult<Self> {
         let kind = DatabaseKind::of(url)?;
         let db = if kind == DatabaseKind::Postgres {
-            bulk::connect(url, max_connections).await.map_err(StoreError::from)?
+            bulk::connect(url, pool).await.map_err(StoreError::from)?
         } else {
             let mut options = ConnectOptions::new(url.to_owned());
-            options.max_connections(max_connections).min_connections(1).sqlx_logging(false);
+            options
+                .max_connections(pool.max_connections)
+                .min_connections(1)
+                .acquire_timeout(pool.acquire_timeout)
+                .sqlx_logging(false);
             Database::connect(options).await?
         };
         if kind == DatabaseKind::Sqlite {

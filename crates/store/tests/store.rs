@@ -32,9 +32,13 @@ async fn stores() -> Vec<Store> {
     let mut stores = Vec::new();
     for url in [postgres_url(), sqlite_url()] {
         herald_store::ensure_database_exists(&url).await.unwrap_or_else(|e| panic!("create {url}: {e}"));
-        let store = Store::connect(&url, 4, herald_store::Keyring::parse(TEST_KEYS).unwrap())
-            .await
-            .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+        let store = Store::connect(
+            &url,
+            herald_store::PoolOptions::with_max_connections(4),
+            herald_store::Keyring::parse(TEST_KEYS).unwrap(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
         store.migrate().await.expect("migrations apply");
         assert_eq!(store.pending_migrations().await.unwrap(), 0);
         stores.push(store);
