@@ -45,7 +45,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether this process can do its work: the database and Redis both answer. */
+        /** Whether the API can accept work: the database answers. Redis is reported too. */
         get: operations["herald.health.ready"];
         put?: never;
         post?: never;
@@ -1529,10 +1529,12 @@ export interface components {
             /** @description The window in equal slices, oldest first. */
             series: components["schemas"]["SeriesPointOut"][];
         };
-        /** @description Each dependency's state: `ok`, or what went wrong. */
+        /** @description Each dependency's state: `ok`, or what went wrong; and which of them this role needs. */
         ReadinessOut: {
             database: string;
             redis: string;
+            /** @description The dependencies readiness depends on (`database` for the API). */
+            required: string[];
         };
         /** @description Svix's `RecoverIn`. */
         RecoverIn: {
@@ -1656,7 +1658,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The database and Redis answer. */
+            /** @description The database answers (Redis may not). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1665,7 +1667,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReadinessOut"];
                 };
             };
-            /** @description The database or Redis does not answer. */
+            /** @description The database does not answer. */
             503: {
                 headers: {
                     [name: string]: unknown;
