@@ -56,6 +56,7 @@ async fn every_accepted_message_arrives_after_kill_9_and_a_restart() {
     let installation = Installation::fresh()
         .set("HERALD_WORKER_CONCURRENCY", "16")
         .set("HERALD_RECLAIM_IDLE", "2s")
+        .set("HERALD_WORKER_LEASE", "2s")
         .set("HERALD_RECONCILE_INTERVAL", "1s")
         .set("HERALD_RECONCILE_GRACE", "10s");
     let key = installation.create_tenant("crash test");

@@ -21,3 +21,4 @@ mod redis_loss;
 mod sdk;
 mod security;
 mod ssrf;
+mod takeover;

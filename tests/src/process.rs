@@ -79,22 +79,33 @@ impl Installation {
 
     /// Starts `herald serve` on a free port and waits until its API answers.
     pub async fn serve(&self) -> HeraldProcess {
+        self.start("serve").await
+    }
+
+    /// Starts `herald <role>` (`serve`, `api` or `worker`). A role with the API gets a
+    /// free port and is waited for until its API answers; a worker is returned at once.
+    pub async fn start(&self, role: &str) -> HeraldProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("port").port();
         let address: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
         let child = self
-            .command(&["serve"])
+            .command(&[role])
             .env("HERALD_LISTEN", address.to_string())
             .stdout(Stdio::null())
             .stderr(match &self.log_file {
-                Some(path) => Stdio::from(std::fs::File::create(path).expect("create the log file")),
+                Some(path) => Stdio::from(
+                    std::fs::OpenOptions::new().create(true).append(true).open(path).expect("open the log file"),
+                ),
                 None => Stdio::inherit(),
             })
             .spawn()
-            .expect("start herald serve");
+            .unwrap_or_else(|error| panic!("start herald {role}: {error}"));
         let process = HeraldProcess { child, address };
+        if role == "worker" {
+            return process;
+        }
         let client = reqwest::Client::new();
         let health = format!("http://{address}/api/v1/health");
-        crate::eventually(Duration::from_secs(60), "herald serve to answer /api/v1/health", || {
+        crate::eventually(Duration::from_secs(60), &format!("herald {role} to answer /api/v1/health"), || {
             let request = client.get(&health).send();
             async move { request.await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
         })
@@ -103,7 +114,7 @@ impl Installation {
     }
 }
 
-/// A running `herald serve` process.
+/// A running `herald` process.
 #[derive(Debug)]
 pub struct HeraldProcess {
     child: Child,

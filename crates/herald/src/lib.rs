@@ -287,6 +287,7 @@ fn worker_config(settings: &Settings) -> anyhow::Result<WorkerConfig> {
         breaker: settings.breaker_policy()?,
         read_batch: settings.read_batch,
         reclaim_idle: settings.duration_of("reclaim_idle")?,
+        worker_lease: settings.duration_of("worker_lease")?,
         reconcile_interval: settings.duration_of("reconcile_interval")?,
         reconcile_grace: settings.duration_of("reconcile_grace")?,
         shutdown_grace: settings.duration_of("shutdown_grace")?,

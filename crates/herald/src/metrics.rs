@@ -2,7 +2,8 @@
 //! (`metrics_listen`).
 //!
 //! Counters are moved by the API and the worker as things happen; the gauges are read
-//! here, once per scrape: per tenant partition the stream's length and oldest entry
+//! here, once per scrape: per *active* tenant partition (ready, parked or held by a
+//! worker; idle tenants cost nothing and drop out) the stream's length and oldest entry
 //! and the delayed set's size (one Redis pipeline each), the circuit breakers that are
 //! not closed, and the dead letters per tenant from the database (a grouped count,
 //! kept for [`DEAD_LETTER_REFRESH`] so frequent scrapes cost the database little).
@@ -61,7 +62,7 @@ async fn render(State(scrape): State<Scrape>) -> axum::response::Response {
 async fn snapshot(scrape: &Scrape) -> anyhow::Result<Snapshot> {
     let now_ms = chrono::Utc::now().timestamp_millis();
     let mut partitions = Vec::new();
-    for partition in scrape.queue.partitions().await? {
+    for partition in scrape.queue.active_partitions().await? {
         let stats = scrape.queue.partition_stats(&partition).await?;
         let oldest = stats.oldest_entry_ms.map_or(0.0, |at| (now_ms - at).max(0) as f64 / 1000.0);
         partitions.push((partition.name().to_owned(), stats.stream_length, oldest, stats.delayed));

@@ -42,10 +42,46 @@ impl KeyLayout {
         Ok(Self { prefix: prefix.to_owned() })
     }
 
-    /// `<prefix>:partitions` — SET of partition names that have ever had work. Workers
-    /// read it to discover streams; it is global (not hash-tagged) and tiny.
+    /// `<prefix>:partitions` — SET of partition names that have ever had work, written
+    /// by versions before the active-partition index. Read once, by the first worker of
+    /// this version ([`crate::Queue::import_legacy_partitions`]), then deleted.
     pub fn partitions(&self) -> String {
         format!("{}:partitions", self.prefix)
+    }
+
+    /// `<prefix>:ready` — SET of partitions whose stream may hold entries no worker has
+    /// read yet. Added to after every append (enqueue, promotion, hand-back); a reader
+    /// removes a partition when a read finds nothing new, then reads once more (see
+    /// [`crate::QueueReader::retire`]). Workers read only these partitions.
+    pub fn ready(&self) -> String {
+        format!("{}:ready", self.prefix)
+    }
+
+    /// `<prefix>:due` — ZSET of partitions with parked deliveries, scored by the earliest
+    /// due time (Unix ms) of their delayed set. Promoters visit only partitions whose
+    /// score has passed; idle partitions cost nothing.
+    pub fn due(&self) -> String {
+        format!("{}:due", self.prefix)
+    }
+
+    /// `<prefix>:signal` — a short STREAM appended to after new work is announced in
+    /// [`KeyLayout::ready`]. Idle workers block on it (`XREAD`), so every one of them
+    /// wakes at once, and none polls.
+    pub fn signal(&self) -> String {
+        format!("{}:signal", self.prefix)
+    }
+
+    /// `<prefix>:workers` — ZSET of worker consumer names scored by when their lease
+    /// lapses (Unix ms). A worker renews its lease; one whose lease lapsed is dead and
+    /// its pending entries are handed back.
+    pub fn workers(&self) -> String {
+        format!("{}:workers", self.prefix)
+    }
+
+    /// `<prefix>:held:<consumer>` — SET of the partitions in which a worker may hold
+    /// unacknowledged entries: where to look when it dies.
+    pub fn held(&self, consumer: &str) -> String {
+        format!("{}:held:{consumer}", self.prefix)
     }
 
     /// `<prefix>:{p:<partition>}:stream` — STREAM of deliveries due now. Fields:

@@ -21,14 +21,17 @@
 //! **What it must not know:** SQL, HTTP, or what a delivery's outcome means. It moves
 //! opaque `(delivery id, attempt count)` pairs between a stream and a delayed set.
 
+mod active;
 mod enqueuer;
 pub mod keys;
 mod queue;
 
+pub use active::PROMOTE_CLAIM;
 pub use enqueuer::Enqueuer;
 pub use keys::{KeyLayout, Partition};
 pub use queue::{
-    PartitionStats, Queue, QueueConfig, QueueReader, QueuedDelivery, ReceivedDelivery, Settlement, SharedBreaker,
+    PartitionStats, Queue, QueueConfig, QueueReader, QueuedDelivery, ReadRound, ReceivedDelivery, Settlement,
+    SharedBreaker,
 };
 
 /// Everything that can go wrong talking to Redis.

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::streams::{StreamAutoClaimReply, StreamId, StreamReadOptions, StreamReadReply};
+use redis::streams::{StreamId, StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, Script};
 
 use crate::keys::{KeyLayout, Partition, CONSUMER_GROUP};
@@ -107,7 +107,8 @@ return 1
 
 /// Move due members of the delayed set to the stream. Atomic, so any number of
 /// workers may run it at once without moving a delivery twice. A member is
-/// `<delivery>:<n>:<endpoint>` (or `<delivery>:<n>` from older versions).
+/// `<delivery>:<n>:<endpoint>` (or `<delivery>:<n>` from older versions). Returns
+/// how many moved and the earliest due time left (-1 when the set is empty).
 /// KEYS: delayed, stream. ARGV: now ms, limit.
 const PROMOTE_SCRIPT: &str = r"
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
@@ -126,20 +127,25 @@ for _, member in ipairs(due) do
   end
   redis.call('ZREM', KEYS[1], member)
 end
-return #due
+local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if next[2] then
+  return {#due, tonumber(next[2])}
+end
+return {#due, -1}
 ";
 
 /// A handle on the queue for short, non-blocking commands. Cheap to clone.
 #[derive(Clone)]
 pub struct Queue {
-    keys: KeyLayout,
+    pub(crate) keys: KeyLayout,
     client: redis::Client,
-    conn: ConnectionManager,
+    pub(crate) conn: ConnectionManager,
     command_timeout: Duration,
     ack: Script,
     retry_later: Script,
     release: Script,
     promote: Script,
+    pub(crate) active: crate::active::ActiveScripts,
 }
 
 impl std::fmt::Debug for Queue {
@@ -171,6 +177,7 @@ impl Queue {
             retry_later: Script::new(RETRY_LATER_SCRIPT),
             release: Script::new(RELEASE_SCRIPT),
             promote: Script::new(PROMOTE_SCRIPT),
+            active: Default::default(),
         })
     }
 
@@ -178,14 +185,15 @@ impl Queue {
         &self.keys
     }
 
-    /// A reader with its own connection: blocking reads must not hold up the
+    /// A reader with its own connection: waiting for work must not hold up the
     /// acknowledgements that share `conn`.
     pub async fn reader(&self, consumer: &str) -> QueueResult<QueueReader> {
-        Ok(QueueReader {
-            queue: self.clone(),
-            conn: connection(&self.client, self.command_timeout + Duration::from_secs(10)).await?,
-            consumer: consumer.to_owned(),
-        })
+        let mut conn = connection(&self.client, self.command_timeout + Duration::from_secs(10)).await?;
+        // Wake on signals newer than the newest now; older ones announced work that the
+        // first look at the ready set sees.
+        let newest: redis::streams::StreamRangeReply = conn.xrevrange_count(self.keys.signal(), "+", "-", 1).await?;
+        let last_signal = newest.ids.first().map_or_else(|| "0-0".to_owned(), |entry| entry.id.clone());
+        Ok(QueueReader { queue: self.clone(), conn, consumer: consumer.to_owned(), last_signal })
     }
 
     /// A round trip to Redis, for readiness checks.
@@ -206,10 +214,11 @@ impl Queue {
         groups: impl IntoIterator<Item = (&'a Partition, &'a [QueuedDelivery])>,
     ) -> QueueResult<()> {
         let mut pipe = redis::pipe();
+        let mut appended = Vec::new();
         for (partition, deliveries) in groups.into_iter().filter(|(_, deliveries)| !deliveries.is_empty()) {
             let stream = self.keys.stream(partition);
             let tracked = self.keys.tracked(partition);
-            pipe.sadd(self.keys.partitions(), partition.name()).ignore();
+            appended.push(partition.name());
             for delivery in deliveries {
                 pipe.cmd("XADD")
                     .arg(&stream)
@@ -229,7 +238,8 @@ impl Queue {
         }
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn).await?;
-        Ok(())
+        // Announced once appended (see `crate::active` for why the order matters).
+        self.announce_ready(appended).await
     }
 
     /// Puts deliveries in their partition's delayed set, each due at its own Unix
@@ -241,7 +251,6 @@ impl Queue {
         let delayed = self.keys.delayed(partition);
         let tracked = self.keys.tracked(partition);
         let mut pipe = redis::pipe();
-        pipe.sadd(self.keys.partitions(), partition.name()).ignore();
         for (delivery, due_unix_ms) in deliveries {
             let member = format!("{}:{}:{}", delivery.delivery_id, delivery.attempts_made, delivery.endpoint_id);
             pipe.zadd(&delayed, member, *due_unix_ms).ignore();
@@ -249,7 +258,7 @@ impl Queue {
         }
         let mut conn = self.conn.clone();
         pipe.query_async::<()>(&mut conn).await?;
-        Ok(())
+        self.announce_due(deliveries.iter().map(|(_, due)| (partition.name(), *due))).await
     }
 
     /// Creates the partition's consumer group (reading from the stream's start) if missing.
@@ -261,14 +270,6 @@ impl Queue {
             Err(error) if error.code() != Some("BUSYGROUP") => Err(error.into()),
             _ => Ok(()),
         }
-    }
-
-    /// Every partition that has ever had work.
-    pub async fn partitions(&self) -> QueueResult<Vec<Partition>> {
-        let mut conn = self.conn.clone();
-        let mut names: Vec<String> = conn.smembers(self.keys.partitions()).await?;
-        names.sort();
-        Ok(names.into_iter().map(Partition::from_name).collect())
     }
 
     /// Done with a delivery for good (succeeded, dead-lettered or stale).
@@ -307,11 +308,10 @@ impl Queue {
             .arg(&received.delivery.endpoint_id)
             .invoke_async::<()>(&mut conn)
             .await?;
-        // Outside the script: the partition set lives in another Cluster slot. Without
-        // it a Redis that lost its keys meanwhile would hold a parked delivery in a
-        // partition no promoter visits, and the reconciler would see it as tracked.
-        let _: () = conn.sadd(self.keys.partitions(), received.partition.name()).await?;
-        Ok(())
+        // After the script, in another Cluster slot: the due index must never miss a
+        // parked delivery, or no promoter would visit it while the reconciler sees it
+        // as tracked (see `crate::active`).
+        self.announce_due([(received.partition.name(), due_unix_ms)]).await
     }
 
     /// Settles many received deliveries in one round trip (the worker's batched
@@ -324,18 +324,6 @@ impl Queue {
         let mut conn = self.conn.clone();
         for first_try in [true, false] {
             let mut pipe = redis::pipe();
-            // Parked deliveries must be in a partition the promoters know of, even if
-            // Redis lost its keys since the entry was read (see `retry_later`).
-            let mut parked_in: Vec<&str> = settlements
-                .iter()
-                .filter(|(_, settlement)| matches!(settlement, Settlement::RetryLater { .. }))
-                .map(|(received, _)| received.partition.name())
-                .collect();
-            parked_in.sort_unstable();
-            parked_in.dedup();
-            if !parked_in.is_empty() {
-                pipe.sadd(self.keys.partitions(), parked_in).ignore();
-            }
             for (received, settlement) in settlements {
                 let stream = self.keys.stream(&received.partition);
                 let tracked = self.keys.tracked(&received.partition);
@@ -369,7 +357,14 @@ impl Queue {
                 };
             }
             match pipe.query_async::<()>(&mut conn).await {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    // Parked deliveries are announced due once parked (see `retry_later`).
+                    let parked = settlements.iter().filter_map(|(received, settlement)| match settlement {
+                        Settlement::RetryLater { due_unix_ms, .. } => Some((received.partition.name(), *due_unix_ms)),
+                        Settlement::Ack => None,
+                    });
+                    return self.announce_due(parked).await;
+                }
                 // Redis restarted and forgot the scripts: load them and run the pipeline
                 // again (both scripts give the same result when run twice).
                 Err(error) if first_try && error.code() == Some("NOSCRIPT") => {
@@ -395,14 +390,29 @@ impl Queue {
             .arg(&received.delivery.endpoint_id)
             .invoke_async::<()>(&mut conn)
             .await?;
-        Ok(())
+        self.announce_ready([received.partition.name()]).await
     }
 
-    /// Moves up to `limit` deliveries due by `now_unix_ms` from the delayed set to the
-    /// stream. Returns how many moved.
+    /// Moves up to `limit` deliveries of one partition due by `now_unix_ms` from the
+    /// delayed set to the stream, and announces them. Returns how many moved. (The
+    /// promoter visits only due partitions: [`Queue::promote_due_partitions`].)
     pub async fn promote_due(&self, partition: &Partition, now_unix_ms: i64, limit: usize) -> QueueResult<usize> {
+        let (moved, _) = self.promote_partition(partition, now_unix_ms, limit).await?;
+        if moved > 0 {
+            self.announce_ready([partition.name()]).await?;
+        }
+        Ok(moved)
+    }
+
+    /// Runs the promotion script: how many moved, and the earliest due time left.
+    pub(crate) async fn promote_partition(
+        &self,
+        partition: &Partition,
+        now_unix_ms: i64,
+        limit: usize,
+    ) -> QueueResult<(usize, Option<i64>)> {
         let mut conn = self.conn.clone();
-        let moved: usize = self
+        let (moved, next): (usize, i64) = self
             .promote
             .key(self.keys.delayed(partition))
             .key(self.keys.stream(partition))
@@ -410,7 +420,7 @@ impl Queue {
             .arg(limit)
             .invoke_async(&mut conn)
             .await?;
-        Ok(moved)
+        Ok((moved, (next >= 0).then_some(next)))
     }
 
     /// Of the given delivery ids, those Redis holds no trace of.
@@ -549,6 +559,8 @@ pub struct QueueReader {
     queue: Queue,
     conn: ConnectionManager,
     consumer: String,
+    /// The newest signal seen, so a wait returns at once for any newer one.
+    last_signal: String,
 }
 
 impl std::fmt::Debug for QueueReader {
@@ -557,77 +569,99 @@ impl std::fmt::Debug for QueueReader {
     }
 }
 
+/// What one round of reads found.
+#[derive(Debug, Default)]
+pub struct ReadRound {
+    pub received: Vec<ReceivedDelivery>,
+    /// Partitions that had nothing new: candidates to leave the ready set.
+    pub empty: Vec<Partition>,
+}
+
 impl QueueReader {
     pub fn consumer(&self) -> &str {
         &self.consumer
     }
 
-    /// Reads new entries from the given partitions: at most `count_per_partition` from
-    /// each, waiting up to `block` when there are none. A partition whose group
-    /// vanished (Redis flushed or restarted empty) gets it recreated.
-    pub async fn read(
-        &mut self,
-        partitions: &[Partition],
-        count_per_partition: usize,
-        block: Duration,
-    ) -> QueueResult<Vec<ReceivedDelivery>> {
+    /// Reads new entries: at most `count` from each partition, in one round trip of
+    /// one `XREADGROUP` per partition (each within its partition's Cluster slot), without
+    /// waiting. A partition whose group vanished (Redis flushed or restarted empty)
+    /// gets it recreated.
+    pub async fn read_round(&mut self, partitions: &[Partition], count: usize) -> QueueResult<ReadRound> {
         if partitions.is_empty() {
-            return Ok(Vec::new());
+            return Ok(ReadRound::default());
         }
-        let streams: Vec<String> = partitions.iter().map(|p| self.queue.keys.stream(p)).collect();
-        let ids = vec![">"; streams.len()];
-        let options = StreamReadOptions::default()
-            .group(CONSUMER_GROUP, &self.consumer)
-            .count(count_per_partition)
-            .block(block.as_millis() as usize);
-        let reply: Result<Option<StreamReadReply>, redis::RedisError> =
-            self.conn.xread_options(&streams, &ids, &options).await;
-        let reply = match reply {
-            Ok(reply) => reply,
+        let mut pipe = redis::pipe();
+        for partition in partitions {
+            pipe.cmd("XREADGROUP")
+                .arg("GROUP")
+                .arg(CONSUMER_GROUP)
+                .arg(&self.consumer)
+                .arg("COUNT")
+                .arg(count.max(1))
+                .arg("STREAMS")
+                .arg(self.queue.keys.stream(partition))
+                .arg(">");
+        }
+        let replies: Result<Vec<Option<StreamReadReply>>, redis::RedisError> = pipe.query_async(&mut self.conn).await;
+        let replies = match replies {
+            Ok(replies) => replies,
             Err(error) if error.code() == Some("NOGROUP") => {
                 for partition in partitions {
                     self.queue.ensure_group(partition).await?;
                 }
-                return Ok(Vec::new());
+                return Ok(ReadRound::default());
             }
             Err(error) => return Err(error.into()),
         };
-        let mut received = Vec::new();
-        for stream in reply.map(|r| r.keys).unwrap_or_default() {
-            for entry in &stream.ids {
-                received.push(self.queue.parse_entry(&stream.key, entry)?);
+        let mut round = ReadRound::default();
+        for (partition, reply) in partitions.iter().zip(replies) {
+            let before = round.received.len();
+            for stream in reply.map(|r| r.keys).unwrap_or_default() {
+                for entry in &stream.ids {
+                    round.received.push(self.queue.parse_entry(&stream.key, entry)?);
+                }
+            }
+            if round.received.len() == before {
+                round.empty.push(partition.clone());
             }
         }
-        Ok(received)
+        Ok(round)
     }
 
-    /// Takes over up to `count` entries of a partition that other consumers left
-    /// pending for at least `min_idle` (their worker most likely died).
-    pub async fn reclaim(
-        &mut self,
-        partition: &Partition,
-        min_idle: Duration,
-        count: usize,
-    ) -> QueueResult<Vec<ReceivedDelivery>> {
-        let stream = self.queue.keys.stream(partition);
-        let reply: Result<StreamAutoClaimReply, redis::RedisError> = redis::cmd("XAUTOCLAIM")
-            .arg(&stream)
-            .arg(CONSUMER_GROUP)
-            .arg(&self.consumer)
-            .arg(min_idle.as_millis() as u64)
-            .arg("0-0")
-            .arg("COUNT")
-            .arg(count)
-            .query_async(&mut self.conn)
-            .await;
-        let reply = match reply {
-            Ok(reply) => reply,
-            Err(error) if error.code() == Some("NOGROUP") => {
-                self.queue.ensure_group(partition).await?;
-                return Ok(Vec::new());
-            }
-            Err(error) => return Err(error.into()),
-        };
-        reply.claimed.iter().map(|entry| self.queue.parse_entry(&stream, entry)).collect()
+    /// Reads new entries from the given partitions, at most `count` from each.
+    pub async fn read(&mut self, partitions: &[Partition], count: usize) -> QueueResult<Vec<ReceivedDelivery>> {
+        Ok(self.read_round(partitions, count).await?.received)
+    }
+
+    /// Takes partitions that had nothing new out of the ready set, then reads each once
+    /// more: an entry appended meanwhile is returned here, and its partition stays
+    /// ready. (An append after the second read announces the partition again.)
+    pub async fn retire(&mut self, partitions: &[Partition], count: usize) -> QueueResult<Vec<ReceivedDelivery>> {
+        if partitions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names: Vec<&str> = partitions.iter().map(Partition::name).collect();
+        let _: () = self.conn.srem(self.queue.keys.ready(), names).await?;
+        let round = self.read_round(partitions, count).await?;
+        let refilled: Vec<&str> = partitions.iter().filter(|p| !round.empty.contains(p)).map(Partition::name).collect();
+        if !refilled.is_empty() {
+            let _: () = self.conn.sadd(self.queue.keys.ready(), refilled).await?;
+        }
+        Ok(round.received)
+    }
+
+    /// Waits up to `block` for new work to be announced (returns at once if some was
+    /// announced since the last wait). Every idle reader wakes on one announcement.
+    pub async fn wait_for_work(&mut self, block: Duration) -> QueueResult<()> {
+        let options = StreamReadOptions::default().count(SIGNALS_PER_WAIT).block(block.as_millis().max(1) as usize);
+        let reply: Option<StreamReadReply> =
+            self.conn.xread_options(&[self.queue.keys.signal()], &[&self.last_signal], &options).await?;
+        if let Some(newest) = reply.and_then(|r| r.keys.into_iter().next()).and_then(|k| k.ids.into_iter().last()) {
+            self.last_signal = newest.id;
+        }
+        Ok(())
     }
 }
+
+/// Signals read per wait; only the newest matters.
+const SIGNALS_PER_WAIT: usize = 64;

@@ -1,5 +1,12 @@
-//! The dispatcher (read, place in a lane, attempt, acknowledge) and the promoter
-//! (delayed → stream).
+//! The dispatcher (read, place in a lane, attempt, acknowledge), the promoter
+//! (delayed → stream) and the liveness loop (lease, takeover of dead workers).
+//!
+//! The dispatcher reads only partitions in the ready set (see `herald_queue`'s
+//! `active` module), one `XREADGROUP` per partition in one round trip, round-robin
+//! with an equal share of the free capacity each: a busy tenant gets what the others
+//! leave, and a small tenant's first message is read in the next round, never behind
+//! a big backlog. With nothing ready it blocks on the signal stream, so an idle
+//! worker costs the same whatever the number of tenants.
 //!
 //! The reader never waits on an endpoint: a delivery either starts in its lane, waits
 //! in memory behind a busy lane that will work it off soon, or is parked in the
@@ -7,7 +14,7 @@
 //! and takes its lane's next waiting delivery when one finishes; an open circuit
 //! breaker parks the lane's deliveries until the breaker's cool-down ends.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,53 +29,38 @@ use crate::breakers::Gate;
 use crate::lanes::{LaneKey, LaneSlot, Offer};
 use crate::{attempt, WorkerContext, WorkerError};
 
-/// How long one read waits for new entries. Short, so shutdown is noticed quickly.
+/// How long an idle reader waits for work to be announced. Short, so shutdown is
+/// noticed quickly.
 const READ_BLOCK: Duration = Duration::from_millis(500);
-/// How often the list of partitions is refreshed.
-const PARTITION_REFRESH: Duration = Duration::from_secs(1);
 /// How often due retries are promoted.
 const PROMOTE_EVERY: Duration = Duration::from_millis(200);
 /// Most entries promoted from one partition per tick.
 const PROMOTE_BATCH: usize = 1_000;
-/// Most entries reclaimed from one partition per pass.
-const RECLAIM_BATCH: usize = 100;
 /// Pause after an error talking to Redis, so an outage is not a busy loop.
 const ERROR_PAUSE: Duration = Duration::from_millis(500);
 
 /// Reads and attempts deliveries until `shutdown`, then drains or hands back.
 pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> Result<(), WorkerError> {
-    let mut reader = ctx.queue.reader(&ctx.config.consumer_name).await?;
-    let mut reclaimer = ctx.queue.reader(&ctx.config.consumer_name).await?;
+    let consumer = ctx.config.consumer_name.clone();
+    let mut reader = ctx.queue.reader(&consumer).await?;
     // The batch loads keep one connection (see `herald_store::Session`).
     let mut session = ctx.store.session();
     let permits = Arc::new(Semaphore::new(ctx.config.max_in_flight.max(1)));
     let hard_stop = CancellationToken::new();
     let mut tasks = JoinSet::new();
-    let mut partitions: Vec<Partition> = Vec::new();
+    // Partitions whose consumer group this worker made sure of, and those where it may
+    // hold entries (listed in Redis before the first read, for whoever takes it over).
     let mut grouped: HashSet<Partition> = HashSet::new();
-    let mut refreshed_at: Option<Instant> = None;
+    let mut held: BTreeSet<Partition> = BTreeSet::new();
+    let mut cursor = 0usize;
     let mut reclaimed_at = Instant::now();
     let reclaim_every = (ctx.config.reclaim_idle / 2).clamp(Duration::from_millis(250), Duration::from_secs(30));
 
     while !shutdown.is_cancelled() {
         while tasks.try_join_next().is_some() {}
-        if refreshed_at.is_none_or(|at| at.elapsed() >= PARTITION_REFRESH) {
-            match refresh_partitions(&ctx, &mut grouped).await {
-                Ok(fresh) => partitions = fresh,
-                Err(error) => {
-                    tracing::warn!(%error, "cannot list partitions");
-                    pause(&shutdown, ERROR_PAUSE).await;
-                    continue;
-                }
-            }
-            refreshed_at = Some(Instant::now());
-        }
-        if partitions.is_empty() {
-            // Look again after the pause, so the first tenant's first message does not
-            // wait for the periodic refresh.
-            refreshed_at = None;
-            pause(&shutdown, Duration::from_millis(100)).await;
-            continue;
+        if reclaimed_at.elapsed() >= reclaim_every {
+            reclaimed_at = Instant::now();
+            reclaim_own(&ctx, &mut held).await;
         }
         let available = permits.available_permits();
         if available == 0 {
@@ -78,39 +70,47 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
             }
             continue;
         }
-        let per_partition = (available / partitions.len()).clamp(1, ctx.config.read_batch.max(1));
-        let mut batch = match reader.read(&partitions, per_partition, READ_BLOCK).await {
-            Ok(batch) => batch,
+        let ready = match ctx.queue.ready_partitions().await {
+            Ok(ready) => ready,
             Err(error) => {
+                tracing::warn!(%error, "cannot list ready partitions");
+                pause(&shutdown, ERROR_PAUSE).await;
+                continue;
+            }
+        };
+        if ready.is_empty() {
+            tokio::select! {
+                waited = reader.wait_for_work(READ_BLOCK) => if let Err(error) = waited {
+                    tracing::warn!(%error, "cannot wait for work");
+                    pause(&shutdown, ERROR_PAUSE).await;
+                },
+                () = shutdown.cancelled() => break,
+            }
+            continue;
+        }
+        let (chosen, quantum) = fair_share(&ready, &mut cursor, available, ctx.config.read_batch.max(1));
+        if let Err(error) = prepare(&ctx, &chosen, &mut grouped, &mut held).await {
+            tracing::warn!(%error, "cannot prepare partitions for reading");
+            pause(&shutdown, ERROR_PAUSE).await;
+            continue;
+        }
+        let batch = match reader.read_round(&chosen, quantum).await {
+            Ok(round) => {
+                let mut batch = round.received;
+                match reader.retire(&round.empty, quantum).await {
+                    Ok(late) => batch.extend(late),
+                    Err(error) => tracing::warn!(%error, "cannot retire drained partitions"),
+                }
+                batch
+            }
+            Err(error) => {
+                // A vanished group (Redis lost its keys) is recreated on the next look.
+                grouped.clear();
                 tracing::warn!(%error, "cannot read from the queue");
                 pause(&shutdown, ERROR_PAUSE).await;
                 continue;
             }
         };
-        if batch.is_empty() {
-            // Nothing to do in the known partitions: look for new ones right away, so a
-            // new tenant's first message does not wait for the next periodic refresh.
-            refreshed_at = None;
-        }
-        if reclaimed_at.elapsed() >= reclaim_every {
-            reclaimed_at = Instant::now();
-            for partition in &partitions {
-                match reclaimer.reclaim(partition, ctx.config.reclaim_idle, RECLAIM_BATCH).await {
-                    Ok(claimed) => {
-                        if !claimed.is_empty() {
-                            ctx.metrics.reclaimed(partition.name(), claimed.len() as u64);
-                            tracing::info!(
-                                partition = partition.name(),
-                                count = claimed.len(),
-                                "reclaimed abandoned deliveries"
-                            );
-                        }
-                        batch.extend(claimed);
-                    }
-                    Err(error) => tracing::warn!(%error, "cannot reclaim abandoned deliveries"),
-                }
-            }
-        }
         for received in attempt::prefetch(&mut session, batch).await {
             if shutdown.is_cancelled() {
                 hand_back(&ctx, &received).await;
@@ -155,7 +155,77 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
     }
     // Every finished attempt is committed and settled before the worker stops.
     ctx.recorder.flush().await;
+    // Whatever is still pending (Redis refused a hand-back) is taken over at once.
+    if let Err(error) = ctx.queue.give_up_lease(&consumer).await {
+        tracing::warn!(%error, "cannot give up the worker lease; it lapses on its own");
+    }
     Ok(())
+}
+
+/// Round-robin over the ready partitions: at most one partition per free permit,
+/// starting after where the last round stopped, each read for an equal share of the
+/// free capacity (at least 1, at most `read_batch`).
+fn fair_share(ready: &[Partition], cursor: &mut usize, available: usize, read_batch: usize) -> (Vec<Partition>, usize) {
+    let take = ready.len().min(available.max(1));
+    let start = *cursor % ready.len();
+    let chosen: Vec<Partition> = ready.iter().cycle().skip(start).take(take).cloned().collect();
+    *cursor = (start + take) % ready.len();
+    let quantum = (available / take).clamp(1, read_batch);
+    (chosen, quantum)
+}
+
+/// Makes sure each partition has its consumer group, and lists in Redis those where
+/// this worker is about to hold entries for the first time.
+async fn prepare(
+    ctx: &WorkerContext,
+    partitions: &[Partition],
+    grouped: &mut HashSet<Partition>,
+    held: &mut BTreeSet<Partition>,
+) -> Result<(), WorkerError> {
+    for partition in partitions {
+        if !grouped.contains(partition) {
+            ctx.queue.ensure_group(partition).await?;
+            grouped.insert(partition.clone());
+        }
+    }
+    let new: Vec<Partition> = partitions.iter().filter(|p| !held.contains(*p)).cloned().collect();
+    ctx.queue.note_held(&ctx.config.consumer_name, &new).await?;
+    held.extend(new);
+    Ok(())
+}
+
+/// Hands back entries this worker left unacknowledged for `reclaim_idle` (an attempt
+/// whose record failed, a settlement Redis refused), and stops listing partitions
+/// where it holds nothing. Runs in the dispatch loop, so no read races the pruning.
+async fn reclaim_own(ctx: &WorkerContext, held: &mut BTreeSet<Partition>) {
+    let consumer = &ctx.config.consumer_name;
+    let mut idle = Vec::new();
+    for partition in held.iter() {
+        match ctx.queue.requeue_pending(partition, consumer, ctx.config.reclaim_idle).await {
+            Ok(0) => {}
+            Ok(count) => {
+                ctx.metrics.reclaimed(partition.name(), count as u64);
+                tracing::info!(partition = partition.name(), count, "handed back deliveries left unacknowledged");
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot hand back unacknowledged deliveries");
+                return;
+            }
+        }
+        match ctx.queue.holds_pending(partition, consumer).await {
+            Ok(false) => idle.push(partition.clone()),
+            Ok(true) => {}
+            Err(error) => {
+                tracing::warn!(%error, "cannot check pending deliveries");
+                return;
+            }
+        }
+    }
+    for partition in idle {
+        if ctx.queue.forget_held(consumer, &partition).await.is_ok() {
+            held.remove(&partition);
+        }
+    }
 }
 
 fn lane_key(received: &Dispatch) -> LaneKey<'_> {
@@ -255,20 +325,6 @@ async fn hand_back(ctx: &WorkerContext, received: &ReceivedDelivery) {
     }
 }
 
-async fn refresh_partitions(
-    ctx: &WorkerContext,
-    grouped: &mut HashSet<Partition>,
-) -> Result<Vec<Partition>, WorkerError> {
-    let partitions = ctx.queue.partitions().await?;
-    for partition in &partitions {
-        if !grouped.contains(partition) {
-            ctx.queue.ensure_group(partition).await?;
-            grouped.insert(partition.clone());
-        }
-    }
-    Ok(partitions)
-}
-
 /// Moves due retries back to their streams until `stop`.
 pub async fn promote_loop(ctx: WorkerContext, stop: CancellationToken) {
     while !stop.is_cancelled() {
@@ -281,11 +337,39 @@ pub async fn promote_loop(ctx: WorkerContext, stop: CancellationToken) {
 }
 
 async fn promote_once(ctx: &WorkerContext) -> Result<(), WorkerError> {
-    let now = chrono::Utc::now().timestamp_millis();
-    for partition in ctx.queue.partitions().await? {
-        ctx.queue.promote_due(&partition, now, PROMOTE_BATCH).await?;
-    }
+    ctx.queue.promote_due_partitions(PROMOTE_BATCH).await?;
     Ok(())
+}
+
+/// Renews this worker's lease every third of it, and takes over workers whose lease
+/// lapsed, until `stop`. Its own task, so a busy dispatcher never lets the lease lapse.
+pub async fn liveness_loop(ctx: WorkerContext, stop: CancellationToken) {
+    let consumer = ctx.config.consumer_name.clone();
+    let every = (ctx.config.worker_lease / 3).max(Duration::from_millis(100));
+    while !stop.is_cancelled() {
+        if let Err(error) = ctx.queue.renew_lease(&consumer, ctx.config.worker_lease).await {
+            tracing::warn!(%error, "cannot renew the worker lease");
+        }
+        match ctx.queue.lapsed_workers().await {
+            Ok(lapsed) => {
+                for dead in lapsed.iter().filter(|dead| **dead != consumer) {
+                    match ctx.queue.take_over(dead, &consumer).await {
+                        Ok(Some(handed_back)) => {
+                            let count: usize = handed_back.iter().map(|(_, count)| count).sum();
+                            for (partition, count) in handed_back.iter().filter(|(_, count)| *count > 0) {
+                                ctx.metrics.reclaimed(partition.name(), *count as u64);
+                            }
+                            tracing::info!(worker = %dead, count, "took over a worker whose lease lapsed");
+                        }
+                        Ok(None) => {}
+                        Err(error) => tracing::warn!(%error, worker = %dead, "cannot take over a worker"),
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot list lapsed workers"),
+        }
+        pause(&stop, every).await;
+    }
 }
 
 /// Sleeps for `duration` or until `token` is cancelled.

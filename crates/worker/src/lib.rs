@@ -1,6 +1,6 @@
 //! Herald's delivery worker.
 //!
-//! A worker runs four loops over the shared queue:
+//! A worker runs these loops over the shared queue:
 //! - the **dispatcher** ([`dispatcher`]) reads due deliveries from every tenant
 //!   partition, puts each in its endpoint's lane ([`lanes`]: per-endpoint and
 //!   per-tenant concurrency, overflow parked in the delayed set), asks the endpoint's
@@ -10,7 +10,9 @@
 //!   the stream (an atomic script; safe with any number of workers);
 //! - the **recorder** ([`recorder`]) commits finished attempts in batches and then
 //!   acknowledges or parks their queue entries in one round trip;
-//! - the **reclaimer** takes over entries a dead worker left unacknowledged;
+//! - the **liveness** loop renews this worker's lease and, when another worker's
+//!   lease lapses, hands everything that worker held back to the streams at once;
+//!   the dispatcher itself hands back entries it left unacknowledged too long;
 //! - the **reconciler** ([`reconciler`]) re-queues deliveries the database says are
 //!   due but Redis has no trace of (Redis flushed or restarted empty).
 //!
@@ -75,9 +77,13 @@ pub struct WorkerConfig {
     pub breaker: BreakerPolicy,
     /// Entries read from one partition per read.
     pub read_batch: usize,
-    /// How long an entry must sit unacknowledged before another worker takes it over.
-    /// Longer than the request timeout, or a slow attempt gets duplicated.
+    /// How long an entry this worker read may sit unacknowledged before it hands it
+    /// back to the stream (its attempt's record failed). Longer than the request
+    /// timeout, or a slow attempt gets duplicated.
     pub reclaim_idle: Duration,
+    /// How long this worker's lease lasts without renewal; renewed every third of it.
+    /// When it lapses (the worker died), a survivor hands back everything it held.
+    pub worker_lease: Duration,
     /// How often the reconciler compares the database with Redis.
     pub reconcile_interval: Duration,
     /// A delivery this overdue and unknown to Redis is re-queued.
@@ -158,6 +164,15 @@ pub async fn run(
 ) -> Result<(), WorkerError> {
     let ctx = WorkerContext::new(store, queue, config, metrics)?;
     let background = CancellationToken::new();
+    match ctx.queue.import_legacy_partitions(&ctx.config.consumer_name).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "moved the partitions of an earlier version to the active indexes"),
+        Err(error) => tracing::warn!(%error, "cannot move the partitions of an earlier version; retried at next start"),
+    }
+    if let Err(error) = ctx.queue.renew_lease(&ctx.config.consumer_name, ctx.config.worker_lease).await {
+        tracing::warn!(%error, "cannot take the worker lease yet");
+    }
+    let liveness = tokio::spawn(dispatcher::liveness_loop(ctx.clone(), background.clone()));
     let promoter = tokio::spawn(dispatcher::promote_loop(ctx.clone(), background.clone()));
     let reconciler = tokio::spawn(reconciler::reconcile_loop(ctx.clone(), background.clone()));
     let webhooks = operational::OperationalWebhooks {
@@ -169,7 +184,7 @@ pub async fn run(
     let relay = tokio::spawn(operational::relay_loop(webhooks, relay, background.clone()));
     let result = dispatcher::dispatch_loop(ctx, shutdown).await;
     background.cancel();
-    let _ = tokio::join!(promoter, reconciler, relay);
+    let _ = tokio::join!(promoter, reconciler, relay, liveness);
     result
 }
 
