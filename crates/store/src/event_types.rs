@@ -65,8 +65,13 @@ impl Store {
     }
 
     /// Writes every field of an event type found earlier.
-    pub async fn update_event_type(&self, event_type: event_type::Model) -> StoreResult<event_type::Model> {
-        Ok(event_type::ActiveModel::from(event_type).reset_all().update(&self.db).await?)
+    /// `None` when the event type was removed since it was read (a concurrent expunge).
+    pub async fn update_event_type(&self, event_type: event_type::Model) -> StoreResult<Option<event_type::Model>> {
+        match event_type::ActiveModel::from(event_type).reset_all().update(&self.db).await {
+            Ok(updated) => Ok(Some(updated)),
+            Err(sea_orm::DbErr::RecordNotUpdated) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Removes an event type for good (`expunge`); messages keep their type name.

@@ -255,7 +255,8 @@ pub async fn update_event_type(
     existing.deprecated = body.deprecated;
     existing.feature_flag = body.feature_flag;
     existing.updated_at = now;
-    Ok((StatusCode::OK, Json(state.store.update_event_type(existing).await?.into())))
+    let updated = state.store.update_event_type(existing).await?.ok_or(ApiError::NotFound("event type"))?;
+    Ok((StatusCode::OK, Json(updated.into())))
 }
 
 /// Changes the given fields of an event type.
@@ -292,7 +293,8 @@ pub async fn patch_event_type(
         existing.feature_flag = flag;
     }
     existing.updated_at = Utc::now();
-    Ok(Json(state.store.update_event_type(existing).await?.into()))
+    let updated = state.store.update_event_type(existing).await?.ok_or(ApiError::NotFound("event type"))?;
+    Ok(Json(updated.into()))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -319,7 +321,7 @@ pub async fn delete_event_type(
     } else {
         existing.archived = true;
         existing.updated_at = Utc::now();
-        state.store.update_event_type(existing).await?;
+        state.store.update_event_type(existing).await?.ok_or(ApiError::NotFound("event type"))?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

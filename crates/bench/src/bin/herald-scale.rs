@@ -1,0 +1,367 @@
+//! `herald-scale`: what many tenants cost, measured as users run Herald.
+//!
+//! Runs the `herald` binary (`herald serve`, default settings) as its own process
+//! against a fresh PostgreSQL database and a Redis server of its own (started here
+//! from `redis-server` on a free port, so every command it counts is Herald's), and
+//! drives it over HTTP from this process, which also hosts the receiver.
+//!
+//! - **idle**: for each tenant count (`--tenants`, default 1, 1,000 and 10,000) every
+//!   tenant creates an application and an endpoint and sends one message; once all
+//!   are delivered and a settling pause has passed, it measures for `--idle-seconds`
+//!   the Redis commands per second, Redis's CPU and the Herald process's CPU, and
+//!   times one `/metrics` scrape.
+//! - **busy**: one tenant sends `--busy-messages` messages, `--in-flight` at a time, to
+//!   one endpoint, with no other tenants and with `--idle-tenants` (default 5,000)
+//!   tenants that have each sent a message before; delivered per second, cold (the
+//!   first run on the fresh database) and warm (the same again).
+//!
+//! Numbers go in docs/benchmarks.md.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use axum::http::StatusCode;
+use axum::routing::post;
+use clap::Parser;
+use serde_json::{json, Value};
+
+#[derive(Debug, Parser)]
+#[command(about = "Measures what idle and busy tenants cost a running herald binary")]
+struct Args {
+    /// The `herald` binary (default: next to this one).
+    #[arg(long)]
+    herald: Option<PathBuf>,
+    /// The PostgreSQL server's maintenance database.
+    #[arg(long, env = "HERALD_BENCH_POSTGRES", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    postgres: String,
+    /// Tenant counts for the idle measurement.
+    #[arg(long, value_delimiter = ',', default_value = "1,1000,10000")]
+    tenants: Vec<usize>,
+    /// How long each idle measurement lasts.
+    #[arg(long, default_value_t = 30)]
+    idle_seconds: u64,
+    /// Messages the busy tenant sends per run.
+    #[arg(long, default_value_t = 20_000)]
+    busy_messages: usize,
+    /// Idle tenants beside the busy one, in the second busy measurement.
+    #[arg(long, default_value_t = 5_000)]
+    idle_tenants: usize,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 32)]
+    in_flight: usize,
+    /// Which measurements: `idle`, `busy`.
+    #[arg(long, value_delimiter = ',', default_value = "idle,busy")]
+    only: Vec<String>,
+}
+
+const OPERATOR_TOKEN: &str = "bench-operator-token";
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A `redis-server` of the bench's own, without persistence.
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> anyhow::Result<Self> {
+        let port = free_port()?;
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .context("start redis-server")?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("redis-server did not start");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(Self { child, port })
+    }
+}
+
+/// (commands processed, CPU seconds used) so far by the Redis server on `port`.
+fn redis_counters(port: u16) -> anyhow::Result<(u64, f64)> {
+    let output = Command::new("redis-cli").args(["-p", &port.to_string(), "INFO"]).output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let field = |name: &str| -> Option<f64> {
+        text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok())
+    };
+    let commands = field("total_commands_processed").context("INFO has total_commands_processed")? as u64;
+    let cpu = field("used_cpu_user").unwrap_or(0.0) + field("used_cpu_sys").unwrap_or(0.0);
+    Ok((commands, cpu))
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// CPU seconds a process has used (user + system), from `/proc/<pid>/stat`.
+fn process_cpu(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).context("a stat line")?;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line; 12 and 13 after the name.
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    Ok(ticks / 100.0)
+}
+
+/// A `herald serve` process on a fresh database and its own Redis.
+struct Herald {
+    child: Child,
+    url: String,
+    metrics_url: String,
+    database: String,
+    admin: String,
+    _redis: Redis,
+    redis_port: u16,
+    _dir: PathBuf,
+}
+
+impl Herald {
+    async fn start(binary: &PathBuf, admin: &str) -> anyhow::Result<Self> {
+        let redis = Redis::start()?;
+        let tag = uuid::Uuid::new_v4().simple().to_string();
+        let database = format!("herald_scale_{}", &tag[..12]);
+        let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
+        let (port, metrics_port) = (free_port()?, free_port()?);
+        // A directory of its own: the embedded default keeps its key file under herald-data/.
+        let dir = std::env::temp_dir().join(format!("herald-scale-{}", &tag[..12]));
+        std::fs::create_dir_all(&dir)?;
+        let child = Command::new(binary)
+            .arg("serve")
+            .current_dir(&dir)
+            .env("HERALD_DATABASE_URL", format!("{base}/{database}"))
+            .env("HERALD_REDIS_URL", format!("redis://127.0.0.1:{}", redis.port))
+            .env("HERALD_LISTEN", format!("127.0.0.1:{port}"))
+            .env("HERALD_METRICS_LISTEN", format!("127.0.0.1:{metrics_port}"))
+            .env("HERALD_OPERATOR_TOKEN", OPERATOR_TOKEN)
+            .env("HERALD_ALLOW_PRIVATE_TARGETS", "true")
+            .env("HERALD_LOG_LEVEL", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("start {}", binary.display()))?;
+        let herald = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            metrics_url: format!("http://127.0.0.1:{metrics_port}/metrics"),
+            database,
+            admin: admin.to_owned(),
+            redis_port: redis.port,
+            _redis: redis,
+            _dir: dir,
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(response) = client.get(format!("{}/api/v1/health", herald.url)).send().await {
+                if response.status().is_success() {
+                    break;
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("herald serve did not answer within 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(herald)
+    }
+}
+
+impl Drop for Herald {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+        let _ = Command::new("psql")
+            .args([
+                self.admin.as_str(),
+                "-qAt",
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database),
+            ])
+            .status();
+        let _ = std::fs::remove_dir_all(&self._dir);
+    }
+}
+
+/// The bench's receiver: answers `200` at once and counts.
+async fn receiver() -> anyhow::Result<(String, Arc<AtomicUsize>)> {
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    let app = axum::Router::new().route(
+        "/{*path}",
+        post(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::Relaxed);
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((url, count))
+}
+
+async fn post(client: &reqwest::Client, url: String, key: &str, body: Value) -> anyhow::Result<Value> {
+    let response = client.post(&url).bearer_auth(key).json(&body).send().await?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!("{url} answered {status}: {body}");
+    }
+    Ok(body)
+}
+
+/// Creates `count` tenants, each with an application and an endpoint, and has each send
+/// one message. Returns their API keys.
+async fn seed_tenants(herald: &Herald, receiver: &str, count: usize) -> anyhow::Result<Vec<String>> {
+    let client = reqwest::Client::new();
+    let (base, receiver) = (herald.url.clone(), receiver.to_owned());
+    let mut tasks = tokio::task::JoinSet::new();
+    let gate = Arc::new(tokio::sync::Semaphore::new(16));
+    for n in 0..count {
+        let (client, base, receiver, gate) = (client.clone(), base.clone(), receiver.clone(), gate.clone());
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await?;
+            let tenant =
+                post(&client, format!("{base}/admin/v1/tenant"), OPERATOR_TOKEN, json!({"name": format!("t{n}")}))
+                    .await?;
+            let key = tenant["apiKey"].as_str().context("an API key")?.to_owned();
+            post(&client, format!("{base}/api/v1/app"), &key, json!({"name": "app", "uid": "app"})).await?;
+            post(&client, format!("{base}/api/v1/app/app/endpoint"), &key, json!({"url": format!("{receiver}/t{n}")}))
+                .await?;
+            post(&client, format!("{base}/api/v1/app/app/msg"), &key, json!({"eventType": "seed", "payload": {}}))
+                .await?;
+            anyhow::Ok(key)
+        });
+    }
+    let mut keys = Vec::with_capacity(count);
+    while let Some(key) = tasks.join_next().await {
+        keys.push(key??);
+    }
+    Ok(keys)
+}
+
+async fn wait_for(count: &AtomicUsize, target: usize, limit: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    while count.load(Ordering::Relaxed) < target {
+        if Instant::now() > deadline {
+            bail!("{} of {target} delivered after {limit:?}", count.load(Ordering::Relaxed));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+async fn idle(args: &Args, binary: &PathBuf, tenants: usize) -> anyhow::Result<()> {
+    let herald = Herald::start(binary, &args.postgres).await?;
+    let (receiver, count) = receiver().await?;
+    let started = Instant::now();
+    seed_tenants(&herald, &receiver, tenants).await?;
+    wait_for(&count, tenants, Duration::from_secs(300)).await?;
+    let seeded = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let pid = herald.child.id();
+    let (commands_before, redis_cpu_before) = redis_counters(herald.redis_port)?;
+    let cpu_before = process_cpu(pid)?;
+    tokio::time::sleep(Duration::from_secs(args.idle_seconds)).await;
+    let (commands_after, redis_cpu_after) = redis_counters(herald.redis_port)?;
+    let cpu_after = process_cpu(pid)?;
+    let seconds = args.idle_seconds as f64;
+    // One INFO of ours is counted in the interval.
+    let commands = (commands_after - commands_before).saturating_sub(1) as f64 / seconds;
+    let scrape_started = Instant::now();
+    let scrape = reqwest::get(&herald.metrics_url).await?.text().await?;
+    let scrape_took = scrape_started.elapsed();
+    println!(
+        "idle | {tenants:>6} tenants | {commands:>8.1} Redis commands/s | herald CPU {:>5.2} % | Redis CPU {:>5.2} % | \
+         /metrics {:>6.1} ms ({} lines) | seeded in {:.1} s",
+        (cpu_after - cpu_before) / seconds * 100.0,
+        (redis_cpu_after - redis_cpu_before) / seconds * 100.0,
+        scrape_took.as_secs_f64() * 1000.0,
+        scrape.lines().count(),
+        seeded.as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn busy(args: &Args, binary: &PathBuf, idle_tenants: usize) -> anyhow::Result<()> {
+    let herald = Herald::start(binary, &args.postgres).await?;
+    let (receiver, count) = receiver().await?;
+    seed_tenants(&herald, &receiver, idle_tenants).await?;
+    wait_for(&count, idle_tenants, Duration::from_secs(300)).await?;
+    let client = reqwest::Client::new();
+    let tenant =
+        post(&client, format!("{}/admin/v1/tenant", herald.url), OPERATOR_TOKEN, json!({"name": "busy"})).await?;
+    let key = tenant["apiKey"].as_str().context("an API key")?.to_owned();
+    post(&client, format!("{}/api/v1/app", herald.url), &key, json!({"name": "busy", "uid": "busy"})).await?;
+    post(&client, format!("{}/api/v1/app/busy/endpoint", herald.url), &key, json!({"url": format!("{receiver}/busy")}))
+        .await?;
+    for run in ["cold", "warm"] {
+        let base = count.load(Ordering::Relaxed);
+        let started = Instant::now();
+        let gate = Arc::new(tokio::sync::Semaphore::new(args.in_flight));
+        let mut tasks = tokio::task::JoinSet::new();
+        for n in 0..args.busy_messages {
+            let (client, url, key, gate) =
+                (client.clone(), format!("{}/api/v1/app/busy/msg", herald.url), key.clone(), gate.clone());
+            tasks.spawn(async move {
+                let _permit = gate.acquire_owned().await?;
+                post(&client, url, &key, json!({"eventType": "busy", "payload": {"n": n}})).await
+            });
+            // Keep the spawned set small: join what is done as we go.
+            while tasks.len() > args.in_flight * 4 {
+                tasks.join_next().await.context("a task")???;
+            }
+        }
+        while let Some(result) = tasks.join_next().await {
+            result??;
+        }
+        let accepted = started.elapsed();
+        wait_for(&count, base + args.busy_messages, Duration::from_secs(600)).await?;
+        let delivered = started.elapsed();
+        println!(
+            "busy | {idle_tenants:>6} idle tenants | {run} | accepted {:>7.0} msg/s | delivered {:>7.0} msg/s",
+            args.busy_messages as f64 / accepted.as_secs_f64(),
+            args.busy_messages as f64 / delivered.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let binary = match &args.herald {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?.parent().context("the bench's directory")?.join("herald"),
+    };
+    if !binary.exists() {
+        bail!("{} not found: build it with `cargo build --release -p herald` or pass --herald", binary.display());
+    }
+    println!("herald-scale: {} (defaults, fresh database, own Redis), load from this process", binary.display());
+    if args.only.iter().any(|m| m == "idle") {
+        for tenants in &args.tenants {
+            idle(&args, &binary, *tenants).await?;
+        }
+    }
+    if args.only.iter().any(|m| m == "busy") {
+        busy(&args, &binary, 0).await?;
+        busy(&args, &binary, args.idle_tenants).await?;
+    }
+    Ok(())
+}
