@@ -216,7 +216,7 @@ async fn receiver() -> anyhow::Result<(String, Arc<AtomicUsize>)> {
     Ok((url, count))
 }
 
-async fn post(client: &reqwest::Client, url: String, key: &str, body: Value) -> anyhow::Result<Value> {
+async fn send(client: &reqwest::Client, url: String, key: &str, body: Value) -> anyhow::Result<Value> {
     let response = client.post(&url).bearer_auth(key).json(&body).send().await?;
     let status = response.status();
     let body: Value = response.json().await.unwrap_or(Value::Null);
@@ -238,13 +238,13 @@ async fn seed_tenants(herald: &Herald, receiver: &str, count: usize) -> anyhow::
         tasks.spawn(async move {
             let _permit = gate.acquire_owned().await?;
             let tenant =
-                post(&client, format!("{base}/admin/v1/tenant"), OPERATOR_TOKEN, json!({"name": format!("t{n}")}))
+                send(&client, format!("{base}/admin/v1/tenant"), OPERATOR_TOKEN, json!({"name": format!("t{n}")}))
                     .await?;
             let key = tenant["apiKey"].as_str().context("an API key")?.to_owned();
-            post(&client, format!("{base}/api/v1/app"), &key, json!({"name": "app", "uid": "app"})).await?;
-            post(&client, format!("{base}/api/v1/app/app/endpoint"), &key, json!({"url": format!("{receiver}/t{n}")}))
+            send(&client, format!("{base}/api/v1/app"), &key, json!({"name": "app", "uid": "app"})).await?;
+            send(&client, format!("{base}/api/v1/app/app/endpoint"), &key, json!({"url": format!("{receiver}/t{n}")}))
                 .await?;
-            post(&client, format!("{base}/api/v1/app/app/msg"), &key, json!({"eventType": "seed", "payload": {}}))
+            send(&client, format!("{base}/api/v1/app/app/msg"), &key, json!({"eventType": "seed", "payload": {}}))
                 .await?;
             anyhow::Ok(key)
         });
@@ -306,10 +306,10 @@ async fn busy(args: &Args, binary: &PathBuf, idle_tenants: usize) -> anyhow::Res
     wait_for(&count, idle_tenants, Duration::from_secs(300)).await?;
     let client = reqwest::Client::new();
     let tenant =
-        post(&client, format!("{}/admin/v1/tenant", herald.url), OPERATOR_TOKEN, json!({"name": "busy"})).await?;
+        send(&client, format!("{}/admin/v1/tenant", herald.url), OPERATOR_TOKEN, json!({"name": "busy"})).await?;
     let key = tenant["apiKey"].as_str().context("an API key")?.to_owned();
-    post(&client, format!("{}/api/v1/app", herald.url), &key, json!({"name": "busy", "uid": "busy"})).await?;
-    post(&client, format!("{}/api/v1/app/busy/endpoint", herald.url), &key, json!({"url": format!("{receiver}/busy")}))
+    send(&client, format!("{}/api/v1/app", herald.url), &key, json!({"name": "busy", "uid": "busy"})).await?;
+    send(&client, format!("{}/api/v1/app/busy/endpoint", herald.url), &key, json!({"url": format!("{receiver}/busy")}))
         .await?;
     for run in ["cold", "warm"] {
         let base = count.load(Ordering::Relaxed);
@@ -321,7 +321,7 @@ async fn busy(args: &Args, binary: &PathBuf, idle_tenants: usize) -> anyhow::Res
                 (client.clone(), format!("{}/api/v1/app/busy/msg", herald.url), key.clone(), gate.clone());
             tasks.spawn(async move {
                 let _permit = gate.acquire_owned().await?;
-                post(&client, url, &key, json!({"eventType": "busy", "payload": {"n": n}})).await
+                send(&client, url, &key, json!({"eventType": "busy", "payload": {"n": n}})).await
             });
             // Keep the spawned set small: join what is done as we go.
             while tasks.len() > args.in_flight * 4 {
