@@ -12,6 +12,7 @@ mod m20261202_000006_partial_indexes;
 mod m20261202_000007_operational_outbox;
 mod m20261203_000008_event_id_index;
 mod m20261205_000009_secrets_and_audit;
+mod m20261206_000010_hot_path_foreign_keys;
 
 /// Runs hand-written statements in order (sea-query's index builder has no `WHERE`, so
 /// partial indexes are written out; the syntax is the same on both databases). Used
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_operational_outbox::Migration),
             Box::new(m20261203_000008_event_id_index::Migration),
             Box::new(m20261205_000009_secrets_and_audit::Migration),
+            Box::new(m20261206_000010_hot_path_foreign_keys::Migration),
         ]
     }
 }

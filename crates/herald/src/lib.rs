@@ -119,6 +119,12 @@ pub async fn open_queue(settings: &Settings) -> anyhow::Result<Queue> {
         redis_url: settings.redis_url.expose_secret().to_owned(),
         prefix: settings.redis_prefix.clone(),
         command_timeout: settings.duration_of("redis_command_timeout")?,
+        tls_ca: match settings.redis_tls_ca_file.trim() {
+            "" => None,
+            path => {
+                Some(std::fs::read(path).with_context(|| format!("setting `redis_tls_ca_file`: cannot read {path}"))?)
+            }
+        },
     };
     Queue::connect(&config).await.context("while connecting to Redis")
 }

@@ -31,6 +31,7 @@ pub struct Settings {
     pub migrate_on_start: bool,
     pub redis_url: SecretString,
     pub redis_prefix: String,
+    pub redis_tls_ca_file: String,
     pub redis_command_timeout: String,
     pub listen: String,
     pub max_payload_bytes: usize,

@@ -18,6 +18,33 @@ pub struct QueueConfig {
     pub prefix: String,
     /// How long one command may take before it fails.
     pub command_timeout: Duration,
+    /// The CA certificate (PEM) that signed the server's certificate, for `rediss://`
+    /// with a private CA; `None` trusts the system's roots.
+    pub tls_ca: Option<Vec<u8>>,
+}
+
+/// Opens a client for `url`: `redis://` or `rediss://` (TLS). Cluster and Sentinel
+/// addresses are refused with a clear message rather than misread as one node.
+fn client(url: &str, tls_ca: Option<&[u8]>) -> QueueResult<redis::Client> {
+    let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+    match scheme {
+        "redis" | "rediss" | "unix" | "redis+unix" => {}
+        "redis+cluster" | "rediss+cluster" | "redis+sentinel" | "rediss+sentinel" => {
+            return Err(QueueError::Config(format!(
+                "`{scheme}://` (Redis Cluster or Sentinel) is not supported yet; point `redis_url` at one Redis \
+                 server (`redis://` or `rediss://`)"
+            )))
+        }
+        _ => return Err(QueueError::Config("`redis_url` must start with redis:// or rediss://".into())),
+    }
+    match tls_ca {
+        Some(ca) if scheme == "rediss" => Ok(redis::Client::build_with_tls(
+            url,
+            redis::TlsCertificates { client_tls: None, root_cert: Some(ca.to_vec()) },
+        )?),
+        Some(_) => Err(QueueError::Config("`redis_tls_ca_file` is set but `redis_url` is not rediss://".into())),
+        None => Ok(redis::Client::open(url)?),
+    }
 }
 
 /// One delivery as queued: its id, how many attempts were made before this one, and
@@ -166,7 +193,7 @@ async fn connection(client: &redis::Client, response_timeout: Duration) -> Queue
 impl Queue {
     pub async fn connect(config: &QueueConfig) -> QueueResult<Self> {
         let keys = KeyLayout::new(&config.prefix)?;
-        let client = redis::Client::open(config.redis_url.as_str())?;
+        let client = client(&config.redis_url, config.tls_ca.as_deref())?;
         let conn = connection(&client, config.command_timeout).await?;
         Ok(Self {
             keys,
@@ -665,3 +692,20 @@ impl QueueReader {
 
 /// Signals read per wait; only the newest matters.
 const SIGNALS_PER_WAIT: usize = 64;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_and_sentinel_addresses_are_refused_with_a_clear_message() {
+        for url in ["redis+cluster://127.0.0.1:7000,127.0.0.1:7001", "redis+sentinel://127.0.0.1:26379/mymaster"] {
+            let error = client(url, None).err().expect("refused").to_string();
+            assert!(error.contains("not supported yet"), "{url}: {error}");
+        }
+        assert!(client("http://127.0.0.1:6379", None).is_err());
+        assert!(client("redis://127.0.0.1:6379", Some(b"ca")).is_err(), "a CA without TLS is a mistake");
+        assert!(client("redis://127.0.0.1:6379", None).is_ok());
+        assert!(client("rediss://127.0.0.1:6379", None).is_ok());
+    }
+}

@@ -9,6 +9,7 @@ async fn queue() -> Queue {
         redis_url: std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
         prefix: format!("herald-queue-test-{}", uuid::Uuid::new_v4().simple()),
         command_timeout: Duration::from_secs(5),
+        tls_ca: None,
     };
     Queue::connect(&config).await.expect("connect to Redis")
 }

@@ -84,6 +84,15 @@ fn json_text(value: &Option<serde_json::Value>) -> Option<String> {
     value.as_ref().map(serde_json::Value::to_string)
 }
 
+/// Every statement is planned for its own execution, never from a generic plan
+/// PostgreSQL cached earlier on the connection. A generic plan made while a table was
+/// empty (a fresh install; statistics never refreshed when autovacuum is off) is a
+/// sequential scan, and PostgreSQL keeps using it as the table grows: one scan of
+/// `deliveries` per attempt batch. A custom plan sees the table's current size even
+/// without statistics. The price is planning each execution, a fraction of a
+/// millisecond for these statements (docs/benchmarks.md).
+const CUSTOM_PLANS: (&str, &str) = ("plan_cache_mode", "force_custom_plan");
+
 /// A connection idle this long is pinged before it is handed out.
 pub(crate) const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
@@ -108,7 +117,8 @@ pub(crate) async fn connect(url: &str, shape: crate::PoolOptions) -> Result<Data
                 Ok(true)
             })
         })
-        .connect_with(options.disable_statement_logging())
+        // Plan every execution from the tables as they are now (see `CUSTOM_PLANS`).
+        .connect_with(options.options([CUSTOM_PLANS]).disable_statement_logging())
         .await
         .map_err(|error| DbErr::Conn(RuntimeErr::SqlxError(error)))?;
     Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))

@@ -7,7 +7,7 @@
 //!
 //! - **idle**: for each tenant count (`--tenants`, default 1, 1,000 and 10,000) every
 //!   tenant creates an application and an endpoint and sends one message; once all
-//!   are delivered and a settling pause has passed, it measures for `--idle-seconds`
+//!   are delivered and a settling pause (`--settle-seconds`) has passed, it measures for `--idle-seconds`
 //!   the Redis commands per second, Redis's CPU and the Herald process's CPU, and
 //!   times one `/metrics` scrape.
 //! - **busy**: one tenant sends `--busy-messages` messages, `--in-flight` at a time, to
@@ -44,6 +44,12 @@ struct Args {
     /// How long each idle measurement lasts.
     #[arg(long, default_value_t = 30)]
     idle_seconds: u64,
+    /// How long to wait after the seeding before the idle measurement: longer than a
+    /// worker's pass that stops listing partitions it no longer holds anything in
+    /// (`reclaim_idle / 2`, 30 s by default), which costs a few commands per partition
+    /// once after a burst.
+    #[arg(long, default_value_t = 40)]
+    settle_seconds: u64,
     /// Messages the busy tenant sends per run.
     #[arg(long, default_value_t = 20_000)]
     busy_messages: usize,
@@ -274,7 +280,7 @@ async fn idle(args: &Args, binary: &PathBuf, tenants: usize) -> anyhow::Result<(
     seed_tenants(&herald, &receiver, tenants).await?;
     wait_for(&count, tenants, Duration::from_secs(300)).await?;
     let seeded = started.elapsed();
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(args.settle_seconds)).await;
     let pid = herald.child.id();
     let (commands_before, redis_cpu_before) = redis_counters(herald.redis_port)?;
     let cpu_before = process_cpu(pid)?;
