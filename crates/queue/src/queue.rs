@@ -700,7 +700,7 @@ mod tests {
     #[test]
     fn cluster_and_sentinel_addresses_are_refused_with_a_clear_message() {
         for url in ["redis+cluster://127.0.0.1:7000,127.0.0.1:7001", "redis+sentinel://127.0.0.1:26379/mymaster"] {
-            let error = client(url, None).err().expect("refused").to_string();
+            let error = client(url, None).expect_err("refused").to_string();
             assert!(error.contains("not supported yet"), "{url}: {error}");
         }
         assert!(client("http://127.0.0.1:6379", None).is_err());
