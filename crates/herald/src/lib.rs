@@ -105,8 +105,8 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         // Once per process: tests and the bench open many stores on one server.
         AUTOVACUUM_WARNING.call_once(|| {
             tracing::warn!(
-                "PostgreSQL runs with autovacuum off: it never refreshes its statistics of Herald's tables, \
-                 and delivery slows down as they grow; turn it on or ANALYZE regularly (docs/operations.md)"
+                "PostgreSQL runs with autovacuum off: dead rows of Herald's tables are never reclaimed and \
+                 their statistics never refreshed; turn it on (docs/operations.md)"
             );
         });
     }
