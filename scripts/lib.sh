@@ -29,6 +29,12 @@ postgres_answers() { # url
   psql "$1" -Atqc 'select 1' >/dev/null 2>&1
 }
 
+# The suite also starts PostgreSQL servers of its own (initdb, pg_ctl) to stop them
+# under load: make sure the server programs are installed, whatever serves 5432.
+ensure_postgres_server_programs() {
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+}
+
 # Makes sure a PostgreSQL answers on 127.0.0.1:5432 and exports
 # HERALD_TEST_POSTGRES_URL with credentials that work.
 ensure_postgres() {
