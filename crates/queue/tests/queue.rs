@@ -4,9 +4,18 @@ use std::time::Duration;
 
 use herald_queue::{Partition, Queue, QueueConfig, QueuedDelivery, Settlement};
 
+fn redis_url() -> String {
+    std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A plain connection, for setting up what the queue API cannot (old formats, lost keys).
+async fn raw_connection() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap()
+}
+
 async fn queue() -> Queue {
     let config = QueueConfig {
-        redis_url: std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        redis_url: redis_url(),
         prefix: format!("herald-queue-test-{}", uuid::Uuid::new_v4().simple()),
         command_timeout: Duration::from_secs(5),
         tls_ca: None,
@@ -165,10 +174,7 @@ async fn the_promoter_visits_only_partitions_whose_retries_are_due() {
     let (soon, later) = (Partition::for_tenant("tnt_soon"), Partition::for_tenant("tnt_later"));
     queue.schedule(&soon, &[(queued("dlv_s1", 1), now - 10), (queued("dlv_s2", 1), now + 60_000)]).await.unwrap();
     queue.schedule(&later, &[(queued("dlv_l", 1), now + 120_000)]).await.unwrap();
-    let client =
-        redis::Client::open(std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()))
-            .unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = raw_connection().await;
     let due: Vec<(String, i64)> = redis::cmd("ZRANGE")
         .arg(queue.keys().due())
         .arg(0)
@@ -206,10 +212,7 @@ async fn an_earlier_version_s_partitions_are_moved_to_the_indexes_once() {
     // An old worker read one entry and died; the old version listed partitions in a set.
     let mut old_worker = queue.reader("old-worker").await.unwrap();
     assert_eq!(old_worker.read(std::slice::from_ref(&partition), 1).await.unwrap().len(), 1);
-    let client =
-        redis::Client::open(std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()))
-            .unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = raw_connection().await;
     let _: () = redis::cmd("SADD").arg(queue.keys().partitions()).arg("tnt_old").query_async(&mut conn).await.unwrap();
     let _: () = redis::cmd("DEL").arg(queue.keys().ready()).query_async(&mut conn).await.unwrap();
     let _: () = redis::cmd("ZADD")
@@ -265,10 +268,7 @@ async fn delayed_members_without_an_endpoint_still_promote() {
     let partition = Partition::for_tenant("tnt_e");
     queue.enqueue(&partition, &[queued("dlv_0", 0)]).await.unwrap();
     queue.ensure_group(&partition).await.unwrap();
-    let client =
-        redis::Client::open(std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()))
-            .unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = raw_connection().await;
     let _: () = redis::cmd("ZADD")
         .arg(queue.keys().delayed(&partition))
         .arg(5)
@@ -292,10 +292,7 @@ async fn settling_a_batch_acknowledges_and_parks_in_one_go() {
     let mut reader = queue.reader("consumer").await.unwrap();
     let received = reader.read(std::slice::from_ref(&partition), 10).await.unwrap();
     // Scripts unknown to Redis (as after a restart) are loaded on the way.
-    let client =
-        redis::Client::open(std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()))
-            .unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut conn = raw_connection().await;
     let _: () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut conn).await.unwrap();
     let settlements = [
         (received[0].clone(), Settlement::Ack),
@@ -312,8 +309,7 @@ async fn settling_a_batch_acknowledges_and_parks_in_one_go() {
 
 /// Deletes every key under the queue's prefix, as `FLUSHALL` would.
 async fn lose_every_key(queue: &Queue) {
-    let url = std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let mut conn = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let mut conn = raw_connection().await;
     let pattern = format!("{}*", queue.keys().partitions().trim_end_matches("partitions"));
     let keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query_async(&mut conn).await.unwrap();
     assert!(!keys.is_empty());

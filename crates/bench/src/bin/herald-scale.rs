@@ -133,7 +133,7 @@ struct Herald {
     admin: String,
     _redis: Redis,
     redis_port: u16,
-    _dir: PathBuf,
+    dir: PathBuf,
 }
 
 impl Herald {
@@ -167,7 +167,7 @@ impl Herald {
             admin: admin.to_owned(),
             redis_port: redis.port,
             _redis: redis,
-            _dir: dir,
+            dir,
         };
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -198,7 +198,7 @@ impl Drop for Herald {
                 &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database),
             ])
             .status();
-        let _ = std::fs::remove_dir_all(&self._dir);
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
