@@ -17,6 +17,7 @@ mod observability;
 mod operational;
 mod ordered;
 mod rate_limit;
+mod redis_cluster;
 mod redis_loss;
 mod redis_tls;
 mod sdk;

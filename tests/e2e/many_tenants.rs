@@ -15,12 +15,28 @@ use serde_json::json;
 
 const TENANTS: usize = 50;
 const APPS_PER_TENANT: usize = 4;
-const MESSAGES: usize = 10_000;
+pub(crate) const MESSAGES: usize = 10_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_tenants_sending_at_once_are_all_delivered_within_seconds() {
     let herald = TestApp::spawn().await;
     let receiver = TestReceiver::start().await;
+    let apps = fifty_tenants_with_four_applications(&herald, &receiver).await;
+    let started = Instant::now();
+    send_round_robin(&herald, &apps, 0..MESSAGES).await;
+    let last_accepted = Instant::now();
+
+    all_delivered_within_ten_seconds(&receiver, started, last_accepted, "one serve").await;
+    herald.stop().await;
+}
+
+/// Creates 50 tenants (the app's own and 49 more) with 4 applications each, every
+/// application with one endpoint at `receiver`. Returns each application's tenant key
+/// and uid.
+pub(crate) async fn fifty_tenants_with_four_applications(
+    herald: &TestApp,
+    receiver: &TestReceiver,
+) -> Vec<(String, String)> {
     let mut apps = Vec::new();
     for tenant in 0..TENANTS {
         let key = if tenant == 0 { herald.api_key.clone() } else { herald.create_other_tenant().await };
@@ -36,26 +52,24 @@ async fn fifty_tenants_sending_at_once_are_all_delivered_within_seconds() {
             apps.push((key.clone(), uid));
         }
     }
+    apps
+}
 
-    // Round-robin over every application, 32 requests in flight: every tenant's stream
-    // gets entries in the same milliseconds as the others'.
-    let started = Instant::now();
-    let accepted: Vec<u16> = stream::iter(0..MESSAGES)
+/// Sends messages `numbers` round-robin over every application, 32 requests in flight
+/// (so every tenant's stream gets entries in the same milliseconds as the others'),
+/// and checks that each is accepted.
+pub(crate) async fn send_round_robin(herald: &TestApp, apps: &[(String, String)], numbers: std::ops::Range<usize>) {
+    let accepted: Vec<u16> = stream::iter(numbers)
         .map(|n| {
             let (key, uid) = &apps[n % apps.len()];
             let body = json!({"eventType": "load.test", "payload": {"n": n}}).to_string();
             let path = format!("/api/v1/app/{uid}/msg");
-            let herald = &herald;
             async move { herald.request(Method::POST, &path, Some(key), Some(&body)).await.0 }
         })
         .buffer_unordered(32)
         .collect()
         .await;
     assert!(accepted.iter().all(|status| *status == 202), "every message is accepted");
-    let last_accepted = Instant::now();
-
-    all_delivered_within_ten_seconds(&receiver, started, last_accepted, "one serve").await;
-    herald.stop().await;
 }
 
 const OPERATOR_TOKEN: &str = "many-tenants-operator";
@@ -113,7 +127,7 @@ async fn fifty_tenants_through_two_api_and_three_worker_processes_are_all_delive
 }
 
 /// Waits until every message has arrived, at most 10 s after the last acceptance.
-async fn all_delivered_within_ten_seconds(
+pub(crate) async fn all_delivered_within_ten_seconds(
     receiver: &TestReceiver,
     started: Instant,
     last_accepted: Instant,

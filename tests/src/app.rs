@@ -52,7 +52,7 @@ impl TestAppBuilder {
             "metrics_listen = \"127.0.0.1:0\"".to_owned(),
             "allow_private_targets = true".to_owned(),
             "database_max_connections = 8".to_owned(),
-            "log_level = \"warn\"".to_owned(),
+            "log_level = \"warn,redis=error\"".to_owned(),
             format!("encryption_keys = {:?}", services::TEST_ENCRYPTION_KEYS),
         ];
         // Later lines win, so a test's own settings override the defaults above.

@@ -15,6 +15,7 @@ pub mod fuzz;
 pub mod postgres;
 pub mod process;
 pub mod receiver;
+pub mod redis_topology;
 pub mod sdk;
 pub mod services;
 pub mod verifier;

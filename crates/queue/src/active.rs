@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use redis::{AsyncCommands, Script};
 
+use crate::conn::SlotBatch;
 use crate::keys::{Partition, CONSUMER_GROUP};
 use crate::queue::Queue;
 use crate::QueueResult;
@@ -119,21 +120,22 @@ impl Queue {
         }
         names.sort_unstable();
         names.dedup();
+        let mut signal = redis::cmd("XADD");
+        signal.arg(self.keys.signal()).arg("MAXLEN").arg("~").arg(SIGNAL_LENGTH).arg("*").arg("w").arg(1);
         let mut conn = self.conn.clone();
-        let _: () = redis::pipe()
-            .sadd(self.keys.ready(), names)
-            .ignore()
-            .cmd("XADD")
-            .arg(self.keys.signal())
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(SIGNAL_LENGTH)
-            .arg("*")
-            .arg("w")
-            .arg(1)
-            .ignore()
-            .query_async(&mut conn)
-            .await?;
+        if conn.is_cluster() {
+            // Two slots: the signal must not overtake the ready set.
+            let _: () = conn.sadd(self.keys.ready(), names).await?;
+            let _: () = signal.query_async(&mut conn).await?;
+        } else {
+            let _: () = redis::pipe()
+                .sadd(self.keys.ready(), names)
+                .ignore()
+                .add_command(signal)
+                .ignore()
+                .query_async(&mut conn)
+                .await?;
+        }
         Ok(())
     }
 
@@ -170,12 +172,12 @@ impl Queue {
     /// held by a live worker. What `/metrics` reports on; never the idle ones.
     pub async fn active_partitions(&self) -> QueueResult<Vec<Partition>> {
         let mut conn = self.conn.clone();
-        let (ready, due, workers): (Vec<String>, Vec<String>, Vec<String>) = redis::pipe()
-            .smembers(self.keys.ready())
-            .zrange(self.keys.due(), 0, -1)
-            .zrange(self.keys.workers(), 0, -1)
-            .query_async(&mut conn)
-            .await?;
+        let mut batch = SlotBatch::default();
+        batch.add(&self.keys.ready(), redis::Cmd::smembers(self.keys.ready()));
+        batch.add(&self.keys.due(), redis::Cmd::zrange(self.keys.due(), 0, -1));
+        batch.add(&self.keys.workers(), redis::Cmd::zrange(self.keys.workers(), 0, -1));
+        let (ready, due, workers): (Vec<String>, Vec<String>, Vec<String>) =
+            redis::from_redis_value(redis::Value::Array(batch.query(&conn).await?)).map_err(redis::RedisError::from)?;
         let mut names: std::collections::BTreeSet<String> = ready.into_iter().chain(due).collect();
         for worker in workers {
             let held: Vec<String> = conn.smembers(self.keys.held(&worker)).await?;
@@ -355,13 +357,8 @@ impl Queue {
         // Forget it only if it did not come back meanwhile (a pause, not a death).
         let score: Option<f64> = conn.zscore(self.keys.workers(), dead).await?;
         if score.is_some_and(|until| (until as i64) <= now_ms()) {
-            let _: () = redis::pipe()
-                .zrem(self.keys.workers(), dead)
-                .ignore()
-                .del(self.keys.held(dead))
-                .ignore()
-                .query_async(&mut conn)
-                .await?;
+            let _: () = conn.zrem(self.keys.workers(), dead).await?;
+            let _: () = conn.del(self.keys.held(dead)).await?;
         }
         let _: () = conn.del(self.keys.lease(&job)).await?;
         Ok(Some(handed_back))

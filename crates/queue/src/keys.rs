@@ -116,6 +116,13 @@ impl KeyLayout {
         format!("{}:breaker:{endpoint_id}", self.prefix)
     }
 
+    /// `<prefix>:breakers` — ZSET of endpoints whose breaker key exists, scored by when
+    /// that key expires (Unix ms): what `/metrics` counts, without scanning keys (a
+    /// scan would see one Cluster node only).
+    pub fn breakers(&self) -> String {
+        format!("{}:breakers", self.prefix)
+    }
+
     /// `<prefix>:breaker-probe:<endpoint>:<open until ms>` — STRING, set once per
     /// open period by the worker that sends the half-open probe.
     pub fn breaker_probe(&self, endpoint_id: &str, open_until_ms: i64) -> String {

@@ -22,6 +22,7 @@
 //! opaque `(delivery id, attempt count)` pairs between a stream and a delayed set.
 
 mod active;
+mod conn;
 mod enqueuer;
 pub mod keys;
 mod queue;

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::streams::{StreamId, StreamReadOptions, StreamReadReply};
 use redis::{AsyncCommands, Script};
 
+use crate::conn::{Connector, RedisConnection, SlotBatch};
 use crate::keys::{KeyLayout, Partition, CONSUMER_GROUP};
 use crate::{QueueError, QueueResult};
 
@@ -21,30 +21,6 @@ pub struct QueueConfig {
     /// The CA certificate (PEM) that signed the server's certificate, for `rediss://`
     /// with a private CA; `None` trusts the system's roots.
     pub tls_ca: Option<Vec<u8>>,
-}
-
-/// Opens a client for `url`: `redis://` or `rediss://` (TLS). Cluster and Sentinel
-/// addresses are refused with a clear message rather than misread as one node.
-fn client(url: &str, tls_ca: Option<&[u8]>) -> QueueResult<redis::Client> {
-    let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
-    match scheme {
-        "redis" | "rediss" | "unix" | "redis+unix" => {}
-        "redis+cluster" | "rediss+cluster" | "redis+sentinel" | "rediss+sentinel" => {
-            return Err(QueueError::Config(format!(
-                "`{scheme}://` (Redis Cluster or Sentinel) is not supported yet; point `redis_url` at one Redis \
-                 server (`redis://` or `rediss://`)"
-            )))
-        }
-        _ => return Err(QueueError::Config("`redis_url` must start with redis:// or rediss://".into())),
-    }
-    match tls_ca {
-        Some(ca) if scheme == "rediss" => Ok(redis::Client::build_with_tls(
-            url,
-            redis::TlsCertificates { client_tls: None, root_cert: Some(ca.to_vec()) },
-        )?),
-        Some(_) => Err(QueueError::Config("`redis_tls_ca_file` is set but `redis_url` is not rediss://".into())),
-        None => Ok(redis::Client::open(url)?),
-    }
 }
 
 /// One delivery as queued: its id, how many attempts were made before this one, and
@@ -161,12 +137,25 @@ end
 return {#due, -1}
 ";
 
+/// `EVALSHA <script's hash> <keys>` or, when `by_hash` is false, `EVAL <source> <keys>`,
+/// for a pipeline (where `Script::invoke_async` cannot go); keys and arguments follow.
+fn script_call(by_hash: bool, script: &Script, source: &str, keys: usize) -> redis::Cmd {
+    let mut cmd = if by_hash { redis::cmd("EVALSHA") } else { redis::cmd("EVAL") };
+    if by_hash {
+        cmd.arg(script.get_hash());
+    } else {
+        cmd.arg(source);
+    }
+    cmd.arg(keys);
+    cmd
+}
+
 /// A handle on the queue for short, non-blocking commands. Cheap to clone.
 #[derive(Clone)]
 pub struct Queue {
     pub(crate) keys: KeyLayout,
-    client: redis::Client,
-    pub(crate) conn: ConnectionManager,
+    connector: Connector,
+    pub(crate) conn: RedisConnection,
     command_timeout: Duration,
     ack: Script,
     retry_later: Script,
@@ -181,23 +170,14 @@ impl std::fmt::Debug for Queue {
     }
 }
 
-async fn connection(client: &redis::Client, response_timeout: Duration) -> QueueResult<ConnectionManager> {
-    let config = ConnectionManagerConfig::new()
-        .set_response_timeout(Some(response_timeout))
-        .set_connection_timeout(Some(Duration::from_secs(5)))
-        .set_number_of_retries(2)
-        .set_max_delay(Duration::from_secs(1));
-    Ok(ConnectionManager::new_with_config(client.clone(), config).await?)
-}
-
 impl Queue {
     pub async fn connect(config: &QueueConfig) -> QueueResult<Self> {
         let keys = KeyLayout::new(&config.prefix)?;
-        let client = client(&config.redis_url, config.tls_ca.as_deref())?;
-        let conn = connection(&client, config.command_timeout).await?;
+        let connector = Connector::new(&config.redis_url, config.tls_ca.as_deref())?;
+        let conn = connector.connect(config.command_timeout).await?;
         Ok(Self {
             keys,
-            client,
+            connector,
             conn,
             command_timeout: config.command_timeout,
             ack: Script::new(ACK_SCRIPT),
@@ -215,7 +195,7 @@ impl Queue {
     /// A reader with its own connection: waiting for work must not hold up the
     /// acknowledgements that share `conn`.
     pub async fn reader(&self, consumer: &str) -> QueueResult<QueueReader> {
-        let mut conn = connection(&self.client, self.command_timeout + Duration::from_secs(10)).await?;
+        let mut conn = self.connector.connect(self.command_timeout + Duration::from_secs(10)).await?;
         // Wake on signals newer than the newest now; older ones announced work that the
         // first look at the ready set sees.
         let newest: redis::streams::StreamRangeReply = conn.xrevrange_count(self.keys.signal(), "+", "-", 1).await?;
@@ -240,31 +220,30 @@ impl Queue {
         &self,
         groups: impl IntoIterator<Item = (&'a Partition, &'a [QueuedDelivery])>,
     ) -> QueueResult<()> {
-        let mut pipe = redis::pipe();
+        let mut batch = SlotBatch::default();
         let mut appended = Vec::new();
         for (partition, deliveries) in groups.into_iter().filter(|(_, deliveries)| !deliveries.is_empty()) {
             let stream = self.keys.stream(partition);
             let tracked = self.keys.tracked(partition);
             appended.push(partition.name());
             for delivery in deliveries {
-                pipe.cmd("XADD")
-                    .arg(&stream)
+                let mut xadd = redis::cmd("XADD");
+                xadd.arg(&stream)
                     .arg("*")
                     .arg("d")
                     .arg(&delivery.delivery_id)
                     .arg("n")
                     .arg(delivery.attempts_made)
                     .arg("e")
-                    .arg(&delivery.endpoint_id)
-                    .ignore();
-                pipe.hset(&tracked, &delivery.delivery_id, delivery.attempts_made).ignore();
+                    .arg(&delivery.endpoint_id);
+                batch.add(&stream, xadd);
+                batch.add(&stream, redis::Cmd::hset(&tracked, &delivery.delivery_id, delivery.attempts_made));
             }
         }
-        if pipe.is_empty() {
+        if batch.is_empty() {
             return Ok(());
         }
-        let mut conn = self.conn.clone();
-        pipe.query_async::<()>(&mut conn).await?;
+        batch.query(&self.conn).await?;
         // Announced once appended (see `crate::active` for why the order matters).
         self.announce_ready(appended).await
     }
@@ -348,30 +327,29 @@ impl Queue {
         if settlements.is_empty() {
             return Ok(());
         }
-        let mut conn = self.conn.clone();
-        for first_try in [true, false] {
-            let mut pipe = redis::pipe();
+        // EVALSHA first; a Redis that restarted (or a Cluster node that never ran the
+        // script) answers NOSCRIPT, and the batch runs again with the scripts' source.
+        // Both scripts give the same result when run twice.
+        for by_hash in [true, false] {
+            let mut batch = SlotBatch::default();
             for (received, settlement) in settlements {
                 let stream = self.keys.stream(&received.partition);
                 let tracked = self.keys.tracked(&received.partition);
                 let delivery = &received.delivery;
+                let mut cmd = match settlement {
+                    Settlement::Ack => script_call(by_hash, &self.ack, ACK_SCRIPT, 2),
+                    Settlement::RetryLater { .. } => script_call(by_hash, &self.retry_later, RETRY_LATER_SCRIPT, 3),
+                };
                 match settlement {
-                    Settlement::Ack => pipe
-                        .cmd("EVALSHA")
-                        .arg(self.ack.get_hash())
-                        .arg(2)
-                        .arg(stream)
+                    Settlement::Ack => cmd
+                        .arg(&stream)
                         .arg(tracked)
                         .arg(CONSUMER_GROUP)
                         .arg(&received.entry_id)
                         .arg(&delivery.delivery_id)
-                        .arg(delivery.attempts_made)
-                        .ignore(),
-                    Settlement::RetryLater { attempts_made, due_unix_ms } => pipe
-                        .cmd("EVALSHA")
-                        .arg(self.retry_later.get_hash())
-                        .arg(3)
-                        .arg(stream)
+                        .arg(delivery.attempts_made),
+                    Settlement::RetryLater { attempts_made, due_unix_ms } => cmd
+                        .arg(&stream)
                         .arg(self.keys.delayed(&received.partition))
                         .arg(tracked)
                         .arg(CONSUMER_GROUP)
@@ -379,12 +357,12 @@ impl Queue {
                         .arg(&delivery.delivery_id)
                         .arg(*attempts_made)
                         .arg(*due_unix_ms)
-                        .arg(&delivery.endpoint_id)
-                        .ignore(),
+                        .arg(&delivery.endpoint_id),
                 };
+                batch.add(&stream, cmd);
             }
-            match pipe.query_async::<()>(&mut conn).await {
-                Ok(()) => {
+            match batch.query(&self.conn).await {
+                Ok(_) => {
                     // Parked deliveries are announced due once parked (see `retry_later`).
                     let parked = settlements.iter().filter_map(|(received, settlement)| match settlement {
                         Settlement::RetryLater { due_unix_ms, .. } => Some((received.partition.name(), *due_unix_ms)),
@@ -392,13 +370,7 @@ impl Queue {
                     });
                     return self.announce_due(parked).await;
                 }
-                // Redis restarted and forgot the scripts: load them and run the pipeline
-                // again (both scripts give the same result when run twice).
-                Err(error) if first_try && error.code() == Some("NOSCRIPT") => {
-                    for source in [ACK_SCRIPT, RETRY_LATER_SCRIPT] {
-                        redis::cmd("SCRIPT").arg("LOAD").arg(source).query_async::<String>(&mut conn).await?;
-                    }
-                }
+                Err(error) if by_hash && error.code() == Some("NOSCRIPT") => {}
                 Err(error) => return Err(error.into()),
             }
         }
@@ -493,7 +465,10 @@ impl Queue {
     pub async fn open_breaker(&self, endpoint_id: &str, state: SharedBreaker, keep: Duration) -> QueueResult<()> {
         let mut conn = self.conn.clone();
         let value = format!("{}:{}", state.open_until_ms, state.consecutive_failures);
-        let _: () = conn.pset_ex(self.keys.breaker(endpoint_id), value, keep.as_millis().max(1) as u64).await?;
+        let keep_ms = keep.as_millis().max(1) as u64;
+        let _: () = conn.pset_ex(self.keys.breaker(endpoint_id), value, keep_ms).await?;
+        let expires = chrono::Utc::now().timestamp_millis() + keep_ms as i64;
+        let _: () = conn.zadd(self.keys.breakers(), endpoint_id, expires).await?;
         Ok(())
     }
 
@@ -501,6 +476,7 @@ impl Queue {
     pub async fn close_breaker(&self, endpoint_id: &str) -> QueueResult<()> {
         let mut conn = self.conn.clone();
         let _: () = conn.del(self.keys.breaker(endpoint_id)).await?;
+        let _: () = conn.zrem(self.keys.breakers(), endpoint_id).await?;
         Ok(())
     }
 
@@ -545,17 +521,18 @@ impl Queue {
     /// is over, a probe may go) at `now_ms`. Closed breakers have no key.
     pub async fn breaker_counts(&self, now_ms: i64) -> QueueResult<(u64, u64)> {
         let mut conn = self.conn.clone();
-        let keys: Vec<String> = {
-            let mut iter: redis::AsyncIter<String> = conn.scan_match(self.keys.breaker("*")).await?;
-            let mut keys = Vec::new();
-            while let Some(key) = iter.next_item().await {
-                keys.push(key?);
-            }
-            keys
-        };
+        let index = self.keys.breakers();
+        let _: () = conn.zrembyscore(&index, "-inf", now_ms).await?;
+        let endpoints: Vec<String> = conn.zrange(&index, 0, -1).await?;
         let (mut open, mut half_open) = (0, 0);
-        for chunk in keys.chunks(500) {
-            let values: Vec<Option<String>> = conn.mget(chunk).await?;
+        for chunk in endpoints.chunks(500) {
+            let mut batch = SlotBatch::default();
+            for endpoint in chunk {
+                let key = self.keys.breaker(endpoint);
+                batch.add(&key, redis::Cmd::get(&key));
+            }
+            let values: Vec<Option<String>> = redis::from_redis_value(redis::Value::Array(batch.query(&conn).await?))
+                .map_err(redis::RedisError::from)?;
             for state in values.iter().flatten().filter_map(|value| SharedBreaker::parse(value)) {
                 if state.open_until_ms > now_ms {
                     open += 1;
@@ -584,7 +561,7 @@ impl Queue {
 /// One consumer's view of the queue, on its own connection.
 pub struct QueueReader {
     queue: Queue,
-    conn: ConnectionManager,
+    conn: RedisConnection,
     consumer: String,
     /// The newest signal seen, so a wait returns at once for any newer one.
     last_signal: String,
@@ -617,20 +594,21 @@ impl QueueReader {
         if partitions.is_empty() {
             return Ok(ReadRound::default());
         }
-        let mut pipe = redis::pipe();
+        let mut batch = SlotBatch::default();
         for partition in partitions {
-            pipe.cmd("XREADGROUP")
-                .arg("GROUP")
+            let stream = self.queue.keys.stream(partition);
+            let mut read = redis::cmd("XREADGROUP");
+            read.arg("GROUP")
                 .arg(CONSUMER_GROUP)
                 .arg(&self.consumer)
                 .arg("COUNT")
                 .arg(count.max(1))
                 .arg("STREAMS")
-                .arg(self.queue.keys.stream(partition))
+                .arg(&stream)
                 .arg(">");
+            batch.add(&stream, read);
         }
-        let replies: Result<Vec<Option<StreamReadReply>>, redis::RedisError> = pipe.query_async(&mut self.conn).await;
-        let replies = match replies {
+        let replies = match batch.query(&self.conn).await {
             Ok(replies) => replies,
             Err(error) if error.code() == Some("NOGROUP") => {
                 for partition in partitions {
@@ -640,6 +618,11 @@ impl QueueReader {
             }
             Err(error) => return Err(error.into()),
         };
+        let replies = replies
+            .into_iter()
+            .map(redis::from_redis_value::<Option<StreamReadReply>>)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(redis::RedisError::from)?;
         let mut round = ReadRound::default();
         for (partition, reply) in partitions.iter().zip(replies) {
             let before = round.received.len();
@@ -692,20 +675,3 @@ impl QueueReader {
 
 /// Signals read per wait; only the newest matters.
 const SIGNALS_PER_WAIT: usize = 64;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cluster_and_sentinel_addresses_are_refused_with_a_clear_message() {
-        for url in ["redis+cluster://127.0.0.1:7000,127.0.0.1:7001", "redis+sentinel://127.0.0.1:26379/mymaster"] {
-            let error = client(url, None).expect_err("refused").to_string();
-            assert!(error.contains("not supported yet"), "{url}: {error}");
-        }
-        assert!(client("http://127.0.0.1:6379", None).is_err());
-        assert!(client("redis://127.0.0.1:6379", Some(b"ca")).is_err(), "a CA without TLS is a mistake");
-        assert!(client("redis://127.0.0.1:6379", None).is_ok());
-        assert!(client("rediss://127.0.0.1:6379", None).is_ok());
-    }
-}

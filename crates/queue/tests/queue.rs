@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use herald_queue::{Partition, Queue, QueueConfig, QueuedDelivery, Settlement};
+use herald_queue::{Partition, Queue, QueueConfig, QueuedDelivery, Settlement, SharedBreaker};
 
 fn redis_url() -> String {
     std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -357,4 +357,24 @@ async fn the_enqueuer_queues_what_it_was_handed_in_order_per_partition() {
     assert_eq!(received.into_iter().map(|r| r.delivery).collect::<Vec<_>>(), expected, "in the order handed over");
     let ids: Vec<String> = (0..50).map(|n| format!("dlv_b{n}x")).collect();
     assert!(queue.untracked(&b, &ids).await.unwrap().is_empty(), "every delivery is tracked");
+}
+
+#[tokio::test]
+async fn open_breakers_are_counted_from_their_index_until_closed_or_expired() {
+    let queue = queue().await;
+    let now = unix_now_ms();
+    let open = SharedBreaker { open_until_ms: now + 60_000, consecutive_failures: 5 };
+    let half_open = SharedBreaker { open_until_ms: now - 1_000, consecutive_failures: 9 };
+    queue.open_breaker("ep_open", open, Duration::from_secs(120)).await.unwrap();
+    queue.open_breaker("ep_half_open", half_open, Duration::from_secs(120)).await.unwrap();
+    queue.open_breaker("ep_expiring", open, Duration::from_millis(50)).await.unwrap();
+    queue.open_breaker("ep_closed", open, Duration::from_secs(120)).await.unwrap();
+    queue.close_breaker("ep_closed").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert_eq!(queue.breaker_counts(unix_now_ms()).await.unwrap(), (1, 1));
+    assert_eq!(queue.breaker("ep_open").await.unwrap(), Some(open));
+}
+
+fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
