@@ -5,6 +5,9 @@
 //! panics with the logs' tails). Dropping one kills every process and removes the
 //! directory.
 //!
+//! The Cluster can also speak TLS only ([`RedisCluster::start_tls`]), with certificates
+//! from [`TlsFiles`]: a private CA and a certificate it signed for 127.0.0.1.
+//!
 //! Both are tuned so that a killed master is replaced in about two and a half seconds:
 //! failure is detected after one second, and replicas sync at once
 //! (`repl-diskless-sync-delay 0`; the default waits five seconds for more replicas).
@@ -109,23 +112,43 @@ fn run(command: &mut Command, limit: Duration) -> Option<Output> {
     }
 }
 
-/// `redis-cli -p <port> <args>`: the reply's text (errors such as `CLUSTERDOWN` included),
-/// trimmed; empty when nothing answers on the port.
-fn cli(port: u16, args: &[&str]) -> String {
-    let mut command = Command::new("redis-cli");
-    command.args(["-h", "127.0.0.1", "-p", &port.to_string()]).args(args);
-    let output = run(&mut command, CLI_LIMIT);
-    output.map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned()).unwrap_or_default()
+/// How the harness's `redis-cli` reaches a node: over plain TCP, or over TLS trusting
+/// the CA in `ca`.
+struct Cli {
+    ca: Option<PathBuf>,
+}
+
+/// `redis-cli` over plain TCP.
+const PLAIN: Cli = Cli { ca: None };
+
+impl Cli {
+    /// `redis-cli`, with `--tls --cacert <ca>` for a TLS node.
+    fn command(&self) -> Command {
+        let mut command = Command::new("redis-cli");
+        if let Some(ca) = &self.ca {
+            command.arg("--tls").arg("--cacert").arg(ca);
+        }
+        command
+    }
+
+    /// `redis-cli -p <port> <args>`: the reply's text (errors such as `CLUSTERDOWN`
+    /// included), trimmed; empty when nothing answers on the port.
+    fn query(&self, port: u16, args: &[&str]) -> String {
+        let mut command = self.command();
+        command.args(["-h", "127.0.0.1", "-p", &port.to_string()]).args(args);
+        let output = run(&mut command, CLI_LIMIT);
+        output.map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned()).unwrap_or_default()
+    }
+
+    /// The first line of `ROLE`: `master`, `slave` or `sentinel` (empty when down).
+    fn role(&self, port: u16) -> String {
+        self.query(port, &["role"]).lines().next().unwrap_or_default().to_owned()
+    }
 }
 
 /// The value of `key` in `key:value` lines (`INFO`, `CLUSTER INFO`).
 fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     text.lines().find_map(|line| line.trim().strip_prefix(key)?.strip_prefix(':'))
-}
-
-/// The first line of `ROLE`: `master`, `slave` or `sentinel` (empty when down).
-fn role(port: u16) -> String {
-    cli(port, &["role"]).lines().next().unwrap_or_default().to_owned()
 }
 
 /// Polls `check` every 50 ms until it returns `Some`; `None` after `limit`.
@@ -150,21 +173,34 @@ fn fresh_dir(kind: &str) -> PathBuf {
 }
 
 /// `redis-server` on `port` with the settings every node shares: loopback only, no
-/// persistence, and an immediate sync for a new replica.
-fn redis_server(dir: &Path, port: u16) -> Command {
+/// persistence, and an immediate sync for a new replica. With `tls`, `port` is a TLS
+/// port and the only one (`--port 0`); clients need not show a certificate, and a
+/// replica syncs from its master over TLS.
+fn redis_server(dir: &Path, port: u16, tls: Option<&TlsFiles>) -> Command {
     let mut command = Command::new("redis-server");
+    match tls {
+        None => command.args(["--port", &port.to_string()]),
+        Some(tls) => command
+            .args(["--port", "0", "--tls-port", &port.to_string(), "--tls-replication", "yes"])
+            .args(["--tls-auth-clients", "no", "--tls-cert-file"])
+            .arg(tls.cert())
+            .arg("--tls-key-file")
+            .arg(tls.key())
+            .arg("--tls-ca-cert-file")
+            .arg(tls.ca()),
+    };
     command
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
         .args(["--repl-diskless-sync-delay", "0", "--dir"])
         .arg(dir);
     command
 }
 
-/// Spawns the process `command` builds for a free port and waits until it answers as
-/// itself (`INFO server` names its pid: another process may have taken the port
+/// Spawns the process `command` builds for a free port and waits until it answers `cli`
+/// as itself (`INFO server` names its pid: another process may have taken the port
 /// between the pick and the bind). A process that exits at once (port taken) is
 /// retried on another port. Output goes to `<dir>/<name>-<port>.log`.
-fn spawn(dir: &Path, name: &str, bus: bool, command: impl Fn(u16) -> Command) -> Process {
+fn spawn(dir: &Path, name: &str, bus: bool, cli: &Cli, command: impl Fn(u16) -> Command) -> Process {
     for _ in 0..5 {
         let port = free_ports(1, bus)[0];
         let log = dir.join(format!("{name}-{port}.log"));
@@ -181,7 +217,7 @@ fn spawn(dir: &Path, name: &str, bus: bool, command: impl Fn(u16) -> Command) ->
             if matches!(child.try_wait(), Ok(Some(_))) {
                 return Some(false);
             }
-            cli(port, &["info", "server"]).lines().any(|line| line.trim() == pid).then_some(true)
+            cli.query(port, &["info", "server"]).lines().any(|line| line.trim() == pid).then_some(true)
         });
         match answered {
             Some(true) => return Process { port, child, log, alive: true },
@@ -215,6 +251,60 @@ fn kill_all(processes: &mut [Process], dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A private CA and a certificate it signed for 127.0.0.1, as PEM files in a temporary
+/// directory of their own: `ca.pem`, `server.pem` and `server.key`. The certificate
+/// serves a node both as a server and as a client (of another node's cluster bus, or
+/// of its master). Dropping this removes the directory.
+///
+/// The CA and the certificate have different subject names: OpenSSL (`redis-server`,
+/// `redis-cli`) takes a certificate whose issuer is named like its subject for a
+/// self-signed one, and rejects it.
+pub struct TlsFiles {
+    pub dir: PathBuf,
+}
+
+impl TlsFiles {
+    /// A fresh CA, key and certificate.
+    pub fn generate() -> Self {
+        let files = Self { dir: fresh_dir("tls") };
+        let ca_key = rcgen::KeyPair::generate().expect("generate the CA's key");
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("the CA's parameters");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "Herald test CA");
+        let ca = ca_params.self_signed(&ca_key).expect("sign the CA's certificate");
+        let server_key = rcgen::KeyPair::generate().expect("generate the server's key");
+        let mut server_params =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("the server's parameters");
+        server_params.distinguished_name.push(rcgen::DnType::CommonName, "127.0.0.1");
+        let server = server_params.signed_by(&server_key, &ca, &ca_key).expect("sign the server's certificate");
+        std::fs::write(files.ca(), ca.pem()).expect("write ca.pem");
+        std::fs::write(files.cert(), server.pem()).expect("write server.pem");
+        std::fs::write(files.key(), server_key.serialize_pem()).expect("write server.key");
+        files
+    }
+
+    /// The CA's certificate, which clients trust.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// The certificate for 127.0.0.1.
+    pub fn cert(&self) -> PathBuf {
+        self.dir.join("server.pem")
+    }
+
+    /// The certificate's private key.
+    pub fn key(&self) -> PathBuf {
+        self.dir.join("server.key")
+    }
+}
+
+impl Drop for TlsFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// A Redis Cluster of six `redis-server` processes: three masters, each with one
 /// replica, all slots assigned. `cluster-node-timeout` is 1000 ms (500 ms saves only
 /// about 0.6 s and risks a false failover on a loaded machine), and
@@ -230,9 +320,16 @@ fn kill_all(processes: &mut [Process], dir: &Path) {
 /// replica: the dead node is listed nowhere in `CLUSTER SLOTS`, and in `CLUSTER NODES`
 /// as `master,fail` without slots). Killing a second master fails over the same way; a
 /// third leaves no majority of masters, so nothing takes over.
+///
+/// A TLS cluster ([`start_tls`](Self::start_tls)) is the same, but each node listens on
+/// a TLS port only (its cluster bus is on that port + 10000), and the nodes gossip and
+/// replicate over TLS (`tls-cluster`, `tls-replication`). `CLUSTER SLOTS`, `CLUSTER
+/// NODES` and `MOVED` name the TLS ports.
 pub struct RedisCluster {
     dir: PathBuf,
     nodes: Vec<Process>,
+    /// How the harness reaches the nodes: over TLS for a TLS cluster.
+    cli: Cli,
 }
 
 impl RedisCluster {
@@ -240,24 +337,39 @@ impl RedisCluster {
     /// waits (up to 30 s) until every node reports the cluster `ok` with all slots
     /// served and every replica has finished its initial sync. Takes about 2 s.
     pub fn start() -> Self {
+        Self::launch(None)
+    }
+
+    /// Like [`start`](Self::start), but every node speaks TLS only, with the certificate
+    /// in `tls`. Keep `tls` until the cluster is dropped: the harness's `redis-cli`
+    /// trusts its CA on every call.
+    pub fn start_tls(tls: &TlsFiles) -> Self {
+        Self::launch(Some(tls))
+    }
+
+    fn launch(tls: Option<&TlsFiles>) -> Self {
         let dir = fresh_dir("cluster");
+        let cli = Cli { ca: tls.map(TlsFiles::ca) };
         let mut nodes = Vec::new();
         for _ in 0..6 {
-            nodes.push(spawn(&dir, "node", true, |port| {
-                let mut command = redis_server(&dir, port);
+            nodes.push(spawn(&dir, "node", true, &cli, |port| {
+                let mut command = redis_server(&dir, port, tls);
                 command
                     .args(["--cluster-enabled", "yes", "--cluster-config-file"])
                     .arg(dir.join(format!("nodes-{port}.conf")))
                     .args(["--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0"]);
+                if tls.is_some() {
+                    command.args(["--tls-cluster", "yes"]);
+                }
                 command
             }));
         }
-        let cluster = Self { dir, nodes };
+        let cluster = Self { dir, nodes, cli };
 
         // `--cluster-yes` answers the "Can I set the above configuration?" prompt.
         let addresses: Vec<String> = cluster.nodes.iter().map(|node| format!("127.0.0.1:{}", node.port)).collect();
         let output = run(
-            Command::new("redis-cli").args(["--cluster", "create"]).args(&addresses).args([
+            cluster.cli.command().args(["--cluster", "create"]).args(&addresses).args([
                 "--cluster-replicas",
                 "1",
                 "--cluster-yes",
@@ -279,14 +391,14 @@ impl RedisCluster {
         let ready = poll(START_LIMIT, || {
             let mut masters = 0;
             for node in &cluster.nodes {
-                let info = cli(node.port, &["cluster", "info"]);
+                let info = cluster.cli.query(node.port, &["cluster", "info"]);
                 if field(&info, "cluster_state") != Some("ok")
                     || field(&info, "cluster_slots_ok") != Some(SLOTS)
                     || field(&info, "cluster_known_nodes") != Some("6")
                 {
                     return None;
                 }
-                let replication = cli(node.port, &["info", "replication"]);
+                let replication = cluster.cli.query(node.port, &["info", "replication"]);
                 match field(&replication, "role") {
                     Some("slave") if field(&replication, "master_link_status") == Some("up") => {}
                     Some("master") if has_online_replica(&replication) => masters += 1,
@@ -301,11 +413,12 @@ impl RedisCluster {
         cluster
     }
 
-    /// `redis+cluster://` naming all six nodes (a killed one included: clients must
-    /// skip a seed node that does not answer).
+    /// `redis+cluster://` (`rediss+cluster://` for a TLS cluster) naming all six nodes
+    /// (a killed one included: clients must skip a seed node that does not answer).
     pub fn url(&self) -> String {
+        let scheme = if self.cli.ca.is_some() { "rediss+cluster" } else { "redis+cluster" };
         let nodes: Vec<String> = self.nodes.iter().map(|node| format!("127.0.0.1:{}", node.port)).collect();
-        format!("redis+cluster://{}", nodes.join(","))
+        format!("{scheme}://{}", nodes.join(","))
     }
 
     /// Every node's port, in the order [`url`](Self::url) lists them.
@@ -315,13 +428,13 @@ impl RedisCluster {
 
     /// The live nodes that are masters now.
     pub fn masters(&self) -> Vec<u16> {
-        self.live().filter(|&port| role(port) == "master").collect()
+        self.live().filter(|&port| self.cli.role(port) == "master").collect()
     }
 
-    /// `redis-cli -p <port> <args>` against one node (no redirects followed): the
-    /// reply's text, trimmed; empty when the node does not answer.
+    /// `redis-cli -p <port> <args>` against one node (no redirects followed; over TLS
+    /// for a TLS cluster): the reply's text, trimmed; empty when the node does not answer.
     pub fn query(&self, port: u16, args: &[&str]) -> String {
-        cli(port, args)
+        self.cli.query(port, args)
     }
 
     /// Kills (SIGKILL) a master that has a replica in sync, and returns its port.
@@ -330,7 +443,7 @@ impl RedisCluster {
         let victim = self
             .live()
             .find(|&port| {
-                let replication = cli(port, &["info", "replication"]);
+                let replication = self.cli.query(port, &["info", "replication"]);
                 field(&replication, "role") == Some("master") && has_online_replica(&replication)
             })
             .unwrap_or_else(|| panic!("no live master with a replica in sync is left to kill"));
@@ -347,10 +460,10 @@ impl RedisCluster {
         let recovered = poll(limit, || {
             self.live()
                 .all(|port| {
-                    let info = cli(port, &["cluster", "info"]);
+                    let info = self.cli.query(port, &["cluster", "info"]);
                     field(&info, "cluster_state") == Some("ok")
                         && field(&info, "cluster_slots_ok") == Some(SLOTS)
-                        && cli(port, &["cluster", "nodes"]).lines().all(|line| {
+                        && self.cli.query(port, &["cluster", "nodes"]).lines().all(|line| {
                             let fields: Vec<&str> = line.split_whitespace().collect();
                             // id address flags master ping pong epoch link [slots...]
                             let owns_slots = fields.len() > 8;
@@ -361,7 +474,7 @@ impl RedisCluster {
                 .then_some(())
         });
         if recovered.is_none() {
-            let view = self.live().next().map(|port| cli(port, &["cluster", "nodes"])).unwrap_or_default();
+            let view = self.live().next().map(|port| self.cli.query(port, &["cluster", "nodes"])).unwrap_or_default();
             panic!(
                 "the cluster did not fail over within {limit:?} after killing {dead:?}\nCLUSTER NODES:\n{view}\n{}",
                 self.logs()
@@ -418,10 +531,10 @@ impl RedisSentinel {
     /// hello messages sent every 2 s.
     pub fn start() -> Self {
         let dir = fresh_dir("sentinel");
-        let master = spawn(&dir, "redis", false, |port| redis_server(&dir, port));
+        let master = spawn(&dir, "redis", false, &PLAIN, |port| redis_server(&dir, port, None));
         let master_port = master.port.to_string();
-        let replica = spawn(&dir, "redis", false, |port| {
-            let mut command = redis_server(&dir, port);
+        let replica = spawn(&dir, "redis", false, &PLAIN, |port| {
+            let mut command = redis_server(&dir, port, None);
             command.args(["--replicaof", "127.0.0.1", &master_port]);
             command
         });
@@ -432,7 +545,8 @@ impl RedisSentinel {
         // Started after the sync, so the sentinels' first INFO of the master lists the
         // replica (otherwise they learn of it only at the next refresh, 10 s later).
         let synced = poll(START_LIMIT, || {
-            (field(&cli(replica_port, &["info", "replication"]), "master_link_status") == Some("up")).then_some(())
+            (field(&PLAIN.query(replica_port, &["info", "replication"]), "master_link_status") == Some("up"))
+                .then_some(())
         });
         if synced.is_none() {
             panic!("the replica did not sync within {START_LIMIT:?}:\n{}", topology.logs());
@@ -440,7 +554,7 @@ impl RedisSentinel {
 
         for _ in 0..3 {
             let dir = topology.dir.clone();
-            let sentinel = spawn(&dir, "sentinel", false, |port| {
+            let sentinel = spawn(&dir, "sentinel", false, &PLAIN, |port| {
                 let config = dir.join(format!("sentinel-{port}.conf"));
                 let text = format!(
                     "port {port}\nbind 127.0.0.1\ndir \"{dir}\"\n\
@@ -465,14 +579,15 @@ impl RedisSentinel {
                 .iter()
                 .all(|sentinel| {
                     let knows_master = sentinel_master(sentinel.port).as_deref() == Some(master_port.as_str());
-                    let knows_sentinels =
-                        cli(sentinel.port, &["sentinel", "ckquorum", SENTINEL_MASTER]).starts_with("OK 3 usable");
-                    let knows_replica =
-                        records(&cli(sentinel.port, &["sentinel", "replicas", SENTINEL_MASTER])).iter().any(|record| {
-                            value(record, "port") == Some(replica_port_text.as_str())
-                                && value(record, "flags") == Some("slave")
-                                && value(record, "master-link-status") == Some("ok")
-                        });
+                    let knows_sentinels = PLAIN
+                        .query(sentinel.port, &["sentinel", "ckquorum", SENTINEL_MASTER])
+                        .starts_with("OK 3 usable");
+                    let replicas = records(&PLAIN.query(sentinel.port, &["sentinel", "replicas", SENTINEL_MASTER]));
+                    let knows_replica = replicas.iter().any(|record| {
+                        value(record, "port") == Some(replica_port_text.as_str())
+                            && value(record, "flags") == Some("slave")
+                            && value(record, "master-link-status") == Some("ok")
+                    });
                     knows_master && knows_sentinels && knows_replica
                 })
                 .then_some(())
@@ -511,7 +626,7 @@ impl RedisSentinel {
     /// `redis-cli -p <port> <args>` against a server or a sentinel: the reply's text,
     /// trimmed; empty when nothing answers.
     pub fn query(&self, port: u16, args: &[&str]) -> String {
-        cli(port, args)
+        PLAIN.query(port, args)
     }
 
     /// Kills (SIGKILL) the current master and returns its port.
@@ -537,7 +652,7 @@ impl RedisSentinel {
             let first = named.first()?.clone()?;
             let agreed = first != old && named.iter().all(|port| port.as_deref() == Some(first.as_str()));
             let port: u16 = first.parse().ok()?;
-            (agreed && role(port) == "master").then_some(port)
+            (agreed && PLAIN.role(port) == "master").then_some(port)
         });
         promoted.unwrap_or_else(|| {
             let views: Vec<String> = self
@@ -570,7 +685,7 @@ impl Drop for RedisSentinel {
 /// The master's port as one sentinel names it (the second line of
 /// `SENTINEL get-master-addr-by-name`).
 fn sentinel_master(sentinel: u16) -> Option<String> {
-    let reply = cli(sentinel, &["sentinel", "get-master-addr-by-name", SENTINEL_MASTER]);
+    let reply = PLAIN.query(sentinel, &["sentinel", "get-master-addr-by-name", SENTINEL_MASTER]);
     let mut lines = reply.lines();
     let _ip = lines.next()?;
     Some(lines.next()?.trim().to_owned()).filter(|port| !port.is_empty())
