@@ -89,7 +89,7 @@ async fn every_message_delivered(receiver: &TestReceiver, limit: Duration, setup
 /// command or pipeline that crosses slots is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_queue_operation_works_across_cluster_slots() {
-    use herald_queue::{Partition, Queue, QueueConfig, QueuedDelivery, Settlement, SharedBreaker};
+    use herald_queue::{Partition, Queue, QueueConfig, QueuedDelivery, Settlement, SharedBreaker, Wake};
 
     let cluster = RedisCluster::start();
     let config = QueueConfig {
@@ -144,7 +144,11 @@ async fn every_queue_operation_works_across_cluster_slots() {
         })
         .collect();
     queue.settle(&settlements).await.expect("settle across slots");
-    assert_eq!(queue.promote_due_partitions(1_000).await.unwrap(), 100, "every parked delivery promoted");
+    assert_eq!(
+        queue.promote_due_partitions(1_000, Wake { batch: 10, interval: Duration::from_secs(60) }).await.unwrap(),
+        100,
+        "every parked delivery promoted"
+    );
     let again = survivor.read(&partitions, 100).await.unwrap();
     assert_eq!(again.len(), 100);
     assert!(again.iter().all(|r| r.delivery.attempts_made == 1));

@@ -7,7 +7,8 @@
 //!   stranded (the append happened before the second read, or its `SADD` after the
 //!   removal).
 //! - **Due** ([`KeyLayout::due`]): partitions with parked deliveries, scored by the
-//!   earliest due time. A park lowers the score (`ZADD … LT`) *after* its delayed
+//!   earliest due time (of a retry, or of a wake of deliveries waiting for an endpoint:
+//!   `crate::waiting`). A park lowers the score (`ZADD … LT`) *after* its delayed
 //!   member is written. A promoter claims a due partition by pushing its score one
 //!   claim period ahead, promotes, then sets the score to the next due time only if it
 //!   is still its claim; a park in between lowered it, and then only `LT` applies. A
@@ -31,6 +32,7 @@ use redis::{AsyncCommands, Script};
 use crate::conn::SlotBatch;
 use crate::keys::{Partition, CONSUMER_GROUP};
 use crate::queue::Queue;
+use crate::waiting::Wake;
 use crate::QueueResult;
 
 /// How far ahead a promoter pushes a due partition's score while it promotes it.
@@ -186,10 +188,12 @@ impl Queue {
         Ok(names.into_iter().map(Partition::from_name).collect())
     }
 
-    /// Promotes due retries in every partition whose earliest retry is due, at most
-    /// `limit` per partition. Returns how many moved. Partitions with nothing due are
-    /// not touched: an idle installation costs one command per call.
-    pub async fn promote_due_partitions(&self, limit: usize) -> QueueResult<usize> {
+    /// Promotes due retries in every partition whose earliest retry or wake is due, at
+    /// most `limit` retries per partition, and releases waiting deliveries of endpoints
+    /// whose wake time has passed (see [`crate::Wake`]). Returns how many moved.
+    /// Partitions with nothing due are not touched: an idle installation costs one
+    /// command per call.
+    pub async fn promote_due_partitions(&self, limit: usize, wake: Wake) -> QueueResult<usize> {
         let mut moved_total = 0;
         loop {
             let now = now_ms();
@@ -207,7 +211,13 @@ impl Queue {
             let mut promoted = Vec::new();
             for name in &claimed {
                 let partition = Partition::from_name(name.clone());
-                let (moved, next) = self.promote_partition(&partition, now, limit).await?;
+                let (retries, next_retry) = self.promote_partition(&partition, now, limit).await?;
+                let (woken, next_wake) = self.wake_partition(&partition, now, wake).await?;
+                let moved = retries + woken;
+                let next = match (next_retry, next_wake) {
+                    (Some(retry), Some(wake)) => Some(retry.min(wake)),
+                    (retry, wake) => retry.or(wake),
+                };
                 if moved > 0 {
                     promoted.push(name.as_str());
                     moved_total += moved;

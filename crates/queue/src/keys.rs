@@ -103,6 +103,19 @@ impl KeyLayout {
         format!("{}:{{p:{}}}:tracked", self.prefix, partition.0)
     }
 
+    /// `<prefix>:{p:<partition>}:waiting:<endpoint>` — ZSET of deliveries waiting for
+    /// that endpoint's lane or breaker, member `<delivery id>:<n>:<endpoint id>`, score
+    /// when it started waiting (Unix ms). See `crate::waiting`.
+    pub fn waiting(&self, partition: &Partition, endpoint_id: &str) -> String {
+        format!("{}:{{p:{}}}:waiting:{endpoint_id}", self.prefix, partition.0)
+    }
+
+    /// `<prefix>:{p:<partition>}:wakes` — ZSET of the partition's endpoints that have
+    /// waiting deliveries, scored by when the promoter releases some of them (Unix ms).
+    pub fn wakes(&self, partition: &Partition) -> String {
+        format!("{}:{{p:{}}}:wakes", self.prefix, partition.0)
+    }
+
     /// `<prefix>:lease:<name>` — STRING holding the id of the process that runs a
     /// singleton job (such as the reconciler) until the key expires.
     pub fn lease(&self, name: &str) -> String {
@@ -151,6 +164,8 @@ mod tests {
         assert_eq!(keys.stream(&partition), "herald:{p:tnt_1}:stream");
         assert_eq!(keys.delayed(&partition), "herald:{p:tnt_1}:delayed");
         assert_eq!(keys.tracked(&partition), "herald:{p:tnt_1}:tracked");
+        assert_eq!(keys.waiting(&partition, "ep_1"), "herald:{p:tnt_1}:waiting:ep_1");
+        assert_eq!(keys.wakes(&partition), "herald:{p:tnt_1}:wakes");
         assert_eq!(keys.partition_of_stream("herald:{p:tnt_1}:stream"), Some(partition));
         assert_eq!(keys.partition_of_stream("other:{p:tnt_1}:stream"), None);
     }

@@ -26,6 +26,7 @@ mod conn;
 mod enqueuer;
 pub mod keys;
 mod queue;
+mod waiting;
 
 pub use active::PROMOTE_CLAIM;
 pub use enqueuer::Enqueuer;
@@ -34,6 +35,7 @@ pub use queue::{
     PartitionStats, Queue, QueueConfig, QueueReader, QueuedDelivery, ReadRound, ReceivedDelivery, Settlement,
     SharedBreaker,
 };
+pub use waiting::Wake;
 
 /// Everything that can go wrong talking to Redis.
 #[derive(Debug, thiserror::Error)]

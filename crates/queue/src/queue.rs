@@ -65,7 +65,8 @@ pub struct PartitionStats {
     pub stream_length: u64,
     /// When the oldest of them was added (Unix ms); `None` when the stream is empty.
     pub oldest_entry_ms: Option<i64>,
-    /// Deliveries parked in the delayed set.
+    /// Deliveries parked: retries in the delayed set, and deliveries waiting for a
+    /// busy endpoint (see `crate::waiting`).
     pub delayed: u64,
 }
 
@@ -76,6 +77,8 @@ pub struct ReceivedDelivery {
     /// The stream entry id, for `XACK`.
     pub entry_id: String,
     pub delivery: QueuedDelivery,
+    /// Released from its endpoint's waiting set: more may be waiting there.
+    pub waited: bool,
 }
 
 /// Acknowledge and delete an entry; forget the delivery unless it was re-queued meanwhile.
@@ -162,6 +165,7 @@ pub struct Queue {
     release: Script,
     promote: Script,
     pub(crate) active: crate::active::ActiveScripts,
+    pub(crate) waiting: crate::waiting::WaitingScripts,
 }
 
 impl std::fmt::Debug for Queue {
@@ -185,6 +189,7 @@ impl Queue {
             release: Script::new(RELEASE_SCRIPT),
             promote: Script::new(PROMOTE_SCRIPT),
             active: Default::default(),
+            waiting: Default::default(),
         })
     }
 
@@ -501,7 +506,8 @@ impl Queue {
         Ok(conn.xlen(self.keys.stream(partition)).await?)
     }
 
-    /// A partition's stream length, oldest entry and delayed set size, in one round trip.
+    /// A partition's stream length, oldest entry and parked deliveries (delayed or
+    /// waiting for an endpoint).
     pub async fn partition_stats(&self, partition: &Partition) -> QueueResult<PartitionStats> {
         let mut conn = self.conn.clone();
         let stream = self.keys.stream(partition);
@@ -514,7 +520,8 @@ impl Queue {
         // An entry id is `<ms>-<seq>`, the time it was added.
         let oldest_entry_ms =
             oldest.ids.first().and_then(|entry| entry.id.split_once('-')).and_then(|(ms, _)| ms.parse().ok());
-        Ok(PartitionStats { stream_length, oldest_entry_ms, delayed })
+        let waiting = self.waiting_count(partition).await?;
+        Ok(PartitionStats { stream_length, oldest_entry_ms, delayed: delayed + waiting })
     }
 
     /// How many endpoints' breakers are open and how many half-open (their cool-down
@@ -554,6 +561,7 @@ impl Queue {
             partition,
             entry_id: entry.id.clone(),
             delivery: QueuedDelivery { delivery_id, attempts_made, endpoint_id },
+            waited: entry.map.contains_key("w"),
         })
     }
 }

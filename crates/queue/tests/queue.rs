@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use herald_queue::{Partition, Queue, QueueConfig, QueuedDelivery, Settlement, SharedBreaker};
+use herald_queue::{Partition, Queue, QueueConfig, QueuedDelivery, Settlement, SharedBreaker, Wake};
+
+/// Releases 3 waiting deliveries per endpoint at each wake, every 60 s.
+const WAKE: Wake = Wake { batch: 3, interval: Duration::from_secs(60) };
 
 fn redis_url() -> String {
     std::env::var("HERALD_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -185,7 +188,7 @@ async fn the_promoter_visits_only_partitions_whose_retries_are_due() {
         .unwrap();
     assert_eq!(due, [("tnt_soon".to_owned(), now - 10), ("tnt_later".to_owned(), now + 120_000)]);
 
-    assert_eq!(queue.promote_due_partitions(100).await.unwrap(), 1);
+    assert_eq!(queue.promote_due_partitions(100, WAKE).await.unwrap(), 1);
     assert_eq!(queue.ready_partitions().await.unwrap(), std::slice::from_ref(&soon));
     let due: Vec<(String, i64)> = redis::cmd("ZRANGE")
         .arg(queue.keys().due())
@@ -200,7 +203,7 @@ async fn the_promoter_visits_only_partitions_whose_retries_are_due() {
         [("tnt_soon".to_owned(), now + 60_000), ("tnt_later".to_owned(), now + 120_000)],
         "each partition is next visited when its earliest retry is due"
     );
-    assert_eq!(queue.promote_due_partitions(100).await.unwrap(), 0, "nothing else is due");
+    assert_eq!(queue.promote_due_partitions(100, WAKE).await.unwrap(), 0, "nothing else is due");
 }
 
 #[tokio::test]
@@ -226,7 +229,7 @@ async fn an_earlier_version_s_partitions_are_moved_to_the_indexes_once() {
     assert_eq!(queue.import_legacy_partitions("new-worker").await.unwrap(), 1);
     assert_eq!(queue.import_legacy_partitions("new-worker").await.unwrap(), 0, "once");
     assert_eq!(queue.ready_partitions().await.unwrap(), std::slice::from_ref(&partition));
-    assert_eq!(queue.promote_due_partitions(100).await.unwrap(), 1, "the parked delivery is due");
+    assert_eq!(queue.promote_due_partitions(100, WAKE).await.unwrap(), 1, "the parked delivery is due");
     let mut reader = queue.reader("new-worker").await.unwrap();
     let ids: Vec<String> = reader
         .read(std::slice::from_ref(&partition), 10)
@@ -330,7 +333,7 @@ async fn a_delivery_parked_after_redis_lost_its_keys_is_still_promoted() {
     queue.settle(&[(received[0].clone(), Settlement::RetryLater { attempts_made: 1, due_unix_ms: 0 })]).await.unwrap();
     queue.retry_later(&received[1], 1, 0).await.unwrap();
     // The partition is due again, so a promoter finds both parked deliveries.
-    assert_eq!(queue.promote_due_partitions(10).await.unwrap(), 2);
+    assert_eq!(queue.promote_due_partitions(10, WAKE).await.unwrap(), 2);
     assert_eq!(queue.ready_partitions().await.unwrap(), std::slice::from_ref(&partition));
 }
 
@@ -377,4 +380,57 @@ async fn open_breakers_are_counted_from_their_index_until_closed_or_expired() {
 
 fn unix_now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+#[tokio::test]
+async fn deliveries_waiting_for_an_endpoint_come_back_only_when_released_or_woken() {
+    let queue = queue().await;
+    let partition = Partition::for_tenant("tnt_w");
+    let for_endpoint = |n: u32| QueuedDelivery {
+        delivery_id: format!("dlv_{n}"),
+        attempts_made: 2,
+        endpoint_id: "ep_busy".to_owned(),
+    };
+    queue.enqueue(&partition, &(0..10).map(for_endpoint).collect::<Vec<_>>()).await.unwrap();
+    queue.ensure_group(&partition).await.unwrap();
+    let mut reader = queue.reader("consumer").await.unwrap();
+    let received = reader.read(std::slice::from_ref(&partition), 100).await.unwrap();
+    assert_eq!(received.len(), 10);
+    assert!(received.iter().all(|r| !r.waited));
+    let wake = unix_now_ms() + 3_600_000;
+    for delivery in &received {
+        queue.wait_for_endpoint(delivery, wake).await.unwrap();
+    }
+    assert_eq!(queue.stream_length(&partition).await.unwrap(), 0, "moved out of the stream");
+    assert_eq!(queue.partition_stats(&partition).await.unwrap().delayed, 10, "counted as parked");
+    let ids: Vec<String> = (0..10).map(|n| format!("dlv_{n}")).collect();
+    assert!(queue.untracked(&partition, &ids).await.unwrap().is_empty(), "still tracked");
+    assert_eq!(queue.promote_due_partitions(100, WAKE).await.unwrap(), 0, "nothing is due before the wake");
+
+    // A lane with room brings back the oldest, marked as having waited.
+    assert_eq!(queue.release_waiting(&partition, "ep_busy", 4).await.unwrap(), 4);
+    assert_eq!(queue.ready_partitions().await.unwrap(), std::slice::from_ref(&partition));
+    let back = reader.read(std::slice::from_ref(&partition), 100).await.unwrap();
+    assert_eq!(
+        back.iter().map(|r| r.delivery.clone()).collect::<Vec<_>>(),
+        (0..4).map(for_endpoint).collect::<Vec<_>>()
+    );
+    assert!(back.iter().all(|r| r.waited));
+
+    // Parked again with a wake that has passed: the promoter releases one batch and
+    // sets the next wake a minute on, so the rest stay put.
+    for delivery in &back {
+        queue.wait_for_endpoint(delivery, unix_now_ms() - 1).await.unwrap();
+    }
+    assert_eq!(queue.promote_due_partitions(100, WAKE).await.unwrap(), 3, "one batch per wake");
+    assert_eq!(queue.promote_due_partitions(100, WAKE).await.unwrap(), 0, "the next wake is a minute on");
+    assert_eq!(reader.read(std::slice::from_ref(&partition), 100).await.unwrap().len(), 3);
+    assert_eq!(queue.partition_stats(&partition).await.unwrap().delayed, 7);
+
+    // Draining the set forgets the endpoint's wake.
+    assert_eq!(queue.release_waiting(&partition, "ep_busy", 100).await.unwrap(), 7);
+    assert_eq!(queue.release_waiting(&partition, "ep_busy", 100).await.unwrap(), 0);
+    let mut conn = raw_connection().await;
+    let wakes: u64 = redis::cmd("ZCARD").arg(queue.keys().wakes(&partition)).query_async(&mut conn).await.unwrap();
+    assert_eq!(wakes, 0);
 }

@@ -9,17 +9,18 @@
 //! worker costs the same whatever the number of tenants.
 //!
 //! The reader never waits on an endpoint: a delivery either starts in its lane, waits
-//! in memory behind a busy lane that will work it off soon, or is parked in the
-//! delayed set (attempt count unchanged). A lane task runs attempts one after another
-//! and takes its lane's next waiting delivery when one finishes; an open circuit
-//! breaker parks the lane's deliveries until the breaker's cool-down ends.
+//! in memory behind a busy lane that will work it off soon, or moves to the endpoint's
+//! waiting set in Redis (attempt count unchanged; see `herald_queue`'s `waiting`
+//! module). A lane task runs attempts one after another and takes its lane's next
+//! waiting delivery when one finishes; when its memory is empty it brings back from
+//! Redis as many as the lane can take. An open circuit breaker moves the lane's
+//! deliveries to the waiting set until the breaker's cool-down ends.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use herald_queue::{Partition, ReceivedDelivery};
-use rand::Rng;
+use herald_queue::{Partition, ReceivedDelivery, Wake};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -121,8 +122,11 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
                 received.partition.name().to_owned(),
                 received.delivery.endpoint_id.clone(),
             );
+            if received.waited {
+                ctx.lanes.note_waiting_in_redis(lane_key(&received));
+            }
             if let Some(until) = ctx.breakers.open_until(&endpoint).filter(|_| !endpoint.is_empty()) {
-                park(&ctx, &received, ctx.breakers.return_time(until)).await;
+                wait_for_endpoint(&ctx, &received, ctx.breakers.return_time(until)).await;
                 continue;
             }
             let offer = ctx.lanes.offer(LaneKey { tenant: &tenant, endpoint: &endpoint }, &entry, received);
@@ -134,8 +138,7 @@ pub async fn dispatch_loop(ctx: WorkerContext, shutdown: CancellationToken) -> R
                 }
                 Offer::Waiting | Offer::Duplicate(_) => {}
                 Offer::Full(received) => {
-                    let due = ctx.lanes.park_due(lane_key(&received), now_ms(), rand::rng().random());
-                    park(&ctx, &received, due).await;
+                    wait_for_endpoint(&ctx, &received, now_ms() + wake_after(&ctx)).await;
                 }
             }
         }
@@ -261,7 +264,7 @@ async fn run_lane(
                 let mut parked = ctx.lanes.release(slot, &entry);
                 parked.push(received);
                 for waiting in parked {
-                    park(&ctx, &waiting, ctx.breakers.return_time(until_ms)).await;
+                    wait_for_endpoint(&ctx, &waiting, ctx.breakers.return_time(until_ms)).await;
                 }
                 return;
             }
@@ -291,10 +294,13 @@ async fn run_lane(
                 }
             }
         };
+        let (partition, endpoint) = (received.partition.clone(), slot.endpoint().to_owned());
         let next = ctx.lanes.finish(slot, &entry, took);
         for shed in next.park {
-            let due = ctx.lanes.park_due(lane_key(&shed), now_ms(), rand::rng().random());
-            park(&ctx, &shed, due).await;
+            wait_for_endpoint(&ctx, &shed, now_ms() + wake_after(&ctx)).await;
+        }
+        if next.release > 0 {
+            release_waiting(&ctx, &partition, &endpoint, next.release).await;
         }
         match next.run {
             Some((next_slot, next_received)) => {
@@ -310,12 +316,33 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Parks a delivery in the delayed set until `due_ms` without spending an attempt.
-async fn park(ctx: &WorkerContext, received: &ReceivedDelivery, due_ms: i64) {
-    if let Err(error) = ctx.queue.retry_later(received, received.delivery.attempts_made, due_ms).await {
+/// Moves a delivery to its endpoint's waiting set (without spending an attempt), to
+/// come back when a lane has room, or from `wake_ms` on.
+async fn wait_for_endpoint(ctx: &WorkerContext, received: &ReceivedDelivery, wake_ms: i64) {
+    ctx.lanes
+        .note_waiting_in_redis(LaneKey { tenant: received.partition.name(), endpoint: &received.delivery.endpoint_id });
+    if let Err(error) = ctx.queue.wait_for_endpoint(received, wake_ms).await {
         // Still pending in this consumer's list: it is reclaimed later.
         tracing::warn!(%error, delivery = %received.delivery.delivery_id, "cannot park a delivery");
     }
+}
+
+/// Brings back up to `count` deliveries waiting for an endpoint whose lane has room.
+async fn release_waiting(ctx: &WorkerContext, partition: &Partition, endpoint: &str, count: usize) {
+    match ctx.queue.release_waiting(partition, endpoint, count).await {
+        Ok(moved) if moved < count => {
+            ctx.lanes.note_none_waiting_in_redis(LaneKey { tenant: partition.name(), endpoint });
+        }
+        Ok(_) => {}
+        // They stay waiting; the endpoint's wake time brings them back.
+        Err(error) => tracing::warn!(%error, "cannot release deliveries waiting for an endpoint"),
+    }
+}
+
+/// How long a delivery waits for a full lane at most before the promoter releases
+/// some (the request timeout, at least a minute: about when a hung lane frees up).
+fn wake_after(ctx: &WorkerContext) -> i64 {
+    ctx.config.sender.request_timeout.max(Duration::from_secs(60)).as_millis() as i64
 }
 
 async fn hand_back(ctx: &WorkerContext, received: &ReceivedDelivery) {
@@ -337,7 +364,9 @@ pub async fn promote_loop(ctx: WorkerContext, stop: CancellationToken) {
 }
 
 async fn promote_once(ctx: &WorkerContext) -> Result<(), WorkerError> {
-    ctx.queue.promote_due_partitions(PROMOTE_BATCH).await?;
+    let wake =
+        Wake { batch: ctx.config.endpoint_concurrency.max(1), interval: Duration::from_millis(wake_after(ctx) as u64) };
+    ctx.queue.promote_due_partitions(PROMOTE_BATCH, wake).await?;
     Ok(())
 }
 

@@ -9,9 +9,10 @@
 //! - **Waiting**: the lane is busy but its queue is short enough to be worked off soon
 //!   (estimated from the lane's recent attempt durations). The task that finishes an
 //!   attempt takes the next waiting delivery of its lane.
-//! - **Full**: the caller parks the delivery in the delayed set (attempt count
-//!   unchanged) until about when the lane can take it ([`Lanes::park_due`]).
-//!   So the partition reader never waits on one endpoint.
+//! - **Full**: the caller moves the delivery to its endpoint's waiting set in Redis
+//!   (attempt count unchanged), so the partition reader never waits on one endpoint.
+//!   The lane remembers that deliveries wait there; when it has room again (nothing
+//!   waiting in memory), [`Next::release`] says how many to bring back.
 //! - **Duplicate**: this process already holds the entry (its own reclaimer picked it up
 //!   while it waited); the caller drops the copy.
 //!
@@ -34,14 +35,10 @@ pub struct LaneLimits {
     pub wait_bound: Duration,
     /// The estimate of an attempt's duration before the lane has measured one.
     pub initial_estimate: Duration,
-    /// Parking never exceeds this (the request timeout).
-    pub max_park: Duration,
 }
 
 /// Most deliveries one lane keeps waiting in memory, however fast its endpoint.
 const MAX_WAITING_PER_LANE: usize = 1_024;
-/// Shortest park: long enough not to spin on a busy lane.
-const MIN_PARK: Duration = Duration::from_millis(100);
 
 /// Where a delivery goes in its lane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,6 +80,10 @@ pub struct Next<T> {
     pub run: Option<(LaneSlot, T)>,
     /// Deliveries that no longer fit the lane's waiting estimate; park them.
     pub park: Vec<T>,
+    /// How many of the deliveries waiting for the finished slot's endpoint in Redis
+    /// to bring back: as many as its lane can run and keep waiting, once nothing waits
+    /// in memory; 0 when none are known to wait.
+    pub release: usize,
 }
 
 #[derive(Debug)]
@@ -91,13 +92,13 @@ struct Lane<T> {
     waiting: VecDeque<(String, T)>,
     /// Moving average of attempt durations, in milliseconds.
     estimate_ms: f64,
-    /// The next free place in the virtual queue of parked deliveries (Unix ms).
-    park_clock_ms: i64,
+    /// Deliveries of this endpoint may wait in its Redis waiting set.
+    more_in_redis: bool,
 }
 
 impl<T> Lane<T> {
     fn new(estimate_ms: f64) -> Self {
-        Self { running: 0, waiting: VecDeque::new(), estimate_ms, park_clock_ms: 0 }
+        Self { running: 0, waiting: VecDeque::new(), estimate_ms, more_in_redis: false }
     }
 }
 
@@ -182,27 +183,21 @@ impl<T> Lanes<T> {
         (allowed as usize).min(MAX_WAITING_PER_LANE)
     }
 
-    /// When a delivery of a full lane should come back (Unix ms). Each parked
-    /// delivery takes the next place in a virtual queue behind the lane, one
-    /// `estimate / endpoint` apart, so parked deliveries return about when the lane can
-    /// take them rather than all at once. Never more than `max_park` ahead: past that,
-    /// deliveries are spread over the last quarter of `max_park` by `draw` (uniform in
-    /// `[0, 1)`) and parked again if the lane is still full when they return.
-    pub fn park_due(&self, key: LaneKey<'_>, now_ms: i64, draw: f64) -> i64 {
+    /// Notes that deliveries of this endpoint wait in Redis (this worker parked one
+    /// there, or ran one released from there).
+    pub fn note_waiting_in_redis(&self, key: LaneKey<'_>) {
         let mut state = self.lock();
         let initial = self.limits.initial_estimate.as_secs_f64() * 1_000.0;
         let lane =
             state.lanes.entry((key.tenant.to_owned(), key.endpoint.to_owned())).or_insert_with(|| Lane::new(initial));
-        let max_park_ms = self.limits.max_park.max(MIN_PARK).as_millis() as i64;
-        let step_ms = (lane.estimate_ms / self.limits.endpoint.max(1) as f64).max(1.0) as i64;
-        let earliest = now_ms + (lane.estimate_ms as i64).max(MIN_PARK.as_millis() as i64);
-        let due = lane.park_clock_ms.max(earliest);
-        if due > now_ms + max_park_ms {
-            lane.park_clock_ms = now_ms + max_park_ms;
-            return now_ms + max_park_ms - (max_park_ms as f64 * 0.25 * draw.clamp(0.0, 1.0)) as i64;
+        lane.more_in_redis = true;
+    }
+
+    /// Notes that a release found fewer deliveries than it asked for: none are left.
+    pub fn note_none_waiting_in_redis(&self, key: LaneKey<'_>) {
+        if let Some(lane) = self.lock().lanes.get_mut(&(key.tenant.to_owned(), key.endpoint.to_owned())) {
+            lane.more_in_redis = false;
         }
-        lane.park_clock_ms = due + step_ms;
-        due
     }
 
     /// The slot finished one delivery in `took` (`entry` is no longer held). Returns
@@ -214,6 +209,7 @@ impl<T> Lanes<T> {
         state.held.remove(&(slot.tenant.clone(), entry.to_owned()));
         let lane_key = (slot.tenant.clone(), slot.endpoint.clone());
         let mut parked = Vec::new();
+        let mut release = 0;
         if let Some(lane) = state.lanes.get_mut(&lane_key) {
             if let Some(took) = took {
                 lane.estimate_ms = 0.8 * lane.estimate_ms + 0.2 * took.as_secs_f64() * 1_000.0;
@@ -222,6 +218,11 @@ impl<T> Lanes<T> {
             while lane.waiting.len() > allowed {
                 let Some(waiting) = lane.waiting.pop_back() else { break };
                 parked.push(waiting);
+            }
+            if lane.more_in_redis && lane.waiting.is_empty() {
+                // This slot frees up: room for it, the other free slots and the waiting allowance.
+                let free = self.limits.endpoint.max(1).saturating_sub(lane.running.saturating_sub(1));
+                release = free + allowed;
             }
         }
         state.waiting_total -= parked.len();
@@ -234,7 +235,7 @@ impl<T> Lanes<T> {
             park.push(item);
         }
         let run = Self::continue_lane(&mut state, slot);
-        Next { run, park }
+        Next { run, park, release }
     }
 
     /// Hands a slot back without a next delivery (the breaker opened: the lane's
@@ -342,7 +343,6 @@ mod tests {
             waiting_total: 100,
             wait_bound: Duration::from_secs(10),
             initial_estimate: Duration::from_secs(5),
-            max_park: Duration::from_secs(15),
         }
     }
 
@@ -456,25 +456,23 @@ mod tests {
     }
 
     #[test]
-    fn parked_deliveries_queue_up_behind_the_lane_within_the_cap() {
-        let lanes: Lanes<u32> = Lanes::new(limits());
-        // Estimate 5 s, 2 slots: one place every 2.5 s, the first after 5 s.
-        assert_eq!(lanes.park_due(key("t", "e"), 1_000, 0.0), 6_000);
-        assert_eq!(lanes.park_due(key("t", "e"), 1_000, 0.0), 8_500);
-        assert_eq!(lanes.park_due(key("t", "e"), 1_000, 0.0), 11_000);
-        assert_eq!(lanes.park_due(key("t", "e"), 1_000, 0.0), 13_500);
-        // The cap is 15 s ahead: beyond it, spread over its last quarter.
-        assert_eq!(lanes.park_due(key("t", "e"), 1_000, 0.0), 16_000);
-        assert_eq!(lanes.park_due(key("t", "e"), 1_000, 0.5), 16_000 - 1_875);
-        // Time passes: the clock never puts a delivery before the estimate from now.
-        assert_eq!(lanes.park_due(key("t", "e"), 100_000, 0.0), 105_000);
-        // A fast lane parks briefly.
-        let (slot, _) = run(lanes.offer(key("t", "f"), "1", 1));
-        let _ = lanes.finish(slot, "1", Some(Duration::from_micros(10)));
-        for _ in 0..40 {
-            let (slot, _) = run(lanes.offer(key("t", "f"), "x", 0));
-            let _ = lanes.finish(slot, "x", Some(Duration::from_micros(10)));
-        }
-        assert_eq!(lanes.park_due(key("t", "f"), 1_000, 0.0), 1_000 + MIN_PARK.as_millis() as i64);
+    fn a_lane_with_deliveries_waiting_in_redis_asks_for_what_it_can_take_once_its_memory_is_empty() {
+        let lanes = Lanes::new(limits());
+        let (first, _) = run(lanes.offer(key("t", "e"), "1", 1));
+        let (second, _) = run(lanes.offer(key("t", "e"), "2", 2));
+        assert_eq!(lanes.offer(key("t", "e"), "3", 3), Offer::Waiting);
+        let next = lanes.finish(first, "1", None);
+        assert_eq!(next.release, 0, "nothing is known to wait in Redis");
+        let (first, _) = next.run.expect("3 runs next");
+        lanes.note_waiting_in_redis(key("t", "e"));
+        // Estimate 5 s, bound 10 s, 2 slots: 4 may wait in memory; one slot frees up.
+        let next = lanes.finish(first, "3", None);
+        assert_eq!((next.run.is_none(), next.release), (true, 1 + 4));
+        // An endpoint that hangs: nothing may wait in memory, only the freed slot is asked for.
+        let next = lanes.finish(second, "2", Some(Duration::from_secs(600)));
+        assert_eq!(next.release, 2, "both slots are free, and nothing may wait");
+        lanes.note_none_waiting_in_redis(key("t", "e"));
+        let (slot, _) = run(lanes.offer(key("t", "e"), "4", 4));
+        assert_eq!(lanes.finish(slot, "4", None).release, 0, "the waiting set was drained");
     }
 }

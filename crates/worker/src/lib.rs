@@ -131,7 +131,6 @@ impl WorkerContext {
             // time after which another worker would take it over.
             wait_bound: config.reclaim_idle / 4,
             initial_estimate: timeout.min(Duration::from_secs(1)),
-            max_park: timeout.max(Duration::from_secs(60)),
         });
         let breakers = breakers::Breakers::new(config.breaker.clone(), queue.clone(), timeout);
         let (store_for_recorder, queue_for_recorder) = (store.clone(), queue.clone());
