@@ -63,3 +63,48 @@ async fn a_dead_endpoint_costs_only_probes_while_open_and_recovers() {
     assert_eq!(receiver.unique_webhook_ids().len(), MESSAGES);
     app.stop().await;
 }
+
+/// A message the receiver always rejects cannot keep the breaker open once the
+/// endpoint is back. A failed probe goes to its retry and then to the back of the
+/// endpoint's waiting set, and each half-open releases the oldest waiting deliveries,
+/// so the next probe is another delivery. Here the poisoned message is the first one
+/// sent (the oldest) and its retries come back every 300 ms, well inside each
+/// cool-down.
+#[tokio::test]
+async fn a_poisoned_message_cannot_keep_the_breaker_open() {
+    let app = TestApp::builder()
+        .setting("breaker_failure_threshold", "3")
+        .setting("breaker_cool_down", "\"1s\"")
+        .setting("endpoint_concurrency", "1")
+        .setting("request_timeout", "\"1s\"")
+        .setting("retry_schedule", &format!("\"0s{}\"", ",300ms".repeat(30)))
+        .setting("retry_jitter", "0.0")
+        .start()
+        .await;
+    let receiver = TestReceiver::start().await;
+    receiver.set_default(Reply::status(503));
+    app.create_application("acme").await;
+    let endpoint = app.create_endpoint("acme", &receiver.url("/hook"), json!({})).await;
+    let stats_path = format!("/api/v1/app/acme/endpoint/{}/stats", endpoint["id"].as_str().unwrap());
+    app.send_message("acme", "invoice.paid", json!({ "poison": true })).await;
+    for n in 0..MESSAGES {
+        app.send_message("acme", "invoice.paid", json!({ "n": n })).await;
+    }
+    eventually(Duration::from_secs(20), "the breaker to open", || async {
+        let (_, stats) = app.get(&stats_path).await;
+        (stats["breaker"]["state"] == "open").then_some(())
+    })
+    .await;
+
+    // The endpoint is back, except for the poisoned message.
+    receiver.rule(|request| request.body_text().contains("\"poison\":true").then(|| Reply::status(500)));
+    receiver.set_default(Reply::status(200));
+    eventually(Duration::from_secs(30), "every other delivery after recovery", || async {
+        let (_, stats) = app.get(&stats_path).await;
+        (stats["success"] == MESSAGES as u64).then_some(())
+    })
+    .await;
+    let poisoned = receiver.requests().iter().filter(|r| r.body_text().contains("\"poison\":true")).count();
+    assert!(poisoned >= 1, "the poisoned message was tried");
+    app.stop().await;
+}

@@ -16,6 +16,7 @@ mod noisy_neighbour;
 mod observability;
 mod operational;
 mod ordered;
+mod parked_backlog;
 mod rate_limit;
 mod redis_cluster;
 mod redis_loss;

@@ -4,9 +4,9 @@
 //! spans reach an OTLP receiver as one trace.
 
 use std::collections::{BTreeMap, HashSet};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use herald_e2e::redis_topology::RedisServer;
 use herald_e2e::{eventually, Installation, Reply, TestApp, TestReceiver};
 use serde_json::{json, Value};
 
@@ -154,55 +154,10 @@ fn deploy_uses_only_metrics_that_herald_exposes() {
     assert!(checked > 20, "the dashboards and alerts use Herald's metrics ({checked} references)");
 }
 
-/// A Redis of this test's own, so stopping it troubles nobody else.
-struct OwnRedis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl OwnRedis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut redis = Self { port, child: None };
-        redis.resume();
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn resume(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        self.child = Some(child);
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_the_api_stays_ready_and_accepts_while_the_worker_reports_not_ready() {
-    let mut redis = OwnRedis::start();
+    // A Redis of this test's own, so stopping it troubles nobody else.
+    let mut redis = RedisServer::start();
     let app = TestApp::builder()
         .setting("redis_url", &format!("{:?}", redis.url()))
         .setting("redis_command_timeout", "\"500ms\"")

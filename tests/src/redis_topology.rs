@@ -712,3 +712,65 @@ fn records(reply: &str) -> Vec<Vec<(String, String)>> {
 fn value<'a>(record: &'a [(String, String)], key: &str) -> Option<&'a str> {
     record.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
+
+/// One plain `redis-server` of a test's own, on a free port: stopping it, or counting
+/// the commands it served, troubles no other test.
+pub struct RedisServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("its address").port();
+        let mut redis = Self { port, child: None };
+        redis.resume();
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server again (empty) after [`RedisServer::stop`].
+    pub fn resume(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.child = Some(child);
+        let deadline = Instant::now() + SPAWN_LIMIT;
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// How many commands the server has processed since it started
+    /// (`total_commands_processed`).
+    pub fn commands_processed(&self) -> u64 {
+        let output = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "INFO", "stats"])
+            .output()
+            .expect("run redis-cli");
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("total_commands_processed:"))
+            .and_then(|count| count.parse().ok())
+            .expect("INFO stats reports total_commands_processed")
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -299,7 +299,9 @@ async fn run_lane(
         for shed in next.park {
             wait_for_endpoint(&ctx, &shed, now_ms() + wake_after(&ctx)).await;
         }
-        if next.release > 0 {
+        // Room in the lane, unless the breaker just opened (a failed probe): what waits
+        // would only be parked again.
+        if next.release > 0 && ctx.breakers.open_until(&endpoint).is_none() {
             release_waiting(&ctx, &partition, &endpoint, next.release).await;
         }
         match next.run {
