@@ -2,7 +2,8 @@
 //! started here from `redis-server`, selected by `redis_url` alone.
 //!
 //! - 10,000 messages over 50 tenants × 4 applications reach the receiver within 10 s
-//!   of the last acceptance, every partition in its own slot.
+//!   of the last acceptance, every partition in its own slot: through `herald serve`,
+//!   and through 2 `herald api` + 3 `herald worker` processes.
 //! - A master killed mid-run (a replica takes over; Sentinel promotes the replica)
 //!   loses nothing: every message accepted is delivered. Writes the dead master took
 //!   but never passed to its replica are what the reconciler is for; it runs every
@@ -14,7 +15,10 @@ use herald_e2e::redis_topology::{RedisCluster, RedisSentinel};
 use herald_e2e::{TestApp, TestReceiver};
 
 use crate::many_tenants::MESSAGES;
-use crate::many_tenants::{all_delivered_within_ten_seconds, fifty_tenants_with_four_applications, send_round_robin};
+use crate::many_tenants::{
+    all_delivered_within_ten_seconds, fifty_tenants_with_four_applications, send_round_robin,
+    through_two_api_and_three_worker_processes,
+};
 
 async fn herald_on(redis_url: &str) -> TestApp {
     TestApp::builder()
@@ -36,6 +40,13 @@ async fn fifty_tenants_on_a_redis_cluster_are_all_delivered_within_seconds() {
     let last_accepted = Instant::now();
     all_delivered_within_ten_seconds(&receiver, started, last_accepted, "a 6-node Redis Cluster").await;
     herald.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_tenants_through_five_processes_on_a_redis_cluster_are_all_delivered_within_seconds() {
+    let cluster = RedisCluster::start();
+    let installation = herald_e2e::Installation::fresh().set("HERALD_REDIS_URL", &cluster.url());
+    through_two_api_and_three_worker_processes(installation, "2 api + 3 worker processes on a Redis Cluster").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -42,7 +42,7 @@ impl Installation {
             ("HERALD_REDIS_URL", services::redis_url()),
             ("HERALD_REDIS_PREFIX", services::fresh_redis_prefix()),
             ("HERALD_ALLOW_PRIVATE_TARGETS", "true".to_owned()),
-            ("HERALD_LOG_LEVEL", "warn".to_owned()),
+            ("HERALD_LOG_LEVEL", "warn,redis=error".to_owned()),
             ("HERALD_METRICS_LISTEN", "127.0.0.1:0".to_owned()),
             ("HERALD_ENCRYPTION_KEYS", services::TEST_ENCRYPTION_KEYS.to_owned()),
         ];

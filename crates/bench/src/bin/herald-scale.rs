@@ -14,6 +14,11 @@
 //!   one endpoint, with no other tenants and with `--idle-tenants` (default 5,000)
 //!   tenants that have each sent a message before; delivered per second, cold (the
 //!   first run on the fresh database) and warm (the same again).
+//! - **parked**: one tenant sends `--parked-messages` (default 50,000) to an endpoint
+//!   that never answers; once the backlog is parked (the `herald_delayed_deliveries`
+//!   gauge), it measures for `--parked-seconds` (default 90: past the first minute,
+//!   when earlier versions sent the whole backlog round again) the Redis commands per
+//!   second and the CPU of Redis and Herald.
 //!
 //! Numbers go in docs/benchmarks.md.
 
@@ -59,8 +64,14 @@ struct Args {
     /// Requests in flight.
     #[arg(long, default_value_t = 32)]
     in_flight: usize,
-    /// Which measurements: `idle`, `busy`.
-    #[arg(long, value_delimiter = ',', default_value = "idle,busy")]
+    /// Messages parked behind the endpoint that never answers.
+    #[arg(long, default_value_t = 50_000)]
+    parked_messages: usize,
+    /// How long the parked measurement lasts.
+    #[arg(long, default_value_t = 90)]
+    parked_seconds: u64,
+    /// Which measurements: `idle`, `busy`, `parked`.
+    #[arg(long, value_delimiter = ',', default_value = "idle,busy,parked")]
     only: Vec<String>,
 }
 
@@ -202,20 +213,23 @@ impl Drop for Herald {
     }
 }
 
-/// The bench's receiver: answers `200` at once and counts.
+/// The bench's receiver: answers `200` at once and counts; under `/hang/` it never
+/// answers (the request times out on Herald's side).
 async fn receiver() -> anyhow::Result<(String, Arc<AtomicUsize>)> {
     let count = Arc::new(AtomicUsize::new(0));
     let counter = count.clone();
-    let app = axum::Router::new().route(
-        "/{*path}",
-        post(move || {
-            let counter = counter.clone();
-            async move {
-                counter.fetch_add(1, Ordering::Relaxed);
-                StatusCode::OK
-            }
-        }),
-    );
+    let app = axum::Router::new()
+        .route(
+            "/{*path}",
+            post(move || {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    StatusCode::OK
+                }
+            }),
+        )
+        .route("/hang/{*path}", post(std::future::pending::<StatusCode>));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -349,6 +363,69 @@ async fn busy(args: &Args, binary: &PathBuf, idle_tenants: usize) -> anyhow::Res
     Ok(())
 }
 
+/// Deliveries parked (retries and deliveries waiting for an endpoint), summed from
+/// the `herald_delayed_deliveries` gauge.
+async fn parked_now(herald: &Herald) -> anyhow::Result<u64> {
+    let text = reqwest::get(&herald.metrics_url).await?.text().await?;
+    Ok(text
+        .lines()
+        .filter(|line| line.starts_with("herald_delayed_deliveries{"))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum::<f64>() as u64)
+}
+
+async fn parked(args: &Args, binary: &PathBuf) -> anyhow::Result<()> {
+    let herald = Herald::start(binary, &args.postgres).await?;
+    let (receiver, _) = receiver().await?;
+    let client = reqwest::Client::new();
+    let tenant =
+        send(&client, format!("{}/admin/v1/tenant", herald.url), OPERATOR_TOKEN, json!({"name": "stuck"})).await?;
+    let key = tenant["apiKey"].as_str().context("an API key")?.to_owned();
+    send(&client, format!("{}/api/v1/app", herald.url), &key, json!({"name": "stuck", "uid": "stuck"})).await?;
+    let endpoint = json!({"url": format!("{receiver}/hang/stuck")});
+    send(&client, format!("{}/api/v1/app/stuck/endpoint", herald.url), &key, endpoint).await?;
+    let gate = Arc::new(tokio::sync::Semaphore::new(args.in_flight));
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..args.parked_messages {
+        let (client, url, key, gate) =
+            (client.clone(), format!("{}/api/v1/app/stuck/msg", herald.url), key.clone(), gate.clone());
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await?;
+            send(&client, url, &key, json!({"eventType": "stuck", "payload": {"n": n}})).await
+        });
+        while tasks.len() > args.in_flight * 4 {
+            tasks.join_next().await.context("a task")???;
+        }
+    }
+    while let Some(result) = tasks.join_next().await {
+        result??;
+    }
+    // Everything but what is in flight is parked.
+    let target = args.parked_messages.saturating_sub(1_000) as u64;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while parked_now(&herald).await? < target {
+        if Instant::now() > deadline {
+            bail!("the backlog was not parked within 300 s");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let pid = herald.child.id();
+    let (commands_before, redis_cpu_before) = redis_counters(herald.redis_port)?;
+    let cpu_before = process_cpu(pid)?;
+    tokio::time::sleep(Duration::from_secs(args.parked_seconds)).await;
+    let (commands_after, redis_cpu_after) = redis_counters(herald.redis_port)?;
+    let cpu_after = process_cpu(pid)?;
+    let seconds = args.parked_seconds as f64;
+    println!(
+        "parked | {:>6} behind a hanging endpoint | {:>8.1} Redis commands/s | herald CPU {:>5.2} % | Redis CPU {:>5.2} %",
+        args.parked_messages,
+        (commands_after - commands_before).saturating_sub(1) as f64 / seconds,
+        (cpu_after - cpu_before) / seconds * 100.0,
+        (redis_cpu_after - redis_cpu_before) / seconds * 100.0,
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -368,6 +445,9 @@ async fn main() -> anyhow::Result<()> {
     if args.only.iter().any(|m| m == "busy") {
         busy(&args, &binary, 0).await?;
         busy(&args, &binary, args.idle_tenants).await?;
+    }
+    if args.only.iter().any(|m| m == "parked") {
+        parked(&args, &binary).await?;
     }
     Ok(())
 }
