@@ -74,6 +74,73 @@ async fn endpoint_app_id(app: &TestApp, uid: &str) -> String {
     app.store.find_application(&tenant, uid).await.unwrap().unwrap().id
 }
 
+/// Editors keep changing an endpoint's description while the worker disables it on a
+/// `410` and someone deletes it: an edit that loaded the endpoint before either never
+/// undoes it (it writes only the description).
+#[tokio::test]
+async fn edits_racing_the_worker_and_a_delete_never_re_enable_or_revive_an_endpoint() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let app = Arc::new(TestApp::spawn().await);
+    let receiver = TestReceiver::start().await;
+    receiver.set_default(Reply::status(410));
+    app.create_application("acme").await;
+    let endpoint = app.create_endpoint("acme", &receiver.url("/"), json!({})).await;
+    let path = format!("/api/v1/app/acme/endpoint/{}", endpoint["id"].as_str().unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let editors: Vec<_> = (0..4)
+        .map(|editor| {
+            let (app, path, stop) = (app.clone(), path.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for n in 0..10_000 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let body = json!({"description": format!("editor {editor}, edit {n}")}).to_string();
+                    let (status, _) = app.request(reqwest::Method::PATCH, &path, Some(&app.api_key), Some(&body)).await;
+                    answers.push(status);
+                }
+                answers
+            })
+        })
+        .collect();
+
+    for round in 0..5 {
+        let message = app.send_message("acme", "invoice.paid", json!({"round": round})).await;
+        let msg_id = message["id"].as_str().unwrap().to_owned();
+        eventually(Duration::from_secs(20), "the delivery to be dead-lettered", || async {
+            let deliveries = app.store.message_deliveries(&msg_id).await.unwrap();
+            (deliveries[0].status == "failed").then_some(())
+        })
+        .await;
+        // The editors go on for a while after the worker disabled it.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (status, shown) = app.get(&path).await;
+        assert_eq!(status, 200, "{shown}");
+        assert_eq!(shown["disabled"], true, "round {round}: an edit re-enabled the endpoint the worker disabled");
+        // Re-enabled on purpose for the next round.
+        let (status, shown) =
+            app.request(reqwest::Method::PATCH, &path, Some(&app.api_key), Some(r#"{"disabled": false}"#)).await;
+        assert_eq!((status, &shown["disabled"]), (200, &json!(false)), "{shown}");
+    }
+
+    let (status, _) = app.request(reqwest::Method::DELETE, &path, Some(&app.api_key), None).await;
+    assert_eq!(status, 204);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    for editor in editors {
+        let answers = editor.await.unwrap();
+        assert!(answers.iter().all(|status| [200, 404].contains(status)), "edits answered {answers:?}");
+        assert_eq!(answers.last(), Some(&404), "an edit after the delete found the endpoint");
+    }
+    assert_eq!(app.get(&path).await.0, 404, "an edit brought the deleted endpoint back");
+    let app_id = endpoint_app_id(&app, "acme").await;
+    assert!(app.store.list_application_endpoints(&app_id).await.unwrap().is_empty(), "the endpoint came back");
+    Arc::into_inner(app).expect("the editors are done").stop().await;
+}
+
 #[tokio::test]
 async fn endpoints_receive_only_the_event_types_they_filter_for() {
     let app = TestApp::spawn().await;

@@ -60,3 +60,79 @@ async fn deliveries_survive_redis_losing_all_their_keys() {
     .await;
     app.stop().await;
 }
+
+/// The ready and due indexes live in their own Cluster slots, apart from the streams
+/// and delayed sets they point at: a failover that loses a master's last writes can
+/// lose an index entry while the work it pointed at survives. Here a Herald API queues
+/// messages (and a worker parks retries) while the indexes are wiped; the reconciler
+/// finds the work through the database and lists it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_no_index_lists_any_more_is_found_by_the_reconciler() {
+    const OPERATOR: &str = "redis-loss-operator";
+    let receiver = TestReceiver::start().await;
+    let installation = herald_e2e::Installation::fresh()
+        .set("HERALD_OPERATOR_TOKEN", OPERATOR)
+        .set("HERALD_RECONCILE_INTERVAL", "500ms")
+        .set("HERALD_RECONCILE_GRACE", "1s")
+        .set("HERALD_RETRY_SCHEDULE", "0s,2s")
+        .set("HERALD_RETRY_JITTER", "0.0")
+        // Ten 503s in a row would open the endpoint's breaker; this test is about Redis.
+        .set("HERALD_BREAKER_FAILURE_THRESHOLD", "1000")
+        .set("HERALD_BREAKER_MIN_ATTEMPTS", "1000");
+    let prefix = installation.env.iter().find(|(key, _)| key == "HERALD_REDIS_PREFIX").unwrap().1.clone();
+    let api = installation.start("api").await;
+    let client = reqwest::Client::new();
+    let post = |path: &str, key: &str, body: serde_json::Value| {
+        let request = client.post(api.url(path)).bearer_auth(key).json(&body).send();
+        async move {
+            let response = request.await.expect("the API answers");
+            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+    let (status, tenant) = post("/admin/v1/tenant", OPERATOR, json!({"name": "t"})).await;
+    assert_eq!(status, 201, "{tenant}");
+    let key = tenant["apiKey"].as_str().unwrap().to_owned();
+    assert_eq!(post("/api/v1/app", &key, json!({"name": "A", "uid": "a"})).await.0, 201);
+    let endpoint = json!({"url": receiver.url("/")});
+    assert_eq!(post("/api/v1/app/a/endpoint", &key, endpoint).await.0, 201);
+
+    let send = |n: u32| {
+        let request = post("/api/v1/app/a/msg", &key, json!({"eventType": "e", "payload": {"n": n}}));
+        async move {
+            let (status, body) = request.await;
+            assert_eq!(status, 202, "{body}");
+        }
+    };
+    let index = |name: &str| format!("{prefix}:{name}");
+    let redis_client = redis::Client::open(services::redis_url()).expect("redis url");
+    let mut redis = redis_client.get_multiplexed_async_connection().await.expect("connect to Redis");
+
+    // Ten messages in the stream, unread (no worker runs yet), and the ready index lost.
+    for n in 0..10 {
+        send(n).await;
+    }
+    let _: () = redis::cmd("DEL").arg(index("ready")).arg(index("signal")).query_async(&mut redis).await.unwrap();
+    let worker = installation.start("worker").await;
+    eventually(Duration::from_secs(20), "the ten unlisted messages delivered", || async {
+        (receiver.unique_webhook_ids().len() == 10).then_some(())
+    })
+    .await;
+
+    // Ten more fail once and wait in the delayed set for their retry; the due index is lost.
+    receiver.set_default(Reply::status(503));
+    for n in 10..20 {
+        send(n).await;
+    }
+    eventually(Duration::from_secs(20), "ten first attempts, answered 503", || async {
+        (receiver.request_count() >= 20).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _: () = redis::cmd("DEL").arg(index("due")).query_async(&mut redis).await.unwrap();
+    receiver.set_default(Reply::status(200));
+    eventually(Duration::from_secs(20), "the ten parked retries delivered", || async {
+        (receiver.unique_webhook_ids().len() == 20 && receiver.request_count() >= 30).then_some(())
+    })
+    .await;
+    drop((api, worker));
+}

@@ -21,6 +21,12 @@
 //!   lease lapses, one survivor hands every entry the dead worker held back to its
 //!   stream at once.
 //!
+//! The indexes are hints kept beside the partitions' own keys, in other slots: a
+//! failover that loses a master's last writes, or an error between an append and its
+//! `SADD`, can leave a partition with work that no index lists. The reconciler finds
+//! such partitions through the database (deliveries overdue that Redis still tracks)
+//! and lists them again ([`Queue::reindex`]).
+//!
 //! Every command touches one key or keys of one partition (one Cluster slot), and two
 //! steps whose order matters are separate round trips rather than one pipeline, since
 //! a Cluster pipeline may reach different nodes in any order.
@@ -160,6 +166,17 @@ impl Queue {
         let mut conn = self.conn.clone();
         let _: () = cmd.query_async(&mut conn).await?;
         Ok(())
+    }
+
+    /// Lists partitions in the ready and due indexes again, for partitions that have
+    /// work the indexes may have lost: a reader then reads each stream once (and retires
+    /// it if nothing is there), and a promoter looks at each delayed and waiting set at
+    /// once and sets its true next due time (or drops it). Harmless when nothing was
+    /// lost: one read and one look per partition.
+    pub async fn reindex(&self, partitions: &[Partition]) -> QueueResult<()> {
+        let now = now_ms();
+        self.announce_due(partitions.iter().map(|partition| (partition.name(), now))).await?;
+        self.announce_ready(partitions.iter().map(Partition::name)).await
     }
 
     /// The partitions whose streams may hold unread entries.

@@ -368,6 +368,9 @@ impl ConnectionLike for SentinelConnection {
 #[derive(Default)]
 pub(crate) struct SlotBatch {
     commands: Vec<(Slot, Cmd)>,
+    /// Whether a command's error comes back in its place (`Value::ServerError`)
+    /// instead of failing the whole batch.
+    each_answers_alone: bool,
 }
 
 impl SlotBatch {
@@ -381,19 +384,36 @@ impl SlotBatch {
         self.commands.is_empty()
     }
 
+    /// Makes each command's error its own reply (`Value::ServerError`) rather than the
+    /// batch's: the other commands' replies are not lost with it (a read that one
+    /// partition refuses still returns what the others handed over).
+    pub(crate) fn each_answers_alone(mut self) -> Self {
+        self.each_answers_alone = true;
+        self
+    }
+
+    fn pipeline(&self) -> Pipeline {
+        let mut pipe = redis::pipe();
+        if self.each_answers_alone {
+            pipe.ignore_errors();
+        }
+        pipe
+    }
+
     /// Sends every command; the replies come in the order the commands were added.
     pub(crate) async fn query(self, conn: &RedisConnection) -> redis::RedisResult<Vec<Value>> {
         if self.commands.is_empty() {
             return Ok(Vec::new());
         }
         if !conn.is_cluster() {
-            let mut pipe = redis::pipe();
+            let mut pipe = self.pipeline();
             for (_, cmd) in self.commands {
                 pipe.add_command(cmd);
             }
             return pipe.query_async(&mut conn.clone()).await;
         }
         let mut by_slot: Vec<(Slot, Pipeline, Vec<usize>)> = Vec::new();
+        let empty = self.pipeline();
         for (position, (slot, cmd)) in self.commands.into_iter().enumerate() {
             match by_slot.iter_mut().find(|(existing, _, _)| *existing == slot) {
                 Some((_, pipe, positions)) => {
@@ -401,7 +421,7 @@ impl SlotBatch {
                     positions.push(position);
                 }
                 None => {
-                    let mut pipe = redis::pipe();
+                    let mut pipe = empty.clone();
                     pipe.add_command(cmd);
                     by_slot.push((slot, pipe, vec![position]));
                 }

@@ -616,23 +616,25 @@ impl QueueReader {
                 .arg(">");
             batch.add(&stream, read);
         }
-        let replies = match batch.query(&self.conn).await {
-            Ok(replies) => replies,
-            Err(error) if error.code() == Some("NOGROUP") => {
-                for partition in partitions {
-                    self.queue.ensure_group(partition).await?;
-                }
-                return Ok(ReadRound::default());
-            }
-            Err(error) => return Err(error.into()),
-        };
-        let replies = replies
-            .into_iter()
-            .map(redis::from_redis_value::<Option<StreamReadReply>>)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(redis::RedisError::from)?;
+        // Each read answers alone: entries another partition handed over in the same
+        // round are this consumer's now, and must not be dropped with a sibling's error.
+        let replies = batch.each_answers_alone().query(&self.conn).await?;
         let mut round = ReadRound::default();
+        let mut refused = None;
         for (partition, reply) in partitions.iter().zip(replies) {
+            let reply = match reply {
+                // No group: Redis lost the stream (flushed, restarted empty, or a replica
+                // promoted before it had the group). Recreated; read on the next round.
+                redis::Value::ServerError(error) if error.code() == "NOGROUP" => {
+                    self.queue.ensure_group(partition).await?;
+                    continue;
+                }
+                redis::Value::ServerError(error) => {
+                    refused.get_or_insert(error);
+                    continue;
+                }
+                reply => redis::from_redis_value::<Option<StreamReadReply>>(reply).map_err(redis::RedisError::from)?,
+            };
             let before = round.received.len();
             for stream in reply.map(|r| r.keys).unwrap_or_default() {
                 for entry in &stream.ids {
@@ -643,7 +645,16 @@ impl QueueReader {
                 round.empty.push(partition.clone());
             }
         }
-        Ok(round)
+        match refused {
+            // Nothing was handed over: the caller pauses as for any failed read.
+            Some(error) if round.received.is_empty() => Err(redis::RedisError::from(error).into()),
+            // What was handed over is worked on; the refusing partitions stay ready.
+            Some(error) => {
+                tracing::warn!(%error, "a partition refused a read");
+                Ok(round)
+            }
+            None => Ok(round),
+        }
     }
 
     /// Reads new entries from the given partitions, at most `count` from each.

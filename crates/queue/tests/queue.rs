@@ -434,3 +434,57 @@ async fn deliveries_waiting_for_an_endpoint_come_back_only_when_released_or_woke
     let wakes: u64 = redis::cmd("ZCARD").arg(queue.keys().wakes(&partition)).query_async(&mut conn).await.unwrap();
     assert_eq!(wakes, 0);
 }
+
+/// One partition of a read round lost its consumer group (a failover promoted a
+/// replica that never had it): the others' entries, which Redis handed to this reader
+/// in the same round, still come back, and the lost group is made again for the next
+/// round.
+#[tokio::test]
+async fn a_partition_without_its_group_does_not_cost_the_others_their_entries() {
+    let queue = queue().await;
+    let (kept, lost) = (Partition::for_tenant("tnt_kept"), Partition::for_tenant("tnt_lost"));
+    for partition in [&kept, &lost] {
+        queue.enqueue(partition, &[queued(&format!("dlv_{}", partition.name()), 0)]).await.unwrap();
+        queue.ensure_group(partition).await.unwrap();
+    }
+    let stream = queue.keys().stream(&lost);
+    let _: () = redis::cmd("XGROUP")
+        .arg("DESTROY")
+        .arg(&stream)
+        .arg("herald-workers")
+        .query_async(&mut raw_connection().await)
+        .await
+        .unwrap();
+
+    let mut reader = queue.reader("consumer-1").await.unwrap();
+    let round = reader.read_round(&[kept.clone(), lost.clone()], 10).await.expect("the round succeeds");
+    let read: Vec<&str> = round.received.iter().map(|r| r.delivery.delivery_id.as_str()).collect();
+    assert_eq!(read, ["dlv_tnt_kept"]);
+    assert!(!round.empty.contains(&lost), "a partition whose group was lost is not empty, only unread");
+    let again = reader.read(std::slice::from_ref(&lost), 10).await.unwrap();
+    assert_eq!(again.iter().map(|r| r.delivery.delivery_id.as_str()).collect::<Vec<_>>(), ["dlv_tnt_lost"]);
+}
+
+/// The indexes lost their entries while the partitions' keys kept the work; listing
+/// the partitions again finds it.
+#[tokio::test]
+async fn reindexed_partitions_are_read_and_promoted_again() {
+    let queue = queue().await;
+    let (unread, parked) = (Partition::for_tenant("tnt_unread"), Partition::for_tenant("tnt_parked"));
+    queue.enqueue(&unread, &[queued("dlv_unread", 0)]).await.unwrap();
+    queue.schedule(&parked, &[(queued("dlv_parked", 1), 0)]).await.unwrap();
+    let mut raw = raw_connection().await;
+    let indexes = [queue.keys().ready(), queue.keys().due()];
+    let _: () = redis::cmd("DEL").arg(&indexes).query_async(&mut raw).await.unwrap();
+    assert!(queue.ready_partitions().await.unwrap().is_empty());
+    assert_eq!(queue.promote_due_partitions(100, WAKE).await.unwrap(), 0, "nothing listed, nothing found");
+
+    queue.reindex(&[unread.clone(), parked.clone()]).await.unwrap();
+    assert_eq!(queue.promote_due_partitions(100, WAKE).await.unwrap(), 1, "the parked retry is promoted");
+    let mut ready = vec![unread.clone(), parked.clone()];
+    ready.sort();
+    assert_eq!(queue.ready_partitions().await.unwrap(), ready);
+    // A partition with nothing parked leaves the due index on the promoter's look.
+    let due: Vec<String> = redis::cmd("ZRANGE").arg(&indexes[1]).arg(0).arg(-1).query_async(&mut raw).await.unwrap();
+    assert!(due.is_empty(), "{due:?}");
+}

@@ -5,6 +5,7 @@ use herald_core::{ApplicationId, TenantId};
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, Set, TransactionTrait};
 
+use crate::changes::{changed_columns, only_columns};
 use crate::entity::{application, endpoint};
 use crate::paging::{fetch_page, Listed, Page};
 use crate::{conflict_as, Store, StoreResult};
@@ -107,14 +108,26 @@ impl Store {
         fetch_page(&self.db, select, application::Column::Id, page).await
     }
 
-    /// Writes every field of an application found earlier; a `uid` taken by another
-    /// application of the tenant is a conflict.
-    pub async fn update_application(&self, app: application::Model) -> StoreResult<application::Model> {
-        application::ActiveModel::from(app)
-            .reset_all()
-            .update(&self.db)
+    /// Writes the fields `after` changes relative to `before` (the application as the
+    /// caller found it); a `uid` taken by another application of the tenant is a
+    /// conflict. `None` when the application was deleted since it was found.
+    pub async fn update_application(
+        &self,
+        before: &application::Model,
+        after: application::Model,
+    ) -> StoreResult<Option<application::Model>> {
+        let columns = changed_columns::<application::Entity>(before, &after, application::Column::UpdatedAt);
+        let written = application::Entity::update_many()
+            .set(only_columns::<application::Entity, application::ActiveModel>(&after, &columns))
+            .filter(application::Column::Id.eq(&after.id))
+            .filter(application::Column::DeletedAt.is_null())
+            .exec(&self.db)
             .await
-            .map_err(conflict_as("an application with this uid"))
+            .map_err(conflict_as("an application with this uid"))?;
+        if written.rows_affected == 0 {
+            return Ok(None);
+        }
+        Ok(application::Entity::find_by_id(&after.id).one(&self.db).await?)
     }
 
     /// Deletes an application and its endpoints. Rows are kept (messages and attempts

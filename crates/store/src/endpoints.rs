@@ -3,9 +3,10 @@
 use chrono::{DateTime, Utc};
 use herald_core::{ApplicationId, EndpointId, TenantId};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 
 use crate::audit::{Action, Actor, Entry, Outcome};
+use crate::changes::{changed_columns, only_columns};
 use crate::entity::endpoint;
 use crate::paging::{fetch_page, Listed, Page};
 use crate::sealing::is_sealed;
@@ -121,35 +122,46 @@ impl Store {
         found.map(|model| self.open_endpoint(model)).transpose()
     }
 
-    /// Writes every field of an endpoint found earlier, recording `action` (one of
-    /// the `endpoint.*` changes) by `by` in the audit log.
+    /// Writes the fields `after` changes relative to `before` (the endpoint as the
+    /// caller found it), recording `action` (one of the `endpoint.*` changes) by `by` in
+    /// the audit log. Columns the caller did not change keep what others wrote meanwhile
+    /// (the worker disabling the endpoint, say). `None` when the endpoint was deleted
+    /// since it was found: nothing is written.
     pub async fn update_endpoint(
         &self,
-        mut endpoint: endpoint::Model,
+        before: &endpoint::Model,
+        mut after: endpoint::Model,
         by: &Actor,
         action: Action,
-    ) -> StoreResult<endpoint::Model> {
+    ) -> StoreResult<Option<endpoint::Model>> {
         debug_assert_eq!(action.target_kind(), "endpoint");
-        self.seal_endpoint(&mut endpoint);
+        // Compared in the clear: sealing the same secret twice gives different text.
+        let columns = changed_columns::<endpoint::Entity>(before, &after, endpoint::Column::UpdatedAt);
+        self.seal_endpoint(&mut after);
         let txn = self.db.begin().await?;
-        let updated = endpoint::ActiveModel::from(endpoint)
-            .reset_all()
-            .update(&txn)
+        let written = endpoint::Entity::update_many()
+            .set(only_columns::<endpoint::Entity, endpoint::ActiveModel>(&after, &columns))
+            .filter(endpoint::Column::Id.eq(&after.id))
+            .filter(endpoint::Column::DeletedAt.is_null())
+            .exec(&txn)
             .await
             .map_err(conflict_as("an endpoint with this uid"))?;
+        if written.rows_affected == 0 {
+            return Ok(None);
+        }
+        let updated = endpoint::Entity::find_by_id(&after.id).one(&txn).await?.ok_or(DbErr::RecordNotUpdated)?;
         // Header names are not secret; their values never reach the log, nor does the
         // URL (receivers put tokens in query strings).
         let detail = match action {
             Action::EndpointHeadersUpdate => {
-                let names: Vec<&String> =
-                    updated.headers.as_object().map(|map| map.keys().collect()).unwrap_or_default();
+                let names: Vec<&String> = after.headers.as_object().map(|map| map.keys().collect()).unwrap_or_default();
                 serde_json::json!({ "headers": names })
             }
             _ => serde_json::json!({}),
         };
         audit(&updated, by, action, detail, updated.updated_at).write(&txn).await?;
         txn.commit().await?;
-        self.open_endpoint(updated)
+        self.open_endpoint(updated).map(Some)
     }
 
     /// Opens an endpoint's sealed secrets and header values, as read from the database.

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use herald_core::{EventTypeId, TenantId};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, Set};
 
+use crate::changes::{changed_columns, only_columns};
 use crate::entity::event_type;
 use crate::paging::{fetch_page, Listed, Page};
 use crate::{conflict_as, Store, StoreResult};
@@ -64,14 +65,24 @@ impl Store {
         fetch_page(&self.db, select, event_type::Column::Name, page).await
     }
 
-    /// Writes every field of an event type found earlier.
-    /// `None` when the event type was removed since it was read (a concurrent expunge).
-    pub async fn update_event_type(&self, event_type: event_type::Model) -> StoreResult<Option<event_type::Model>> {
-        match event_type::ActiveModel::from(event_type).reset_all().update(&self.db).await {
-            Ok(updated) => Ok(Some(updated)),
-            Err(sea_orm::DbErr::RecordNotUpdated) => Ok(None),
-            Err(error) => Err(error.into()),
+    /// Writes the fields `after` changes relative to `before` (the event type as the
+    /// caller found it). `None` when the event type was removed since it was read (a
+    /// concurrent expunge).
+    pub async fn update_event_type(
+        &self,
+        before: &event_type::Model,
+        after: event_type::Model,
+    ) -> StoreResult<Option<event_type::Model>> {
+        let columns = changed_columns::<event_type::Entity>(before, &after, event_type::Column::UpdatedAt);
+        let written = event_type::Entity::update_many()
+            .set(only_columns::<event_type::Entity, event_type::ActiveModel>(&after, &columns))
+            .filter(event_type::Column::Id.eq(&after.id))
+            .exec(&self.db)
+            .await?;
+        if written.rows_affected == 0 {
+            return Ok(None);
         }
+        Ok(event_type::Entity::find_by_id(&after.id).one(&self.db).await?)
     }
 
     /// Removes an event type for good (`expunge`); messages keep their type name.

@@ -17,6 +17,7 @@ mod applications;
 mod attempts;
 mod audit;
 mod bulk;
+mod changes;
 mod conditions;
 mod database;
 mod dead_letters;

@@ -114,15 +114,17 @@ async fn audit_entries_commit_with_their_change_and_never_without_it() {
         let app = application(&store, &tenant, None).await.unwrap();
         let portal = Actor::PortalToken("ptk_someone".into());
         let endpoint_id = endpoint(&store, &tenant, &app, None).await;
-        let mut existing = store.find_endpoint(&app, &endpoint_id).await.unwrap().unwrap();
+        let before = store.find_endpoint(&app, &endpoint_id).await.unwrap().unwrap();
+        let mut existing = before.clone();
         existing.uid = Some("taken".into());
-        store.update_endpoint(existing.clone(), &portal, Action::EndpointUpdate).await.unwrap();
+        store.update_endpoint(&before, existing, &portal, Action::EndpointUpdate).await.unwrap().expect("not deleted");
 
         // A second endpoint that takes the same uid fails, and so leaves no entry.
         let other_id = endpoint(&store, &tenant, &app, None).await;
-        let mut other = store.find_endpoint(&app, &other_id).await.unwrap().unwrap();
+        let other_before = store.find_endpoint(&app, &other_id).await.unwrap().unwrap();
+        let mut other = other_before.clone();
         other.uid = Some("taken".into());
-        let refused = store.update_endpoint(other, &portal, Action::EndpointSecretRotate).await;
+        let refused = store.update_endpoint(&other_before, other, &portal, Action::EndpointSecretRotate).await;
         assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
 
         let filter = AuditFilter { tenant_id: Some(tenant.to_string()), action: None };
@@ -141,6 +143,52 @@ async fn audit_entries_commit_with_their_change_and_never_without_it() {
         assert_eq!(entries[2].actor_id, "ptk_someone");
         let only_updates = AuditFilter { tenant_id: Some(tenant.to_string()), action: Some(Action::EndpointUpdate) };
         assert_eq!(store.list_audit(&only_updates, &Page::first(50)).await.unwrap().items.len(), 1);
+    }
+}
+
+/// Two writers load the same endpoint; the one that writes last changes only what it
+/// changed, so it neither re-enables what the first disabled nor undoes a delete.
+#[tokio::test]
+async fn a_stale_writer_keeps_what_another_wrote_and_cannot_revive_a_deleted_endpoint() {
+    for store in stores().await {
+        let tenant = tenant(&store, &format!("sk_{}", tag())).await;
+        let app = application(&store, &tenant, None).await.unwrap();
+        let by = Actor::Operator;
+        let endpoint_id = endpoint(&store, &tenant, &app, None).await;
+        let seen_by_worker = store.find_endpoint(&app, &endpoint_id).await.unwrap().unwrap();
+        let seen_by_patch = seen_by_worker.clone();
+
+        let mut disabled = seen_by_worker.clone();
+        disabled.disabled = true;
+        disabled.failing_since = Some(Utc::now());
+        store.update_endpoint(&seen_by_worker, disabled, &by, Action::EndpointUpdate).await.unwrap().unwrap();
+
+        let mut described = seen_by_patch.clone();
+        described.description = "renamed while the worker disabled it".into();
+        described.updated_at = Utc::now();
+        let written =
+            store.update_endpoint(&seen_by_patch, described, &by, Action::EndpointUpdate).await.unwrap().unwrap();
+        assert!(written.disabled, "the stale writer re-enabled the endpoint");
+        assert!(written.failing_since.is_some(), "the stale writer reset the failure streak");
+        assert_eq!(written.description, "renamed while the worker disabled it");
+        let stored = store.find_endpoint(&app, &endpoint_id).await.unwrap().unwrap();
+        assert!(stored.disabled && stored.description == written.description);
+
+        // Deleted between the load and the write: nothing is written, it stays deleted.
+        store.delete_endpoint(&stored, Utc::now(), &by).await.unwrap();
+        let mut late = stored.clone();
+        late.description = "too late".into();
+        let revived = store.update_endpoint(&stored, late, &by, Action::EndpointUpdate).await.unwrap();
+        assert!(revived.is_none(), "an update of a deleted endpoint wrote {revived:?}");
+        assert!(store.find_endpoint(&app, &endpoint_id).await.unwrap().is_none(), "the endpoint came back");
+
+        // The same for applications: a stale rename cannot bring one back either.
+        let app_before = store.find_application(&tenant, &app).await.unwrap().unwrap();
+        store.delete_application(&app_before.id, Utc::now()).await.unwrap();
+        let mut renamed = app_before.clone();
+        renamed.name = "too late".into();
+        assert!(store.update_application(&app_before, renamed).await.unwrap().is_none());
+        assert!(store.find_application(&tenant, &app).await.unwrap().is_none(), "the application came back");
     }
 }
 

@@ -1,6 +1,8 @@
 //! The reconciler: the database says a delivery is due, Redis has no trace of it
 //! (Redis restarted without persistence, was flushed, or an enqueue after commit
-//! failed) — so queue it again. One worker at a time runs it, under a Redis lease.
+//! failed) — so queue it again. A delivery overdue that Redis does track may sit in a
+//! partition no index lists (a failover lost the index's last writes): its partition
+//! is listed again. One worker at a time runs it, under a Redis lease.
 
 use std::collections::BTreeMap;
 
@@ -40,6 +42,7 @@ pub async fn reconcile_once(ctx: &WorkerContext) -> Result<usize, WorkerError> {
     let due_before = Utc::now() - chrono::Duration::from_std(ctx.config.reconcile_grace).unwrap_or_default();
     let mut after: Option<String> = None;
     let mut requeued = 0;
+    let mut still_tracked: Vec<Partition> = Vec::new();
     for _ in 0..MAX_PAGES {
         let overdue = ctx.store.overdue_deliveries(due_before, after.as_deref(), PAGE).await?;
         let Some(last) = overdue.last() else { break };
@@ -68,6 +71,10 @@ pub async fn reconcile_once(ctx: &WorkerContext) -> Result<usize, WorkerError> {
                     endpoint_id,
                 })
                 .collect();
+            if lost.len() < ids.len() {
+                // Overdue yet tracked: in Redis, perhaps where no index points.
+                still_tracked.push(partition.clone());
+            }
             requeued += lost.len();
             ctx.queue.enqueue(&partition, &lost).await?;
             if !lost.is_empty() {
@@ -78,5 +85,8 @@ pub async fn reconcile_once(ctx: &WorkerContext) -> Result<usize, WorkerError> {
             break;
         }
     }
+    still_tracked.sort();
+    still_tracked.dedup();
+    ctx.queue.reindex(&still_tracked).await?;
     Ok(requeued)
 }

@@ -220,7 +220,7 @@ pub async fn update_application(
 ) -> ApiResult<(StatusCode, Json<ApplicationOut>)> {
     body.validate()?;
     let tenant = caller.tenant_id();
-    let Some(mut app) = state.store.find_application(&tenant, &app_id).await? else {
+    let Some(before) = state.store.find_application(&tenant, &app_id).await? else {
         if ApplicationId::has_prefix(&app_id) {
             return Err(ApiError::NotFound("application"));
         }
@@ -230,12 +230,14 @@ pub async fn update_application(
         let created = create(&state, &tenant, body).await?;
         return Ok((StatusCode::CREATED, Json(created.into())));
     };
+    let mut app = before.clone();
     app.name = body.name;
     app.uid = body.uid.or(app.uid);
     app.rate_limit = body.throttle_rate.map(i32::from);
     app.metadata = metadata_value(body.metadata);
     app.updated_at = Utc::now();
-    Ok((StatusCode::OK, Json(state.store.update_application(app).await?.into())))
+    let updated = state.store.update_application(&before, app).await?.ok_or(ApiError::NotFound("application"))?;
+    Ok((StatusCode::OK, Json(updated.into())))
 }
 
 /// Changes the given fields of an application.
@@ -249,8 +251,9 @@ pub async fn patch_application(
     Path(app_id): Path<String>,
     ValidJson(body): ValidJson<ApplicationPatch>,
 ) -> ApiResult<Json<ApplicationOut>> {
-    let mut app =
+    let before =
         state.store.find_application(&caller.tenant_id(), &app_id).await?.ok_or(ApiError::NotFound("application"))?;
+    let mut app = before.clone();
     if let Some(name) = body.name {
         app.name = name;
     }
@@ -269,7 +272,8 @@ pub async fn patch_application(
         .check(app.rate_limit != Some(0), &["throttleRate"], "must be at least 1")
         .finish()?;
     app.updated_at = Utc::now();
-    Ok(Json(state.store.update_application(app).await?.into()))
+    let updated = state.store.update_application(&before, app).await?.ok_or(ApiError::NotFound("application"))?;
+    Ok(Json(updated.into()))
 }
 
 /// Deletes an application and its endpoints; pending deliveries stop.

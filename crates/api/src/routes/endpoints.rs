@@ -341,7 +341,7 @@ pub async fn update_endpoint(
 ) -> ApiResult<(StatusCode, Json<EndpointOut>)> {
     let app = caller.application(&state, &app_id).await?;
     let now = Utc::now();
-    let Some(mut existing) = state.store.find_endpoint(&app.id, &endpoint_id).await? else {
+    let Some(before) = state.store.find_endpoint(&app.id, &endpoint_id).await? else {
         if EndpointId::has_prefix(&endpoint_id) {
             return Err(ApiError::NotFound("endpoint"));
         }
@@ -357,6 +357,7 @@ pub async fn update_endpoint(
         check_header_values(&mut validator, headers.iter());
     }
     validator.check(body.version != Some(0), &["version"], "must be at least 1").finish()?;
+    let mut existing = before.clone();
     existing.url = body.url;
     existing.description = body.description;
     existing.version = body.version.map_or(existing.version, i32::from);
@@ -376,7 +377,11 @@ pub async fn update_endpoint(
     }
     existing.updated_at = now;
     validate_endpoint(&state.config, &existing)?;
-    let updated = state.store.update_endpoint(existing, &caller.actor(), Action::EndpointUpdate).await?;
+    let updated = state
+        .store
+        .update_endpoint(&before, existing, &caller.actor(), Action::EndpointUpdate)
+        .await?
+        .ok_or(ApiError::NotFound("endpoint"))?;
     Ok((StatusCode::OK, Json(updated.into())))
 }
 
@@ -391,7 +396,8 @@ pub async fn patch_endpoint(
     ValidJson(body): ValidJson<EndpointPatch>,
 ) -> ApiResult<Json<EndpointOut>> {
     let app = caller.application(&state, &app_id).await?;
-    let mut existing = find(&state, &app, &endpoint_id).await?;
+    let before = find(&state, &app, &endpoint_id).await?;
+    let mut existing = before.clone();
     let now = Utc::now();
     if let Some(url) = body.url {
         existing.url = url;
@@ -439,7 +445,12 @@ pub async fn patch_endpoint(
     }
     existing.updated_at = now;
     validate_endpoint(&state.config, &existing)?;
-    Ok(Json(state.store.update_endpoint(existing, &caller.actor(), action).await?.into()))
+    let updated = state
+        .store
+        .update_endpoint(&before, existing, &caller.actor(), action)
+        .await?
+        .ok_or(ApiError::NotFound("endpoint"))?;
+    Ok(Json(updated.into()))
 }
 
 /// Deletes an endpoint; its pending deliveries stop.
@@ -511,14 +522,19 @@ pub async fn update_headers(
     ValidJson(body): ValidJson<EndpointHeadersIn>,
 ) -> ApiResult<StatusCode> {
     let app = caller.application(&state, &app_id).await?;
-    let mut existing = find(&state, &app, &endpoint_id).await?;
+    let before = find(&state, &app, &endpoint_id).await?;
+    let mut existing = before.clone();
     let mut validator = Validator::default();
     check_headers(&mut validator, body.headers.keys());
     check_header_values(&mut validator, body.headers.iter());
     validator.finish()?;
     existing.headers = headers_value(&body.headers);
     existing.updated_at = Utc::now();
-    state.store.update_endpoint(existing, &caller.actor(), Action::EndpointHeadersUpdate).await?;
+    state
+        .store
+        .update_endpoint(&before, existing, &caller.actor(), Action::EndpointHeadersUpdate)
+        .await?
+        .ok_or(ApiError::NotFound("endpoint"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -533,7 +549,8 @@ pub async fn patch_headers(
     ValidJson(body): ValidJson<EndpointHeadersPatchIn>,
 ) -> ApiResult<StatusCode> {
     let app = caller.application(&state, &app_id).await?;
-    let mut existing = find(&state, &app, &endpoint_id).await?;
+    let before = find(&state, &app, &endpoint_id).await?;
+    let mut existing = before.clone();
     let mut validator = Validator::default();
     check_headers(&mut validator, body.headers.keys());
     let set: Vec<(&String, &String)> = body.headers.iter().filter_map(|(k, v)| v.as_ref().map(|v| (k, v))).collect();
@@ -551,7 +568,11 @@ pub async fn patch_headers(
     }
     existing.headers = headers_value(&headers);
     existing.updated_at = Utc::now();
-    state.store.update_endpoint(existing, &caller.actor(), Action::EndpointHeadersUpdate).await?;
+    state
+        .store
+        .update_endpoint(&before, existing, &caller.actor(), Action::EndpointHeadersUpdate)
+        .await?
+        .ok_or(ApiError::NotFound("endpoint"))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -615,7 +636,8 @@ pub async fn rotate_secret(
     ValidJson(body): ValidJson<EndpointSecretRotateIn>,
 ) -> ApiResult<Json<EndpointSecretOut>> {
     let app = caller.application(&state, &app_id).await?;
-    let mut existing = find(&state, &app, &endpoint_id).await?;
+    let before = find(&state, &app, &endpoint_id).await?;
+    let mut existing = before.clone();
     let grace = body.grace_period_seconds.map_or(DEFAULT_GRACE_SECONDS, i64::from);
     Validator::default()
         .check(
@@ -627,7 +649,11 @@ pub async fn rotate_secret(
     let now = Utc::now();
     rotate_into(&mut existing, parse_secret(body.key.as_deref(), "key")?, now, Duration::seconds(grace));
     existing.updated_at = now;
-    let updated = state.store.update_endpoint(existing, &caller.actor(), Action::EndpointSecretRotate).await?;
+    let updated = state
+        .store
+        .update_endpoint(&before, existing, &caller.actor(), Action::EndpointSecretRotate)
+        .await?
+        .ok_or(ApiError::NotFound("endpoint"))?;
     Ok(Json(EndpointSecretOut { key: updated.secret }))
 }
 

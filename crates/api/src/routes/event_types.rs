@@ -232,7 +232,7 @@ pub async fn update_event_type(
     validator.finish()?;
     let tenant = caller.tenant_id();
     let now = Utc::now();
-    let Some(mut existing) = state.store.find_event_type(&tenant, &name).await? else {
+    let Some(before) = state.store.find_event_type(&tenant, &name).await? else {
         let created = state
             .store
             .create_event_type(NewEventType {
@@ -249,13 +249,14 @@ pub async fn update_event_type(
             .await?;
         return Ok((StatusCode::CREATED, Json(created.into())));
     };
+    let mut existing = before.clone();
     existing.description = body.description;
     existing.schemas = body.schemas.map(serde_json::Value::Object);
     existing.archived = body.archived;
     existing.deprecated = body.deprecated;
     existing.feature_flag = body.feature_flag;
     existing.updated_at = now;
-    let updated = state.store.update_event_type(existing).await?.ok_or(ApiError::NotFound("event type"))?;
+    let updated = state.store.update_event_type(&before, existing).await?.ok_or(ApiError::NotFound("event type"))?;
     Ok((StatusCode::OK, Json(updated.into())))
 }
 
@@ -269,7 +270,8 @@ pub async fn patch_event_type(
     Path(name): Path<String>,
     ValidJson(body): ValidJson<EventTypePatch>,
 ) -> ApiResult<Json<EventTypeOut>> {
-    let mut existing = find(&state, &caller.tenant_id(), &name).await?;
+    let before = find(&state, &caller.tenant_id(), &name).await?;
+    let mut existing = before.clone();
     let mut validator = Validator::default();
     check_fields(
         &mut validator,
@@ -293,7 +295,7 @@ pub async fn patch_event_type(
         existing.feature_flag = flag;
     }
     existing.updated_at = Utc::now();
-    let updated = state.store.update_event_type(existing).await?.ok_or(ApiError::NotFound("event type"))?;
+    let updated = state.store.update_event_type(&before, existing).await?.ok_or(ApiError::NotFound("event type"))?;
     Ok(Json(updated.into()))
 }
 
@@ -315,13 +317,14 @@ pub async fn delete_event_type(
     Path(name): Path<String>,
     ValidQuery(query): ValidQuery<DeleteEventTypeQuery>,
 ) -> ApiResult<StatusCode> {
-    let mut existing = find(&state, &caller.tenant_id(), &name).await?;
+    let before = find(&state, &caller.tenant_id(), &name).await?;
     if query.expunge {
-        state.store.expunge_event_type(existing).await?;
+        state.store.expunge_event_type(before).await?;
     } else {
+        let mut existing = before.clone();
         existing.archived = true;
         existing.updated_at = Utc::now();
-        state.store.update_event_type(existing).await?.ok_or(ApiError::NotFound("event type"))?;
+        state.store.update_event_type(&before, existing).await?.ok_or(ApiError::NotFound("event type"))?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

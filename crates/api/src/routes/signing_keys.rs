@@ -59,11 +59,16 @@ pub async fn create_signing_key(
     Path((app_id, endpoint_id)): Path<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<EndpointPublicKeyOut>)> {
     let app = caller.application(&state, &app_id).await?;
-    let mut endpoint = state.store.find_endpoint(&app.id, &endpoint_id).await?.ok_or(ApiError::NotFound("endpoint"))?;
+    let before = state.store.find_endpoint(&app.id, &endpoint_id).await?.ok_or(ApiError::NotFound("endpoint"))?;
+    let mut endpoint = before.clone();
     let key = EndpointSigningKey::from_seed(rand::random());
     endpoint.signing_key = Some(key.expose());
     endpoint.updated_at = Utc::now();
-    state.store.update_endpoint(endpoint, &caller.actor(), Action::EndpointSigningKeyCreate).await?;
+    state
+        .store
+        .update_endpoint(&before, endpoint, &caller.actor(), Action::EndpointSigningKeyCreate)
+        .await?
+        .ok_or(ApiError::NotFound("endpoint"))?;
     Ok((StatusCode::CREATED, Json(EndpointPublicKeyOut { public_key: key.public_key() })))
 }
 
@@ -77,9 +82,14 @@ pub async fn delete_signing_key(
     Path((app_id, endpoint_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
     let app = caller.application(&state, &app_id).await?;
-    let mut endpoint = state.store.find_endpoint(&app.id, &endpoint_id).await?.ok_or(ApiError::NotFound("endpoint"))?;
+    let before = state.store.find_endpoint(&app.id, &endpoint_id).await?.ok_or(ApiError::NotFound("endpoint"))?;
+    let mut endpoint = before.clone();
     endpoint.signing_key = None;
     endpoint.updated_at = Utc::now();
-    state.store.update_endpoint(endpoint, &caller.actor(), Action::EndpointSigningKeyDelete).await?;
+    state
+        .store
+        .update_endpoint(&before, endpoint, &caller.actor(), Action::EndpointSigningKeyDelete)
+        .await?
+        .ok_or(ApiError::NotFound("endpoint"))?;
     Ok(StatusCode::NO_CONTENT)
 }

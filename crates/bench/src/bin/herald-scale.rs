@@ -276,6 +276,42 @@ async fn seed_tenants(herald: &Herald, receiver: &str, count: usize) -> anyhow::
     Ok(keys)
 }
 
+/// Creates a tenant named `name` with an application (uid `name`) and one endpoint at
+/// `endpoint_url`. Returns its API key.
+async fn one_tenant(herald: &Herald, name: &str, endpoint_url: &str) -> anyhow::Result<String> {
+    let client = reqwest::Client::new();
+    let tenant =
+        send(&client, format!("{}/admin/v1/tenant", herald.url), OPERATOR_TOKEN, json!({"name": name})).await?;
+    let key = tenant["apiKey"].as_str().context("an API key")?.to_owned();
+    send(&client, format!("{}/api/v1/app", herald.url), &key, json!({"name": name, "uid": name})).await?;
+    send(&client, format!("{}/api/v1/app/{name}/endpoint", herald.url), &key, json!({"url": endpoint_url})).await?;
+    Ok(key)
+}
+
+/// Sends `count` messages to application `app`, `in_flight` requests at a time, and
+/// returns once every one was accepted.
+async fn send_messages(herald: &Herald, key: &str, app: &str, count: usize, in_flight: usize) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/app/{app}/msg", herald.url);
+    let gate = Arc::new(tokio::sync::Semaphore::new(in_flight));
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..count {
+        let (client, url, key, gate) = (client.clone(), url.clone(), key.to_owned(), gate.clone());
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await?;
+            send(&client, url, &key, json!({"eventType": "bench", "payload": {"n": n}})).await
+        });
+        // Keep the spawned set small: join what is done as we go.
+        while tasks.len() > in_flight * 4 {
+            tasks.join_next().await.context("a task")???;
+        }
+    }
+    while let Some(result) = tasks.join_next().await {
+        result??;
+    }
+    Ok(())
+}
+
 async fn wait_for(count: &AtomicUsize, target: usize, limit: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + limit;
     while count.load(Ordering::Relaxed) < target {
@@ -324,33 +360,11 @@ async fn busy(args: &Args, binary: &PathBuf, idle_tenants: usize) -> anyhow::Res
     let (receiver, count) = receiver().await?;
     seed_tenants(&herald, &receiver, idle_tenants).await?;
     wait_for(&count, idle_tenants, Duration::from_secs(300)).await?;
-    let client = reqwest::Client::new();
-    let tenant =
-        send(&client, format!("{}/admin/v1/tenant", herald.url), OPERATOR_TOKEN, json!({"name": "busy"})).await?;
-    let key = tenant["apiKey"].as_str().context("an API key")?.to_owned();
-    send(&client, format!("{}/api/v1/app", herald.url), &key, json!({"name": "busy", "uid": "busy"})).await?;
-    send(&client, format!("{}/api/v1/app/busy/endpoint", herald.url), &key, json!({"url": format!("{receiver}/busy")}))
-        .await?;
+    let key = one_tenant(&herald, "busy", &format!("{receiver}/busy")).await?;
     for run in ["cold", "warm"] {
         let base = count.load(Ordering::Relaxed);
         let started = Instant::now();
-        let gate = Arc::new(tokio::sync::Semaphore::new(args.in_flight));
-        let mut tasks = tokio::task::JoinSet::new();
-        for n in 0..args.busy_messages {
-            let (client, url, key, gate) =
-                (client.clone(), format!("{}/api/v1/app/busy/msg", herald.url), key.clone(), gate.clone());
-            tasks.spawn(async move {
-                let _permit = gate.acquire_owned().await?;
-                send(&client, url, &key, json!({"eventType": "busy", "payload": {"n": n}})).await
-            });
-            // Keep the spawned set small: join what is done as we go.
-            while tasks.len() > args.in_flight * 4 {
-                tasks.join_next().await.context("a task")???;
-            }
-        }
-        while let Some(result) = tasks.join_next().await {
-            result??;
-        }
+        send_messages(&herald, &key, "busy", args.busy_messages, args.in_flight).await?;
         let accepted = started.elapsed();
         wait_for(&count, base + args.busy_messages, Duration::from_secs(600)).await?;
         let delivered = started.elapsed();
@@ -377,29 +391,8 @@ async fn parked_now(herald: &Herald) -> anyhow::Result<u64> {
 async fn parked(args: &Args, binary: &PathBuf) -> anyhow::Result<()> {
     let herald = Herald::start(binary, &args.postgres).await?;
     let (receiver, _) = receiver().await?;
-    let client = reqwest::Client::new();
-    let tenant =
-        send(&client, format!("{}/admin/v1/tenant", herald.url), OPERATOR_TOKEN, json!({"name": "stuck"})).await?;
-    let key = tenant["apiKey"].as_str().context("an API key")?.to_owned();
-    send(&client, format!("{}/api/v1/app", herald.url), &key, json!({"name": "stuck", "uid": "stuck"})).await?;
-    let endpoint = json!({"url": format!("{receiver}/hang/stuck")});
-    send(&client, format!("{}/api/v1/app/stuck/endpoint", herald.url), &key, endpoint).await?;
-    let gate = Arc::new(tokio::sync::Semaphore::new(args.in_flight));
-    let mut tasks = tokio::task::JoinSet::new();
-    for n in 0..args.parked_messages {
-        let (client, url, key, gate) =
-            (client.clone(), format!("{}/api/v1/app/stuck/msg", herald.url), key.clone(), gate.clone());
-        tasks.spawn(async move {
-            let _permit = gate.acquire_owned().await?;
-            send(&client, url, &key, json!({"eventType": "stuck", "payload": {"n": n}})).await
-        });
-        while tasks.len() > args.in_flight * 4 {
-            tasks.join_next().await.context("a task")???;
-        }
-    }
-    while let Some(result) = tasks.join_next().await {
-        result??;
-    }
+    let key = one_tenant(&herald, "stuck", &format!("{receiver}/hang/stuck")).await?;
+    send_messages(&herald, &key, "stuck", args.parked_messages, args.in_flight).await?;
     // Everything but what is in flight is parked.
     let target = args.parked_messages.saturating_sub(1_000) as u64;
     let deadline = Instant::now() + Duration::from_secs(300);
