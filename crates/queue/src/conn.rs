@@ -351,6 +351,16 @@ impl ConnectionLike for SentinelConnection {
                     self.find_master(generation).await;
                     Err(error)
                 }
+                // Each command's error is one of the replies (the pipeline raises it
+                // afterwards): a `READONLY` among them means the same as alone.
+                Ok(replies) => {
+                    let read_only =
+                        |reply: &Value| matches!(reply, Value::ServerError(error) if error.code() == "READONLY");
+                    if replies.iter().any(read_only) {
+                        self.find_master(generation).await;
+                    }
+                    Ok(replies)
+                }
                 result => result,
             }
         })
@@ -359,6 +369,13 @@ impl ConnectionLike for SentinelConnection {
     fn get_db(&self) -> i64 {
         self.current().1.get_db()
     }
+}
+
+/// Whether Redis answered `code` (`NOSCRIPT`, `NOGROUP`, …) to a command, or to any
+/// command of a pipeline (whose error carries each failed command's answer, and whose
+/// own `code()` is none).
+pub(crate) fn answered(error: &redis::RedisError, code: &str) -> bool {
+    error.clone().into_server_errors().is_some_and(|errors| errors.iter().any(|(_, error)| error.code() == code))
 }
 
 /// Commands that may be in different Cluster slots, answered in the order added.

@@ -22,18 +22,20 @@
 //! opaque `(delivery id, attempt count)` pairs between a stream and a delayed set.
 
 mod active;
+mod breaker;
 mod conn;
 mod enqueuer;
 pub mod keys;
+mod lease;
 mod queue;
 mod waiting;
 
 pub use active::PROMOTE_CLAIM;
+pub use breaker::SharedBreaker;
 pub use enqueuer::Enqueuer;
 pub use keys::{KeyLayout, Partition};
 pub use queue::{
     PartitionStats, Queue, QueueConfig, QueueReader, QueuedDelivery, ReadRound, ReceivedDelivery, Settlement,
-    SharedBreaker,
 };
 pub use waiting::Wake;
 

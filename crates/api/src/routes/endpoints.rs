@@ -25,6 +25,8 @@ use crate::ids::fresh;
 use crate::validate::{url_problem, Validator};
 use crate::{ApiConfig, ApiState};
 
+mod changes;
+
 /// Svix's `EndpointIn` (also its `EndpointUpdate`). SDK 1.x says `filterTypes` and
 /// `rateLimit`, 2.x `eventTypes` and `throttleRate`: both spellings are accepted.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -357,25 +359,7 @@ pub async fn update_endpoint(
         check_header_values(&mut validator, headers.iter());
     }
     validator.check(body.version != Some(0), &["version"], "must be at least 1").finish()?;
-    let mut existing = before.clone();
-    existing.url = body.url;
-    existing.description = body.description;
-    existing.version = body.version.map_or(existing.version, i32::from);
-    if existing.disabled && !body.disabled {
-        // Enabled again: its failure streak starts over.
-        existing.failing_since = None;
-    }
-    existing.disabled = body.disabled;
-    existing.filter_types = body.event_types.map(serde_json::Value::from);
-    existing.channels = body.channels.map(serde_json::Value::from);
-    existing.rate_limit = body.throttle_rate.map(i32::from);
-    existing.ordered = body.ordered.unwrap_or(existing.ordered);
-    existing.uid = body.uid.or(existing.uid);
-    existing.metadata = metadata_value(body.metadata);
-    if let Some(headers) = body.headers {
-        existing.headers = headers_value(&headers);
-    }
-    existing.updated_at = now;
+    let existing = changes::replaced(&before, body, now);
     validate_endpoint(&state.config, &existing)?;
     let updated = state
         .store
@@ -393,48 +377,16 @@ pub async fn patch_endpoint(
     State(state): State<ApiState>,
     caller: Caller,
     Path((app_id, endpoint_id)): Path<(String, String)>,
-    ValidJson(body): ValidJson<EndpointPatch>,
+    ValidJson(mut body): ValidJson<EndpointPatch>,
 ) -> ApiResult<Json<EndpointOut>> {
     let app = caller.application(&state, &app_id).await?;
     let before = find(&state, &app, &endpoint_id).await?;
-    let mut existing = before.clone();
     let now = Utc::now();
-    if let Some(url) = body.url {
-        existing.url = url;
-    }
-    if let Some(description) = body.description {
-        existing.description = description;
-    }
-    if let Some(version) = body.version {
-        existing.version = i32::from(version);
-    }
-    if let Some(disabled) = body.disabled {
-        if existing.disabled && !disabled {
-            existing.failing_since = None;
-        }
-        existing.disabled = disabled;
-    }
-    if let Some(filter) = body.event_types {
-        existing.filter_types = filter.map(serde_json::Value::from);
-    }
-    if let Some(channels) = body.channels {
-        existing.channels = channels.map(serde_json::Value::from);
-    }
-    if let Some(rate) = body.throttle_rate {
-        existing.rate_limit = rate.map(i32::from);
-    }
-    if let Some(uid) = body.uid {
-        existing.uid = uid;
-    }
-    if let Some(ordered) = body.ordered {
-        existing.ordered = ordered;
-    }
-    if let Some(metadata) = body.metadata {
-        existing.metadata = metadata_value(Some(metadata));
-    }
+    let secret = body.secret.take();
+    let mut existing = changes::patched(&before, body, now);
     // A patch that sets the secret is recorded as the rotation it is.
     let mut action = Action::EndpointUpdate;
-    if let Some(secret) = body.secret.as_deref() {
+    if let Some(secret) = secret.as_deref() {
         action = Action::EndpointSecretRotate;
         rotate_into(
             &mut existing,
@@ -443,7 +395,6 @@ pub async fn patch_endpoint(
             Duration::seconds(DEFAULT_GRACE_SECONDS),
         );
     }
-    existing.updated_at = now;
     validate_endpoint(&state.config, &existing)?;
     let updated = state
         .store

@@ -1,0 +1,184 @@
+//! How a `PUT` or a `PATCH` changes a stored endpoint: pure functions over the row, so
+//! the merge rules live in one place and are tested as a table. The store then writes
+//! only the columns they changed (`Store::update_endpoint`), so a field a request did
+//! not change keeps whatever another writer gave it meanwhile.
+
+use chrono::{DateTime, Utc};
+use herald_store::entity::endpoint;
+
+use super::{headers_value, metadata_value, EndpointIn, EndpointPatch};
+
+/// Enables or disables an endpoint. Enabled again, its failure streak starts over.
+pub(super) fn set_disabled(endpoint: &mut endpoint::Model, disabled: bool) {
+    if endpoint.disabled && !disabled {
+        endpoint.failing_since = None;
+    }
+    endpoint.disabled = disabled;
+}
+
+/// The endpoint a `PUT` leaves: every field from the body (an omitted `disabled` is
+/// `false`, an omitted filter or channel list or rate limit is none), except `version`,
+/// `ordered`, `uid` and `headers`, which are kept when omitted. The secret is not
+/// changed by a `PUT`.
+pub(super) fn replaced(existing: &endpoint::Model, body: EndpointIn, now: DateTime<Utc>) -> endpoint::Model {
+    let mut endpoint = existing.clone();
+    endpoint.url = body.url;
+    endpoint.description = body.description;
+    endpoint.version = body.version.map_or(endpoint.version, i32::from);
+    set_disabled(&mut endpoint, body.disabled);
+    endpoint.filter_types = body.event_types.map(serde_json::Value::from);
+    endpoint.channels = body.channels.map(serde_json::Value::from);
+    endpoint.rate_limit = body.throttle_rate.map(i32::from);
+    endpoint.ordered = body.ordered.unwrap_or(endpoint.ordered);
+    endpoint.uid = body.uid.or(endpoint.uid);
+    endpoint.metadata = metadata_value(body.metadata);
+    if let Some(headers) = body.headers {
+        endpoint.headers = headers_value(&headers);
+    }
+    endpoint.updated_at = now;
+    endpoint
+}
+
+/// The endpoint a `PATCH` leaves: absent fields stay, `null` clears the nullable ones.
+/// A `secret` in the body is the caller's to rotate (it is a rotation, with its grace).
+pub(super) fn patched(existing: &endpoint::Model, body: EndpointPatch, now: DateTime<Utc>) -> endpoint::Model {
+    let mut endpoint = existing.clone();
+    if let Some(url) = body.url {
+        endpoint.url = url;
+    }
+    if let Some(description) = body.description {
+        endpoint.description = description;
+    }
+    if let Some(version) = body.version {
+        endpoint.version = i32::from(version);
+    }
+    if let Some(disabled) = body.disabled {
+        set_disabled(&mut endpoint, disabled);
+    }
+    if let Some(filter) = body.event_types {
+        endpoint.filter_types = filter.map(serde_json::Value::from);
+    }
+    if let Some(channels) = body.channels {
+        endpoint.channels = channels.map(serde_json::Value::from);
+    }
+    if let Some(rate) = body.throttle_rate {
+        endpoint.rate_limit = rate.map(i32::from);
+    }
+    if let Some(uid) = body.uid {
+        endpoint.uid = uid;
+    }
+    if let Some(ordered) = body.ordered {
+        endpoint.ordered = ordered;
+    }
+    if let Some(metadata) = body.metadata {
+        endpoint.metadata = metadata_value(Some(metadata));
+    }
+    endpoint.updated_at = now;
+    endpoint
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + seconds, 0).unwrap()
+    }
+
+    /// A disabled endpoint with every optional field set.
+    fn stored() -> endpoint::Model {
+        endpoint::Model {
+            id: "ep_1".into(),
+            tenant_id: "tnt_1".into(),
+            app_id: "app_1".into(),
+            uid: Some("billing".into()),
+            url: "https://example.com/hook".into(),
+            description: "Billing".into(),
+            version: 3,
+            disabled: true,
+            rate_limit: Some(10),
+            filter_types: Some(json!(["invoice.paid"])),
+            channels: Some(json!(["eu"])),
+            metadata: json!({"team": "billing"}),
+            headers: json!({"x-token": "t"}),
+            secret: "whsec_c2VjcmV0".into(),
+            created_at: at(0),
+            updated_at: at(0),
+            deleted_at: None,
+            previous_secret: None,
+            previous_secret_expires_at: None,
+            failing_since: Some(at(-600)),
+            ordered: true,
+            signing_key: None,
+        }
+    }
+
+    fn put(body: serde_json::Value) -> endpoint::Model {
+        replaced(&stored(), serde_json::from_value(body).unwrap(), at(60))
+    }
+
+    fn patch(body: serde_json::Value) -> endpoint::Model {
+        patched(&stored(), serde_json::from_value(body).unwrap(), at(60))
+    }
+
+    /// Each case: the request, then what it must leave (as a check on the row).
+    #[test]
+    fn put_replaces_what_it_names_and_keeps_what_it_may_omit() {
+        type Check = fn(&endpoint::Model) -> bool;
+        let cases: [(serde_json::Value, &str, Check); 7] = [
+            (json!({"url": "https://example.com/new"}), "url replaced", |e| e.url == "https://example.com/new"),
+            (json!({"url": "https://e.com"}), "omitted disabled enables, streak over", |e| {
+                !e.disabled && e.failing_since.is_none()
+            }),
+            (json!({"url": "https://e.com", "disabled": true}), "kept disabled keeps its streak", |e| {
+                e.disabled && e.failing_since == Some(at(-600))
+            }),
+            (json!({"url": "https://e.com"}), "omitted lists and rate mean none", |e| {
+                e.filter_types.is_none() && e.channels.is_none() && e.rate_limit.is_none() && e.description.is_empty()
+            }),
+            (json!({"url": "https://e.com"}), "version, ordered, uid and headers kept", |e| {
+                e.version == 3
+                    && e.ordered
+                    && e.uid.as_deref() == Some("billing")
+                    && e.headers == json!({"x-token": "t"})
+            }),
+            (json!({"url": "https://e.com", "filterTypes": ["a"], "rateLimit": 5}), "Svix's aliases", |e| {
+                e.filter_types == Some(json!(["a"])) && e.rate_limit == Some(5)
+            }),
+            (json!({"url": "https://e.com", "secret": "whsec_b3RoZXI="}), "a PUT never changes the secret", |e| {
+                e.secret == "whsec_c2VjcmV0" && e.updated_at == at(60)
+            }),
+        ];
+        for (body, rule, holds) in cases {
+            assert!(holds(&put(body.clone())), "PUT {body}: {rule}");
+        }
+    }
+
+    #[test]
+    fn patch_changes_only_what_it_names_and_null_clears() {
+        type Check = fn(&endpoint::Model) -> bool;
+        let cases: [(serde_json::Value, &str, Check); 6] = [
+            (json!({"description": "New"}), "only the description (and the time) change", |e| {
+                let mut expected = stored();
+                expected.description = "New".into();
+                expected.updated_at = at(60);
+                *e == expected
+            }),
+            (json!({"disabled": false}), "enabled again, the streak starts over", |e| {
+                !e.disabled && e.failing_since.is_none()
+            }),
+            (json!({"disabled": true}), "disabled again keeps the streak", |e| {
+                e.disabled && e.failing_since == Some(at(-600))
+            }),
+            (json!({"filterTypes": null, "channels": null, "uid": null}), "null clears", |e| {
+                e.filter_types.is_none() && e.channels.is_none() && e.uid.is_none()
+            }),
+            (json!({"rateLimit": null}), "null lifts the rate limit", |e| e.rate_limit.is_none()),
+            (json!({"version": 4, "ordered": false}), "version and ordered set", |e| e.version == 4 && !e.ordered),
+        ];
+        for (body, rule, holds) in cases {
+            assert!(holds(&patch(body.clone())), "PATCH {body}: {rule}");
+        }
+    }
+}
