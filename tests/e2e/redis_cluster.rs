@@ -7,7 +7,8 @@
 //! - A master killed mid-run (a replica takes over; Sentinel promotes the replica)
 //!   loses nothing: every message accepted is delivered. Writes the dead master took
 //!   but never passed to its replica are what the reconciler is for; it runs every
-//!   second here so the test does not wait for the default 30 s.
+//!   second here so the test does not wait for the default 30 s. Entries read in a
+//!   reply the failover cut off are handed back after `reclaim_idle`, 5 s here.
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,10 @@ async fn herald_on(redis_url: &str) -> TestApp {
         .setting("redis_url", &format!("{redis_url:?}"))
         .setting("reconcile_interval", "\"1s\"")
         .setting("reconcile_grace", "\"2s\"")
+        // An entry the old master handed to this worker in a reply the failover cut off
+        // is pending for it without it knowing: handed back after `reclaim_idle`
+        // (60 s by default, as long as this test waits).
+        .setting("reclaim_idle", "\"5s\"")
         .start()
         .await
 }
