@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
-use redis::cluster::{ClusterClient, ClusterConfig};
+use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::Slot;
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
@@ -122,7 +122,7 @@ pub(crate) struct Connector {
 #[derive(Clone)]
 enum Target {
     Single(redis::Client),
-    Cluster(Box<ClusterClient>),
+    Cluster(Box<ClusterSeeds>),
     Sentinel { sentinels: Vec<String>, master: String, login: redis::RedisConnectionInfo },
 }
 
@@ -141,13 +141,17 @@ impl Connector {
                 None => Target::Single(redis::Client::open(url)?),
             },
             Address::Cluster { nodes, tls } => {
-                let mut builder = ClusterClient::builder(nodes);
-                match tls_ca {
-                    Some(ca) if tls => builder = builder.certs(certificates(ca)),
-                    Some(_) => return Err(not_tls()),
-                    None => {}
-                }
-                Target::Cluster(Box::new(builder.build()?))
+                let seeds = ClusterSeeds {
+                    nodes,
+                    tls_ca: match tls_ca {
+                        Some(ca) if tls => Some(ca.to_vec()),
+                        Some(_) => return Err(not_tls()),
+                        None => None,
+                    },
+                };
+                // Checks the addresses now, not at the first connection.
+                seeds.client(CONNECT_TIMEOUT)?;
+                Target::Cluster(Box::new(seeds))
             }
             Address::Sentinel { sentinels, master, login } => {
                 if tls_ca.is_some() {
@@ -167,10 +171,8 @@ impl Connector {
     pub(crate) async fn connect(&self, response_timeout: Duration) -> QueueResult<RedisConnection> {
         Ok(match &self.target {
             Target::Single(client) => RedisConnection::Single(manager(client, response_timeout).await?),
-            Target::Cluster(client) => {
-                let config =
-                    ClusterConfig::new().set_connection_timeout(CONNECT_TIMEOUT).set_response_timeout(response_timeout);
-                RedisConnection::Cluster(client.get_async_connection_with_config(config).await?)
+            Target::Cluster(seeds) => {
+                RedisConnection::Cluster(seeds.client(response_timeout)?.get_async_connection().await?)
             }
             Target::Sentinel { sentinels, master, login } => {
                 let node = SentinelNodeConnectionInfo::default().set_redis_connection_info(login.clone());
@@ -182,6 +184,45 @@ impl Connector {
 }
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a Cluster connection starts from: the seed nodes and, for TLS, a private CA.
+#[derive(Clone)]
+struct ClusterSeeds {
+    nodes: Vec<String>,
+    tls_ca: Option<Vec<u8>>,
+}
+
+impl ClusterSeeds {
+    /// A client whose every request, retries and redirections included, ends within
+    /// twice `response_timeout`. The client's defaults wait without bound: 16 retries
+    /// up to 655 s apart, and reconnection to a node gone for good never stops while
+    /// the slot map names it. A task blocked there would hold its work through a
+    /// failover; failing fast lets the caller's own loop try again on the new master.
+    fn client(&self, response_timeout: Duration) -> redis::RedisResult<ClusterClient> {
+        let mut builder = ClusterClient::builder(self.nodes.clone())
+            .connection_timeout(CONNECT_TIMEOUT.min(response_timeout))
+            .response_timeout(response_timeout)
+            .overall_response_timeout(Some(response_timeout * 2))
+            .retries(CLUSTER_RETRIES)
+            .min_retry_wait(50)
+            .max_retry_wait(1_000)
+            .max_connection_attempts(CLUSTER_RECONNECT_ATTEMPTS);
+        if let Some(ca) = &self.tls_ca {
+            builder = builder.certs(redis::TlsCertificates { client_tls: None, root_cert: Some(ca.clone()) });
+        }
+        builder.build()
+    }
+}
+
+/// Retries of one Cluster request (redirections, a reconnection, a slot-map refresh).
+const CLUSTER_RETRIES: u32 = 8;
+
+/// Attempts to reconnect to a Cluster node before it is dropped until the next
+/// slot-map refresh names it again (about 50 s of backoff).
+const CLUSTER_RECONNECT_ATTEMPTS: std::num::NonZeroUsize = match std::num::NonZeroUsize::new(10) {
+    Some(attempts) => attempts,
+    None => unreachable!(),
+};
 
 async fn manager(client: &redis::Client, response_timeout: Duration) -> redis::RedisResult<ConnectionManager> {
     let config = ConnectionManagerConfig::new()
