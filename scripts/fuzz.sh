@@ -5,7 +5,8 @@
 # changed pin rebuilds it) and exports HERALD_TEST_SCHEMATHESIS. Keep the pin in step
 # with tests/src/fuzz.rs.
 
-HERALD_SCHEMATHESIS_PIN="schemathesis==4.32.5"
+# hypothesis is pinned too: schemathesis takes its newest release otherwise.
+HERALD_SCHEMATHESIS_PIN="schemathesis==4.32.5 hypothesis==6.170.27"
 
 ensure_schemathesis() {
   local venv="$PWD/target/fuzz-venv"
@@ -17,7 +18,8 @@ ensure_schemathesis() {
       rm -rf "$venv"
       python3 -m venv "$venv"
     fi
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$HERALD_SCHEMATHESIS_PIN" </dev/null >&2
+    # shellcheck disable=SC2086 # the pin is a list of requirements
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $HERALD_SCHEMATHESIS_PIN </dev/null >&2
     printf '%s' "$HERALD_SCHEMATHESIS_PIN" >"$venv/.herald-ready"
   fi
   export HERALD_TEST_SCHEMATHESIS="$venv/bin/schemathesis"

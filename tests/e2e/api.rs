@@ -108,7 +108,7 @@ async fn repeats_of_an_event_id_or_idempotency_key_create_nothing() {
 
 #[tokio::test]
 async fn schema_validation_accepts_flags_or_rejects_as_the_tenant_chose() {
-    let herald = TestApp::builder().setting("operator_token", &format!("\"{OPERATOR}\"")).start().await;
+    let herald = TestApp::builder().configure(|s| s.operator_token = OPERATOR.to_string().into()).start().await;
     herald.create_application("schemas").await;
     let schema = json!({"1": {"type": "object", "required": ["user"], "properties": {"user": {"type": "object",
         "properties": {"id": {"type": "string"}}, "required": ["id"]}}}});
@@ -155,7 +155,7 @@ async fn set_mode(herald: &TestApp, mode: &str) {
 
 #[tokio::test]
 async fn the_admin_api_issues_and_revokes_keys_behind_the_operator_token() {
-    let herald = TestApp::builder().setting("operator_token", &format!("\"{OPERATOR}\"")).start().await;
+    let herald = TestApp::builder().configure(|s| s.operator_token = OPERATOR.to_string().into()).start().await;
     let admin = |method: Method, path: &str, token: &str, body: Option<Value>| {
         let body = body.map(|b| b.to_string());
         let (path, token) = (path.to_owned(), token.to_owned());
@@ -196,7 +196,11 @@ async fn the_admin_api_issues_and_revokes_keys_behind_the_operator_token() {
 
 #[tokio::test]
 async fn recover_and_resend_start_a_manual_cycle() {
-    let herald = TestApp::builder().setting("retry_schedule", "\"0s\"").setting("retry_jitter", "0.0").start().await;
+    let herald = TestApp::builder()
+        .configure(|s| s.retry_schedule = "0s".to_owned())
+        .configure(|s| s.retry_jitter = 0.0)
+        .start()
+        .await;
     let receiver = TestReceiver::start().await;
     receiver.set_default(Reply::status(500));
     herald.create_application("recover").await;
@@ -265,7 +269,7 @@ async fn the_dashboard_is_served_with_client_routes_and_api_paths_stay_json() {
     std::fs::create_dir_all(dir.join("assets")).unwrap();
     std::fs::write(dir.join("index.html"), "<!doctype html><title>Herald</title>").unwrap();
     std::fs::write(dir.join("assets/app.js"), "console.log('herald')").unwrap();
-    let herald = TestApp::builder().setting("dashboard_dir", &format!("{:?}", dir.display().to_string())).start().await;
+    let herald = TestApp::builder().configure(|s| s.dashboard_dir = dir.display().to_string()).start().await;
     for path in ["/", "/apps/app_123/endpoints/ep_1", "/portal"] {
         let page = herald.http.get(herald.url(path)).send().await.unwrap();
         assert_eq!(page.status(), 200, "{path}");
@@ -312,8 +316,11 @@ async fn applications_are_searchable_by_name_uid_or_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_message_log_filters_by_delivery_status_and_shows_the_attempts_still_planned() {
-    let herald =
-        TestApp::builder().setting("retry_schedule", "\"0s,1h,2h\"").setting("retry_jitter", "0.0").start().await;
+    let herald = TestApp::builder()
+        .configure(|s| s.retry_schedule = "0s,1h,2h".to_owned())
+        .configure(|s| s.retry_jitter = 0.0)
+        .start()
+        .await;
     let fine = TestReceiver::start().await;
     let failing = TestReceiver::start().await;
     failing.set_default(Reply::status(503));

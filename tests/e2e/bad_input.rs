@@ -23,7 +23,7 @@ fn case(name: &'static str, path: &'static str, body: &str, status: u16, code: &
 
 #[tokio::test]
 async fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
-    let app = TestApp::builder().setting("max_payload_bytes", "1024").start().await;
+    let app = TestApp::builder().configure(|s| s.max_payload_bytes = 1024).start().await;
     let receiver = TestReceiver::start().await;
     app.create_application("acme").await;
     app.create_endpoint("acme", &receiver.url("/"), json!({})).await;

@@ -13,14 +13,18 @@ const MESSAGES: usize = 20;
 #[tokio::test]
 async fn a_dead_endpoint_costs_only_probes_while_open_and_recovers() {
     let app = TestApp::builder()
-        .setting("breaker_failure_threshold", "3")
-        .setting("breaker_cool_down", "\"2s\"")
-        .setting("endpoint_concurrency", "2")
-        .setting("request_timeout", "\"1s\"")
+        .configure(|s| {
+            s.breaker_failure_threshold = 3;
+            s.breaker_cool_down = Duration::from_secs(2);
+            s.endpoint_concurrency = 2;
+            s.request_timeout = Duration::from_secs(1);
+        })
         // Six attempts half a second apart: without the breaker every delivery would be
         // dead-lettered within about three seconds of failures.
-        .setting("retry_schedule", "\"0s,500ms,500ms,500ms,500ms,500ms\"")
-        .setting("retry_jitter", "0.0")
+        .configure(|s| {
+            s.retry_schedule = "0s,500ms,500ms,500ms,500ms,500ms".to_owned();
+            s.retry_jitter = 0.0;
+        })
         .start()
         .await;
     let receiver = TestReceiver::start().await;
@@ -73,12 +77,14 @@ async fn a_dead_endpoint_costs_only_probes_while_open_and_recovers() {
 #[tokio::test]
 async fn a_poisoned_message_cannot_keep_the_breaker_open() {
     let app = TestApp::builder()
-        .setting("breaker_failure_threshold", "3")
-        .setting("breaker_cool_down", "\"1s\"")
-        .setting("endpoint_concurrency", "1")
-        .setting("request_timeout", "\"1s\"")
-        .setting("retry_schedule", &format!("\"0s{}\"", ",300ms".repeat(30)))
-        .setting("retry_jitter", "0.0")
+        .configure(|s| {
+            s.breaker_failure_threshold = 3;
+            s.breaker_cool_down = Duration::from_secs(1);
+            s.endpoint_concurrency = 1;
+            s.request_timeout = Duration::from_secs(1);
+            s.retry_schedule = format!("0s{}", ",300ms".repeat(30));
+            s.retry_jitter = 0.0;
+        })
         .start()
         .await;
     let receiver = TestReceiver::start().await;

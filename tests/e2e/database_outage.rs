@@ -44,11 +44,13 @@ async fn nothing_is_accepted_while_the_database_is_away_and_everything_accepted_
     let database_url = services::fresh_postgres_url();
     let database = database_name(&database_url).to_owned();
     let app = TestApp::builder()
-        .setting("database_url", &format!("{database_url:?}"))
-        .setting("retry_schedule", "\"0s,1s,1s,1s,1s,1s,1s,1s\"")
-        .setting("retry_jitter", "0.0")
+        .configure(|s| {
+            s.database_url = database_url.to_string().into();
+            s.retry_schedule = "0s,1s,1s,1s,1s,1s,1s,1s".to_owned();
+            s.retry_jitter = 0.0;
+        })
         // Attempts whose record could not be committed are reclaimed after this.
-        .setting("reclaim_idle", "\"2s\"")
+        .configure(|s| s.reclaim_idle = Duration::from_secs(2))
         .start()
         .await;
     let receiver = TestReceiver::start().await;
@@ -119,10 +121,12 @@ async fn with_postgres_stopped_under_load_every_request_is_answered_fast_and_eve
     let database_url = postgres.fresh_url();
     let app = TestApp::builder()
         .database(database_url.clone())
-        .setting("retry_schedule", "\"0s,1s,1s,2s,2s,5s,5s,5s\"")
-        .setting("retry_jitter", "0.0")
-        .setting("reconcile_interval", "\"2s\"")
-        .setting("reclaim_idle", "\"3s\"")
+        .configure(|s| {
+            s.retry_schedule = "0s,1s,1s,2s,2s,5s,5s,5s".to_owned();
+            s.retry_jitter = 0.0;
+            s.reconcile_interval = Duration::from_secs(2);
+            s.reclaim_idle = Duration::from_secs(3);
+        })
         .start()
         .await;
     let receiver = TestReceiver::start().await;

@@ -10,11 +10,13 @@ use serde_json::{json, Value};
 
 async fn dead_letter_app() -> TestApp {
     TestApp::builder()
-        .setting("retry_schedule", "\"0s,100ms\"")
-        .setting("retry_jitter", "0.0")
-        .setting("breaker_failure_threshold", "1000")
-        .setting("breaker_min_attempts", "1000")
-        .setting("dead_letter_replay_rate", "5.0")
+        .configure(|s| {
+            s.retry_schedule = "0s,100ms".to_owned();
+            s.retry_jitter = 0.0;
+            s.breaker_failure_threshold = 1000;
+            s.breaker_min_attempts = 1000;
+            s.dead_letter_replay_rate = 5.0;
+        })
         .start()
         .await
 }
@@ -157,9 +159,11 @@ async fn another_tenant_cannot_see_or_replay_the_dead_letters() {
 #[tokio::test]
 async fn the_ssrf_allow_list_opens_only_the_listed_networks() {
     let app = TestApp::builder()
-        .setting("allow_private_targets", "false")
-        .setting("allowed_target_cidrs", "\"127.0.0.1/32\"")
-        .setting("retry_schedule", "\"0s\"")
+        .configure(|s| {
+            s.allow_private_targets = false;
+            s.allowed_target_cidrs = "127.0.0.1/32".to_owned();
+            s.retry_schedule = "0s".to_owned();
+        })
         .start()
         .await;
     let receiver = TestReceiver::start().await;

@@ -169,7 +169,11 @@ async fn endpoints_receive_only_the_event_types_they_filter_for() {
 
 #[tokio::test]
 async fn a_receiver_failing_twice_gets_exactly_three_attempts_spaced_by_the_schedule() {
-    let app = TestApp::builder().setting("retry_schedule", "\"0s,1s,2s\"").setting("retry_jitter", "0.0").start().await;
+    let app = TestApp::builder()
+        .configure(|s| s.retry_schedule = "0s,1s,2s".to_owned())
+        .configure(|s| s.retry_jitter = 0.0)
+        .start()
+        .await;
     let receiver = TestReceiver::start().await;
     receiver.script([Reply::status(500), Reply::status(500)]);
     app.create_application("acme").await;
@@ -211,7 +215,11 @@ async fn a_receiver_failing_twice_gets_exactly_three_attempts_spaced_by_the_sche
 
 #[tokio::test]
 async fn a_delivery_that_never_succeeds_is_dead_lettered_after_the_last_attempt() {
-    let app = TestApp::builder().setting("retry_schedule", "\"0s,200ms\"").setting("retry_jitter", "0.0").start().await;
+    let app = TestApp::builder()
+        .configure(|s| s.retry_schedule = "0s,200ms".to_owned())
+        .configure(|s| s.retry_jitter = 0.0)
+        .start()
+        .await;
     let receiver = TestReceiver::start().await;
     receiver.set_default(Reply::status(503));
     app.create_application("acme").await;

@@ -71,12 +71,16 @@ fn cases() -> Vec<Case> {
 
 async fn battery_app() -> TestApp {
     TestApp::builder()
-        .setting("request_timeout", "\"1s\"")
-        .setting("retry_schedule", "\"0s,300ms,300ms,300ms\"")
-        .setting("retry_jitter", "0.0")
+        .configure(|s| {
+            s.request_timeout = Duration::from_secs(1);
+            s.retry_schedule = "0s,300ms,300ms,300ms".to_owned();
+            s.retry_jitter = 0.0;
+        })
         // Each case has one endpoint; its breaker must not turn failures into waiting.
-        .setting("breaker_failure_threshold", "1000")
-        .setting("breaker_min_attempts", "1000")
+        .configure(|s| {
+            s.breaker_failure_threshold = 1000;
+            s.breaker_min_attempts = 1000;
+        })
         .start()
         .await
 }

@@ -18,14 +18,18 @@ const ENDPOINT_CONCURRENCY: usize = 4;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_endpoint_with_a_deep_backlog_does_not_hold_back_anyone_else() {
     let app = TestApp::builder()
-        .setting("request_timeout", "\"2s\"")
-        .setting("endpoint_concurrency", &ENDPOINT_CONCURRENCY.to_string())
-        .setting("tenant_concurrency", "8")
-        .setting("retry_schedule", "\"0s,10m\"")
+        .configure(|s| {
+            s.request_timeout = Duration::from_secs(2);
+            s.endpoint_concurrency = ENDPOINT_CONCURRENCY;
+            s.tenant_concurrency = 8;
+            s.retry_schedule = "0s,10m".to_owned();
+        })
         // Lanes alone must hold: an endpoint that is slow without failing never trips
         // the breaker, so the breaker is kept out of this test.
-        .setting("breaker_failure_threshold", "1000000")
-        .setting("breaker_min_attempts", "1000000")
+        .configure(|s| {
+            s.breaker_failure_threshold = 1000000;
+            s.breaker_min_attempts = 1000000;
+        })
         .start()
         .await;
     let hanging = TestReceiver::start().await;

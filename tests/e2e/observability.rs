@@ -54,10 +54,12 @@ async fn scrape(app: &TestApp) -> Vec<Sample> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_move_by_the_workload_for_the_right_tenant() {
     let app = TestApp::builder()
-        .setting("retry_schedule", "\"0s,100ms\"")
-        .setting("retry_jitter", "0.0")
-        .setting("breaker_failure_threshold", "1000")
-        .setting("breaker_min_attempts", "1000")
+        .configure(|s| {
+            s.retry_schedule = "0s,100ms".to_owned();
+            s.retry_jitter = 0.0;
+            s.breaker_failure_threshold = 1000;
+            s.breaker_min_attempts = 1000;
+        })
         .start()
         .await;
     let tenant = app.tenant_id.clone();
@@ -159,10 +161,12 @@ async fn without_redis_the_api_stays_ready_and_accepts_while_the_worker_reports_
     // A Redis of this test's own, so stopping it troubles nobody else.
     let mut redis = RedisServer::start();
     let app = TestApp::builder()
-        .setting("redis_url", &format!("{:?}", redis.url()))
-        .setting("redis_command_timeout", "\"500ms\"")
-        .setting("reconcile_interval", "\"1s\"")
-        .setting("reconcile_grace", "\"1s\"")
+        .configure(|s| {
+            s.redis_url = redis.url().into();
+            s.redis_command_timeout = Duration::from_millis(500);
+            s.reconcile_interval = Duration::from_secs(1);
+            s.reconcile_grace = Duration::from_secs(1);
+        })
         .start()
         .await;
     let receiver = TestReceiver::start().await;
@@ -278,10 +282,12 @@ async fn the_overview_counts_the_same_on_sqlite() {
 
 async fn overview_says_who_failed(builder: herald_e2e::TestAppBuilder) {
     let app = builder
-        .setting("retry_schedule", "\"0s,100ms\"")
-        .setting("retry_jitter", "0.0")
-        .setting("breaker_failure_threshold", "1000")
-        .setting("breaker_min_attempts", "1000")
+        .configure(|s| {
+            s.retry_schedule = "0s,100ms".to_owned();
+            s.retry_jitter = 0.0;
+            s.breaker_failure_threshold = 1000;
+            s.breaker_min_attempts = 1000;
+        })
         .start()
         .await;
     let fine = TestReceiver::start().await;

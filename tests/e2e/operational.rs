@@ -24,11 +24,13 @@ async fn operational_event(receiver: &TestReceiver, event_type: &str, field: &st
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disabled_endpoints_and_exhausted_deliveries_are_announced() {
     let app = TestApp::builder()
-        .setting("retry_schedule", "\"0s,1200ms,1200ms\"")
-        .setting("retry_jitter", "0.0")
-        .setting("endpoint_disable_after", "\"2s\"")
-        .setting("breaker_failure_threshold", "1000")
-        .setting("breaker_min_attempts", "1000")
+        .configure(|s| {
+            s.retry_schedule = "0s,1200ms,1200ms".to_owned();
+            s.retry_jitter = 0.0;
+            s.endpoint_disable_after = Some(Duration::from_secs(2));
+            s.breaker_failure_threshold = 1000;
+            s.breaker_min_attempts = 1000;
+        })
         .start()
         .await;
     let operational = TestReceiver::start().await;
@@ -76,11 +78,13 @@ async fn disabled_endpoints_and_exhausted_deliveries_are_announced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endpoint_that_recovers_in_time_stays_enabled_and_the_operational_app_does_not_feed_itself() {
     let app = TestApp::builder()
-        .setting("retry_schedule", "\"0s,300ms,300ms,300ms,300ms\"")
-        .setting("retry_jitter", "0.0")
-        .setting("endpoint_disable_after", "\"2s\"")
-        .setting("breaker_failure_threshold", "1000")
-        .setting("breaker_min_attempts", "1000")
+        .configure(|s| {
+            s.retry_schedule = "0s,300ms,300ms,300ms,300ms".to_owned();
+            s.retry_jitter = 0.0;
+            s.endpoint_disable_after = Some(Duration::from_secs(2));
+            s.breaker_failure_threshold = 1000;
+            s.breaker_min_attempts = 1000;
+        })
         .start()
         .await;
     // The operational endpoint itself is gone: it is disabled, and nothing is announced

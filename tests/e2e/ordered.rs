@@ -18,11 +18,15 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 fn ordered_app() -> herald_e2e::TestAppBuilder {
     let schedule = std::iter::once("0s").chain(std::iter::repeat_n("20ms", 19)).collect::<Vec<_>>().join(",");
     TestApp::builder()
-        .setting("retry_schedule", &format!("\"{schedule}\""))
-        .setting("retry_jitter", "0.0")
+        .configure(|s| {
+            s.retry_schedule = schedule.to_string();
+            s.retry_jitter = 0.0;
+        })
         // The random failures must stay failures, not an open breaker's waiting.
-        .setting("breaker_failure_threshold", "100000")
-        .setting("breaker_min_attempts", "100000")
+        .configure(|s| {
+            s.breaker_failure_threshold = 100000;
+            s.breaker_min_attempts = 100000;
+        })
 }
 
 /// Roughly one request in four fails with a 5xx, spread at random but the same every
@@ -123,10 +127,12 @@ async fn ordering_holds_on_sqlite_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_head_holds_back_only_its_own_key_and_its_dead_letter_leaves_a_gap() {
     let app = TestApp::builder()
-        .setting("retry_schedule", "\"0s,1s,1s\"")
-        .setting("retry_jitter", "0.0")
-        .setting("breaker_failure_threshold", "100000")
-        .setting("breaker_min_attempts", "100000")
+        .configure(|s| {
+            s.retry_schedule = "0s,1s,1s".to_owned();
+            s.retry_jitter = 0.0;
+            s.breaker_failure_threshold = 100000;
+            s.breaker_min_attempts = 100000;
+        })
         .start()
         .await;
     let receiver = TestReceiver::start().await;
@@ -208,8 +214,11 @@ async fn ordering_keys_are_checked() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ordering_holds_when_redis_loses_every_key_mid_run() {
-    let app =
-        ordered_app().setting("reconcile_interval", "\"500ms\"").setting("reconcile_grace", "\"1s\"").start().await;
+    let app = ordered_app()
+        .configure(|s| s.reconcile_interval = Duration::from_millis(500))
+        .configure(|s| s.reconcile_grace = Duration::from_secs(1))
+        .start()
+        .await;
     let receiver = TestReceiver::start().await;
     receiver.set_default(Reply::status(200).after(Duration::from_millis(20)));
     app.create_application("lossy").await;

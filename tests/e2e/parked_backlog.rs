@@ -11,6 +11,7 @@
 
 use std::time::{Duration, Instant};
 
+use herald::Settings;
 use herald_e2e::redis_topology::RedisServer;
 use herald_e2e::{eventually, Reply, TestApp, TestReceiver};
 use serde_json::json;
@@ -35,13 +36,14 @@ async fn waiting_in_redis(redis: &RedisServer) -> usize {
 /// Sends the backlog to an endpoint that answers `reply`, waits until it is parked,
 /// counts Redis commands for `window`, then lets the endpoint recover and waits for
 /// every delivery. Returns the commands per second while parked.
-async fn park_measure_and_recover(settings: &[(&str, &str)], reply: Reply, window: Duration, what: &str) -> f64 {
+async fn park_measure_and_recover(
+    settings: impl FnOnce(&mut Settings),
+    reply: Reply,
+    window: Duration,
+    what: &str,
+) -> f64 {
     let redis = RedisServer::start();
-    let mut builder = TestApp::builder().setting("redis_url", &format!("{:?}", redis.url()));
-    for (key, value) in settings {
-        builder = builder.setting(key, value);
-    }
-    let app = builder.start().await;
+    let app = TestApp::builder().configure(|s| s.redis_url = redis.url().into()).configure(settings).start().await;
     let receiver = TestReceiver::start().await;
     receiver.set_default(reply);
     app.create_application("stuck").await;
@@ -79,25 +81,25 @@ async fn park_measure_and_recover(settings: &[(&str, &str)], reply: Reply, windo
 async fn a_backlog_behind_a_hanging_endpoint_costs_redis_nothing_while_it_waits() {
     // Lanes alone hold the backlog back: the breaker is kept out. The window covers the
     // first wake (a minute after parking), when one batch is released.
-    let settings = [
-        ("request_timeout", "\"2s\""),
-        ("endpoint_concurrency", "4"),
-        ("retry_schedule", "\"0s,1s,1s,1s,1s,1s,1s,1s,1s,1s\""),
-        ("breaker_failure_threshold", "1000000"),
-        ("breaker_min_attempts", "1000000"),
-    ];
-    park_measure_and_recover(&settings, Reply::Hang, Duration::from_secs(65), "hanging endpoint").await;
+    let settings = |s: &mut Settings| {
+        s.request_timeout = Duration::from_secs(2);
+        s.endpoint_concurrency = 4;
+        s.retry_schedule = "0s,1s,1s,1s,1s,1s,1s,1s,1s,1s".to_owned();
+        s.breaker_failure_threshold = 1_000_000;
+        s.breaker_min_attempts = 1_000_000;
+    };
+    park_measure_and_recover(settings, Reply::Hang, Duration::from_secs(65), "hanging endpoint").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_behind_an_open_breaker_costs_redis_only_its_probes() {
     // Cool-downs of 3 s: in 15 s the breaker half-opens five times, and each time one
     // batch is released for its probe instead of the whole backlog.
-    let settings = [
-        ("breaker_failure_threshold", "3"),
-        ("breaker_cool_down", "\"3s\""),
-        ("endpoint_concurrency", "4"),
-        ("retry_schedule", "\"0s,1s,1s,1s,1s,1s,1s,1s,1s,1s\""),
-    ];
-    park_measure_and_recover(&settings, Reply::status(503), Duration::from_secs(15), "open breaker").await;
+    let settings = |s: &mut Settings| {
+        s.breaker_failure_threshold = 3;
+        s.breaker_cool_down = Duration::from_secs(3);
+        s.endpoint_concurrency = 4;
+        s.retry_schedule = "0s,1s,1s,1s,1s,1s,1s,1s,1s,1s".to_owned();
+    };
+    park_measure_and_recover(settings, Reply::status(503), Duration::from_secs(15), "open breaker").await;
 }

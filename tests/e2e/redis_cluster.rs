@@ -23,13 +23,15 @@ use crate::many_tenants::{
 
 async fn herald_on(redis_url: &str) -> TestApp {
     TestApp::builder()
-        .setting("redis_url", &format!("{redis_url:?}"))
-        .setting("reconcile_interval", "\"1s\"")
-        .setting("reconcile_grace", "\"2s\"")
+        .configure(|s| {
+            s.redis_url = redis_url.to_string().into();
+            s.reconcile_interval = Duration::from_secs(1);
+            s.reconcile_grace = Duration::from_secs(2);
+        })
         // An entry the old master handed to this worker in a reply the failover cut off
         // is pending for it without it knowing: handed back after `reclaim_idle`
         // (60 s by default, as long as this test waits).
-        .setting("reclaim_idle", "\"5s\"")
+        .configure(|s| s.reclaim_idle = Duration::from_secs(5))
         .start()
         .await
 }
@@ -68,7 +70,7 @@ async fn a_cluster_master_killed_mid_run_loses_nothing() {
     send_round_robin(&herald, &apps, MESSAGES / 2..MESSAGES).await;
     tokio::task::block_in_place(|| cluster.wait_for_failover(Duration::from_secs(30)));
     eprintln!("master :{killed} killed; the cluster served every slot again after {:?}", failover.elapsed());
-    every_message_delivered(&receiver, Duration::from_secs(60), "after a Cluster master was killed").await;
+    every_message_delivered(&herald, &receiver, Duration::from_secs(60), "after a Cluster master was killed").await;
     herald.stop().await;
 }
 
@@ -84,19 +86,31 @@ async fn a_sentinel_failover_mid_run_loses_nothing() {
     send_round_robin(&herald, &apps, MESSAGES / 2..MESSAGES).await;
     let promoted = tokio::task::block_in_place(|| sentinel.wait_for_failover(killed, Duration::from_secs(30)));
     eprintln!("master :{killed} killed; Sentinel promoted :{promoted} after {:?}", failover.elapsed());
-    every_message_delivered(&receiver, Duration::from_secs(60), "after a Sentinel failover").await;
+    every_message_delivered(&herald, &receiver, Duration::from_secs(60), "after a Sentinel failover").await;
     herald.stop().await;
 }
 
-/// Waits until every one of the [`MESSAGES`] has arrived at least once.
-async fn every_message_delivered(receiver: &TestReceiver, limit: Duration, setup: &str) {
+/// Waits until every one of the [`MESSAGES`] has arrived at least once. A failure says
+/// how many deliveries the database still has overdue, and how the count grew (a
+/// stall, or a slow trickle).
+async fn every_message_delivered(herald: &TestApp, receiver: &TestReceiver, limit: Duration, setup: &str) {
     let started = Instant::now();
     let mut delivered = receiver.unique_webhook_ids().len();
+    let mut progress = Vec::new();
     while delivered < MESSAGES && started.elapsed() < limit {
         tokio::time::sleep(Duration::from_millis(200)).await;
         delivered = receiver.unique_webhook_ids().len();
+        if progress.last().is_none_or(|&(at, _)| started.elapsed().as_secs() >= at + 5) {
+            progress.push((started.elapsed().as_secs(), delivered));
+        }
     }
-    assert_eq!(delivered, MESSAGES, "{setup}: {delivered} of {MESSAGES} delivered after {limit:?}");
+    if delivered < MESSAGES {
+        let overdue = herald.store.overdue_deliveries(chrono::Utc::now(), None, 20_000).await.map(|rows| rows.len());
+        panic!(
+            "{setup}: {delivered} of {MESSAGES} delivered after {limit:?}; overdue in the database: {overdue:?}; \
+             delivered by second: {progress:?}"
+        );
+    }
     eprintln!("{setup}: all {MESSAGES} delivered {:?} after the last acceptance", started.elapsed());
 }
 

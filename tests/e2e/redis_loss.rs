@@ -21,13 +21,17 @@ pub(crate) async fn wipe_installation_keys(prefix: &str) -> usize {
 #[tokio::test]
 async fn deliveries_survive_redis_losing_all_their_keys() {
     let app = TestApp::builder()
-        .setting("retry_schedule", "\"0s,3s\"")
-        .setting("retry_jitter", "0.0")
-        .setting("reconcile_interval", "\"500ms\"")
-        .setting("reconcile_grace", "\"1s\"")
+        .configure(|s| {
+            s.retry_schedule = "0s,3s".to_owned();
+            s.retry_jitter = 0.0;
+            s.reconcile_interval = Duration::from_millis(500);
+            s.reconcile_grace = Duration::from_secs(1);
+        })
         // Twenty 503s in a row would open the endpoint's breaker; this test is about Redis.
-        .setting("breaker_failure_threshold", "1000")
-        .setting("breaker_min_attempts", "1000")
+        .configure(|s| {
+            s.breaker_failure_threshold = 1000;
+            s.breaker_min_attempts = 1000;
+        })
         .start()
         .await;
     let receiver = TestReceiver::start().await;

@@ -57,8 +57,10 @@ impl Drop for TlsRedis {
 /// Herald on `redis_url`, trusting the CA of `tls`.
 async fn herald_on(redis_url: &str, tls: &TlsFiles) -> TestApp {
     TestApp::builder()
-        .setting("redis_url", &format!("{redis_url:?}"))
-        .setting("redis_tls_ca_file", &format!("{:?}", tls.ca().display().to_string()))
+        .configure(|s| {
+            s.redis_url = redis_url.to_string().into();
+            s.redis_tls_ca_file = tls.ca().display().to_string();
+        })
         .start()
         .await
 }

@@ -153,8 +153,10 @@ async fn credential_headers_are_sent_but_never_shown_and_framing_headers_are_ref
 async fn a_database_dump_holds_no_secret_and_key_rotation_keeps_deliveries_verifiable() {
     let key_file = std::env::temp_dir().join(format!("herald-keys-{}", services::unique_tag()));
     let herald = TestApp::builder()
-        .setting("encryption_keys", "\"\"")
-        .setting("encryption_key_file", &format!("{:?}", key_file.display().to_string()))
+        .configure(|s| {
+            s.encryption_keys = "".into();
+            s.encryption_key_file = key_file.display().to_string();
+        })
         .start()
         .await;
     assert!(std::fs::read_to_string(&key_file).unwrap().contains(':'), "Herald created the key file");
@@ -267,7 +269,7 @@ async fn an_endpoint_that_opts_into_ed25519_gets_v1a_signatures_an_independent_l
 #[tokio::test]
 async fn every_management_action_is_audited_exactly_once_with_its_actor_and_no_secret() {
     const OPERATOR: &str = "audit-operator-token";
-    let herald = TestApp::builder().setting("operator_token", &format!("{OPERATOR:?}")).start().await;
+    let herald = TestApp::builder().configure(|s| s.operator_token = OPERATOR.to_string().into()).start().await;
     let call = |method: Method, path: String, credential: String, body: Option<Value>| {
         let herald = &herald;
         async move {
@@ -381,7 +383,7 @@ async fn every_management_action_is_audited_exactly_once_with_its_actor_and_no_s
 
 #[tokio::test]
 async fn a_request_without_a_credential_is_refused_before_anything_else_is_checked() {
-    let herald = TestApp::builder().setting("operator_token", "\"set\"").start().await;
+    let herald = TestApp::builder().configure(|s| s.operator_token = "set".into()).start().await;
     let (status, document) = herald.request(Method::GET, "/api/v1/openapi.json", None, None).await;
     assert_eq!(status, 200);
     let mut refused = Vec::new();
@@ -412,7 +414,7 @@ async fn a_request_without_a_credential_is_refused_before_anything_else_is_check
 #[tokio::test]
 async fn a_revoked_api_key_stops_at_once_here_and_within_a_second_in_another_process() {
     const OPERATOR: &str = "revocation-operator";
-    let revoking = TestApp::builder().setting("operator_token", &format!("{OPERATOR:?}")).start().await;
+    let revoking = TestApp::builder().configure(|s| s.operator_token = OPERATOR.to_string().into()).start().await;
     let other = TestApp::builder().sharing_database_with(&revoking).start().await;
     let key = revoking.api_key.clone();
     for herald in [&revoking, &other] {

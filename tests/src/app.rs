@@ -12,17 +12,33 @@ use tokio_util::sync::CancellationToken;
 use crate::services;
 
 /// Builds a [`TestApp`] with settings beyond the test defaults.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TestAppBuilder {
-    database_url: Option<String>,
-    overrides: Vec<String>,
+    settings: Settings,
+}
+
+impl Default for TestAppBuilder {
+    /// The defaults, on a fresh PostgreSQL database and Redis prefix, listening on
+    /// ports of its own, allowed to deliver to 127.0.0.1.
+    fn default() -> Self {
+        let mut settings = Settings::with_overrides("").expect("the defaults are valid");
+        settings.database_url = services::fresh_postgres_url().into();
+        settings.redis_url = services::redis_url().into();
+        settings.redis_prefix = services::fresh_redis_prefix();
+        settings.listen = "127.0.0.1:0".to_owned();
+        settings.metrics_listen = "127.0.0.1:0".to_owned();
+        settings.allow_private_targets = true;
+        settings.database_max_connections = 8;
+        settings.log_level = "warn,redis=error".to_owned();
+        settings.encryption_keys = services::TEST_ENCRYPTION_KEYS.into();
+        Self { settings }
+    }
 }
 
 impl TestAppBuilder {
     /// Run on SQLite instead of PostgreSQL.
-    pub fn sqlite(mut self) -> Self {
-        self.database_url = Some(services::fresh_sqlite_url());
-        self
+    pub fn sqlite(self) -> Self {
+        self.database(services::fresh_sqlite_url())
     }
 
     /// Run on another Herald's database (a second process of one installation).
@@ -32,37 +48,21 @@ impl TestAppBuilder {
 
     /// Run on this database (one an earlier Herald left behind, say).
     pub fn database(mut self, url: String) -> Self {
-        self.database_url = Some(url);
+        self.settings.database_url = url.into();
         self
     }
 
-    /// Overrides one setting; `value` is a TOML value (`"\"0s,1s\""`, `"true"`, `"4"`).
-    pub fn setting(mut self, key: &str, value: &str) -> Self {
-        self.overrides.push(format!("{key} = {value}"));
+    /// Changes settings, typed as Herald reads them:
+    /// `.configure(|s| s.reclaim_idle = Duration::from_secs(5))`. Changes apply in
+    /// order over the test defaults; `start` validates the result as Herald would.
+    pub fn configure(mut self, change: impl FnOnce(&mut Settings)) -> Self {
+        change(&mut self.settings);
         self
     }
 
     pub async fn start(self) -> TestApp {
-        let database_url = self.database_url.unwrap_or_else(services::fresh_postgres_url);
-        let mut toml = vec![
-            format!("database_url = {database_url:?}"),
-            format!("redis_url = {:?}", services::redis_url()),
-            format!("redis_prefix = {:?}", services::fresh_redis_prefix()),
-            "listen = \"127.0.0.1:0\"".to_owned(),
-            "metrics_listen = \"127.0.0.1:0\"".to_owned(),
-            "allow_private_targets = true".to_owned(),
-            "database_max_connections = 8".to_owned(),
-            "log_level = \"warn,redis=error\"".to_owned(),
-            format!("encryption_keys = {:?}", services::TEST_ENCRYPTION_KEYS),
-        ];
-        // Later lines win, so a test's own settings override the defaults above.
-        let mut merged: Vec<String> = Vec::new();
-        for line in toml.drain(..).chain(self.overrides) {
-            let key = line.split('=').next().unwrap_or_default().trim().to_owned();
-            merged.retain(|existing| existing.split('=').next().unwrap_or_default().trim() != key);
-            merged.push(line);
-        }
-        let settings = Settings::with_overrides(&merged.join("\n")).expect("test settings are valid");
+        let settings = self.settings;
+        settings.validate().expect("test settings are valid");
         herald::telemetry::init(&settings, false).expect("logging starts");
         let tenant = herald::create_tenant(&settings, "test tenant").await.expect("create the test tenant");
         let shutdown = CancellationToken::new();

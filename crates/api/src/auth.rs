@@ -12,7 +12,8 @@
 //! which refuses portal tokens, and application routes take [`Caller`] and resolve
 //! the application through [`Caller::application`], which enforces the scope.
 //! [`Caller`] also refuses every change to a read-only portal token; the one route
-//! such a token may post to, logout, takes [`AnyCaller`].
+//! such a token may post to, logout, takes [`AnyCaller`]. The operator's routes
+//! (`/admin/v1`) take [`Operator`].
 //!
 //! Every credential has an identity ([`Caller::credential_id`]: the API key's or the
 //! portal token's id). Idempotency keys live in that credential's own key space, so
@@ -26,6 +27,8 @@ use chrono::Utc;
 use herald_core::TenantId;
 use herald_store::entity::{application, tenant};
 use herald_store::Actor;
+use secrecy::ExposeSecret;
+use subtle::ConstantTimeEq;
 
 use crate::cache::KeyOwner;
 use crate::error::{ApiError, ApiResult};
@@ -199,6 +202,31 @@ impl FromRequestParts<ApiState> for TenantCaller {
         match caller.scope {
             Scope::Tenant { key_id } => Ok(TenantCaller(caller.tenant, key_id)),
             Scope::Application { .. } => Err(ApiError::Forbidden("a portal token cannot use tenant-wide routes")),
+        }
+    }
+}
+
+/// A request carrying the operator token.
+#[derive(Debug)]
+pub struct Operator;
+
+impl FromRequestParts<ApiState> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let Some(expected) = &state.config.operator_token else {
+            return Err(ApiError::Unauthorized("the admin API is off: no operator_token is configured"));
+        };
+        let presented = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized("expected `Authorization: Bearer <operator token>`"))?;
+        if bool::from(presented.trim().as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
+            Ok(Operator)
+        } else {
+            Err(ApiError::Unauthorized("invalid operator token"))
         }
     }
 }

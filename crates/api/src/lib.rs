@@ -19,6 +19,8 @@ mod ids;
 pub mod openapi;
 pub mod routes;
 pub mod schema;
+pub mod service;
+pub mod shapes;
 mod strict;
 pub mod validate;
 

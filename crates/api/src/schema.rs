@@ -16,8 +16,6 @@ use herald_core::TenantId;
 use herald_store::Store;
 
 use crate::error::{ApiError, ApiResult, ValidationItem};
-use crate::routes::event_types::latest_schema;
-use crate::routes::messages::payload_problem;
 
 /// What a tenant does with payloads that break their event type's schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,4 +113,18 @@ impl SchemaCache {
             ),
         })
     }
+}
+
+/// The schema of the highest version in Svix's `schemas` map (versions are numbers;
+/// a non-numeric key sorts below every number).
+pub fn latest_schema(schemas: Option<&serde_json::Value>) -> Option<serde_json::Value> {
+    let map = schemas?.as_object()?;
+    map.iter().max_by_key(|(version, _)| version.parse::<i64>().unwrap_or(i64::MIN)).map(|(_, schema)| schema.clone())
+}
+
+/// A `422` item for a payload path that broke the schema.
+pub fn payload_problem(path: &str, msg: String) -> ValidationItem {
+    let mut loc = vec!["body".to_owned(), "payload".to_owned()];
+    loc.extend(path.split('/').filter(|s| !s.is_empty()).map(str::to_owned));
+    ValidationItem { loc, msg, kind: "schema_error".into() }
 }

@@ -2,6 +2,33 @@
 
 use std::fmt;
 
+use crate::id::{DeliveryId, EndpointId, TenantId};
+
+/// A delivery to hand to the queue: the one shape the store gives out and the queue
+/// takes. Only a pending delivery with a due time becomes one; a pending ordered
+/// delivery held behind an earlier one of its key has none, and is handed over when
+/// that one finishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDelivery {
+    /// Whose queue partition it goes in.
+    pub tenant_id: TenantId,
+    pub delivery_id: DeliveryId,
+    /// The endpoint's lane it waits in.
+    pub endpoint_id: EndpointId,
+    /// Attempts made before the next one.
+    pub attempts_made: u32,
+    /// When the next attempt is due (Unix ms): queued at once when it has come, parked
+    /// until then when it has not.
+    pub due_unix_ms: i64,
+}
+
+impl DueDelivery {
+    /// Whether the delivery may be attempted at `now_unix_ms`.
+    pub fn is_due(&self, now_unix_ms: i64) -> bool {
+        self.due_unix_ms <= now_unix_ms
+    }
+}
+
 /// Where a delivery stands. The string form is what the database stores.
 ///
 /// `Failed` is the dead-letter state: the retry schedule is exhausted (or the

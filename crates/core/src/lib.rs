@@ -3,7 +3,8 @@
 //! This crate owns the ideas every other crate shares: prefixed, time-sortable ids
 //! ([`id`]), Standard Webhooks signing ([`signing`]), API-key hashing ([`api_key`]),
 //! the retry schedule ([`retry`]) and the one place where an attempt's outcome becomes
-//! a decision ([`decide`]), the circuit breaker's state machine ([`breaker`]), and
+//! a decision ([`decide`]), the circuit breaker's state machine ([`breaker`]), what an attempt says about
+//! its endpoint ([`health`]), and
 //! which custom headers an endpoint may set and which values are masked ([`headers`]).
 //!
 //! **What it must not know:** tokio, sea-orm, redis, reqwest, the clock or a random
@@ -15,12 +16,14 @@ pub mod breaker;
 pub mod decide;
 pub mod delivery;
 pub mod headers;
+pub mod health;
 pub mod id;
 pub mod retry;
 pub mod signing;
 
 pub use decide::{decide, AttemptOutcome, Decision, DeliveryPolicy};
-pub use delivery::DeliveryStatus;
+pub use delivery::{DeliveryStatus, DueDelivery};
+pub use health::EndpointHealth;
 pub use id::{ApiKeyId, ApplicationId, AttemptId, AuditId, DeliveryId, EndpointId, EventTypeId, MessageId, TenantId};
 pub use retry::{RetrySchedule, RetryScheduleError};
 pub use signing::{EndpointSecret, EndpointSigningKey, SecretError};

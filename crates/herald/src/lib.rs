@@ -72,7 +72,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         url,
         herald_store::PoolOptions {
             max_connections: settings.database_max_connections,
-            acquire_timeout: settings.duration_of("database_acquire_timeout")?,
+            acquire_timeout: settings.database_acquire_timeout,
         },
         keyring,
     )
@@ -118,7 +118,7 @@ pub async fn open_queue(settings: &Settings) -> anyhow::Result<Queue> {
     let config = QueueConfig {
         redis_url: settings.redis_url.expose_secret().to_owned(),
         prefix: settings.redis_prefix.clone(),
-        command_timeout: settings.duration_of("redis_command_timeout")?,
+        command_timeout: settings.redis_command_timeout,
         tls_ca: match settings.redis_tls_ca_file.trim() {
             "" => None,
             path => {
@@ -171,7 +171,7 @@ async fn prune_idempotency_keys(store: Store, shutdown: CancellationToken) {
 pub async fn create_tenant(settings: &Settings, name: &str) -> anyhow::Result<CreatedTenant> {
     let store = open_store(settings).await?;
     let (tenant, api_key) =
-        herald_api::routes::admin::new_tenant(&store, name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        herald_api::service::tenants::new_tenant(&store, name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     store.close().await?;
     Ok(CreatedTenant { id: TenantId::from_trusted(tenant.id), api_key })
 }
@@ -277,8 +277,8 @@ fn worker_config(settings: &Settings) -> anyhow::Result<WorkerConfig> {
         consumer_name: format!("worker-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()),
         policy: settings.delivery_policy()?,
         sender: SenderConfig {
-            request_timeout: settings.duration_of("request_timeout")?,
-            connect_timeout: settings.duration_of("connect_timeout")?,
+            request_timeout: settings.request_timeout,
+            connect_timeout: settings.connect_timeout,
             max_response_bytes: settings.max_response_bytes,
             targets: herald_worker::ssrf::TargetPolicy {
                 allow_private_targets: settings.allow_private_targets,
@@ -290,19 +290,16 @@ fn worker_config(settings: &Settings) -> anyhow::Result<WorkerConfig> {
         max_in_flight: settings.worker_concurrency,
         endpoint_concurrency: settings.endpoint_concurrency,
         tenant_concurrency: settings.tenant_concurrency,
-        breaker: settings.breaker_policy()?,
+        breaker: settings.breaker_policy(),
         read_batch: settings.read_batch,
-        reclaim_idle: settings.duration_of("reclaim_idle")?,
-        worker_lease: settings.duration_of("worker_lease")?,
-        reconcile_interval: settings.duration_of("reconcile_interval")?,
-        reconcile_grace: settings.duration_of("reconcile_grace")?,
-        shutdown_grace: settings.duration_of("shutdown_grace")?,
+        reclaim_idle: settings.reclaim_idle,
+        worker_lease: settings.worker_lease,
+        reconcile_interval: settings.reconcile_interval,
+        reconcile_grace: settings.reconcile_grace,
+        shutdown_grace: settings.shutdown_grace,
         send_svix_headers: settings.send_svix_headers,
-        endpoint_disable_after: match settings.endpoint_disable_after.trim() {
-            "" | "0s" | "never" => None,
-            _ => Some(settings.duration_of("endpoint_disable_after")?),
-        },
+        endpoint_disable_after: settings.endpoint_disable_after,
         operational_app_uid: Some(settings.operational_app_uid.trim().to_owned()).filter(|uid| !uid.is_empty()),
-        operational_relay_interval: settings.duration_of("operational_relay_interval")?,
+        operational_relay_interval: settings.operational_relay_interval,
     })
 }

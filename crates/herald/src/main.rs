@@ -156,11 +156,11 @@ fn admin_error(error: herald_api::ApiError) -> anyhow::Error {
 }
 
 async fn tenant_command(settings: &Settings, action: TenantCommand) -> anyhow::Result<()> {
-    use herald_api::routes::admin;
+    use herald_api::service::tenants;
     let store = herald::open_store(settings).await?;
     match action {
         TenantCommand::Create { name } => {
-            let (tenant, api_key) = admin::new_tenant(&store, &name).await.map_err(admin_error)?;
+            let (tenant, api_key) = tenants::new_tenant(&store, &name).await.map_err(admin_error)?;
             println!("Created tenant {name} ({}).", tenant.id);
             println!("Its API key is shown only now; keep it safe:");
             println!("{api_key}");
@@ -172,7 +172,7 @@ async fn tenant_command(settings: &Settings, action: TenantCommand) -> anyhow::R
         }
         TenantCommand::Update { tenant_id, schema_validation } => {
             let id = herald_core::TenantId::from_trusted(tenant_id);
-            let updated = admin::set_schema_validation(&store, &id, &schema_validation).await.map_err(admin_error)?;
+            let updated = tenants::set_schema_validation(&store, &id, &schema_validation).await.map_err(admin_error)?;
             println!("Tenant {} now uses schema validation `{}`.", updated.id, updated.schema_validation);
         }
     }
@@ -181,12 +181,12 @@ async fn tenant_command(settings: &Settings, action: TenantCommand) -> anyhow::R
 }
 
 async fn api_key_command(settings: &Settings, action: ApiKeyCommand) -> anyhow::Result<()> {
-    use herald_api::routes::admin;
+    use herald_api::service::tenants;
     let store = herald::open_store(settings).await?;
     match action {
         ApiKeyCommand::Create { tenant_id, name } => {
             let id = herald_core::TenantId::from_trusted(tenant_id);
-            let (record, key) = admin::new_api_key(&store, &id, &name).await.map_err(admin_error)?;
+            let (record, key) = tenants::new_api_key(&store, &id, &name).await.map_err(admin_error)?;
             println!("Created API key {} for tenant {}.", record.id, record.tenant_id);
             println!("It is shown only now; keep it safe:");
             println!("{key}");

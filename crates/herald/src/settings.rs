@@ -11,7 +11,7 @@ use figment::Figment;
 use herald_core::retry::parse_duration;
 use herald_core::{DeliveryPolicy, RetrySchedule};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 /// The smallest database pool: six connections are kept by the write loops on
 /// PostgreSQL (see `herald_store::Session`), and the API needs some of its own.
@@ -27,12 +27,14 @@ pub struct Settings {
     /// Wrapped so the password in a database URL never reaches a log line.
     pub database_url: SecretString,
     pub database_max_connections: u32,
-    pub database_acquire_timeout: String,
+    #[serde(deserialize_with = "duration")]
+    pub database_acquire_timeout: Duration,
     pub migrate_on_start: bool,
     pub redis_url: SecretString,
     pub redis_prefix: String,
     pub redis_tls_ca_file: String,
-    pub redis_command_timeout: String,
+    #[serde(deserialize_with = "duration")]
+    pub redis_command_timeout: Duration,
     pub listen: String,
     pub max_payload_bytes: usize,
     pub max_json_depth: usize,
@@ -43,17 +45,23 @@ pub struct Settings {
     pub encryption_key_file: String,
     pub retry_schedule: String,
     pub retry_jitter: f64,
-    pub max_retry_after: String,
-    pub request_timeout: String,
-    pub connect_timeout: String,
+    #[serde(deserialize_with = "duration")]
+    pub max_retry_after: Duration,
+    #[serde(deserialize_with = "duration")]
+    pub request_timeout: Duration,
+    #[serde(deserialize_with = "duration")]
+    pub connect_timeout: Duration,
     pub max_response_bytes: usize,
     pub allow_private_targets: bool,
     pub allowed_target_cidrs: String,
     pub https_only: bool,
     pub dead_letter_replay_rate: f64,
-    pub endpoint_disable_after: String,
+    /// `None`: never (`"never"`, empty, or zero).
+    #[serde(deserialize_with = "never_or_duration")]
+    pub endpoint_disable_after: Option<Duration>,
     pub operational_app_uid: String,
-    pub operational_relay_interval: String,
+    #[serde(deserialize_with = "duration")]
+    pub operational_relay_interval: Duration,
     pub dashboard_dir: String,
     pub send_svix_headers: bool,
     pub worker_concurrency: usize,
@@ -62,14 +70,21 @@ pub struct Settings {
     pub breaker_failure_threshold: u32,
     pub breaker_failure_ratio: f64,
     pub breaker_min_attempts: u32,
-    pub breaker_window: String,
-    pub breaker_cool_down: String,
+    #[serde(deserialize_with = "duration")]
+    pub breaker_window: Duration,
+    #[serde(deserialize_with = "duration")]
+    pub breaker_cool_down: Duration,
     pub read_batch: usize,
-    pub reclaim_idle: String,
-    pub worker_lease: String,
-    pub reconcile_interval: String,
-    pub reconcile_grace: String,
-    pub shutdown_grace: String,
+    #[serde(deserialize_with = "duration")]
+    pub reclaim_idle: Duration,
+    #[serde(deserialize_with = "duration")]
+    pub worker_lease: Duration,
+    #[serde(deserialize_with = "duration")]
+    pub reconcile_interval: Duration,
+    #[serde(deserialize_with = "duration")]
+    pub reconcile_grace: Duration,
+    #[serde(deserialize_with = "duration")]
+    pub shutdown_grace: Duration,
     pub log_format: String,
     pub log_level: String,
     pub metrics_listen: String,
@@ -109,22 +124,6 @@ impl Settings {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_address()?;
         self.delivery_policy()?;
-        for (name, value) in [
-            ("redis_command_timeout", &self.redis_command_timeout),
-            ("database_acquire_timeout", &self.database_acquire_timeout),
-            ("request_timeout", &self.request_timeout),
-            ("connect_timeout", &self.connect_timeout),
-            ("reclaim_idle", &self.reclaim_idle),
-            ("worker_lease", &self.worker_lease),
-            ("reconcile_interval", &self.reconcile_interval),
-            ("reconcile_grace", &self.reconcile_grace),
-            ("operational_relay_interval", &self.operational_relay_interval),
-            ("shutdown_grace", &self.shutdown_grace),
-            ("breaker_window", &self.breaker_window),
-            ("breaker_cool_down", &self.breaker_cool_down),
-        ] {
-            duration(name, value)?;
-        }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("setting `log_format` must be `text` or `json`, not `{}`", self.log_format);
         }
@@ -143,9 +142,6 @@ impl Settings {
         }
         if !(self.breaker_failure_ratio > 0.0 && self.breaker_failure_ratio <= 1.0) {
             bail!("setting `breaker_failure_ratio` must be in (0, 1], not {}", self.breaker_failure_ratio);
-        }
-        if !matches!(self.endpoint_disable_after.trim(), "" | "never") {
-            duration("endpoint_disable_after", &self.endpoint_disable_after)?;
         }
         herald_worker::ssrf::parse_networks(&self.allowed_target_cidrs)
             .map_err(|error| anyhow::anyhow!("setting `allowed_target_cidrs`: {error}"))?;
@@ -206,42 +202,50 @@ impl Settings {
     pub fn delivery_policy(&self) -> anyhow::Result<DeliveryPolicy> {
         let schedule = RetrySchedule::parse(&self.retry_schedule, self.retry_jitter)
             .map_err(|error| anyhow::anyhow!("setting `retry_schedule`/`retry_jitter`: {error}"))?;
-        Ok(DeliveryPolicy { schedule, max_retry_after: duration("max_retry_after", &self.max_retry_after)? })
+        Ok(DeliveryPolicy { schedule, max_retry_after: self.max_retry_after })
     }
 
-    pub fn breaker_policy(&self) -> anyhow::Result<herald_core::breaker::BreakerPolicy> {
-        Ok(herald_core::breaker::BreakerPolicy {
+    pub fn breaker_policy(&self) -> herald_core::breaker::BreakerPolicy {
+        herald_core::breaker::BreakerPolicy {
             failure_threshold: self.breaker_failure_threshold,
             failure_ratio: self.breaker_failure_ratio,
             min_attempts: self.breaker_min_attempts,
-            window: duration("breaker_window", &self.breaker_window)?,
-            cool_down: duration("breaker_cool_down", &self.breaker_cool_down)?,
-        })
-    }
-
-    pub fn duration_of(&self, name: &str) -> anyhow::Result<Duration> {
-        let value = match name {
-            "redis_command_timeout" => &self.redis_command_timeout,
-            "database_acquire_timeout" => &self.database_acquire_timeout,
-            "request_timeout" => &self.request_timeout,
-            "connect_timeout" => &self.connect_timeout,
-            "reclaim_idle" => &self.reclaim_idle,
-            "worker_lease" => &self.worker_lease,
-            "reconcile_interval" => &self.reconcile_interval,
-            "reconcile_grace" => &self.reconcile_grace,
-            "operational_relay_interval" => &self.operational_relay_interval,
-            "shutdown_grace" => &self.shutdown_grace,
-            "breaker_window" => &self.breaker_window,
-            "breaker_cool_down" => &self.breaker_cool_down,
-            "endpoint_disable_after" => &self.endpoint_disable_after,
-            other => bail!("no duration setting named `{other}`"),
-        };
-        duration(name, value)
+            window: self.breaker_window,
+            cool_down: self.breaker_cool_down,
+        }
     }
 }
 
-fn duration(name: &str, value: &str) -> anyhow::Result<Duration> {
-    parse_duration(value).map_err(|error| anyhow::anyhow!("setting `{name}`: {error}"))
+/// A duration setting: a whole number and a unit (`250ms`, `30s`, `5m`, `1h`, `5d`).
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    DurationText::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
+}
+
+/// A duration setting that may be off: `"never"`, empty or zero is `None`.
+fn never_or_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    match DurationText::deserialize(deserializer)? {
+        DurationText::Text(text) if matches!(text.trim(), "" | "never") => Ok(None),
+        DurationText::Number(0) => Ok(None),
+        other => Ok(Some(other.parse().map_err(serde::de::Error::custom)?).filter(|value| !value.is_zero())),
+    }
+}
+
+/// What a duration setting holds as read: text from a file, and from the environment
+/// also a bare number (figment reads `HERALD_REQUEST_TIMEOUT=15` as one).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum DurationText {
+    Text(String),
+    Number(u64),
+}
+
+impl DurationText {
+    fn parse(self) -> Result<Duration, String> {
+        match self {
+            Self::Text(text) => parse_duration(text.trim()).map_err(|error| error.to_string()),
+            Self::Number(number) => Err(format!("`{number}` has no unit: write `{number}s` (or ms, m, h, d)")),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -264,5 +268,18 @@ mod tests {
         assert!(format!("{error:#}").contains("listen"), "{error:#}");
         let error = Settings::with_overrides(r#"request_timeout = "soon""#).unwrap_err();
         assert!(format!("{error:#}").contains("request_timeout"), "{error:#}");
+        let error = Settings::with_overrides("request_timeout = 15").unwrap_err();
+        assert!(format!("{error:#}").contains("request_timeout") && format!("{error:#}").contains("15s"), "{error:#}");
+    }
+
+    #[test]
+    fn durations_are_read_once_and_never_means_none() {
+        let settings = Settings::with_overrides(r#"reclaim_idle = "250ms""#).unwrap();
+        assert_eq!(settings.reclaim_idle, Duration::from_millis(250));
+        assert_eq!(settings.endpoint_disable_after, Some(Duration::from_secs(5 * 86_400)));
+        for never in [r#""never""#, r#""""#, r#""0s""#] {
+            let settings = Settings::with_overrides(&format!("endpoint_disable_after = {never}")).unwrap();
+            assert_eq!(settings.endpoint_disable_after, None, "{never}");
+        }
     }
 }

@@ -390,41 +390,4 @@ impl Queue {
         let _: () = conn.del(self.keys.lease(&job)).await?;
         Ok(Some(handed_back))
     }
-
-    /// Moves an installation from the `partitions` set of earlier versions to the
-    /// ready and due indexes, once: every listed partition is announced ready, its
-    /// earliest parked delivery recorded as due, and what consumers without a lease
-    /// (workers of the earlier version) held is handed back. Returns how many
-    /// partitions were moved (0 when there was nothing to move, or another worker is
-    /// at it).
-    pub async fn import_legacy_partitions(&self, me: &str) -> QueueResult<usize> {
-        let mut conn = self.conn.clone();
-        let exists: bool = conn.exists(self.keys.partitions()).await?;
-        if !exists || !self.try_lease("import-partitions", me, Duration::from_secs(300)).await? {
-            return Ok(0);
-        }
-        let names: Vec<String> = conn.smembers(self.keys.partitions()).await?;
-        let live: std::collections::HashSet<String> = conn
-            .zrangebyscore::<_, _, _, Vec<String>>(self.keys.workers(), now_ms(), "+inf")
-            .await?
-            .into_iter()
-            .collect();
-        for name in &names {
-            let partition = Partition::from_name(name.clone());
-            let earliest: Vec<(String, f64)> = conn.zrange_withscores(self.keys.delayed(&partition), 0, 0).await?;
-            if let Some((_, due)) = earliest.first() {
-                self.announce_due([(name.as_str(), *due as i64)]).await?;
-            }
-            let consumers: Result<redis::streams::StreamInfoConsumersReply, redis::RedisError> =
-                conn.xinfo_consumers(self.keys.stream(&partition), CONSUMER_GROUP).await;
-            for consumer in consumers.map(|reply| reply.consumers).unwrap_or_default() {
-                if consumer.pending > 0 && !live.contains(&consumer.name) {
-                    self.requeue_pending(&partition, &consumer.name, Duration::ZERO).await?;
-                }
-            }
-        }
-        self.announce_ready(names.iter().map(String::as_str)).await?;
-        let _: () = conn.del(self.keys.partitions()).await?;
-        Ok(names.len())
-    }
 }

@@ -171,9 +171,7 @@ impl Connector {
     pub(crate) async fn connect(&self, response_timeout: Duration) -> QueueResult<RedisConnection> {
         Ok(match &self.target {
             Target::Single(client) => RedisConnection::Single(manager(client, response_timeout).await?),
-            Target::Cluster(seeds) => {
-                RedisConnection::Cluster(seeds.client(response_timeout)?.get_async_connection().await?)
-            }
+            Target::Cluster(seeds) => RedisConnection::Cluster(ClusterHandle::open(seeds, response_timeout).await?),
             Target::Sentinel { sentinels, master, login } => {
                 let node = SentinelNodeConnectionInfo::default().set_redis_connection_info(login.clone());
                 let client = SentinelClient::build(sentinels.clone(), master, Some(node), SentinelServerType::Master)?;
@@ -238,7 +236,7 @@ async fn manager(client: &redis::Client, response_timeout: Duration) -> redis::R
 #[derive(Clone)]
 pub(crate) enum RedisConnection {
     Single(ConnectionManager),
-    Cluster(ClusterConnection),
+    Cluster(ClusterHandle),
     Sentinel(SentinelConnection),
 }
 
@@ -404,6 +402,125 @@ impl ConnectionLike for SentinelConnection {
                 }
                 result => result,
             }
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.current().1.get_db()
+    }
+}
+
+/// A Redis Cluster connection that replaces itself when it stops answering. The
+/// client's own connection follows `MOVED` and a replica's promotion, but after a
+/// master was killed it was seen to stay wedged: every request timing out for over
+/// a minute although the cluster had failed over in 3 s (a failover test under load,
+/// about one run in three). A request that times out, loses its connection, or is
+/// answered `MOVED` makes the handle open a new connection from the seed nodes (at most
+/// every [`CLUSTER_REBUILD_INTERVAL`]), which learns the slot map afresh; the failed
+/// request is returned to its caller, whose loop tries again.
+#[derive(Clone)]
+pub(crate) struct ClusterHandle {
+    shared: Arc<ClusterShared>,
+}
+
+struct ClusterShared {
+    seeds: ClusterSeeds,
+    response_timeout: Duration,
+    /// The connection, and how many times it was replaced.
+    current: Mutex<(u64, ClusterConnection)>,
+    /// One rebuild at a time.
+    rebuilding: tokio::sync::Mutex<()>,
+    /// When the connection was last replaced (or a replacement tried).
+    last_built: Mutex<Instant>,
+}
+
+/// How often, at most, failing requests make a Cluster connection start over.
+const CLUSTER_REBUILD_INTERVAL: Duration = Duration::from_secs(2);
+
+impl ClusterHandle {
+    async fn open(seeds: &ClusterSeeds, response_timeout: Duration) -> QueueResult<Self> {
+        let conn = seeds.client(response_timeout)?.get_async_connection().await?;
+        Ok(Self {
+            shared: Arc::new(ClusterShared {
+                seeds: seeds.clone(),
+                response_timeout,
+                current: Mutex::new((0, conn)),
+                rebuilding: tokio::sync::Mutex::new(()),
+                last_built: Mutex::new(Instant::now()),
+            }),
+        })
+    }
+
+    fn current(&self) -> (u64, ClusterConnection) {
+        self.shared.current.lock().expect("cluster connection lock").clone()
+    }
+
+    /// Opens a new connection unless another caller replaced it since `generation`, or
+    /// one was built within [`CLUSTER_REBUILD_INTERVAL`].
+    async fn rebuild(&self, generation: u64) {
+        let _one_at_a_time = self.shared.rebuilding.lock().await;
+        {
+            let mut last_built = self.shared.last_built.lock().expect("cluster connection lock");
+            if self.current().0 != generation || last_built.elapsed() < CLUSTER_REBUILD_INTERVAL {
+                return;
+            }
+            *last_built = Instant::now();
+        }
+        let opened = match self.shared.seeds.client(self.shared.response_timeout) {
+            Ok(client) => client.get_async_connection().await,
+            Err(error) => Err(error),
+        };
+        match opened {
+            Ok(conn) => {
+                *self.shared.current.lock().expect("cluster connection lock") = (generation + 1, conn);
+                tracing::info!("opened a new Redis Cluster connection after failed requests");
+            }
+            Err(error) => tracing::warn!(%error, "cannot open a new Redis Cluster connection"),
+        }
+    }
+
+    fn stuck(error: &redis::RedisError) -> bool {
+        error.is_timeout()
+            || error.is_io_error()
+            || error.is_connection_refusal()
+            || error.is_connection_dropped()
+            || error.redirect_node().is_some()
+    }
+}
+
+impl ConnectionLike for ClusterHandle {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            let (generation, mut conn) = self.current();
+            let result = conn.req_packed_command(cmd).await;
+            if let Err(error) = &result {
+                if Self::stuck(error) {
+                    self.rebuild(generation).await;
+                }
+            }
+            result
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            let (generation, mut conn) = self.current();
+            let result = conn.req_packed_commands(pipeline, offset, count).await;
+            let moved = |reply: &Value| matches!(reply, Value::ServerError(error) if error.code() == "MOVED");
+            let stuck = match &result {
+                Err(error) => Self::stuck(error),
+                // A pipeline answering per command carries `MOVED` among its replies.
+                Ok(replies) => replies.iter().any(moved),
+            };
+            if stuck {
+                self.rebuild(generation).await;
+            }
+            result
         })
     }
 

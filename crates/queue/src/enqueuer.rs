@@ -14,6 +14,9 @@ use std::collections::HashMap;
 
 use tokio::sync::{mpsc, oneshot};
 
+use herald_core::DueDelivery;
+
+use crate::hand_off::Sorted;
 use crate::{Partition, Queue, QueuedDelivery};
 
 /// Most hand-overs queued in one pipeline.
@@ -23,6 +26,8 @@ const BUFFER: usize = 16 * 1024;
 
 enum Command {
     Enqueue(Partition, Vec<QueuedDelivery>),
+    /// Deliveries due later (Unix ms), parked in the partition's delayed set.
+    Schedule(Partition, Vec<(QueuedDelivery, i64)>),
     /// Answered once everything handed over before it has been sent to Redis.
     Flush(oneshot::Sender<()>),
 }
@@ -42,13 +47,28 @@ impl Enqueuer {
         Self { sender }
     }
 
-    /// Hands committed deliveries over to be queued; does not wait for Redis.
-    pub fn submit(&self, partition: Partition, deliveries: Vec<QueuedDelivery>) {
-        if deliveries.is_empty() {
-            return;
+    /// Hands committed deliveries over to be queued (see [`crate::Queue::hand_off`]);
+    /// does not wait for Redis.
+    pub fn hand_off(&self, due: &[DueDelivery]) {
+        let sorted = Sorted::new(due, chrono::Utc::now().timestamp_millis());
+        for (partition, queued) in sorted.now {
+            self.send(Command::Enqueue(partition, queued));
         }
-        let count = deliveries.len();
-        if let Err(error) = self.sender.try_send(Command::Enqueue(partition, deliveries)) {
+        for (partition, parked) in sorted.later {
+            self.send(Command::Schedule(partition, parked));
+        }
+    }
+
+    /// Hands deliveries of one partition over to be queued now; does not wait for Redis.
+    pub fn submit(&self, partition: Partition, deliveries: Vec<QueuedDelivery>) {
+        if !deliveries.is_empty() {
+            self.send(Command::Enqueue(partition, deliveries));
+        }
+    }
+
+    fn send(&self, command: Command) {
+        let count = command.count();
+        if let Err(error) = self.sender.try_send(command) {
             let reason = match error {
                 mpsc::error::TrySendError::Full(_) => "the enqueuer is behind",
                 mpsc::error::TrySendError::Closed(_) => "the enqueuer has stopped",
@@ -67,11 +87,24 @@ impl Enqueuer {
     }
 }
 
+impl Command {
+    fn count(&self) -> usize {
+        match self {
+            Self::Enqueue(_, deliveries) => deliveries.len(),
+            Self::Schedule(_, deliveries) => deliveries.len(),
+            Self::Flush(_) => 0,
+        }
+    }
+}
+
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Enqueue(partition, deliveries) => {
                 f.debug_tuple("Enqueue").field(&partition.name()).field(&deliveries.len()).finish()
+            }
+            Self::Schedule(partition, deliveries) => {
+                f.debug_tuple("Schedule").field(&partition.name()).field(&deliveries.len()).finish()
             }
             Self::Flush(_) => f.write_str("Flush"),
         }
@@ -83,10 +116,17 @@ async fn enqueue_loop(queue: Queue, mut receiver: mpsc::Receiver<Command>) {
     while receiver.recv_many(&mut commands, MAX_BATCH).await > 0 {
         let mut flushed = Vec::new();
         let mut groups: HashMap<Partition, Vec<QueuedDelivery>> = HashMap::new();
+        let mut parked: HashMap<Partition, Vec<(QueuedDelivery, i64)>> = HashMap::new();
         for command in commands.drain(..) {
             match command {
                 Command::Enqueue(partition, deliveries) => groups.entry(partition).or_default().extend(deliveries),
+                Command::Schedule(partition, deliveries) => parked.entry(partition).or_default().extend(deliveries),
                 Command::Flush(done) => flushed.push(done),
+            }
+        }
+        for (partition, deliveries) in &parked {
+            if let Err(error) = queue.schedule(partition, deliveries).await {
+                tracing::warn!(%error, count = deliveries.len(), "could not park deliveries after commit; the reconciler will");
             }
         }
         if let Err(error) =

@@ -42,13 +42,6 @@ impl KeyLayout {
         Ok(Self { prefix: prefix.to_owned() })
     }
 
-    /// `<prefix>:partitions` — SET of partition names that have ever had work, written
-    /// by versions before the active-partition index. Read once, by the first worker of
-    /// this version ([`crate::Queue::import_legacy_partitions`]), then deleted.
-    pub fn partitions(&self) -> String {
-        format!("{}:partitions", self.prefix)
-    }
-
     /// `<prefix>:ready` — SET of partitions whose stream may hold entries no worker has
     /// read yet. Added to after every append (enqueue, promotion, hand-back); a reader
     /// removes a partition when a read finds nothing new, then reads once more (see

@@ -25,9 +25,11 @@ mod active;
 mod breaker;
 mod conn;
 mod enqueuer;
+mod hand_off;
 pub mod keys;
 mod lease;
 mod queue;
+mod script;
 mod waiting;
 
 pub use active::PROMOTE_CLAIM;

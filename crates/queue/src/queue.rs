@@ -1,6 +1,7 @@
 //! The queue operations: enqueue, read, acknowledge, retry later, hand back, reclaim,
 //! promote due retries, and the reconciler's "does Redis know this delivery?".
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use redis::streams::{StreamId, StreamReadOptions, StreamReadReply};
@@ -8,6 +9,7 @@ use redis::{AsyncCommands, Script};
 
 use crate::conn::{answered, Connector, RedisConnection, SlotBatch};
 use crate::keys::{KeyLayout, Partition, CONSUMER_GROUP};
+use crate::script::{Invocation, LuaScript};
 use crate::{QueueError, QueueResult};
 
 /// How to reach Redis and which keys to use.
@@ -30,7 +32,6 @@ pub struct QueueConfig {
 pub struct QueuedDelivery {
     pub delivery_id: String,
     pub attempts_made: u32,
-    /// Empty for entries queued by a Herald that did not record it; those share one lane.
     pub endpoint_id: String,
 }
 
@@ -98,22 +99,15 @@ return 1
 
 /// Move due members of the delayed set to the stream. Atomic, so any number of
 /// workers may run it at once without moving a delivery twice. A member is
-/// `<delivery>:<n>:<endpoint>` (or `<delivery>:<n>` from older versions). Returns
-/// how many moved and the earliest due time left (-1 when the set is empty).
+/// `<delivery>:<n>:<endpoint>` (ids hold no colon); a member of another form is
+/// dropped (the database still has its delivery, for the reconciler). Returns how
+/// many moved and the earliest due time left (-1 when the set is empty).
 /// KEYS: delayed, stream. ARGV: now ms, limit.
 const PROMOTE_SCRIPT: &str = r"
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, member in ipairs(due) do
-  local first = string.find(member, ':', 1, true)
-  if first then
-    local delivery = string.sub(member, 1, first - 1)
-    local rest = string.sub(member, first + 1)
-    local second = string.find(rest, ':', 1, true)
-    local n, endpoint = rest, ''
-    if second then
-      n = string.sub(rest, 1, second - 1)
-      endpoint = string.sub(rest, second + 1)
-    end
+  local delivery, n, endpoint = string.match(member, '^([^:]+):([^:]+):([^:]+)$')
+  if delivery then
     redis.call('XADD', KEYS[2], '*', 'd', delivery, 'n', n, 'e', endpoint)
   end
   redis.call('ZREM', KEYS[1], member)
@@ -125,18 +119,8 @@ end
 return {#due, -1}
 ";
 
-/// `EVALSHA <script's hash> <keys>` or, when `by_hash` is false, `EVAL <source> <keys>`,
-/// for a pipeline (where `Script::invoke_async` cannot go); keys and arguments follow.
-fn script_call(by_hash: bool, script: &Script, source: &str, keys: usize) -> redis::Cmd {
-    let mut cmd = if by_hash { redis::cmd("EVALSHA") } else { redis::cmd("EVAL") };
-    if by_hash {
-        cmd.arg(script.get_hash());
-    } else {
-        cmd.arg(source);
-    }
-    cmd.arg(keys);
-    cmd
-}
+static ACK: LazyLock<LuaScript> = LazyLock::new(|| LuaScript::new(ACK_SCRIPT));
+static RETRY_LATER: LazyLock<LuaScript> = LazyLock::new(|| LuaScript::new(RETRY_LATER_SCRIPT));
 
 /// A handle on the queue for short, non-blocking commands. Cheap to clone.
 #[derive(Clone)]
@@ -145,8 +129,6 @@ pub struct Queue {
     connector: Connector,
     pub(crate) conn: RedisConnection,
     command_timeout: Duration,
-    ack: Script,
-    retry_later: Script,
     release: Script,
     promote: Script,
     pub(crate) active: crate::active::ActiveScripts,
@@ -169,8 +151,6 @@ impl Queue {
             connector,
             conn,
             command_timeout: config.command_timeout,
-            ack: Script::new(ACK_SCRIPT),
-            retry_later: Script::new(RETRY_LATER_SCRIPT),
             release: Script::new(RELEASE_SCRIPT),
             promote: Script::new(PROMOTE_SCRIPT),
             active: Default::default(),
@@ -270,17 +250,7 @@ impl Queue {
 
     /// Done with a delivery for good (succeeded, dead-lettered or stale).
     pub async fn ack(&self, received: &ReceivedDelivery) -> QueueResult<()> {
-        let mut conn = self.conn.clone();
-        self.ack
-            .key(self.keys.stream(&received.partition))
-            .key(self.keys.tracked(&received.partition))
-            .arg(CONSUMER_GROUP)
-            .arg(&received.entry_id)
-            .arg(&received.delivery.delivery_id)
-            .arg(received.delivery.attempts_made)
-            .invoke_async::<()>(&mut conn)
-            .await?;
-        Ok(())
+        self.settlement(received, Settlement::Ack).run::<()>(&self.conn).await
     }
 
     /// Acknowledges the entry and parks the delivery until `due_unix_ms`, when it
@@ -291,19 +261,8 @@ impl Queue {
         attempts_made: u32,
         due_unix_ms: i64,
     ) -> QueueResult<()> {
-        let mut conn = self.conn.clone();
-        self.retry_later
-            .key(self.keys.stream(&received.partition))
-            .key(self.keys.delayed(&received.partition))
-            .key(self.keys.tracked(&received.partition))
-            .arg(CONSUMER_GROUP)
-            .arg(&received.entry_id)
-            .arg(&received.delivery.delivery_id)
-            .arg(attempts_made)
-            .arg(due_unix_ms)
-            .arg(&received.delivery.endpoint_id)
-            .invoke_async::<()>(&mut conn)
-            .await?;
+        let settlement = Settlement::RetryLater { attempts_made, due_unix_ms };
+        self.settlement(received, settlement).run::<()>(&self.conn).await?;
         // After the script, in another Cluster slot: the due index must never miss a
         // parked delivery, or no promoter would visit it while the reconciler sees it
         // as tracked (see `crate::active`).
@@ -324,32 +283,7 @@ impl Queue {
             let mut batch = SlotBatch::default();
             for (received, settlement) in settlements {
                 let stream = self.keys.stream(&received.partition);
-                let tracked = self.keys.tracked(&received.partition);
-                let delivery = &received.delivery;
-                let mut cmd = match settlement {
-                    Settlement::Ack => script_call(by_hash, &self.ack, ACK_SCRIPT, 2),
-                    Settlement::RetryLater { .. } => script_call(by_hash, &self.retry_later, RETRY_LATER_SCRIPT, 3),
-                };
-                match settlement {
-                    Settlement::Ack => cmd
-                        .arg(&stream)
-                        .arg(tracked)
-                        .arg(CONSUMER_GROUP)
-                        .arg(&received.entry_id)
-                        .arg(&delivery.delivery_id)
-                        .arg(delivery.attempts_made),
-                    Settlement::RetryLater { attempts_made, due_unix_ms } => cmd
-                        .arg(&stream)
-                        .arg(self.keys.delayed(&received.partition))
-                        .arg(tracked)
-                        .arg(CONSUMER_GROUP)
-                        .arg(&received.entry_id)
-                        .arg(&delivery.delivery_id)
-                        .arg(*attempts_made)
-                        .arg(*due_unix_ms)
-                        .arg(&delivery.endpoint_id),
-                };
-                batch.add(&stream, cmd);
+                batch.add(&stream, self.settlement(received, *settlement).command(by_hash));
             }
             match batch.query(&self.conn).await {
                 Ok(_) => {
@@ -365,6 +299,33 @@ impl Queue {
             }
         }
         Ok(())
+    }
+
+    /// The script that settles `received`: [`ACK_SCRIPT`] or [`RETRY_LATER_SCRIPT`].
+    fn settlement(&self, received: &ReceivedDelivery, settlement: Settlement) -> Invocation<'static> {
+        let partition = &received.partition;
+        let delivery = &received.delivery;
+        match settlement {
+            Settlement::Ack => ACK
+                .call()
+                .key(self.keys.stream(partition))
+                .key(self.keys.tracked(partition))
+                .arg(CONSUMER_GROUP)
+                .arg(&received.entry_id)
+                .arg(&delivery.delivery_id)
+                .arg(delivery.attempts_made),
+            Settlement::RetryLater { attempts_made, due_unix_ms } => RETRY_LATER
+                .call()
+                .key(self.keys.stream(partition))
+                .key(self.keys.delayed(partition))
+                .key(self.keys.tracked(partition))
+                .arg(CONSUMER_GROUP)
+                .arg(&received.entry_id)
+                .arg(&delivery.delivery_id)
+                .arg(attempts_made)
+                .arg(due_unix_ms)
+                .arg(&delivery.endpoint_id),
+        }
     }
 
     /// Hands an unfinished delivery back to the stream (graceful shutdown).
@@ -452,7 +413,7 @@ impl Queue {
         let partition = self.keys.partition_of_stream(stream_key).ok_or_else(malformed)?;
         let delivery_id: String = entry.get("d").ok_or_else(malformed)?;
         let attempts_made: u32 = entry.get("n").ok_or_else(malformed)?;
-        let endpoint_id: String = entry.get("e").unwrap_or_default();
+        let endpoint_id: String = entry.get("e").ok_or_else(malformed)?;
         Ok(ReceivedDelivery {
             partition,
             entry_id: entry.id.clone(),
@@ -517,6 +478,7 @@ impl QueueReader {
         let replies = batch.each_answers_alone().query(&self.conn).await?;
         let mut round = ReadRound::default();
         let mut refused = None;
+        let mut malformed = Vec::new();
         for (partition, reply) in partitions.iter().zip(replies) {
             let reply = match reply {
                 // No group: Redis lost the stream (flushed, restarted empty, or a replica
@@ -534,13 +496,17 @@ impl QueueReader {
             let before = round.received.len();
             for stream in reply.map(|r| r.keys).unwrap_or_default() {
                 for entry in &stream.ids {
-                    round.received.push(self.queue.parse_entry(&stream.key, entry)?);
+                    match self.queue.parse_entry(&stream.key, entry) {
+                        Ok(received) => round.received.push(received),
+                        Err(_) => malformed.push((stream.key.clone(), entry.id.clone())),
+                    }
                 }
             }
             if round.received.len() == before {
                 round.empty.push(partition.clone());
             }
         }
+        self.discard(&malformed).await?;
         match refused {
             // Nothing was handed over: the caller pauses as for any failed read.
             Some(error) if round.received.is_empty() => Err(redis::RedisError::from(error).into()),
@@ -551,6 +517,24 @@ impl QueueReader {
             }
             None => Ok(round),
         }
+    }
+
+    /// Acknowledges and deletes entries that are not Herald's `d`, `n`, `e` triple: no
+    /// worker could act on them, and kept pending they would come back on every
+    /// takeover. A delivery one stood for is still due in the database, where the
+    /// reconciler finds it.
+    async fn discard(&self, malformed: &[(String, String)]) -> QueueResult<()> {
+        if malformed.is_empty() {
+            return Ok(());
+        }
+        let mut batch = SlotBatch::default();
+        for (stream, id) in malformed {
+            tracing::warn!(stream, id, "discarding a stream entry that is not a Herald delivery");
+            batch.add(stream, redis::cmd("XACK").arg(stream).arg(CONSUMER_GROUP).arg(id).to_owned());
+            batch.add(stream, redis::cmd("XDEL").arg(stream).arg(id).to_owned());
+        }
+        batch.query(&self.queue.conn).await?;
+        Ok(())
     }
 
     /// Reads new entries from the given partitions, at most `count` from each.

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use herald_queue::keys::CONSUMER_GROUP;
 use herald_queue::{Partition, Queue, QueueConfig, QueuedDelivery, Settlement, SharedBreaker, Wake};
 
 /// Releases 3 waiting deliveries per endpoint at each wake, every 60 s.
@@ -207,41 +208,6 @@ async fn the_promoter_visits_only_partitions_whose_retries_are_due() {
 }
 
 #[tokio::test]
-async fn an_earlier_version_s_partitions_are_moved_to_the_indexes_once() {
-    let queue = queue().await;
-    let partition = Partition::for_tenant("tnt_old");
-    queue.enqueue(&partition, &[queued("dlv_1", 0), queued("dlv_2", 0)]).await.unwrap();
-    queue.ensure_group(&partition).await.unwrap();
-    // An old worker read one entry and died; the old version listed partitions in a set.
-    let mut old_worker = queue.reader("old-worker").await.unwrap();
-    assert_eq!(old_worker.read(std::slice::from_ref(&partition), 1).await.unwrap().len(), 1);
-    let mut conn = raw_connection().await;
-    let _: () = redis::cmd("SADD").arg(queue.keys().partitions()).arg("tnt_old").query_async(&mut conn).await.unwrap();
-    let _: () = redis::cmd("DEL").arg(queue.keys().ready()).query_async(&mut conn).await.unwrap();
-    let _: () = redis::cmd("ZADD")
-        .arg(queue.keys().delayed(&partition))
-        .arg(5)
-        .arg("dlv_3:1:ep")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-
-    assert_eq!(queue.import_legacy_partitions("new-worker").await.unwrap(), 1);
-    assert_eq!(queue.import_legacy_partitions("new-worker").await.unwrap(), 0, "once");
-    assert_eq!(queue.ready_partitions().await.unwrap(), std::slice::from_ref(&partition));
-    assert_eq!(queue.promote_due_partitions(100, WAKE).await.unwrap(), 1, "the parked delivery is due");
-    let mut reader = queue.reader("new-worker").await.unwrap();
-    let ids: Vec<String> = reader
-        .read(std::slice::from_ref(&partition), 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.delivery.delivery_id)
-        .collect();
-    assert_eq!(ids, ["dlv_2", "dlv_1", "dlv_3"], "the old worker's entry was handed back");
-}
-
-#[tokio::test]
 async fn released_entries_go_back_to_the_stream_for_anyone() {
     let queue = queue().await;
     let partition = Partition::for_tenant("tnt_d");
@@ -265,25 +231,31 @@ async fn a_lease_has_one_holder_at_a_time() {
 }
 
 #[tokio::test]
-async fn delayed_members_without_an_endpoint_still_promote() {
-    // Members written before entries carried their endpoint are `<delivery>:<n>`.
+async fn what_is_not_a_herald_delivery_is_dropped_without_costing_the_rest() {
+    // Something else wrote to Herald's keys: a delayed member and a stream entry that
+    // are not `<delivery>:<n>:<endpoint>` and `d`, `n`, `e`.
     let queue = queue().await;
     let partition = Partition::for_tenant("tnt_e");
     queue.enqueue(&partition, &[queued("dlv_0", 0)]).await.unwrap();
     queue.ensure_group(&partition).await.unwrap();
     let mut conn = raw_connection().await;
-    let _: () = redis::cmd("ZADD")
-        .arg(queue.keys().delayed(&partition))
-        .arg(5)
-        .arg("dlv_old:3")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(queue.promote_due(&partition, 10, 100).await.unwrap(), 1);
+    let stream = queue.keys().stream(&partition);
+    let _: String =
+        redis::cmd("XADD").arg(&stream).arg("*").arg("d").arg("dlv_x").query_async(&mut conn).await.unwrap();
+    let delayed = queue.keys().delayed(&partition);
+    let _: () = redis::cmd("ZADD").arg(&delayed).arg(5).arg("dlv_old:3").query_async(&mut conn).await.unwrap();
+    let _: () = redis::cmd("ZADD").arg(&delayed).arg(5).arg("dlv_1:2:ep_1").query_async(&mut conn).await.unwrap();
+
+    assert_eq!(queue.promote_due(&partition, 10, 100).await.unwrap(), 2, "both left the delayed set");
     let mut reader = queue.reader("consumer").await.unwrap();
     let received = reader.read(std::slice::from_ref(&partition), 10).await.unwrap();
-    let old = QueuedDelivery { delivery_id: "dlv_old".into(), attempts_made: 3, endpoint_id: String::new() };
-    assert_eq!(received.iter().map(|r| r.delivery.clone()).collect::<Vec<_>>(), [queued("dlv_0", 0), old]);
+    let good = QueuedDelivery { delivery_id: "dlv_1".into(), attempts_made: 2, endpoint_id: "ep_1".into() };
+    assert_eq!(received.iter().map(|r| r.delivery.clone()).collect::<Vec<_>>(), [queued("dlv_0", 0), good]);
+    // The stray entry was acknowledged and deleted: only the two deliveries remain.
+    assert_eq!(queue.stream_length(&partition).await.unwrap(), 2);
+    let pending: redis::streams::StreamPendingReply =
+        redis::cmd("XPENDING").arg(&stream).arg(CONSUMER_GROUP).query_async(&mut conn).await.unwrap();
+    assert_eq!(pending.count(), 2);
 }
 
 #[tokio::test]
@@ -313,7 +285,7 @@ async fn settling_a_batch_acknowledges_and_parks_in_one_go() {
 /// Deletes every key under the queue's prefix, as `FLUSHALL` would.
 async fn lose_every_key(queue: &Queue) {
     let mut conn = raw_connection().await;
-    let pattern = format!("{}*", queue.keys().partitions().trim_end_matches("partitions"));
+    let pattern = format!("{}*", queue.keys().ready().trim_end_matches("ready"));
     let keys: Vec<String> = redis::cmd("KEYS").arg(pattern).query_async(&mut conn).await.unwrap();
     assert!(!keys.is_empty());
     let _: () = redis::cmd("DEL").arg(keys).query_async(&mut conn).await.unwrap();

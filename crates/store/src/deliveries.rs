@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use herald_core::DeliveryStatus;
+use herald_core::{DeliveryStatus, EndpointHealth};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
@@ -46,6 +46,10 @@ pub struct AttemptRecord {
     pub expected_attempt_count: i32,
     /// The receiver answered 410 Gone: disable the endpoint too.
     pub disable_endpoint: bool,
+    /// What the attempt says about its endpoint (`herald_core::EndpointHealth::of`):
+    /// a `Failing` one starts or extends the endpoint's failure streak, a `Healthy`
+    /// one ends it.
+    pub health: EndpointHealth,
     /// The delivery's ordering key (ordered endpoints only): when it finishes, the
     /// key's next delivery is released.
     pub ordering_key: Option<String>,
@@ -576,18 +580,17 @@ fn batch_finished_keys(records: &[AttemptRecord]) -> BTreeSet<OrderKey> {
     )
 }
 
-/// The endpoints of a batch that had a success, and those that only failed. A blocked
-/// attempt (the SSRF guard) is neither: the endpoint was not tried.
+/// The endpoints of a batch that had a healthy attempt, and those that only failed.
 fn endpoint_outcomes(records: &[AttemptRecord]) -> (HashSet<String>, HashSet<String>) {
     let mut succeeded: HashSet<String> = HashSet::new();
     let mut failed: HashSet<String> = HashSet::new();
     for record in records {
         let endpoint_id = &record.attempt.endpoint_id;
-        if record.attempt.status == 0 {
-            succeeded.insert(endpoint_id.clone());
-        } else if record.attempt.outcome_class != "blocked" {
-            failed.insert(endpoint_id.clone());
-        }
+        match record.health {
+            EndpointHealth::Healthy => succeeded.insert(endpoint_id.clone()),
+            EndpointHealth::Failing => failed.insert(endpoint_id.clone()),
+            EndpointHealth::Untried => false,
+        };
     }
     // An endpoint that also succeeded in this batch is not failing.
     failed.retain(|id| !succeeded.contains(id));

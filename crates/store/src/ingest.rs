@@ -10,8 +10,16 @@
 //! checked by the insert itself, and one duplicate must not fail a whole batch. If a
 //! batch fails, each of its messages is retried alone, so one bad message fails only
 //! its own request.
+//!
+//! While the database does not answer, a request must still be answered within about
+//! one pool acquire timeout: a batch that could not reach it answers all its messages
+//! at once (not one acquire timeout each), and a message that waited for a writer
+//! while the database had just failed is answered `Unavailable` without a second wait.
+//! Either way nothing was written.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, Mutex};
 
@@ -22,6 +30,11 @@ use crate::{NewMessage, PlannedDelivery, Session, Store, StoreError, StoreResult
 const MAX_BATCH: usize = 256;
 /// Commits in flight at once.
 const WRITERS: usize = 4;
+/// After the database failed to answer, how long writers treat it as away.
+const OUTAGE_MEMORY: Duration = Duration::from_secs(3);
+/// In an outage, a message that waited this long for a writer is not tried: its
+/// request has spent its time.
+const WAITED_IN_OUTAGE: Duration = Duration::from_millis(500);
 
 type Created = (message::Model, Vec<delivery::Model>);
 
@@ -30,6 +43,30 @@ struct Job {
     new: NewMessage,
     deliveries: Vec<PlannedDelivery>,
     reply: oneshot::Sender<StoreResult<Created>>,
+    queued_at: Instant,
+}
+
+/// When a write last found the database unreachable (ms since `since`; 0: never).
+#[derive(Debug)]
+struct Outage {
+    since: Instant,
+    last_failed_ms: AtomicU64,
+}
+
+impl Outage {
+    fn new() -> Self {
+        Self { since: Instant::now(), last_failed_ms: AtomicU64::new(0) }
+    }
+
+    fn failed(&self) {
+        let ms = self.since.elapsed().as_millis() as u64;
+        self.last_failed_ms.store(ms.max(1), Ordering::Relaxed);
+    }
+
+    fn recent(&self) -> bool {
+        let last = self.last_failed_ms.load(Ordering::Relaxed);
+        last != 0 && self.since.elapsed().as_millis() as u64 <= last + OUTAGE_MEMORY.as_millis() as u64
+    }
 }
 
 /// A handle on the message writers. Cheap to clone.
@@ -44,8 +81,9 @@ impl MessageWriter {
     pub fn start(store: Store) -> Self {
         let (sender, receiver) = mpsc::channel(MAX_BATCH * WRITERS);
         let receiver = Arc::new(Mutex::new(receiver));
+        let outage = Arc::new(Outage::new());
         for _ in 0..WRITERS {
-            tokio::spawn(write_loop(store.clone(), receiver.clone()));
+            tokio::spawn(write_loop(store.clone(), receiver.clone(), outage.clone()));
         }
         Self { store, sender }
     }
@@ -56,14 +94,16 @@ impl MessageWriter {
             return self.store.create_message(new, &deliveries).await;
         }
         let (reply, answer) = oneshot::channel();
-        if let Err(mpsc::error::SendError(job)) = self.sender.send(Job { new, deliveries, reply }).await {
+        if let Err(mpsc::error::SendError(job)) =
+            self.sender.send(Job { new, deliveries, reply, queued_at: Instant::now() }).await
+        {
             return self.store.create_message(job.new, &job.deliveries).await;
         }
         answer.await.unwrap_or_else(|_| Err(StoreError::Unavailable("the message writer stopped".into())))
     }
 }
 
-async fn write_loop(store: Store, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn write_loop(store: Store, receiver: Arc<Mutex<mpsc::Receiver<Job>>>, outage: Arc<Outage>) {
     // Each writer keeps its own connection (see `crate::session`).
     let mut session = store.session();
     loop {
@@ -79,15 +119,29 @@ async fn write_loop(store: Store, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
                 }
             }
         }
-        write(&mut session, jobs).await;
+        if outage.recent() {
+            let (spent, fresh): (Vec<Job>, Vec<Job>) =
+                jobs.into_iter().partition(|job| job.queued_at.elapsed() >= WAITED_IN_OUTAGE);
+            for job in spent {
+                let _ = job.reply.send(Err(StoreError::Unavailable("the database did not answer just now".into())));
+            }
+            jobs = fresh;
+        }
+        if !jobs.is_empty() && write(&mut session, jobs).await {
+            outage.failed();
+        }
     }
 }
 
-async fn write(session: &mut Session, mut jobs: Vec<Job>) {
+/// Writes the jobs' messages and answers each; returns whether the database could not
+/// be reached.
+async fn write(session: &mut Session, mut jobs: Vec<Job>) -> bool {
     if jobs.len() == 1 {
         let job = jobs.remove(0);
-        let _ = job.reply.send(session.create_message(job.new, &job.deliveries).await);
-        return;
+        let result = session.create_message(job.new, &job.deliveries).await;
+        let unreachable = matches!(result, Err(StoreError::Unavailable(_)));
+        let _ = job.reply.send(result);
+        return unreachable;
     }
     let batch: Vec<(NewMessage, Vec<PlannedDelivery>)> =
         jobs.iter().map(|job| (job.new.clone(), job.deliveries.clone())).collect();
@@ -96,12 +150,22 @@ async fn write(session: &mut Session, mut jobs: Vec<Job>) {
             for (job, created) in jobs.into_iter().zip(created) {
                 let _ = job.reply.send(Ok(created));
             }
+            false
+        }
+        // The database is away: each message alone would wait as long again for a
+        // connection, so a batch of n would answer after (n + 1) acquire timeouts.
+        Err(StoreError::Unavailable(reason)) => {
+            for job in jobs {
+                let _ = job.reply.send(Err(StoreError::Unavailable(reason.clone())));
+            }
+            true
         }
         Err(error) => {
             tracing::debug!(%error, count = jobs.len(), "a message batch failed; writing its messages one by one");
             for job in jobs {
                 let _ = job.reply.send(session.create_message(job.new, &job.deliveries).await);
             }
+            false
         }
     }
 }

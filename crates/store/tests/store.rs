@@ -2,7 +2,7 @@
 //! database and on a fresh SQLite file, over real connections.
 
 use chrono::{Duration, Utc};
-use herald_core::{ApiKeyId, ApplicationId, AttemptId, DeliveryId, EndpointId, MessageId, TenantId};
+use herald_core::{ApiKeyId, ApplicationId, AttemptId, DeliveryId, EndpointHealth, EndpointId, MessageId, TenantId};
 use herald_store::{
     Action, Actor, AttemptFilter, AttemptRecord, AuditFilter, Cursor, DeliveryTransition, NewApplication, NewAttempt,
     NewEndpoint, NewMessage, Page, PlannedDelivery, Store, StoreError,
@@ -275,8 +275,15 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
             response_headers: None,
         };
         let record = |attempt: NewAttempt, transition, expected_attempt_count, disable_endpoint| {
-            let record =
-                AttemptRecord { attempt, transition, expected_attempt_count, disable_endpoint, ordering_key: None };
+            let health = health_of(&attempt);
+            let record = AttemptRecord {
+                attempt,
+                transition,
+                expected_attempt_count,
+                disable_endpoint,
+                health,
+                ordering_key: None,
+            };
             let store = store.clone();
             async move { store.record_attempts(vec![record], None).await.unwrap() }
         };
@@ -521,6 +528,7 @@ async fn ordered_deliveries_are_numbered_held_and_released_one_at_a_time() {
                 response_headers: None,
             };
             let record = AttemptRecord {
+                health: health_of(&attempt),
                 attempt,
                 transition,
                 expected_attempt_count: delivery.attempt_count,
@@ -621,6 +629,7 @@ async fn batch_writes_keep_every_column_and_successes_move_their_deliveries_once
             response_headers: (status == 0).then(|| r#"{"server":"test"}"#.into()),
         };
         let record = |attempt: NewAttempt, transition| AttemptRecord {
+            health: health_of(&attempt),
             attempt,
             transition,
             expected_attempt_count: 0,
@@ -659,6 +668,7 @@ async fn batch_writes_keep_every_column_and_successes_move_their_deliveries_once
                 transition: DeliveryTransition::Retry { at: blocked_retry_at },
                 expected_attempt_count: 1,
                 disable_endpoint: false,
+                health: EndpointHealth::Untried,
                 ordering_key: None,
             },
         ];
@@ -733,4 +743,14 @@ async fn autovacuum_off_reports_the_servers_setting() {
         .expect("pg_settings has autovacuum");
     let setting: String = row.try_get_by_index(0).unwrap();
     assert_eq!(postgres.autovacuum_off().await.unwrap(), setting == "off", "server says autovacuum = {setting}");
+}
+
+/// What the worker would say about an attempt's endpoint (`EndpointHealth::of` its
+/// outcome), from the stored form these tests build attempts in.
+fn health_of(attempt: &NewAttempt) -> EndpointHealth {
+    match (attempt.status, attempt.outcome_class.as_str()) {
+        (0, _) => EndpointHealth::Healthy,
+        (_, "blocked") => EndpointHealth::Untried,
+        _ => EndpointHealth::Failing,
+    }
 }

@@ -7,7 +7,7 @@ use chrono::Utc;
 use herald_core::breaker::counts_as_failure;
 use herald_core::delivery::SvixMessageStatus;
 use herald_core::signing::signature_header;
-use herald_core::{decide, AttemptId, Decision, EndpointSecret, EndpointSigningKey};
+use herald_core::{decide, AttemptId, Decision, EndpointHealth, EndpointSecret, EndpointSigningKey};
 use herald_queue::{ReceivedDelivery, Settlement};
 use herald_store::entity::{delivery, endpoint, message};
 use herald_store::{AttemptRecord, DeliveryTransition, DispatchContext, NewAttempt, Session};
@@ -93,7 +93,7 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
     };
     let attempts_made = received.delivery.attempts_made as i32;
     let held = delivery.next_attempt_at.is_none();
-    if delivery.status != herald_core::DeliveryStatus::Pending.as_str()
+    if delivery.status() != Some(herald_core::DeliveryStatus::Pending)
         || delivery.attempt_count != attempts_made
         || held
     {
@@ -149,7 +149,7 @@ async fn attempt(
             .await?;
         ctx.queue.ack(received).await?;
         ctx.metrics.delivery_finished(&delivery.tenant_id, false);
-        crate::queue_released(&ctx.queue, released).await;
+        crate::queue_released(&ctx.queue, &released).await;
         return Ok(Handled::NotSent);
     };
 
@@ -226,6 +226,7 @@ async fn attempt(
         transition,
         expected_attempt_count: attempts_made,
         disable_endpoint,
+        health: EndpointHealth::of(&sent.outcome),
         ordering_key: delivery.ordering_key.clone(),
     };
     ctx.recorder.record(Recorded { record, received: received.clone(), settlement }).await?;

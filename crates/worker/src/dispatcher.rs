@@ -255,10 +255,7 @@ async fn run_lane(
             }
             return;
         }
-        // Entries queued before they carried their endpoint share one lane and skip the breaker.
-        let guarded = !slot.endpoint().is_empty();
-        let gate = if guarded { ctx.breakers.admit(slot.endpoint()).await } else { Gate::Go { probe: false } };
-        let took = match gate {
+        let took = match ctx.breakers.admit(slot.endpoint()).await {
             Gate::Wait(until_ms) => {
                 // Open breaker: nothing goes to this endpoint until it half-opens.
                 let mut parked = ctx.lanes.release(slot, &entry);
@@ -272,9 +269,7 @@ async fn run_lane(
                 tokio::select! {
                     result = attempt::process(&ctx, &received) => match result {
                         Ok(Handled::Sent { failed, took }) => {
-                            if guarded {
-                                ctx.breakers.record(slot.endpoint(), failed).await;
-                            }
+                            ctx.breakers.record(slot.endpoint(), failed).await;
                             Some(took)
                         }
                         Ok(Handled::NotSent) => None,

@@ -163,11 +163,6 @@ pub async fn run(
 ) -> Result<(), WorkerError> {
     let ctx = WorkerContext::new(store, queue, config, metrics)?;
     let background = CancellationToken::new();
-    match ctx.queue.import_legacy_partitions(&ctx.config.consumer_name).await {
-        Ok(0) => {}
-        Ok(count) => tracing::info!(count, "moved the partitions of an earlier version to the active indexes"),
-        Err(error) => tracing::warn!(%error, "cannot move the partitions of an earlier version; retried at next start"),
-    }
     if let Err(error) = ctx.queue.renew_lease(&ctx.config.consumer_name, ctx.config.worker_lease).await {
         tracing::warn!(%error, "cannot take the worker lease yet");
     }
@@ -195,18 +190,9 @@ pub(crate) fn fresh_id<T>(generate: impl FnOnce(u64, [u8; 10]) -> T) -> T {
 
 /// Queues ordered deliveries that the store released (their predecessor finished).
 /// They are committed as due: if Redis fails here, the reconciler queues them.
-pub(crate) async fn queue_released(queue: &Queue, released: Vec<herald_store::entity::delivery::Model>) {
-    let mut by_tenant: std::collections::BTreeMap<String, Vec<herald_queue::QueuedDelivery>> = Default::default();
-    for delivery in released {
-        by_tenant.entry(delivery.tenant_id).or_default().push(herald_queue::QueuedDelivery {
-            delivery_id: delivery.id,
-            attempts_made: delivery.attempt_count.max(0) as u32,
-            endpoint_id: delivery.endpoint_id,
-        });
-    }
-    for (tenant, queued) in by_tenant {
-        if let Err(error) = queue.enqueue(&herald_queue::Partition::for_tenant(&tenant), &queued).await {
-            tracing::warn!(%error, count = queued.len(), "cannot queue released ordered deliveries; the reconciler will");
-        }
+pub(crate) async fn queue_released(queue: &Queue, released: &[herald_store::entity::delivery::Model]) {
+    let due = herald_store::entity::delivery::due(released);
+    if let Err(error) = queue.hand_off(&due).await {
+        tracing::warn!(%error, count = due.len(), "cannot queue released ordered deliveries; the reconciler will");
     }
 }

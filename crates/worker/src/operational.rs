@@ -17,7 +17,7 @@
 
 use chrono::Utc;
 use herald_core::{ApplicationId, DeliveryId, MessageId, TenantId};
-use herald_queue::{Partition, QueuedDelivery};
+use herald_store::entity::delivery;
 use herald_store::{endpoint_accepts, NewMessage, OperationalNotice, OutboxEntry, PlannedDelivery, StoreError};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -166,11 +166,7 @@ impl OperationalWebhooks {
             Err(StoreError::Conflict(_)) => return Ok(()),
             Err(error) => return Err(error.into()),
         };
-        let queued: Vec<QueuedDelivery> = deliveries
-            .iter()
-            .map(|d| QueuedDelivery { delivery_id: d.id.clone(), attempts_made: 0, endpoint_id: d.endpoint_id.clone() })
-            .collect();
-        if let Err(error) = self.queue.enqueue(&Partition::for_tenant(tenant.as_str()), &queued).await {
+        if let Err(error) = self.queue.hand_off(&delivery::due(&deliveries)).await {
             // Committed: the reconciler queues it once it is overdue.
             tracing::warn!(%error, "cannot queue an operational webhook; the reconciler will");
         }

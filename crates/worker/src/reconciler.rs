@@ -4,10 +4,12 @@
 //! partition no index lists (a failover lost the index's last writes): its partition
 //! is listed again. One worker at a time runs it, under a Redis lease.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::Utc;
-use herald_queue::{Partition, QueuedDelivery};
+use herald_core::{DueDelivery, TenantId};
+use herald_queue::Partition;
+use herald_store::entity::delivery;
 use tokio_util::sync::CancellationToken;
 
 use crate::dispatcher::pause;
@@ -49,36 +51,24 @@ pub async fn reconcile_once(ctx: &WorkerContext) -> Result<usize, WorkerError> {
         after = Some(last.id.clone());
         let full_page = overdue.len() as u64 == PAGE;
 
-        let mut by_partition: BTreeMap<String, Vec<(String, i32, String)>> = BTreeMap::new();
-        for delivery in overdue {
-            by_partition.entry(delivery.tenant_id).or_default().push((
-                delivery.id,
-                delivery.attempt_count,
-                delivery.endpoint_id,
-            ));
+        let mut by_tenant: BTreeMap<TenantId, Vec<DueDelivery>> = BTreeMap::new();
+        for due in delivery::due(&overdue) {
+            by_tenant.entry(due.tenant_id.clone()).or_default().push(due);
         }
-        for (tenant, deliveries) in by_partition {
-            let partition = Partition::for_tenant(&tenant);
-            let ids: Vec<String> = deliveries.iter().map(|(id, _, _)| id.clone()).collect();
-            let missing: std::collections::HashSet<String> =
-                ctx.queue.untracked(&partition, &ids).await?.into_iter().collect();
-            let lost: Vec<QueuedDelivery> = deliveries
-                .into_iter()
-                .filter(|(id, _, _)| missing.contains(id))
-                .map(|(delivery_id, attempts, endpoint_id)| QueuedDelivery {
-                    delivery_id,
-                    attempts_made: attempts.max(0) as u32,
-                    endpoint_id,
-                })
-                .collect();
+        for (tenant, deliveries) in by_tenant {
+            let partition = Partition::for_tenant(tenant.as_str());
+            let ids: Vec<String> = deliveries.iter().map(|due| due.delivery_id.as_str().to_owned()).collect();
+            let missing: HashSet<String> = ctx.queue.untracked(&partition, &ids).await?.into_iter().collect();
+            let lost: Vec<DueDelivery> =
+                deliveries.into_iter().filter(|due| missing.contains(due.delivery_id.as_str())).collect();
             if lost.len() < ids.len() {
                 // Overdue yet tracked: in Redis, perhaps where no index points.
                 still_tracked.push(partition.clone());
             }
             requeued += lost.len();
-            ctx.queue.enqueue(&partition, &lost).await?;
+            ctx.queue.hand_off(&lost).await?;
             if !lost.is_empty() {
-                ctx.metrics.reconciled(&tenant, lost.len() as u64);
+                ctx.metrics.reconciled(tenant.as_str(), lost.len() as u64);
             }
         }
         if !full_page {

@@ -129,7 +129,7 @@ async fn write(session: &mut Session, queue: &Queue, config: &RecorderConfig, ba
     for (tenant, succeeded) in finished {
         config.metrics.delivery_finished(&tenant, succeeded);
     }
-    crate::queue_released(queue, recorded.released).await;
+    crate::queue_released(queue, &recorded.released).await;
     for disabled in recorded.disabled {
         // Its `endpoint.disabled` notice is in the outbox, committed with the attempts.
         tracing::info!(endpoint = %disabled.endpoint.id, reason = ?disabled.reason, "endpoint disabled");

@@ -1,54 +1,23 @@
 //! The operator's API, `/admin/v1`: tenants and their API keys. It answers only to
 //! `Authorization: Bearer <operator token>` (setting `operator_token`); when no token
 //! is configured it is off and every route answers `401`. The CLI (`herald tenant …`,
-//! `herald api-key …`) calls the same functions directly against the database.
+//! `herald api-key …`) calls the same use cases (`crate::service::tenants`).
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use herald_core::api_key::format_api_key;
-use herald_core::{ApiKeyId, TenantId};
+use herald_core::TenantId;
 use herald_store::entity::{api_key, tenant};
-use herald_store::{Actor, Store};
-use secrecy::ExposeSecret;
+use herald_store::Actor;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
+use crate::auth::Operator;
 use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::ValidJson;
-use crate::ids::fresh;
-use crate::schema::SchemaMode;
-use crate::validate::Validator;
+use crate::service::tenants::{new_api_key, new_tenant, set_schema_validation};
 use crate::ApiState;
-
-/// A request carrying the operator token.
-#[derive(Debug)]
-pub struct Operator;
-
-impl FromRequestParts<ApiState> for Operator {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let Some(expected) = &state.config.operator_token else {
-            return Err(ApiError::Unauthorized("the admin API is off: no operator_token is configured"));
-        };
-        let presented = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or(ApiError::Unauthorized("expected `Authorization: Bearer <operator token>`"))?;
-        if bool::from(presented.trim().as_bytes().ct_eq(expected.expose_secret().as_bytes())) {
-            Ok(Operator)
-        } else {
-            Err(ApiError::Unauthorized("invalid operator token"))
-        }
-    }
-}
 
 /// A tenant, as the operator sees it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -122,38 +91,6 @@ pub struct ApiKeyCreatedOut {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ApiKeyIn {
     pub name: String,
-}
-
-/// Creates a tenant and its first API key.
-pub async fn new_tenant(store: &Store, name: &str) -> ApiResult<(tenant::Model, String)> {
-    Validator::default()
-        .check(!name.trim().is_empty() && name.len() <= 256, &["name"], "must be 1 to 256 characters")
-        .finish()?;
-    let key = format_api_key(rand::random());
-    let created = store
-        .create_tenant(&fresh(TenantId::generate), name, &fresh(ApiKeyId::generate), &key, Utc::now(), &Actor::Operator)
-        .await?;
-    Ok((created, key))
-}
-
-/// Issues another API key for a tenant.
-pub async fn new_api_key(store: &Store, tenant_id: &TenantId, name: &str) -> ApiResult<(api_key::Model, String)> {
-    Validator::default()
-        .check(!name.trim().is_empty() && name.len() <= 256, &["name"], "must be 1 to 256 characters")
-        .finish()?;
-    store.find_tenant(tenant_id).await?.ok_or(ApiError::NotFound("tenant"))?;
-    let key = format_api_key(rand::random());
-    let created =
-        store.create_api_key(tenant_id, &fresh(ApiKeyId::generate), &key, name, Utc::now(), &Actor::Operator).await?;
-    Ok((created, key))
-}
-
-/// Sets a tenant's schema validation mode.
-pub async fn set_schema_validation(store: &Store, tenant_id: &TenantId, mode: &str) -> ApiResult<tenant::Model> {
-    Validator::default()
-        .check(SchemaMode::NAMES.contains(&mode), &["schemaValidation"], "must be `accept`, `flag` or `reject`")
-        .finish()?;
-    store.set_schema_validation(tenant_id, mode, &Actor::Operator).await?.ok_or(ApiError::NotFound("tenant"))
 }
 
 fn tenant_id(value: String) -> TenantId {

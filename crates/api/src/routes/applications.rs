@@ -6,49 +6,19 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
-use herald_core::{ApplicationId, TenantId};
-use herald_store::entity::application;
-use herald_store::NewApplication;
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
+use herald_core::ApplicationId;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{double_option, envelope, ListResponse, OrderedPageQuery};
 use crate::auth::{Caller, TenantCaller};
 use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::{ValidJson, ValidQuery};
-use crate::ids::fresh;
+use crate::service::applications::create_application as new_application;
+use crate::shapes::{metadata_value, ApplicationIn, ApplicationOut};
 use crate::validate::Validator;
 use crate::ApiState;
-
-/// Svix's `ApplicationIn`. `rateLimit` (SDK 1.x) and `throttleRate` (2.x) are one field.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ApplicationIn {
-    pub name: String,
-    /// A producer-chosen unique identifier, usable wherever an `app_id` is.
-    #[serde(default)]
-    pub uid: Option<String>,
-    /// Maximum messages per second to this application's endpoints (also read as `rateLimit`).
-    #[serde(default, alias = "rateLimit")]
-    pub throttle_rate: Option<u16>,
-    #[serde(default)]
-    pub metadata: Option<BTreeMap<String, String>>,
-}
-
-/// Svix's `ApplicationOut`, with the rate limit under both of its names.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ApplicationOut {
-    pub id: String,
-    pub uid: Option<String>,
-    pub name: String,
-    pub rate_limit: Option<i32>,
-    pub throttle_rate: Option<i32>,
-    pub metadata: BTreeMap<String, String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
 
 /// Svix's `ApplicationPatch`: absent fields stay, `null` clears `uid` and `throttleRate`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -66,50 +36,12 @@ pub struct ApplicationPatch {
     pub metadata: Option<BTreeMap<String, String>>,
 }
 
-/// Reads stored metadata back as Svix's string map (non-string values, which the API
-/// never writes, are skipped).
-pub fn metadata_map(value: &serde_json::Value) -> BTreeMap<String, String> {
-    value
-        .as_object()
-        .map(|map| map.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned()))).collect())
-        .unwrap_or_default()
-}
-
-pub fn metadata_value(map: Option<BTreeMap<String, String>>) -> serde_json::Value {
-    serde_json::to_value(map.unwrap_or_default()).unwrap_or_default()
-}
-
-impl From<application::Model> for ApplicationOut {
-    fn from(app: application::Model) -> Self {
-        Self {
-            id: app.id,
-            uid: app.uid,
-            name: app.name,
-            rate_limit: app.rate_limit,
-            throttle_rate: app.rate_limit,
-            metadata: metadata_map(&app.metadata),
-            created_at: app.created_at,
-            updated_at: app.updated_at,
-        }
-    }
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CreateApplicationQuery {
     /// Answer `200` with the existing application when its `uid` is taken.
     #[serde(default)]
     get_if_exists: bool,
-}
-
-impl ApplicationIn {
-    pub fn validate(&self) -> ApiResult<()> {
-        Validator::default()
-            .check(!self.name.trim().is_empty(), &["name"], "must not be empty")
-            .optional_slug(self.uid.as_deref(), 256, &["uid"])
-            .check(self.throttle_rate != Some(0), &["throttleRate"], "must be at least 1")
-            .finish()
-    }
 }
 
 /// Svix's list parameters, and Herald's search.
@@ -166,7 +98,7 @@ pub async fn create_application(
         }
     }
     let uid = body.uid.clone();
-    match create(&state, &tenant, body).await {
+    match new_application(&state, &tenant, body).await {
         Err(ApiError::Conflict(detail)) if query.get_if_exists => {
             // Lost a race with a concurrent get-or-create of the same uid: answer with the winner.
             let existing = match uid {
@@ -177,22 +109,6 @@ pub async fn create_application(
         }
         other => other.map(|app| (StatusCode::CREATED, Json(app.into()))),
     }
-}
-
-/// Creates an application from a validated body.
-pub async fn create(state: &ApiState, tenant: &TenantId, body: ApplicationIn) -> ApiResult<application::Model> {
-    Ok(state
-        .store
-        .create_application(NewApplication {
-            id: fresh(ApplicationId::generate),
-            tenant_id: tenant.clone(),
-            uid: body.uid,
-            name: body.name,
-            rate_limit: body.throttle_rate.map(i32::from),
-            metadata: metadata_value(body.metadata),
-            now: Utc::now(),
-        })
-        .await?)
 }
 
 /// Gets an application by id or `uid`.
@@ -227,7 +143,7 @@ pub async fn update_application(
         let mut body = body;
         Validator::default().slug(&app_id, 256, &["uid"]).finish()?;
         body.uid = Some(app_id);
-        let created = create(&state, &tenant, body).await?;
+        let created = new_application(&state, &tenant, body).await?;
         return Ok((StatusCode::CREATED, Json(created.into())));
     };
     let mut app = before.clone();

@@ -14,13 +14,12 @@ use herald_store::{AttemptFilter, MessageFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::endpoints::EndpointOut;
-use super::messages::{queue_deliveries, MessageOut};
-use super::{envelope, split_list, ListResponse, PageQuery};
+use super::{delivery_status_filter, envelope, split_list, ListResponse, PageQuery};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::ValidQuery;
 use crate::ids::fresh;
+use crate::shapes::{EndpointOut, MessageOut};
 use crate::validate::Validator;
 use crate::ApiState;
 
@@ -98,16 +97,6 @@ fn delivery_status(model: &delivery::Model) -> i16 {
         _ => SvixMessageStatus::Fail,
     };
     status.code().into()
-}
-
-pub(crate) fn delivery_status_filter(status: Option<i16>) -> ApiResult<Option<DeliveryStatus>> {
-    match status {
-        None => Ok(None),
-        Some(0) => Ok(Some(DeliveryStatus::Succeeded)),
-        Some(1) => Ok(Some(DeliveryStatus::Pending)),
-        Some(2) => Ok(Some(DeliveryStatus::Failed)),
-        Some(_) => Err(ApiError::query("status", "must be 0 (success), 1 (pending) or 2 (fail)")),
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -442,7 +431,7 @@ pub async fn resend(
         .finish()?;
     let new_id = fresh(DeliveryId::generate);
     let restarted = state.store.resend(&message, &endpoint.id, new_id.as_str(), Utc::now()).await?;
-    queue_deliveries(&state, &tenant, std::slice::from_ref(&restarted));
+    state.enqueuer.hand_off(&delivery::due(std::slice::from_ref(&restarted)));
     Ok((StatusCode::ACCEPTED, Json(EmptyResponse {})))
 }
 

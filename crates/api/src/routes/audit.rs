@@ -11,9 +11,8 @@ use herald_store::{Action, AuditFilter, Order};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::admin::Operator;
 use super::{envelope, page_of, ListResponse, Ordering};
-use crate::auth::TenantCaller;
+use crate::auth::{Operator, TenantCaller};
 use crate::error::{ApiError, ApiResult, ErrorResponses, ValidationItem};
 use crate::extract::ValidQuery;
 use crate::ApiState;

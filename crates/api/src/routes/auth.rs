@@ -12,10 +12,11 @@ use herald_store::NewPortalToken;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::applications::{self, ApplicationIn};
 use crate::auth::{AnyCaller, Scope, TenantCaller, PORTAL_TOKEN_PREFIX};
 use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::ValidJson;
+use crate::service::applications::find_or_create_application;
+use crate::shapes::ApplicationIn;
 use crate::validate::Validator;
 use crate::ApiState;
 
@@ -73,16 +74,7 @@ pub async fn app_portal_access(
         .slug_list(body.feature_flags.as_deref(), 100, 256, "featureFlags")
         .finish()?;
     let tenant = caller.tenant_id();
-    let app = match (state.store.find_application(&tenant, &app_id).await?, body.application) {
-        (Some(app), _) => app,
-        (None, Some(mut inline)) => {
-            inline.validate()?;
-            Validator::default().slug(&app_id, 256, &["application", "uid"]).finish()?;
-            inline.uid = Some(app_id);
-            applications::create(&state, &tenant, inline).await?
-        }
-        (None, None) => return Err(ApiError::NotFound("application")),
-    };
+    let app = find_or_create_application(&state, &tenant, &app_id, body.application).await?;
     let now = Utc::now();
     let expires_at = now + Duration::seconds(expiry as i64);
     let token = format!("{PORTAL_TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));

@@ -6,12 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use herald_queue::{Partition, QueuedDelivery};
+use herald_store::entity::delivery;
 use herald_store::{DeadLetter, DeadLetterSelection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::messages::queued_delivery;
 use super::{envelope, ListResponse, PageQuery};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorResponses};
@@ -159,11 +158,10 @@ pub async fn replay_dead_letters(
         )
         .await?;
     let finishes_by = replayed.iter().filter_map(|d| d.next_attempt_at).max().unwrap_or(now);
-    let scheduled: Vec<(QueuedDelivery, i64)> =
-        replayed.iter().map(|d| (queued_delivery(d), d.next_attempt_at.unwrap_or(now).timestamp_millis())).collect();
-    if let Err(error) = state.queue.schedule(&Partition::for_tenant(tenant.as_str()), &scheduled).await {
+    let due = delivery::due(&replayed);
+    if let Err(error) = state.queue.hand_off(&due).await {
         // The replay is committed: the reconciler queues the deliveries once overdue.
-        tracing::warn!(%error, count = scheduled.len(), "could not queue replayed dead letters; the reconciler will");
+        tracing::warn!(%error, count = due.len(), "could not queue replayed dead letters; the reconciler will");
     }
     Ok((StatusCode::ACCEPTED, Json(ReplayOut { replayed: replayed.len(), finishes_by })))
 }

@@ -107,13 +107,6 @@ impl From<event_type::Model> for EventTypeOut {
     }
 }
 
-/// The schema of the highest version in Svix's `schemas` map (versions are numbers;
-/// a non-numeric key sorts below every number).
-pub fn latest_schema(schemas: Option<&serde_json::Value>) -> Option<serde_json::Value> {
-    let map = schemas?.as_object()?;
-    map.iter().max_by_key(|(version, _)| version.parse::<i64>().unwrap_or(i64::MIN)).map(|(_, schema)| schema.clone())
-}
-
 fn check_fields(
     validator: &mut Validator,
     schemas: Option<&serde_json::Map<String, serde_json::Value>>,

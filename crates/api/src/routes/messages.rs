@@ -6,30 +6,29 @@
 //! down at that moment the message is still accepted: the reconciler queues it later.
 //!
 //! A message whose `eventId` the application has seen before is not created again:
-//! the answer is the original message (`202`, header `Herald-Duplicate-Of`).
+//! the answer is the original message (`202`, header `Herald-Duplicate-Of`). The
+//! handler is an adapter over `crate::service::accept`, the path every message takes.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use herald_core::{ApplicationId, DeliveryId, MessageId, TenantId};
-use herald_queue::{Partition, QueuedDelivery};
 
 use crate::cache::AppRouting;
-use herald_store::entity::{application, delivery, message};
-use herald_store::{endpoint_accepts, MessageFilter, NewMessage, PlannedDelivery, StoreError};
-use serde::{Deserialize, Serialize};
+use herald_store::entity::message;
+use herald_store::MessageFilter;
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
-use super::applications::{self, ApplicationIn};
 use super::{envelope, split_list, ListResponse, PageQuery};
 use crate::auth::{Caller, TenantCaller};
-use crate::error::{ApiError, ApiResult, ErrorResponses, ValidationItem};
+use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::{ValidJson, ValidQuery};
-use crate::ids::fresh;
-use crate::schema::{SchemaMode, SchemaVerdict};
+use crate::service::accept::{accept_message, Accepted, Draft, Recipients};
+use crate::service::applications::find_or_create_application;
+use crate::shapes::{empty_object, ApplicationIn, MessageOut};
 use crate::validate::Validator;
 use crate::ApiState;
 
@@ -59,56 +58,6 @@ pub struct MessageIn {
     /// strictly in the order they were accepted. Up to 256 visible ASCII characters.
     #[serde(default)]
     pub ordering_key: Option<String>,
-}
-
-/// Svix's `MessageOut`, plus `schemaViolations` when the tenant flags payloads that
-/// break their event type's schema.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MessageOut {
-    pub id: String,
-    pub event_type: String,
-    pub event_id: Option<String>,
-    #[schema(value_type = Object)]
-    pub payload: Box<RawValue>,
-    pub channels: Option<Vec<String>>,
-    pub tags: Option<Vec<String>>,
-    pub timestamp: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub schema_violations: Option<Vec<String>>,
-    /// The message's ordering key, when it has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ordering_key: Option<String>,
-}
-
-fn string_list(value: &Option<serde_json::Value>) -> Option<Vec<String>> {
-    value.as_ref().and_then(|v| serde_json::from_value(v.clone()).ok())
-}
-
-fn empty_object() -> Box<RawValue> {
-    RawValue::from_string("{}".to_owned()).expect("`{}` is JSON")
-}
-
-impl MessageOut {
-    pub fn new(model: message::Model, payload: Box<RawValue>) -> Self {
-        Self {
-            channels: string_list(&model.channels),
-            tags: string_list(&model.tags),
-            schema_violations: string_list(&model.schema_violations),
-            id: model.id,
-            event_type: model.event_type,
-            event_id: model.event_id,
-            payload,
-            timestamp: model.created_at,
-            ordering_key: model.ordering_key,
-        }
-    }
-
-    /// The message as listed: the payload only `with_content`, else `{}`.
-    pub fn from_model(model: message::Model, with_content: bool) -> Self {
-        let payload = if with_content { RawValue::from_string(model.payload.clone()).ok() } else { None };
-        Self::new(model, payload.unwrap_or_else(empty_object))
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -161,28 +110,6 @@ fn valid_ordering_key(key: &str) -> bool {
     (1..=256).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// A delivery as the queue carries it.
-pub fn queued_delivery(delivery: &delivery::Model) -> QueuedDelivery {
-    QueuedDelivery {
-        delivery_id: delivery.id.clone(),
-        attempts_made: delivery.attempt_count.max(0) as u32,
-        endpoint_id: delivery.endpoint_id.clone(),
-    }
-}
-
-/// Hands deliveries that are committed in the database to the enqueuer, which queues
-/// them in Redis without the request waiting. A Redis failure is logged, not returned:
-/// the deliveries are durable and the reconciler queues them later.
-pub fn queue_deliveries(state: &ApiState, tenant: &TenantId, deliveries: &[delivery::Model]) {
-    if deliveries.is_empty() {
-        return;
-    }
-    // Held ordered deliveries are queued when their predecessor finishes.
-    let queued: Vec<QueuedDelivery> =
-        deliveries.iter().filter(|d| d.next_attempt_at.is_some()).map(queued_delivery).collect();
-    state.enqueuer.submit(Partition::for_tenant(tenant.as_str()), queued);
-}
-
 /// Creates a message and queues a delivery to every endpoint that wants it.
 #[utoipa::path(post, path = "/api/v1/app/{app_id}/msg", tag = "Message", operation_id = "v1.message.create",
     params(("app_id" = String, Path, description = "The application's id or uid"), WithContentQuery,
@@ -210,67 +137,21 @@ pub async fn create_message(
             routing
         }
     };
-    let app = &routing.app;
-
-    if let Some(event_id) = &body.event_id {
-        if let Some(original) = state.store.find_message(&tenant, &app.id, event_id).await? {
-            if original.event_id.as_deref() == Some(event_id) {
-                return Ok(duplicate(original, query.with_content));
-            }
-        }
-    }
-
-    let mode = SchemaMode::parse(&caller.0.schema_validation);
-    let schema_violations =
-        match state.schemas.check(&state.store, &tenant, mode, &body.event_type, body.payload.get()).await? {
-            SchemaVerdict::Valid => None,
-            SchemaVerdict::Flagged(problems) => Some(problems),
-            SchemaVerdict::Rejected(items) => return Err(ApiError::Validation(items)),
-        };
-
-    let channels = body.channels.clone();
-    let deliveries: Vec<PlannedDelivery> = routing
-        .endpoints
-        .iter()
-        .filter(|endpoint| endpoint_accepts(endpoint, &body.event_type, channels.as_deref()))
-        .map(|endpoint| PlannedDelivery {
-            id: fresh(DeliveryId::generate),
-            endpoint_id: endpoint.id.clone(),
-            ordered: endpoint.ordered,
-        })
-        .collect();
-
-    let event_id = body.event_id.clone();
-    let new = NewMessage {
-        id: fresh(MessageId::generate),
-        tenant_id: tenant.clone(),
-        app_id: ApplicationId::from_trusted(app.id.clone()),
+    let draft = Draft {
         event_type: body.event_type,
         event_id: body.event_id,
-        payload: body.payload.get().to_owned(),
-        channels,
+        payload: body.payload,
+        channels: body.channels,
         tags: body.tags,
-        schema_violations,
         ordering_key: body.ordering_key,
-        trace_context: herald_observability::trace::traceparent_of(&tracing::Span::current()),
-        now: Utc::now(),
     };
-    let (message, rows) = match state.messages.create(new, deliveries).await {
-        Ok(created) => created,
-        Err(StoreError::Conflict(_)) => {
-            // A concurrent request with the same eventId committed first.
-            let event_id = event_id.unwrap_or_default();
-            let original = state.store.find_message(&tenant, &app.id, &event_id).await?;
-            return original.map(|m| duplicate(m, query.with_content)).ok_or(ApiError::Conflict("message".into()));
+    match accept_message(&state, &caller.0, &routing.app, Recipients::Subscribed(&routing.endpoints), draft).await? {
+        Accepted::New { message, payload } => {
+            let payload = if query.with_content { payload } else { empty_object() };
+            Ok((StatusCode::ACCEPTED, HeaderMap::new(), Json(MessageOut::new(message, payload))))
         }
-        Err(other) => return Err(other.into()),
-    };
-    state.metrics.message_accepted(tenant.as_str());
-
-    // Committed: the message is accepted whatever Redis says next.
-    queue_deliveries(&state, &tenant, &rows);
-    let payload = if query.with_content { body.payload } else { empty_object() };
-    Ok((StatusCode::ACCEPTED, HeaderMap::new(), Json(MessageOut::new(message, payload))))
+        Accepted::Duplicate(original) => Ok(duplicate(original, query.with_content)),
+    }
 }
 
 fn duplicate(original: message::Model, with_content: bool) -> (StatusCode, HeaderMap, Json<MessageOut>) {
@@ -279,29 +160,6 @@ fn duplicate(original: message::Model, with_content: bool) -> (StatusCode, Heade
         headers.insert("herald-duplicate-of", value);
     }
     (StatusCode::ACCEPTED, headers, Json(MessageOut::from_model(original, with_content)))
-}
-
-async fn find_or_create_application(
-    state: &ApiState,
-    tenant: &TenantId,
-    app_id: &str,
-    inline: Option<ApplicationIn>,
-) -> ApiResult<application::Model> {
-    if let Some(app) = state.store.find_application(tenant, app_id).await? {
-        return Ok(app);
-    }
-    let Some(mut inline) = inline else {
-        return Err(ApiError::NotFound("application"));
-    };
-    Validator::default().slug(app_id, 256, &["application", "uid"]).finish()?;
-    inline.uid = Some(app_id.to_owned());
-    match applications::create(state, tenant, inline).await {
-        // A concurrent request created it first.
-        Err(ApiError::Conflict(_)) => {
-            state.store.find_application(tenant, app_id).await?.ok_or(ApiError::NotFound("application"))
-        }
-        other => other,
-    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -360,7 +218,7 @@ pub async fn list_messages(
 ) -> ApiResult<Json<ListResponse<MessageOut>>> {
     let app = caller.application(&state, &app_id).await?;
     let page = PageQuery { limit: query.limit, iterator: query.iterator.clone() }.page()?;
-    let status = super::attempts::delivery_status_filter(query.status)?;
+    let status = super::delivery_status_filter(query.status)?;
     let listed = state
         .store
         .list_messages(&caller.tenant_id(), &app.id, &query.filter(), status, query.failed_since, &page)
@@ -399,11 +257,4 @@ pub async fn expunge_content(
     let message = state.store.find_message(&tenant, &app.id, &msg_id).await?.ok_or(ApiError::NotFound("message"))?;
     state.store.expunge_message_content(&message.id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A `422` item for a payload path that broke the schema.
-pub fn payload_problem(path: &str, msg: String) -> ValidationItem {
-    let mut loc = vec!["body".to_owned(), "payload".to_owned()];
-    loc.extend(path.split('/').filter(|s| !s.is_empty()).map(str::to_owned));
-    ValidationItem { loc, msg, kind: "schema_error".into() }
 }

@@ -23,7 +23,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, ValidationItem};
+use herald_core::DeliveryStatus;
+
+use crate::error::{ApiError, ApiResult, ValidationItem};
 use crate::ApiState;
 
 /// Every route of `/api/v1` (and the operator's `/admin/v1`), with its OpenAPI operation.
@@ -47,17 +49,21 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
             endpoints::patch_endpoint,
             endpoints::delete_endpoint
         ))
-        .routes(routes!(endpoints::get_headers, endpoints::update_headers, endpoints::patch_headers))
-        .routes(routes!(endpoints::get_secret))
-        .routes(routes!(endpoints::rotate_secret))
+        .routes(routes!(
+            endpoints::headers::get_headers,
+            endpoints::headers::update_headers,
+            endpoints::headers::patch_headers
+        ))
+        .routes(routes!(endpoints::secret::get_secret))
+        .routes(routes!(endpoints::secret::rotate_secret))
         .routes(routes!(
             signing_keys::get_signing_key,
             signing_keys::create_signing_key,
             signing_keys::delete_signing_key
         ))
-        .routes(routes!(endpoints::recover))
-        .routes(routes!(endpoints::send_example))
-        .routes(routes!(endpoints::get_stats))
+        .routes(routes!(endpoints::sending::recover))
+        .routes(routes!(endpoints::sending::send_example))
+        .routes(routes!(endpoints::stats::get_stats))
         .routes(routes!(messages::list_messages, messages::create_message))
         .routes(routes!(messages::get_message))
         .routes(routes!(messages::expunge_content))
@@ -234,6 +240,17 @@ where
     D: serde::Deserializer<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// The `status` query parameter of message and delivery lists: Svix's status code.
+pub fn delivery_status_filter(status: Option<i16>) -> ApiResult<Option<DeliveryStatus>> {
+    match status {
+        None => Ok(None),
+        Some(0) => Ok(Some(DeliveryStatus::Succeeded)),
+        Some(1) => Ok(Some(DeliveryStatus::Pending)),
+        Some(2) => Ok(Some(DeliveryStatus::Failed)),
+        Some(_) => Err(ApiError::query("status", "must be 0 (success), 1 (pending) or 2 (fail)")),
+    }
 }
 
 #[cfg(test)]

@@ -44,3 +44,75 @@ impl Related<super::message::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The stored `status`, typed; `None` for text no Herald writes.
+    pub fn status(&self) -> Option<herald_core::DeliveryStatus> {
+        herald_core::DeliveryStatus::parse(&self.status)
+    }
+
+    /// The delivery as the queue takes it. `None` when it has no due time: final, or
+    /// an ordered delivery held behind an earlier one of its key (handed over when
+    /// that one finishes). This is the one place that decides what gets queued.
+    pub fn due(&self) -> Option<herald_core::DueDelivery> {
+        let due = self.next_attempt_at?;
+        Some(herald_core::DueDelivery {
+            tenant_id: herald_core::TenantId::from_trusted(self.tenant_id.clone()),
+            delivery_id: herald_core::DeliveryId::from_trusted(self.id.clone()),
+            endpoint_id: herald_core::EndpointId::from_trusted(self.endpoint_id.clone()),
+            attempts_made: self.attempt_count.max(0) as u32,
+            due_unix_ms: due.timestamp_millis(),
+        })
+    }
+}
+
+/// The deliveries among `rows` that are to be queued (see [`Model::due`]).
+pub fn due(rows: &[Model]) -> Vec<herald_core::DueDelivery> {
+    rows.iter().filter_map(Model::due).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+
+    fn row(next_attempt_at: Option<DateTimeUtc>, attempt_count: i32) -> Model {
+        let at = Utc.timestamp_millis_opt(1_700_000_000_000).unwrap();
+        Model {
+            id: "dlv_1".into(),
+            tenant_id: "tnt_1".into(),
+            app_id: "app_1".into(),
+            msg_id: "msg_1".into(),
+            endpoint_id: "ep_1".into(),
+            status: "pending".into(),
+            attempt_count,
+            next_attempt_at,
+            cycle_start: 0,
+            next_trigger: 0,
+            created_at: at,
+            updated_at: at,
+            ordering_key: None,
+            sequence: None,
+        }
+    }
+
+    #[test]
+    fn a_delivery_with_a_due_time_is_queued_with_its_attempts_and_tenant() {
+        let at = Utc.timestamp_millis_opt(1_700_000_005_000).unwrap();
+        let due = row(Some(at), 3).due().unwrap();
+        assert_eq!(due.tenant_id.as_str(), "tnt_1");
+        assert_eq!(due.delivery_id.as_str(), "dlv_1");
+        assert_eq!(due.endpoint_id.as_str(), "ep_1");
+        assert_eq!(due.attempts_made, 3);
+        assert_eq!(due.due_unix_ms, 1_700_000_005_000);
+        assert!(due.is_due(1_700_000_005_000) && !due.is_due(1_700_000_004_999));
+    }
+
+    #[test]
+    fn a_held_or_final_delivery_is_not_queued() {
+        assert_eq!(row(None, 0).due(), None);
+        let at = Utc.timestamp_millis_opt(1_700_000_005_000).unwrap();
+        assert_eq!(due(&[row(None, 1), row(Some(at), 0)]).len(), 1);
+    }
+}

@@ -6,7 +6,8 @@
 use chrono::{DateTime, Utc};
 use herald_store::entity::endpoint;
 
-use super::{headers_value, metadata_value, EndpointIn, EndpointPatch};
+use super::{headers_value, EndpointIn, EndpointPatch};
+use crate::shapes::metadata_value;
 
 /// Enables or disables an endpoint. Enabled again, its failure streak starts over.
 pub(super) fn set_disabled(endpoint: &mut endpoint::Model, disabled: bool) {

@@ -1,0 +1,130 @@
+//! Sending to one endpoint on purpose: recovering what failed in a window, and an
+//! example message.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Duration, Utc};
+use herald_store::entity::delivery;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use utoipa::ToSchema;
+
+use super::find;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorResponses};
+use crate::extract::ValidJson;
+use crate::ids::fresh;
+use crate::service::accept::{accept_message, Accepted, Draft, Recipients};
+use crate::shapes::MessageOut;
+use crate::validate::Validator;
+use crate::ApiState;
+
+/// Svix's `RecoverIn`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RecoverIn {
+    pub since: DateTime<Utc>,
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Svix's `RecoverOut`. Herald restarts the deliveries before answering, so the
+/// task is `finished` when the answer arrives.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoverOut {
+    pub id: String,
+    /// `finished`: every matching delivery is queued again.
+    pub status: String,
+    /// Always `endpoint.recover`.
+    pub task: String,
+    pub updated_at: DateTime<Utc>,
+    /// How many dead-lettered deliveries were restarted (Herald's addition).
+    pub recovered: usize,
+}
+
+/// Re-sends every dead-lettered delivery to this endpoint created in `[since, until)`,
+/// each in a fresh retry cycle with a manual first attempt.
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/endpoint/{endpoint_id}/recover", tag = "Endpoint", operation_id = "v1.endpoint.recover",
+    params(("app_id" = String, Path, description = "The application's id or uid"), ("endpoint_id" = String, Path, description = "The endpoint's id or uid")),
+    request_body = RecoverIn, security(("HTTPBearer" = [])), responses((status = 202, body = RecoverOut), ErrorResponses))]
+pub async fn recover(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((app_id, endpoint_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<RecoverIn>,
+) -> ApiResult<(StatusCode, Json<RecoverOut>)> {
+    let app = caller.application(&state, &app_id).await?;
+    let existing = find(&state, &app, &endpoint_id).await?;
+    let now = Utc::now();
+    let until = body.until.unwrap_or(now).min(now + Duration::seconds(1));
+    Validator::default().check(body.since < until, &["since"], "must be before `until` and now").finish()?;
+    let restarted = state.store.recover_endpoint(&existing, body.since, until, now, &caller.actor()).await?;
+    state.enqueuer.hand_off(&delivery::due(&restarted));
+    let out = RecoverOut {
+        id: format!("qtask_{}", fresh(herald_core::DeliveryId::generate).as_str().trim_start_matches("dlv_")),
+        status: "finished".into(),
+        task: "endpoint.recover".into(),
+        updated_at: now,
+        recovered: restarted.len(),
+    };
+    Ok((StatusCode::ACCEPTED, Json(out)))
+}
+
+/// Svix's `EventExampleIn`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventExampleIn {
+    pub event_type: String,
+    /// Which of the schema's `examples` to send (default the first).
+    #[serde(default)]
+    pub example_index: Option<u32>,
+}
+
+/// Sends an example message of an event type to this endpoint only. The payload is
+/// the event type's schema example when it has one, else a small ping payload. It is
+/// accepted like any message (schema check in the tenant's mode, metrics, trace).
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/endpoint/{endpoint_id}/send-example", tag = "Endpoint", operation_id = "v1.endpoint.send-example",
+    params(("app_id" = String, Path, description = "The application's id or uid"), ("endpoint_id" = String, Path, description = "The endpoint's id or uid")),
+    request_body = EventExampleIn, security(("HTTPBearer" = [])), responses((status = 202, body = MessageOut), ErrorResponses))]
+pub async fn send_example(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((app_id, endpoint_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<EventExampleIn>,
+) -> ApiResult<(StatusCode, Json<MessageOut>)> {
+    let app = caller.application(&state, &app_id).await?;
+    let existing = find(&state, &app, &endpoint_id).await?;
+    Validator::default().slug(&body.event_type, 256, &["eventType"]).finish()?;
+    let tenant = caller.tenant_id();
+    let event_type = state.store.find_event_type(&tenant, &body.event_type).await?;
+    let index = body.example_index.unwrap_or(0) as usize;
+    let examples: Vec<serde_json::Value> = event_type
+        .as_ref()
+        .and_then(|et| crate::schema::latest_schema(et.schemas.as_ref()))
+        .and_then(|schema| schema.get("examples").and_then(|e| e.as_array()).cloned())
+        .unwrap_or_default();
+    let payload = match examples.get(index) {
+        Some(example) if example.is_object() => example.clone(),
+        Some(_) => {
+            return Err(ApiError::validation(&["exampleIndex"], "the example at this index is not a JSON object"))
+        }
+        None if !examples.is_empty() => {
+            return Err(ApiError::validation(&["exampleIndex"], format!("the schema has {} examples", examples.len())))
+        }
+        None => serde_json::json!({"herald": "example", "eventType": body.event_type}),
+    };
+    let draft = Draft {
+        event_type: body.event_type,
+        event_id: None,
+        payload: RawValue::from_string(payload.to_string()).map_err(|e| ApiError::Internal(e.to_string()))?,
+        channels: None,
+        tags: None,
+        ordering_key: None,
+    };
+    match accept_message(&state, &caller.tenant, &app, Recipients::Only(&existing), draft).await? {
+        Accepted::New { message, payload } => Ok((StatusCode::ACCEPTED, Json(MessageOut::new(message, payload)))),
+        // An example has no eventId, so it is never a repeat.
+        Accepted::Duplicate(original) => Ok((StatusCode::ACCEPTED, Json(MessageOut::from_model(original, true)))),
+    }
+}
