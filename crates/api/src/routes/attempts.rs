@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use herald_core::delivery::SvixMessageStatus;
-use herald_core::{DeliveryId, DeliveryStatus};
+use herald_core::DeliveryStatus;
 use herald_store::entity::{attempt, delivery};
 use herald_store::{AttemptFilter, MessageFilter};
 use serde::{Deserialize, Serialize};
@@ -18,9 +18,7 @@ use super::{delivery_status_filter, envelope, split_list, ListResponse, PageQuer
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::ValidQuery;
-use crate::ids::fresh;
 use crate::shapes::{EndpointOut, MessageOut};
-use crate::validate::Validator;
 use crate::ApiState;
 
 /// Svix's `MessageAttemptOut`, plus Herald's `outcome` class, `attemptNumber` and
@@ -423,15 +421,7 @@ pub async fn resend(
     Path((app_id, msg_id, endpoint_id)): Path<(String, String, String)>,
 ) -> ApiResult<(StatusCode, Json<EmptyResponse>)> {
     let app = caller.application(&state, &app_id).await?;
-    let tenant = caller.tenant_id();
-    let message = state.store.find_message(&tenant, &app.id, &msg_id).await?.ok_or(ApiError::NotFound("message"))?;
-    let endpoint = state.store.find_endpoint(&app.id, &endpoint_id).await?.ok_or(ApiError::NotFound("endpoint"))?;
-    Validator::default()
-        .check(!message.payload_expunged, &["msg_id"], "the message's content was expunged; there is nothing to send")
-        .finish()?;
-    let new_id = fresh(DeliveryId::generate);
-    let restarted = state.store.resend(&message, &endpoint.id, new_id.as_str(), Utc::now()).await?;
-    state.enqueuer.hand_off(&delivery::due(std::slice::from_ref(&restarted)));
+    crate::service::deliveries::resend(&state, &app, &msg_id, &endpoint_id).await?;
     Ok((StatusCode::ACCEPTED, Json(EmptyResponse {})))
 }
 

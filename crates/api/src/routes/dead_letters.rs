@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use herald_store::entity::delivery;
 use herald_store::{DeadLetter, DeadLetterSelection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -144,26 +143,9 @@ pub async fn replay_dead_letters(
 ) -> ApiResult<(StatusCode, Json<ReplayOut>)> {
     let app = caller.application(&state, &app_id).await?;
     let selection = resolve(&state, &app.id, body).await?;
-    let tenant = caller.tenant_id();
-    let now = Utc::now();
-    let replayed = state
-        .store
-        .replay_dead_letters(
-            tenant.as_str(),
-            &app.id,
-            &selection,
-            now,
-            state.config.dead_letter_replay_rate,
-            &caller.actor(),
-        )
-        .await?;
-    let finishes_by = replayed.iter().filter_map(|d| d.next_attempt_at).max().unwrap_or(now);
-    let due = delivery::due(&replayed);
-    if let Err(error) = state.queue.hand_off(&due).await {
-        // The replay is committed: the reconciler queues the deliveries once overdue.
-        tracing::warn!(%error, count = due.len(), "could not queue replayed dead letters; the reconciler will");
-    }
-    Ok((StatusCode::ACCEPTED, Json(ReplayOut { replayed: replayed.len(), finishes_by })))
+    let (replayed, finishes_by) =
+        crate::service::deliveries::replay_dead_letters(&state, &app, &selection, &caller.actor()).await?;
+    Ok((StatusCode::ACCEPTED, Json(ReplayOut { replayed, finishes_by })))
 }
 
 /// Discards dead letters: they leave the dead-letter queue for good (status

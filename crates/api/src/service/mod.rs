@@ -4,4 +4,5 @@
 
 pub mod accept;
 pub mod applications;
+pub mod deliveries;
 pub mod tenants;

@@ -73,16 +73,27 @@ pub async fn update_headers(
 ) -> ApiResult<StatusCode> {
     let app = caller.application(&state, &app_id).await?;
     let before = find(&state, &app, &endpoint_id).await?;
-    let mut existing = before.clone();
     let mut validator = Validator::default();
     check_headers(&mut validator, body.headers.keys());
     check_header_values(&mut validator, body.headers.iter());
     validator.finish()?;
-    existing.headers = headers_value(&body.headers);
-    existing.updated_at = Utc::now();
+    write_headers(&state, &caller, before, &body.headers).await
+}
+
+/// Stores `headers` as the endpoint's custom headers (only that column; `404` when the
+/// endpoint was deleted meanwhile).
+async fn write_headers(
+    state: &ApiState,
+    caller: &Caller,
+    before: endpoint::Model,
+    headers: &BTreeMap<String, String>,
+) -> ApiResult<StatusCode> {
+    let mut changed = before.clone();
+    changed.headers = headers_value(headers);
+    changed.updated_at = Utc::now();
     state
         .store
-        .update_endpoint(&before, existing, &caller.actor(), Action::EndpointHeadersUpdate)
+        .update_endpoint(&before, changed, &caller.actor(), Action::EndpointHeadersUpdate)
         .await?
         .ok_or(ApiError::NotFound("endpoint"))?;
     Ok(StatusCode::NO_CONTENT)
@@ -100,13 +111,12 @@ pub async fn patch_headers(
 ) -> ApiResult<StatusCode> {
     let app = caller.application(&state, &app_id).await?;
     let before = find(&state, &app, &endpoint_id).await?;
-    let mut existing = before.clone();
     let mut validator = Validator::default();
     check_headers(&mut validator, body.headers.keys());
     let set: Vec<(&String, &String)> = body.headers.iter().filter_map(|(k, v)| v.as_ref().map(|v| (k, v))).collect();
     check_header_values(&mut validator, set.into_iter());
     validator.finish()?;
-    let mut headers = stored_headers(&existing);
+    let mut headers = stored_headers(&before);
     for (name, value) in body.headers {
         match value {
             Some(value) => headers.insert(name, value),
@@ -116,12 +126,5 @@ pub async fn patch_headers(
     for name in body.delete_headers {
         headers.remove(&name);
     }
-    existing.headers = headers_value(&headers);
-    existing.updated_at = Utc::now();
-    state
-        .store
-        .update_endpoint(&before, existing, &caller.actor(), Action::EndpointHeadersUpdate)
-        .await?
-        .ok_or(ApiError::NotFound("endpoint"))?;
-    Ok(StatusCode::NO_CONTENT)
+    write_headers(&state, &caller, before, &headers).await
 }

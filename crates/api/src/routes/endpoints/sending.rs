@@ -5,7 +5,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
-use herald_store::entity::delivery;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
@@ -59,14 +58,13 @@ pub async fn recover(
     let now = Utc::now();
     let until = body.until.unwrap_or(now).min(now + Duration::seconds(1));
     Validator::default().check(body.since < until, &["since"], "must be before `until` and now").finish()?;
-    let restarted = state.store.recover_endpoint(&existing, body.since, until, now, &caller.actor()).await?;
-    state.enqueuer.hand_off(&delivery::due(&restarted));
+    let recovered = crate::service::deliveries::recover(&state, &existing, body.since, until, &caller.actor()).await?;
     let out = RecoverOut {
         id: format!("qtask_{}", fresh(herald_core::DeliveryId::generate).as_str().trim_start_matches("dlv_")),
         status: "finished".into(),
         task: "endpoint.recover".into(),
         updated_at: now,
-        recovered: restarted.len(),
+        recovered,
     };
     Ok((StatusCode::ACCEPTED, Json(out)))
 }

@@ -1,0 +1,65 @@
+//! Sending deliveries again: one message to one endpoint (resend), everything an
+//! endpoint failed in a window (recover), and dead letters (replay). Each is committed
+//! in the database first and then handed to the queue; if Redis fails at that moment,
+//! the reconciler queues what is due.
+
+use chrono::{DateTime, Utc};
+use herald_core::DeliveryId;
+use herald_store::entity::{application, delivery, endpoint};
+use herald_store::{Actor, DeadLetterSelection};
+
+use crate::error::{ApiError, ApiResult};
+use crate::ids::fresh;
+use crate::validate::Validator;
+use crate::ApiState;
+
+/// Sends the application's message `msg_id` (an id or `eventId`) to its endpoint
+/// `endpoint_id` (an id or `uid`) again, in a new delivery.
+pub async fn resend(state: &ApiState, app: &application::Model, msg_id: &str, endpoint_id: &str) -> ApiResult<()> {
+    let tenant = herald_core::TenantId::from_trusted(app.tenant_id.clone());
+    let message = state.store.find_message(&tenant, &app.id, msg_id).await?.ok_or(ApiError::NotFound("message"))?;
+    let endpoint = state.store.find_endpoint(&app.id, endpoint_id).await?.ok_or(ApiError::NotFound("endpoint"))?;
+    Validator::default()
+        .check(!message.payload_expunged, &["msg_id"], "the message's content was expunged; there is nothing to send")
+        .finish()?;
+    let new_id = fresh(DeliveryId::generate);
+    let restarted = state.store.resend(&message, &endpoint.id, new_id.as_str(), Utc::now()).await?;
+    state.enqueuer.hand_off(&delivery::due(std::slice::from_ref(&restarted)));
+    Ok(())
+}
+
+/// Restarts every delivery to `endpoint` that failed between `since` and `until`;
+/// returns how many.
+pub async fn recover(
+    state: &ApiState,
+    endpoint: &endpoint::Model,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    by: &Actor,
+) -> ApiResult<usize> {
+    let restarted = state.store.recover_endpoint(endpoint, since, until, Utc::now(), by).await?;
+    state.enqueuer.hand_off(&delivery::due(&restarted));
+    Ok(restarted.len())
+}
+
+/// Replays the selected dead letters of `app`, spread out at the configured rate;
+/// returns how many, and when the last is due.
+pub async fn replay_dead_letters(
+    state: &ApiState,
+    app: &application::Model,
+    selection: &DeadLetterSelection,
+    by: &Actor,
+) -> ApiResult<(usize, DateTime<Utc>)> {
+    let now = Utc::now();
+    let replayed = state
+        .store
+        .replay_dead_letters(&app.tenant_id, &app.id, selection, now, state.config.dead_letter_replay_rate, by)
+        .await?;
+    let finishes_by = replayed.iter().filter_map(|d| d.next_attempt_at).max().unwrap_or(now);
+    let due = delivery::due(&replayed);
+    // Waits for Redis, so a replay's answer means it is queued (or left to the reconciler).
+    if let Err(error) = state.queue.hand_off(&due).await {
+        tracing::warn!(%error, count = due.len(), "could not queue replayed dead letters; the reconciler will");
+    }
+    Ok((replayed.len(), finishes_by))
+}
