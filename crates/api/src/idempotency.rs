@@ -70,7 +70,7 @@ pub async fn idempotency(State(state): State<ApiState>, request: Request, next: 
         parts.uri.path_and_query().map_or("", |pq| pq.as_str()),
         Sha256::digest(&bytes)
     );
-    let tenant = caller.tenant.id.clone();
+    let tenant = caller.tenant_id();
     let now = Utc::now();
     let claim = state
         .store

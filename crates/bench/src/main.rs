@@ -417,7 +417,7 @@ async fn run(args: Args, herald_runtime: tokio::runtime::Handle) -> anyhow::Resu
     // batches, so give the writer a moment).
     let mut recorded = 0;
     for _ in 0..100 {
-        recorded = running.store.count_tenant_attempts(tenant.id.as_str(), true).await?;
+        recorded = running.store.count_tenant_attempts(&tenant.id, true).await?;
         if recorded as usize >= delivered_total {
             break;
         }

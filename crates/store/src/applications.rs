@@ -70,7 +70,12 @@ impl Store {
 
     /// A tenant's applications with these ids, deleted ones included (they still
     /// label old deliveries). Ids of other tenants are ignored.
-    pub async fn applications_by_id(&self, tenant_id: &str, ids: Vec<String>) -> StoreResult<Vec<application::Model>> {
+    pub async fn applications_by_id(
+        &self,
+        tenant_id: &TenantId,
+        ids: Vec<String>,
+    ) -> StoreResult<Vec<application::Model>> {
+        let tenant_id = tenant_id.as_str();
         if ids.is_empty() {
             return Ok(Vec::new());
         }

@@ -77,7 +77,8 @@ pub struct AttemptFilter {
 impl Store {
     /// How many attempts a tenant has on record (only the successful ones when
     /// `successful_only`).
-    pub async fn count_tenant_attempts(&self, tenant_id: &str, successful_only: bool) -> StoreResult<u64> {
+    pub async fn count_tenant_attempts(&self, tenant_id: &TenantId, successful_only: bool) -> StoreResult<u64> {
+        let tenant_id = tenant_id.as_str();
         let mut query = attempt::Entity::find().filter(attempt::Column::TenantId.eq(tenant_id));
         if successful_only {
             query = query.filter(attempt::Column::Status.eq(0));

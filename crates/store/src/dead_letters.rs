@@ -5,6 +5,7 @@
 //! replaying one is putting it back to `pending` in a new manual retry cycle, and the
 //! attempt history stays with it.
 
+use herald_core::TenantId;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -67,11 +68,12 @@ impl Store {
     /// One page of an application's dead letters, newest delivery first.
     pub async fn list_dead_letters(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         app_id: &str,
         selection: &DeadLetterSelection,
         page: &Page,
     ) -> StoreResult<Listed<DeadLetter>> {
+        let tenant_id = tenant_id.as_str();
         let select = delivery::Entity::find().filter(selection.condition(tenant_id, app_id));
         let listed = fetch_page(&self.db, select, delivery::Column::Id, page).await?;
         let msg_ids: Vec<&str> = listed.items.iter().map(|d| d.msg_id.as_str()).collect();
@@ -117,13 +119,14 @@ impl Store {
     /// Returns the replayed deliveries with their due times, for queueing.
     pub async fn replay_dead_letters(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         app_id: &str,
         selection: &DeadLetterSelection,
         now: DateTime<Utc>,
         per_endpoint_per_second: f64,
         by: &Actor,
     ) -> StoreResult<Vec<delivery::Model>> {
+        let tenant_id = tenant_id.as_str();
         let txn = self.db.begin().await?;
         let chosen = delivery::Entity::find()
             .filter(selection.condition(tenant_id, app_id))
@@ -168,12 +171,13 @@ impl Store {
     /// Returns how many were discarded.
     pub async fn discard_dead_letters(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         app_id: &str,
         selection: &DeadLetterSelection,
         now: DateTime<Utc>,
         by: &Actor,
     ) -> StoreResult<u64> {
+        let tenant_id = tenant_id.as_str();
         let txn = self.db.begin().await?;
         let ids: Vec<String> = delivery::Entity::find()
             .filter(selection.condition(tenant_id, app_id))

@@ -1,5 +1,6 @@
 //! Deliveries: what the worker loads, and how an attempt moves a delivery along.
 
+use herald_core::TenantId;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -337,12 +338,13 @@ impl Store {
     /// An endpoint's deliveries, newest first, filtered by status and by their message.
     pub async fn list_endpoint_deliveries(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         endpoint_id: &str,
         status: Option<DeliveryStatus>,
         filter: &MessageFilter,
         page: &Page,
     ) -> StoreResult<Listed<delivery::Model>> {
+        let tenant_id = tenant_id.as_str();
         let mut select = delivery::Entity::find()
             .filter(delivery::Column::TenantId.eq(tenant_id))
             .filter(delivery::Column::EndpointId.eq(endpoint_id));

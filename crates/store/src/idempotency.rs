@@ -3,6 +3,7 @@
 //! response is sealed ([`crate::sealing`]): it may carry a portal token or a secret.
 
 use chrono::{DateTime, Utc};
+use herald_core::TenantId;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
@@ -29,12 +30,13 @@ impl Store {
     /// `expired_before` are forgotten and may be claimed again.
     pub async fn claim_idempotency_key(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         key: &str,
         request: &str,
         now: DateTime<Utc>,
         expired_before: DateTime<Utc>,
     ) -> StoreResult<IdempotencyClaim> {
+        let tenant_id = tenant_id.as_str();
         idempotency_key::Entity::delete_many()
             .filter(idempotency_key::Column::TenantId.eq(tenant_id))
             .filter(idempotency_key::Column::Key.eq(key))
@@ -74,11 +76,12 @@ impl Store {
     /// Records the response to a claimed key.
     pub async fn complete_idempotency_key(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         key: &str,
         status: u16,
         body: &str,
     ) -> StoreResult<()> {
+        let tenant_id = tenant_id.as_str();
         idempotency_key::Entity::update_many()
             .col_expr(idempotency_key::Column::ResponseStatus, Expr::value(status as i16))
             .col_expr(
@@ -94,7 +97,8 @@ impl Store {
 
     /// Releases a claimed key without a response (the request failed on our side),
     /// so a retry with the same key is served afresh.
-    pub async fn release_idempotency_key(&self, tenant_id: &str, key: &str) -> StoreResult<()> {
+    pub async fn release_idempotency_key(&self, tenant_id: &TenantId, key: &str) -> StoreResult<()> {
+        let tenant_id = tenant_id.as_str();
         idempotency_key::Entity::delete_many()
             .filter(idempotency_key::Column::TenantId.eq(tenant_id))
             .filter(idempotency_key::Column::Key.eq(key))

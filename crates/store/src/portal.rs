@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_core::api_key::{api_key_matches, hash_api_key};
+use herald_core::TenantId;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
@@ -76,11 +77,12 @@ impl Store {
     /// Revokes a portal token of `tenant_id` (logout).
     pub async fn revoke_portal_token(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         token_id: &str,
         now: DateTime<Utc>,
         by: &Actor,
     ) -> StoreResult<()> {
+        let tenant_id = tenant_id.as_str();
         let txn = self.db.begin().await?;
         let revoked = portal_token::Entity::update_many()
             .col_expr(portal_token::Column::RevokedAt, Expr::value(now))

@@ -6,6 +6,7 @@
 //! the partial `ix_deliveries_dead` and `ix_attempts_failed` for dead letters and
 //! failed attempts (see `conditions`). On PostgreSQL they are index-only scans.
 
+use herald_core::TenantId;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -74,10 +75,11 @@ impl Store {
     /// now. Applications with none of these are absent.
     pub async fn tenant_overview(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<Vec<ApplicationCounts>> {
+        let tenant_id = tenant_id.as_str();
         let mut apps: BTreeMap<String, ApplicationCounts> = BTreeMap::new();
         let in_window: Vec<(String, String, i64)> = delivery::Entity::find()
             .select_only()
@@ -138,11 +140,12 @@ impl Store {
     /// `[since, until)`, by state now: the overview's chart.
     pub async fn tenant_series(
         &self,
-        tenant_id: &str,
+        tenant_id: &TenantId,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         buckets: u32,
     ) -> StoreResult<Vec<(DateTime<Utc>, StatusCounts)>> {
+        let tenant_id = tenant_id.as_str();
         let buckets = buckets.max(1);
         let width = (until - since) / buckets as i32;
         let mut series = Vec::with_capacity(buckets as usize);

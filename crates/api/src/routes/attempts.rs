@@ -310,7 +310,7 @@ pub async fn list_attempted_messages(
     };
     let page = PageQuery { limit: query.limit, iterator: query.iterator.clone() }.page()?;
     let tenant = caller.tenant_id();
-    let listed = state.store.list_endpoint_deliveries(tenant.as_str(), &endpoint.id, status, &filter, &page).await?;
+    let listed = state.store.list_endpoint_deliveries(&tenant, &endpoint.id, status, &filter, &page).await?;
     let ids = listed.items.iter().map(|d| d.msg_id.clone()).collect();
     let mut messages: HashMap<String, _> =
         state.store.messages_by_id(ids).await?.into_iter().map(|m| (m.id.clone(), m)).collect();

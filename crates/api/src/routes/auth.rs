@@ -105,7 +105,7 @@ pub async fn app_portal_access(
 pub async fn logout(State(state): State<ApiState>, AnyCaller(caller): AnyCaller) -> ApiResult<StatusCode> {
     match &caller.scope {
         Scope::Application { token_id, .. } => {
-            state.store.revoke_portal_token(&caller.tenant.id, token_id, Utc::now(), &caller.actor()).await?;
+            state.store.revoke_portal_token(&caller.tenant_id(), token_id, Utc::now(), &caller.actor()).await?;
             Ok(StatusCode::NO_CONTENT)
         }
         Scope::Tenant { .. } => {

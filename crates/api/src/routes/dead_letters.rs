@@ -124,7 +124,7 @@ pub async fn list_dead_letters(
         DeadLetterSelectionIn { endpoint_id: query.endpoint_id, msg_ids: None, since: query.since, until: query.until };
     let selection = resolve(&state, &app.id, selection).await?;
     let page = PageQuery { limit: query.limit, iterator: query.iterator }.page()?.descending();
-    let listed = state.store.list_dead_letters(caller.tenant_id().as_str(), &app.id, &selection, &page).await?;
+    let listed = state.store.list_dead_letters(&caller.tenant_id(), &app.id, &selection, &page).await?;
     Ok(Json(envelope(listed, &page, |letter| letter.delivery.id.clone(), DeadLetterOut::from)))
 }
 
@@ -162,10 +162,8 @@ pub async fn discard_dead_letters(
 ) -> ApiResult<Json<DiscardOut>> {
     let app = caller.application(&state, &app_id).await?;
     let selection = resolve(&state, &app.id, body).await?;
-    let discarded = state
-        .store
-        .discard_dead_letters(caller.tenant_id().as_str(), &app.id, &selection, Utc::now(), &caller.actor())
-        .await?;
+    let discarded =
+        state.store.discard_dead_letters(&caller.tenant_id(), &app.id, &selection, Utc::now(), &caller.actor()).await?;
     Ok(Json(DiscardOut { discarded }))
 }
 

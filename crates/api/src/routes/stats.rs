@@ -126,11 +126,11 @@ pub async fn overview(
         return Err(ApiError::query("buckets", format!("must be between 1 and {MAX_BUCKETS}")));
     }
     let tenant = caller.tenant_id();
-    let counts = state.store.tenant_overview(tenant.as_str(), since, until).await?;
-    let series = state.store.tenant_series(tenant.as_str(), since, until, buckets).await?;
+    let counts = state.store.tenant_overview(&tenant, since, until).await?;
+    let series = state.store.tenant_series(&tenant, since, until, buckets).await?;
     let ids = counts.iter().map(|c| c.app_id.clone()).collect();
     let apps: HashMap<String, _> =
-        state.store.applications_by_id(tenant.as_str(), ids).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
+        state.store.applications_by_id(&tenant, ids).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
 
     let mut total = StatusCounts::default();
     let (mut dead_letters, mut failing_deliveries, mut failed_attempts) = (0, 0, 0);

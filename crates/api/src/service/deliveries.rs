@@ -4,7 +4,7 @@
 //! the reconciler queues what is due.
 
 use chrono::{DateTime, Utc};
-use herald_core::DeliveryId;
+use herald_core::{DeliveryId, TenantId};
 use herald_store::entity::{application, delivery, endpoint};
 use herald_store::{Actor, DeadLetterSelection};
 
@@ -16,7 +16,7 @@ use crate::ApiState;
 /// Sends the application's message `msg_id` (an id or `eventId`) to its endpoint
 /// `endpoint_id` (an id or `uid`) again, in a new delivery.
 pub async fn resend(state: &ApiState, app: &application::Model, msg_id: &str, endpoint_id: &str) -> ApiResult<()> {
-    let tenant = herald_core::TenantId::from_trusted(app.tenant_id.clone());
+    let tenant = TenantId::from_trusted(app.tenant_id.clone());
     let message = state.store.find_message(&tenant, &app.id, msg_id).await?.ok_or(ApiError::NotFound("message"))?;
     let endpoint = state.store.find_endpoint(&app.id, endpoint_id).await?.ok_or(ApiError::NotFound("endpoint"))?;
     Validator::default()
@@ -53,7 +53,14 @@ pub async fn replay_dead_letters(
     let now = Utc::now();
     let replayed = state
         .store
-        .replay_dead_letters(&app.tenant_id, &app.id, selection, now, state.config.dead_letter_replay_rate, by)
+        .replay_dead_letters(
+            &TenantId::from_trusted(app.tenant_id.clone()),
+            &app.id,
+            selection,
+            now,
+            state.config.dead_letter_replay_rate,
+            by,
+        )
         .await?;
     let finishes_by = replayed.iter().filter_map(|d| d.next_attempt_at).max().unwrap_or(now);
     let due = delivery::due(&replayed);
