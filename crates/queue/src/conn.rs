@@ -16,8 +16,7 @@
 //! whose commands may be in different slots: on one server it is one pipeline; on a
 //! Cluster, one pipeline per slot, all sent at once.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClient;
@@ -26,6 +25,7 @@ use redis::cluster_routing::Slot;
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisFuture, Value};
 
+use crate::replace::{Replaceable, Source};
 use crate::{QueueError, QueueResult};
 
 /// What `redis_url` names.
@@ -171,11 +171,15 @@ impl Connector {
     pub(crate) async fn connect(&self, response_timeout: Duration) -> QueueResult<RedisConnection> {
         Ok(match &self.target {
             Target::Single(client) => RedisConnection::Single(manager(client, response_timeout).await?),
-            Target::Cluster(seeds) => RedisConnection::Cluster(ClusterHandle::open(seeds, response_timeout).await?),
+            Target::Cluster(seeds) => {
+                let start = ClusterStart { seeds: seeds.as_ref().clone(), response_timeout };
+                RedisConnection::Cluster(Replaceable::open(start).await?)
+            }
             Target::Sentinel { sentinels, master, login } => {
                 let node = SentinelNodeConnectionInfo::default().set_redis_connection_info(login.clone());
-                let client = SentinelClient::build(sentinels.clone(), master, Some(node), SentinelServerType::Master)?;
-                RedisConnection::Sentinel(SentinelConnection::open(client, response_timeout).await?)
+                let sentinel =
+                    SentinelClient::build(sentinels.clone(), master, Some(node), SentinelServerType::Master)?;
+                RedisConnection::Sentinel(Replaceable::open(SentinelMaster { sentinel, response_timeout }).await?)
             }
         })
     }
@@ -236,8 +240,8 @@ async fn manager(client: &redis::Client, response_timeout: Duration) -> redis::R
 #[derive(Clone)]
 pub(crate) enum RedisConnection {
     Single(ConnectionManager),
-    Cluster(ClusterHandle),
-    Sentinel(SentinelConnection),
+    Cluster(Replaceable<ClusterStart>),
+    Sentinel(Replaceable<SentinelMaster>),
 }
 
 impl RedisConnection {
@@ -278,255 +282,77 @@ impl ConnectionLike for RedisConnection {
     }
 }
 
-/// The master Sentinel names, asked again when a command fails in a way that says the
+/// Sentinel's master, asked for again when a command fails in a way that says the
 /// master may have moved: the connection is gone, or the server has become a replica
 /// (`READONLY`). A `READONLY` command did not run, so it is sent once more to the new
 /// master; any other failure is returned (the caller's retry finds the new master).
-#[derive(Clone)]
-pub(crate) struct SentinelConnection {
-    shared: Arc<SentinelShared>,
-}
-
-struct SentinelShared {
-    sentinel: tokio::sync::Mutex<SentinelClient>,
+pub(crate) struct SentinelMaster {
+    sentinel: SentinelClient,
     response_timeout: Duration,
-    /// The master's connection, and how many times it was replaced.
-    current: Mutex<(u64, ConnectionManager)>,
-    /// When Sentinel was last asked, so a master that stays down is not asked about
-    /// on every failed command.
-    last_asked: Mutex<Instant>,
 }
 
-/// How often, at most, a failing command makes the connection ask Sentinel again.
-const SENTINEL_ASK_INTERVAL: Duration = Duration::from_millis(250);
+impl Source for SentinelMaster {
+    type Connection = ConnectionManager;
+    const INTERVAL: Duration = Duration::from_millis(250);
+    const REPLACED: &'static str = "connected to the master Sentinel names";
+    const NOT_REPLACED: &'static str = "cannot reach the master through Sentinel";
 
-impl SentinelConnection {
-    async fn open(mut sentinel: SentinelClient, response_timeout: Duration) -> QueueResult<Self> {
-        let master = sentinel.async_get_client().await?;
-        let conn = manager(&master, response_timeout).await?;
-        Ok(Self {
-            shared: Arc::new(SentinelShared {
-                sentinel: tokio::sync::Mutex::new(sentinel),
-                response_timeout,
-                current: Mutex::new((0, conn)),
-                last_asked: Mutex::new(Instant::now()),
-            }),
-        })
+    async fn open(&mut self) -> redis::RedisResult<ConnectionManager> {
+        let master = self.sentinel.async_get_client().await?;
+        manager(&master, self.response_timeout).await
     }
 
-    fn current(&self) -> (u64, ConnectionManager) {
-        self.shared.current.lock().expect("sentinel connection lock").clone()
+    fn must_replace(error: &redis::RedisError) -> bool {
+        error.code() == Some("READONLY") || gone(error)
     }
 
-    /// Asks Sentinel for the master and connects to it, unless another caller already
-    /// replaced the connection since `generation` or asked very recently. Returns whether
-    /// the connection was replaced.
-    async fn find_master(&self, generation: u64) -> bool {
-        let mut sentinel = self.shared.sentinel.lock().await;
-        {
-            let mut last_asked = self.shared.last_asked.lock().expect("sentinel connection lock");
-            if self.current().0 != generation {
-                return true;
-            }
-            if last_asked.elapsed() < SENTINEL_ASK_INTERVAL {
-                return false;
-            }
-            *last_asked = Instant::now();
-        }
-        let found = match sentinel.async_get_client().await {
-            Ok(master) => manager(&master, self.shared.response_timeout).await,
-            Err(error) => Err(error),
-        };
-        match found {
-            Ok(conn) => {
-                let mut current = self.shared.current.lock().expect("sentinel connection lock");
-                *current = (generation + 1, conn);
-                tracing::info!("connected to the master Sentinel names");
-                true
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot reach the master through Sentinel");
-                false
-            }
-        }
+    fn must_replace_for_reply(code: &str) -> bool {
+        code == "READONLY"
     }
 
-    fn master_may_have_moved(error: &redis::RedisError) -> bool {
+    fn send_again(error: &redis::RedisError) -> bool {
         error.code() == Some("READONLY")
-            || error.is_io_error()
-            || error.is_connection_refusal()
-            || error.is_connection_dropped()
-            || error.is_timeout()
     }
 }
 
-impl ConnectionLike for SentinelConnection {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        Box::pin(async move {
-            let (generation, mut conn) = self.current();
-            match conn.req_packed_command(cmd).await {
-                Err(error) if Self::master_may_have_moved(&error) => {
-                    if self.find_master(generation).await && error.code() == Some("READONLY") {
-                        return self.current().1.req_packed_command(cmd).await;
-                    }
-                    Err(error)
-                }
-                result => result,
-            }
-        })
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        Box::pin(async move {
-            let (generation, mut conn) = self.current();
-            match conn.req_packed_commands(pipeline, offset, count).await {
-                // A pipeline may have run in part before `READONLY`: not sent again.
-                Err(error) if Self::master_may_have_moved(&error) => {
-                    self.find_master(generation).await;
-                    Err(error)
-                }
-                // Each command's error is one of the replies (the pipeline raises it
-                // afterwards): a `READONLY` among them means the same as alone.
-                Ok(replies) => {
-                    let read_only =
-                        |reply: &Value| matches!(reply, Value::ServerError(error) if error.code() == "READONLY");
-                    if replies.iter().any(read_only) {
-                        self.find_master(generation).await;
-                    }
-                    Ok(replies)
-                }
-                result => result,
-            }
-        })
-    }
-
-    fn get_db(&self) -> i64 {
-        self.current().1.get_db()
-    }
-}
-
-/// A Redis Cluster connection that replaces itself when it stops answering. The
-/// client's own connection follows `MOVED` and a replica's promotion, but after a
-/// master was killed it was seen to stay wedged: every request timing out for over
-/// a minute although the cluster had failed over in 3 s (a failover test under load,
-/// about one run in three). A request that times out, loses its connection, or is
-/// answered `MOVED` makes the handle open a new connection from the seed nodes (at most
-/// every [`CLUSTER_REBUILD_INTERVAL`]), which learns the slot map afresh; the failed
-/// request is returned to its caller, whose loop tries again.
-#[derive(Clone)]
-pub(crate) struct ClusterHandle {
-    shared: Arc<ClusterShared>,
-}
-
-struct ClusterShared {
+/// A Redis Cluster connection that starts over from the seed nodes when it stops
+/// answering. The client's own connection follows `MOVED` and a replica's promotion,
+/// but after a master was killed it was seen to stay wedged: every request timing out
+/// for over a minute although the cluster had failed over in 3 s (a failover test
+/// under load, about one run in three). A request that times out, loses its
+/// connection, or is answered `MOVED` makes a new connection, which learns the slot
+/// map afresh; the failed request is returned to its caller, whose loop tries again.
+pub(crate) struct ClusterStart {
     seeds: ClusterSeeds,
     response_timeout: Duration,
-    /// The connection, and how many times it was replaced.
-    current: Mutex<(u64, ClusterConnection)>,
-    /// One rebuild at a time.
-    rebuilding: tokio::sync::Mutex<()>,
-    /// When the connection was last replaced (or a replacement tried).
-    last_built: Mutex<Instant>,
 }
 
-/// How often, at most, failing requests make a Cluster connection start over.
-const CLUSTER_REBUILD_INTERVAL: Duration = Duration::from_secs(2);
+impl Source for ClusterStart {
+    type Connection = ClusterConnection;
+    const INTERVAL: Duration = Duration::from_secs(2);
+    const REPLACED: &'static str = "opened a new Redis Cluster connection after failed requests";
+    const NOT_REPLACED: &'static str = "cannot open a new Redis Cluster connection";
 
-impl ClusterHandle {
-    async fn open(seeds: &ClusterSeeds, response_timeout: Duration) -> QueueResult<Self> {
-        let conn = seeds.client(response_timeout)?.get_async_connection().await?;
-        Ok(Self {
-            shared: Arc::new(ClusterShared {
-                seeds: seeds.clone(),
-                response_timeout,
-                current: Mutex::new((0, conn)),
-                rebuilding: tokio::sync::Mutex::new(()),
-                last_built: Mutex::new(Instant::now()),
-            }),
-        })
+    async fn open(&mut self) -> redis::RedisResult<ClusterConnection> {
+        self.seeds.client(self.response_timeout)?.get_async_connection().await
     }
 
-    fn current(&self) -> (u64, ClusterConnection) {
-        self.shared.current.lock().expect("cluster connection lock").clone()
+    fn must_replace(error: &redis::RedisError) -> bool {
+        gone(error) || error.redirect_node().is_some()
     }
 
-    /// Opens a new connection unless another caller replaced it since `generation`, or
-    /// one was built within [`CLUSTER_REBUILD_INTERVAL`].
-    async fn rebuild(&self, generation: u64) {
-        let _one_at_a_time = self.shared.rebuilding.lock().await;
-        {
-            let mut last_built = self.shared.last_built.lock().expect("cluster connection lock");
-            if self.current().0 != generation || last_built.elapsed() < CLUSTER_REBUILD_INTERVAL {
-                return;
-            }
-            *last_built = Instant::now();
-        }
-        let opened = match self.shared.seeds.client(self.shared.response_timeout) {
-            Ok(client) => client.get_async_connection().await,
-            Err(error) => Err(error),
-        };
-        match opened {
-            Ok(conn) => {
-                *self.shared.current.lock().expect("cluster connection lock") = (generation + 1, conn);
-                tracing::info!("opened a new Redis Cluster connection after failed requests");
-            }
-            Err(error) => tracing::warn!(%error, "cannot open a new Redis Cluster connection"),
-        }
+    fn must_replace_for_reply(code: &str) -> bool {
+        code == "MOVED"
     }
 
-    fn stuck(error: &redis::RedisError) -> bool {
-        error.is_timeout()
-            || error.is_io_error()
-            || error.is_connection_refusal()
-            || error.is_connection_dropped()
-            || error.redirect_node().is_some()
+    fn send_again(_: &redis::RedisError) -> bool {
+        false
     }
 }
 
-impl ConnectionLike for ClusterHandle {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        Box::pin(async move {
-            let (generation, mut conn) = self.current();
-            let result = conn.req_packed_command(cmd).await;
-            if let Err(error) = &result {
-                if Self::stuck(error) {
-                    self.rebuild(generation).await;
-                }
-            }
-            result
-        })
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        Box::pin(async move {
-            let (generation, mut conn) = self.current();
-            let result = conn.req_packed_commands(pipeline, offset, count).await;
-            let moved = |reply: &Value| matches!(reply, Value::ServerError(error) if error.code() == "MOVED");
-            let stuck = match &result {
-                Err(error) => Self::stuck(error),
-                // A pipeline answering per command carries `MOVED` among its replies.
-                Ok(replies) => replies.iter().any(moved),
-            };
-            if stuck {
-                self.rebuild(generation).await;
-            }
-            result
-        })
-    }
-
-    fn get_db(&self) -> i64 {
-        self.current().1.get_db()
-    }
+/// The connection is gone or does not answer.
+fn gone(error: &redis::RedisError) -> bool {
+    error.is_io_error() || error.is_connection_refusal() || error.is_connection_dropped() || error.is_timeout()
 }
 
 /// Whether Redis answered `code` (`NOSCRIPT`, `NOGROUP`, …) to a command, or to any

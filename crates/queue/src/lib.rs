@@ -29,6 +29,7 @@ mod hand_off;
 pub mod keys;
 mod lease;
 mod queue;
+mod replace;
 mod script;
 mod waiting;
 
