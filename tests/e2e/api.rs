@@ -332,8 +332,12 @@ async fn the_message_log_filters_by_delivery_status_and_shows_the_attempts_still
     eventually(Duration::from_secs(20), "both first attempts", || async {
         let ok_done = herald.attempts("log", &ok).await.len() == 1;
         let bad_tried = herald.attempts("log", &bad).await.len() == 1;
-        (ok_done && bad_tried && herald.store.message_deliveries(&bad).await.ok()?[0].next_attempt_at.is_some())
-            .then_some(())
+        (ok_done
+            && bad_tried
+            && herald.store.message_deliveries(&herald_core::MessageId::parse(&bad).unwrap()).await.ok()?[0]
+                .next_attempt_at
+                .is_some())
+        .then_some(())
     })
     .await;
     let ids = |status: u8| {

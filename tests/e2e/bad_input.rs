@@ -182,7 +182,7 @@ async fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.request_count(), 1, "only the accepted deeply nested message was delivered");
-    let tenant = herald_core::TenantId::from_trusted(app.tenant_id.clone());
+    let tenant = herald_core::TenantId::parse(&app.tenant_id).unwrap();
     assert!(app.store.find_application(&tenant, "x").await.unwrap().is_none());
     app.stop().await;
 }

@@ -123,8 +123,8 @@ async fn sigterm_hands_back_in_flight_work_and_exits_0() {
     .expect("connect to the test database");
     eventually(Duration::from_secs(60), "every delivery to succeed", || async {
         for msg_id in &accepted {
-            let deliveries = store.message_deliveries(msg_id).await.ok()?;
-            if deliveries.iter().any(|d| d.status != "succeeded") {
+            let deliveries = store.message_deliveries(&herald_core::MessageId::parse(msg_id).unwrap()).await.ok()?;
+            if deliveries.iter().any(|d| d.status != herald_core::DeliveryStatus::Succeeded) {
                 return None;
             }
         }

@@ -87,8 +87,9 @@ async fn nothing_is_accepted_while_the_database_is_away_and_everything_accepted_
     }
     eventually(Duration::from_secs(60), "every accepted message to be delivered", || async {
         for msg_id in &accepted {
-            let deliveries = app.store.message_deliveries(msg_id).await.ok()?;
-            if deliveries.len() != 1 || deliveries[0].status != "succeeded" {
+            let deliveries =
+                app.store.message_deliveries(&herald_core::MessageId::parse(msg_id).unwrap()).await.ok()?;
+            if deliveries.len() != 1 || deliveries[0].status != herald_core::DeliveryStatus::Succeeded {
                 return None;
             }
         }

@@ -57,7 +57,7 @@ async fn a_generated_secret_signs_deliveries_the_verifier_accepts() {
     app.create_application("acme").await;
     let endpoint = app.create_endpoint("acme", &receiver.url("/"), json!({})).await;
     let endpoint_row = app.store.list_application_endpoints(&endpoint_app_id(&app, "acme").await).await.unwrap();
-    let secret = endpoint_row.iter().find(|e| e.id == endpoint["id"]).unwrap().secret.clone();
+    let secret = endpoint_row.iter().find(|e| e.id.as_str() == endpoint["id"]).unwrap().secret.clone();
     assert!(secret.starts_with("whsec_"));
 
     for n in 0..5 {
@@ -69,9 +69,9 @@ async fn a_generated_secret_signs_deliveries_the_verifier_accepts() {
     app.stop().await;
 }
 
-async fn endpoint_app_id(app: &TestApp, uid: &str) -> String {
-    let tenant = herald_core::TenantId::from_trusted(app.tenant_id.clone());
-    app.store.find_application(&tenant, uid).await.unwrap().unwrap().id
+async fn endpoint_app_id(app: &TestApp, uid: &str) -> herald_core::ApplicationId {
+    let tenant = herald_core::TenantId::parse(&app.tenant_id).unwrap();
+    app.store.find_application(&tenant, uid).await.unwrap().unwrap().id.into_inner()
 }
 
 /// Editors keep changing an endpoint's description while the worker disables it on a
@@ -111,8 +111,9 @@ async fn edits_racing_the_worker_and_a_delete_never_re_enable_or_revive_an_endpo
         let message = app.send_message("acme", "invoice.paid", json!({"round": round})).await;
         let msg_id = message["id"].as_str().unwrap().to_owned();
         eventually(Duration::from_secs(20), "the delivery to be dead-lettered", || async {
-            let deliveries = app.store.message_deliveries(&msg_id).await.unwrap();
-            (deliveries[0].status == "failed").then_some(())
+            let deliveries =
+                app.store.message_deliveries(&herald_core::MessageId::parse(&msg_id).unwrap()).await.unwrap();
+            (deliveries[0].status == herald_core::DeliveryStatus::Failed).then_some(())
         })
         .await;
         // The editors go on for a while after the worker disabled it.
@@ -207,8 +208,8 @@ async fn a_receiver_failing_twice_gets_exactly_three_attempts_spaced_by_the_sche
     assert_eq!(codes, [200, 500, 500]);
     assert!(attempts[0]["nextAttempt"].is_null());
     assert!(attempts[1]["nextAttempt"].is_string());
-    let deliveries = app.store.message_deliveries(msg_id).await.unwrap();
-    assert_eq!(deliveries[0].status, "succeeded");
+    let deliveries = app.store.message_deliveries(&herald_core::MessageId::parse(msg_id).unwrap()).await.unwrap();
+    assert_eq!(*deliveries[0].status, herald_core::DeliveryStatus::Succeeded);
     assert_eq!(deliveries[0].attempt_count, 3);
     app.stop().await;
 }
@@ -228,8 +229,8 @@ async fn a_delivery_that_never_succeeds_is_dead_lettered_after_the_last_attempt(
     let msg_id = message["id"].as_str().unwrap();
 
     let deliveries = eventually(Duration::from_secs(20), "the delivery to be dead-lettered", || async {
-        let deliveries = app.store.message_deliveries(msg_id).await.unwrap();
-        (deliveries[0].status == "failed").then_some(deliveries)
+        let deliveries = app.store.message_deliveries(&herald_core::MessageId::parse(msg_id).unwrap()).await.unwrap();
+        (deliveries[0].status == herald_core::DeliveryStatus::Failed).then_some(deliveries)
     })
     .await;
     assert_eq!(deliveries[0].attempt_count, 2);
@@ -250,13 +251,13 @@ async fn a_410_dead_letters_the_delivery_and_disables_the_endpoint() {
     let msg_id = message["id"].as_str().unwrap();
 
     eventually(Duration::from_secs(20), "the delivery to be dead-lettered", || async {
-        let deliveries = app.store.message_deliveries(msg_id).await.unwrap();
-        (deliveries[0].status == "failed").then_some(())
+        let deliveries = app.store.message_deliveries(&herald_core::MessageId::parse(msg_id).unwrap()).await.unwrap();
+        (deliveries[0].status == herald_core::DeliveryStatus::Failed).then_some(())
     })
     .await;
     let app_id = endpoint_app_id(&app, "acme").await;
     let endpoints = app.store.list_application_endpoints(&app_id).await.unwrap();
-    assert!(endpoints.iter().find(|e| e.id == endpoint["id"]).unwrap().disabled, "410 disabled the endpoint");
+    assert!(endpoints.iter().find(|e| e.id.as_str() == endpoint["id"]).unwrap().disabled, "410 disabled the endpoint");
 
     // A disabled endpoint gets no deliveries for new messages.
     app.send_message("acme", "invoice.paid", json!({"id": 2})).await;

@@ -88,15 +88,15 @@ async fn battery_app() -> TestApp {
 /// The message's attempts, oldest first, once its delivery is final.
 async fn final_attempts(app: &TestApp, uid: &str, msg_id: &str) -> (String, Vec<Value>) {
     let status = eventually(Duration::from_secs(30), "a final delivery state", || async {
-        let deliveries = app.store.message_deliveries(msg_id).await.ok()?;
-        let status = deliveries.first()?.status.clone();
+        let deliveries = app.store.message_deliveries(&herald_core::MessageId::parse(msg_id).unwrap()).await.ok()?;
+        let status = deliveries.first()?.status.to_string();
         (status != "pending").then_some(status)
     })
     .await;
     // Attempts are committed before their delivery moves, so they are all listed now.
     let mut attempts = app.attempts(uid, msg_id).await;
     attempts.reverse();
-    (status, attempts)
+    (status.to_string(), attempts)
 }
 
 fn verify(requests: &[RecordedRequest], what: &str) {

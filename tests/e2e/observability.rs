@@ -305,8 +305,9 @@ async fn overview_says_who_failed(builder: herald_e2e::TestAppBuilder) {
     }
     eventually(Duration::from_secs(30), "every delivery final", || async {
         for msg_id in &sent {
-            let deliveries = app.store.message_deliveries(msg_id).await.ok()?;
-            if deliveries.iter().any(|d| d.status == "pending") {
+            let deliveries =
+                app.store.message_deliveries(&herald_core::MessageId::parse(msg_id).unwrap()).await.ok()?;
+            if deliveries.iter().any(|d| d.status == herald_core::DeliveryStatus::Pending) {
                 return None;
             }
         }

@@ -54,8 +54,9 @@ async fn deliveries_survive_redis_losing_all_their_keys() {
 
     eventually(Duration::from_secs(60), "every delivery to succeed", || async {
         for msg_id in &accepted {
-            let deliveries = app.store.message_deliveries(msg_id).await.ok()?;
-            if deliveries.iter().any(|d| d.status != "succeeded") {
+            let deliveries =
+                app.store.message_deliveries(&herald_core::MessageId::parse(msg_id).unwrap()).await.ok()?;
+            if deliveries.iter().any(|d| d.status != herald_core::DeliveryStatus::Succeeded) {
                 return None;
             }
         }

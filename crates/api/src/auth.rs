@@ -24,7 +24,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::Method;
 use chrono::Utc;
-use herald_core::TenantId;
+use herald_core::{ApplicationId, TenantId};
 use herald_store::entity::{application, tenant};
 use herald_store::Actor;
 use secrecy::ExposeSecret;
@@ -43,7 +43,7 @@ pub enum Scope {
     /// Everything the tenant owns (an API key, `key_id`).
     Tenant { key_id: String },
     /// One application (a portal token).
-    Application { app_id: String, token_id: String, read_only: bool },
+    Application { app_id: ApplicationId, token_id: String, read_only: bool },
 }
 
 /// An authenticated request: whose it is and what it may reach.
@@ -55,7 +55,7 @@ pub struct Caller {
 
 impl Caller {
     pub fn tenant_id(&self) -> TenantId {
-        TenantId::from_trusted(self.tenant.id.clone())
+        self.tenant.id.0.clone()
     }
 
     /// The id of the credential the request carries: an API key's `key_…` or a
@@ -82,14 +82,36 @@ impl Caller {
 
     /// The caller's application `app_id` (an id or a `uid`). A portal token gets
     /// `403` for any other application, whether or not it exists.
-    pub async fn application(&self, state: &ApiState, app_id: &str) -> ApiResult<application::Model> {
+    pub async fn application(&self, state: &ApiState, app_id: &str) -> ApiResult<ScopedApp> {
         let found = state.store.find_application(&self.tenant_id(), app_id).await?;
         match (&self.scope, found) {
-            (Scope::Tenant { .. }, Some(app)) => Ok(app),
+            (Scope::Tenant { .. }, Some(app)) => Ok(ScopedApp(app)),
             (Scope::Tenant { .. }, None) => Err(ApiError::NotFound("application")),
-            (Scope::Application { app_id: own, .. }, Some(app)) if *own == app.id => Ok(app),
+            (Scope::Application { app_id: own, .. }, Some(app)) if app.id == *own => Ok(ScopedApp(app)),
             (Scope::Application { .. }, _) => Err(ApiError::Forbidden("this token is for another application")),
         }
+    }
+}
+
+/// An application the request may reach. Only authorization makes one: the scope
+/// check of [`Caller::application`], or [`TenantCaller::application`] for an
+/// application the tenant's own key found or created. Use cases and route helpers
+/// that act within an application take it, so none can be handed an application
+/// the caller was never checked against.
+#[derive(Debug, Clone)]
+pub struct ScopedApp(application::Model);
+
+impl ScopedApp {
+    pub fn into_model(self) -> application::Model {
+        self.0
+    }
+}
+
+impl std::ops::Deref for ScopedApp {
+    type Target = application::Model;
+
+    fn deref(&self) -> &application::Model {
+        &self.0
     }
 }
 
@@ -119,12 +141,16 @@ pub async fn authenticate(parts: &mut Parts, state: &ApiState) -> ApiResult<Call
             .ok_or(ApiError::Unauthorized("invalid or expired portal token"))?;
         let tenant = state
             .store
-            .find_tenant(&TenantId::from_trusted(token.tenant_id.clone()))
+            .find_tenant(&token.tenant_id)
             .await?
             .ok_or(ApiError::Unauthorized("invalid or expired portal token"))?;
         Caller {
             tenant,
-            scope: Scope::Application { app_id: token.app_id, token_id: token.id, read_only: token.read_only },
+            scope: Scope::Application {
+                app_id: token.app_id.into_inner(),
+                token_id: token.id,
+                read_only: token.read_only,
+            },
         }
     } else {
         let owner = match state.cache.owner_of_key(credential) {
@@ -185,12 +211,21 @@ pub struct TenantCaller(pub tenant::Model, pub String);
 
 impl TenantCaller {
     pub fn tenant_id(&self) -> TenantId {
-        TenantId::from_trusted(self.0.id.clone())
+        self.0.id.0.clone()
     }
 
     /// The API key, as the audit log names it.
     pub fn actor(&self) -> Actor {
         Actor::ApiKey(self.1.clone())
+    }
+
+    /// `app`, which the store found or created within this caller's tenant: an API
+    /// key reaches every application of its tenant.
+    pub fn application(&self, app: application::Model) -> ApiResult<ScopedApp> {
+        if app.tenant_id != self.tenant_id() {
+            return Err(ApiError::NotFound("application"));
+        }
+        Ok(ScopedApp(app))
     }
 }
 

@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use herald_store::entity::{application, endpoint, tenant};
+use herald_store::entity::{endpoint, tenant};
+
+use crate::auth::ScopedApp;
 
 /// How long another process may go on accepting a key revoked elsewhere.
 const KEY_TTL: Duration = Duration::from_secs(1);
@@ -31,7 +33,7 @@ type AppKey = (String, String);
 /// An application and its live endpoints, as message creation needs them.
 #[derive(Debug)]
 pub struct AppRouting {
-    pub app: application::Model,
+    pub app: ScopedApp,
     pub endpoints: Vec<endpoint::Model>,
 }
 
@@ -114,7 +116,7 @@ mod tests {
 
     fn tenant() -> KeyOwner {
         let tenant = tenant::Model {
-            id: "tnt_1".into(),
+            id: herald_core::TenantId::generate(1, [1; 10]).into(),
             name: "t".into(),
             schema_validation: "accept".into(),
             created_at: chrono::Utc::now(),

@@ -79,7 +79,7 @@ impl SchemaCache {
         let Some(schema) = latest_schema(found.schemas.as_ref()) else { return Ok(SchemaVerdict::Valid) };
         let validator = {
             let mut compiled = self.compiled.lock().expect("schema cache lock");
-            match compiled.get(&found.id) {
+            match compiled.get(found.id.as_str()) {
                 Some((built_from, validator)) if *built_from == found.updated_at => validator.clone(),
                 _ => {
                     let Ok(validator) = compile(&schema) else {
@@ -87,7 +87,7 @@ impl SchemaCache {
                         return Ok(SchemaVerdict::Valid);
                     };
                     let validator = Arc::new(validator);
-                    compiled.insert(found.id.clone(), (found.updated_at, validator.clone()));
+                    compiled.insert(found.id.to_string(), (found.updated_at, validator.clone()));
                     validator
                 }
             }

@@ -56,7 +56,7 @@ pub struct ApplicationOut {
 impl From<application::Model> for ApplicationOut {
     fn from(app: application::Model) -> Self {
         Self {
-            id: app.id,
+            id: app.id.to_string(),
             uid: app.uid,
             name: app.name,
             rate_limit: app.rate_limit,
@@ -95,7 +95,7 @@ impl From<endpoint::Model> for EndpointOut {
     fn from(model: endpoint::Model) -> Self {
         let filter = string_list(&model.filter_types);
         Self {
-            id: model.id,
+            id: model.id.to_string(),
             url: model.url,
             description: model.description,
             version: model.version,
@@ -139,8 +139,8 @@ impl MessageOut {
         Self {
             channels: string_list(&model.channels),
             tags: string_list(&model.tags),
-            schema_violations: string_list(&model.schema_violations),
-            id: model.id,
+            schema_violations: model.schema_violations.and_then(|problems| serde_json::from_value(problems).ok()),
+            id: model.id.to_string(),
             event_type: model.event_type,
             event_id: model.event_id,
             payload,
@@ -170,8 +170,8 @@ pub fn metadata_value(map: Option<BTreeMap<String, String>>) -> serde_json::Valu
 }
 
 /// A stored JSON list of strings.
-pub fn string_list(value: &Option<serde_json::Value>) -> Option<Vec<String>> {
-    value.as_ref().and_then(|v| serde_json::from_value(v.clone()).ok())
+pub fn string_list(value: &Option<herald_store::entity::Names>) -> Option<Vec<String>> {
+    value.as_ref().map(|names| names.0.clone())
 }
 
 /// `{}`, the payload of a message listed without its content.

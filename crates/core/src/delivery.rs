@@ -72,6 +72,18 @@ impl DeliveryStatus {
     }
 }
 
+impl crate::TextForm for DeliveryStatus {
+    const KIND: &'static str = "delivery status";
+
+    fn text(&self) -> &str {
+        self.as_str()
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        Self::parse(text)
+    }
+}
+
 impl fmt::Display for DeliveryStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -88,6 +88,18 @@ macro_rules! prefixed_id {
             }
         }
 
+        impl crate::TextForm for $name {
+            const KIND: &'static str = concat!($kind, " id");
+
+            fn text(&self) -> &str {
+                &self.0
+            }
+
+            fn from_text(text: &str) -> Option<Self> {
+                Self::parse(text).ok()
+            }
+        }
+
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0

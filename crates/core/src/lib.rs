@@ -5,7 +5,8 @@
 //! the retry schedule ([`retry`]) and the one place where an attempt's outcome becomes
 //! a decision ([`decide`]), the circuit breaker's state machine ([`breaker`]), what an attempt says about
 //! its endpoint ([`health`]), and
-//! which custom headers an endpoint may set and which values are masked ([`headers`]).
+//! which custom headers an endpoint may set and which values are masked ([`headers`]), and
+//! the one text form of ids and states the store keeps ([`text`]).
 //!
 //! **What it must not know:** tokio, sea-orm, redis, reqwest, the clock or a random
 //! number generator. Everything time- or chance-dependent takes `now` and a random
@@ -20,6 +21,7 @@ pub mod health;
 pub mod id;
 pub mod retry;
 pub mod signing;
+pub mod text;
 
 pub use decide::{decide, AttemptOutcome, Decision, DeliveryPolicy};
 pub use delivery::{DeliveryStatus, DueDelivery};
@@ -27,3 +29,4 @@ pub use health::EndpointHealth;
 pub use id::{ApiKeyId, ApplicationId, AttemptId, AuditId, DeliveryId, EndpointId, EventTypeId, MessageId, TenantId};
 pub use retry::{RetrySchedule, RetryScheduleError};
 pub use signing::{EndpointSecret, EndpointSigningKey, SecretError};
+pub use text::TextForm;

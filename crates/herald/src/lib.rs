@@ -173,7 +173,7 @@ pub async fn create_tenant(settings: &Settings, name: &str) -> anyhow::Result<Cr
     let (tenant, api_key) =
         herald_api::service::tenants::new_tenant(&store, name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     store.close().await?;
-    Ok(CreatedTenant { id: TenantId::from_trusted(tenant.id), api_key })
+    Ok(CreatedTenant { id: tenant.id.into_inner(), api_key })
 }
 
 /// Starts the given roles. They run until `shutdown` is cancelled; then the API stops

@@ -171,7 +171,7 @@ async fn tenant_command(settings: &Settings, action: TenantCommand) -> anyhow::R
             }
         }
         TenantCommand::Update { tenant_id, schema_validation } => {
-            let id = herald_core::TenantId::from_trusted(tenant_id);
+            let id = herald_core::TenantId::parse(&tenant_id)?;
             let updated = tenants::set_schema_validation(&store, &id, &schema_validation).await.map_err(admin_error)?;
             println!("Tenant {} now uses schema validation `{}`.", updated.id, updated.schema_validation);
         }
@@ -185,20 +185,20 @@ async fn api_key_command(settings: &Settings, action: ApiKeyCommand) -> anyhow::
     let store = herald::open_store(settings).await?;
     match action {
         ApiKeyCommand::Create { tenant_id, name } => {
-            let id = herald_core::TenantId::from_trusted(tenant_id);
+            let id = herald_core::TenantId::parse(&tenant_id)?;
             let (record, key) = tenants::new_api_key(&store, &id, &name).await.map_err(admin_error)?;
             println!("Created API key {} for tenant {}.", record.id, record.tenant_id);
             println!("It is shown only now; keep it safe:");
             println!("{key}");
         }
         ApiKeyCommand::List { tenant_id } => {
-            for key in store.list_api_keys(&herald_core::TenantId::from_trusted(tenant_id)).await? {
+            for key in store.list_api_keys(&herald_core::TenantId::parse(&tenant_id)?).await? {
                 let state = key.revoked_at.map_or("active".to_owned(), |at| format!("revoked {at}"));
                 println!("{}\t{}\t{}", key.id, state, key.name);
             }
         }
         ApiKeyCommand::Revoke { tenant_id, key_id } => {
-            let id = herald_core::TenantId::from_trusted(tenant_id);
+            let id = herald_core::TenantId::parse(&tenant_id)?;
             anyhow::ensure!(
                 store.revoke_api_key(&id, &key_id, chrono::Utc::now(), &herald_store::Actor::Operator).await?,
                 "no key {key_id} for that tenant"

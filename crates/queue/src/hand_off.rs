@@ -62,30 +62,32 @@ mod tests {
 
     use super::*;
 
-    fn due(tenant: &str, id: &str, at: i64) -> DueDelivery {
+    fn due(tenant: u8, id: u8, at: i64) -> DueDelivery {
         DueDelivery {
-            tenant_id: TenantId::from_trusted(tenant.into()),
-            delivery_id: DeliveryId::from_trusted(id.into()),
-            endpoint_id: EndpointId::from_trusted("ep_1".into()),
+            tenant_id: TenantId::generate(1, [tenant; 10]),
+            delivery_id: DeliveryId::generate(1, [id; 10]),
+            endpoint_id: EndpointId::generate(1, [0; 10]),
             attempts_made: 2,
             due_unix_ms: at,
         }
     }
 
-    fn queued(id: &str) -> QueuedDelivery {
-        QueuedDelivery { delivery_id: id.into(), attempts_made: 2, endpoint_id: "ep_1".into() }
+    fn queued(id: u8) -> QueuedDelivery {
+        let due = due(0, id, 0);
+        QueuedDelivery {
+            delivery_id: due.delivery_id.into_string(),
+            attempts_made: 2,
+            endpoint_id: due.endpoint_id.into_string(),
+        }
     }
 
     #[test]
     fn deliveries_go_to_their_tenants_partition_now_or_later() {
-        let sorted = Sorted::new(
-            &[due("tnt_a", "dlv_1", 1_000), due("tnt_b", "dlv_2", 999), due("tnt_a", "dlv_3", 1_001)],
-            1_000,
-        );
-        let a = Partition::for_tenant("tnt_a");
-        let b = Partition::for_tenant("tnt_b");
-        assert_eq!(sorted.now, BTreeMap::from([(a.clone(), vec![queued("dlv_1")]), (b, vec![queued("dlv_2")])]));
-        assert_eq!(sorted.later, BTreeMap::from([(a, vec![(queued("dlv_3"), 1_001)])]));
+        let sorted = Sorted::new(&[due(1, 1, 1_000), due(2, 2, 999), due(1, 3, 1_001)], 1_000);
+        let a = Partition::for_tenant(due(1, 0, 0).tenant_id.as_str());
+        let b = Partition::for_tenant(due(2, 0, 0).tenant_id.as_str());
+        assert_eq!(sorted.now, BTreeMap::from([(a.clone(), vec![queued(1)]), (b, vec![queued(2)])]));
+        assert_eq!(sorted.later, BTreeMap::from([(a, vec![(queued(3), 1_001)])]));
     }
 
     #[test]

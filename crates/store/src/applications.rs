@@ -26,8 +26,8 @@ impl Store {
     /// Creates an application; a `uid` already used in the tenant is a conflict.
     pub async fn create_application(&self, new: NewApplication) -> StoreResult<application::Model> {
         application::ActiveModel {
-            id: Set(new.id.into_string()),
-            tenant_id: Set(new.tenant_id.into_string()),
+            id: Set(new.id.into()),
+            tenant_id: Set(new.tenant_id.into()),
             uid: Set(new.uid),
             name: Set(new.name),
             rate_limit: Set(new.rate_limit),
@@ -138,18 +138,18 @@ impl Store {
     /// Deletes an application and its endpoints. Rows are kept (messages and attempts
     /// refer to them) but disappear from the API, and the `uid` is freed for reuse.
     /// Pending deliveries to its endpoints end dead-lettered without another attempt.
-    pub async fn delete_application(&self, app_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    pub async fn delete_application(&self, app_id: &ApplicationId, now: DateTime<Utc>) -> StoreResult<()> {
         let txn = self.db.begin().await?;
         application::Entity::update_many()
             .col_expr(application::Column::DeletedAt, Expr::value(now))
             .col_expr(application::Column::Uid, Expr::value(Option::<String>::None))
-            .filter(application::Column::Id.eq(app_id))
+            .filter(application::Column::Id.eq(app_id.as_str()))
             .exec(&txn)
             .await?;
         endpoint::Entity::update_many()
             .col_expr(endpoint::Column::DeletedAt, Expr::value(now))
             .col_expr(endpoint::Column::Uid, Expr::value(Option::<String>::None))
-            .filter(endpoint::Column::AppId.eq(app_id))
+            .filter(endpoint::Column::AppId.eq(app_id.as_str()))
             .filter(endpoint::Column::DeletedAt.is_null())
             .exec(&txn)
             .await?;

@@ -1,11 +1,11 @@
 //! Attempts: one HTTP try of a delivery each.
 
 use chrono::{DateTime, Utc};
-use herald_core::{AttemptId, TenantId};
+use herald_core::{ApplicationId, AttemptId, DeliveryId, EndpointId, MessageId, TenantId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Select, Set};
 
-use crate::entity::attempt;
+use crate::entity::{attempt, Stored};
 use crate::messages::MessageFilter;
 use crate::paging::{fetch_page, Listed, Page};
 use crate::{Store, StoreResult};
@@ -14,11 +14,11 @@ use crate::{Store, StoreResult};
 #[derive(Debug, Clone)]
 pub struct NewAttempt {
     pub id: AttemptId,
-    pub tenant_id: String,
-    pub app_id: String,
-    pub msg_id: String,
-    pub endpoint_id: String,
-    pub delivery_id: String,
+    pub tenant_id: TenantId,
+    pub app_id: ApplicationId,
+    pub msg_id: MessageId,
+    pub endpoint_id: EndpointId,
+    pub delivery_id: DeliveryId,
     pub attempt_number: i32,
     pub url: String,
     /// Svix's MessageStatus code (0 success, 2 failed).
@@ -39,12 +39,12 @@ pub struct NewAttempt {
 
 pub(crate) fn attempt_row(new: NewAttempt) -> attempt::ActiveModel {
     attempt::ActiveModel {
-        id: Set(new.id.into_string()),
-        tenant_id: Set(new.tenant_id),
-        app_id: Set(new.app_id),
-        msg_id: Set(new.msg_id),
-        endpoint_id: Set(new.endpoint_id),
-        delivery_id: Set(new.delivery_id),
+        id: Set(new.id.into()),
+        tenant_id: Set(new.tenant_id.into()),
+        app_id: Set(new.app_id.into()),
+        msg_id: Set(new.msg_id.into()),
+        endpoint_id: Set(new.endpoint_id.into()),
+        delivery_id: Set(new.delivery_id.into()),
         attempt_number: Set(new.attempt_number),
         url: Set(new.url),
         status: Set(new.status),
@@ -90,11 +90,11 @@ impl Store {
     pub async fn list_message_attempts(
         &self,
         tenant_id: &TenantId,
-        msg_id: &str,
+        msg_id: &MessageId,
         filter: &AttemptFilter,
         page: &Page,
     ) -> StoreResult<Listed<attempt::Model>> {
-        let select = attempt::Entity::find().filter(attempt::Column::MsgId.eq(msg_id));
+        let select = attempt::Entity::find().filter(attempt::Column::MsgId.eq(msg_id.as_str()));
         self.list_attempts(tenant_id, select, filter, page).await
     }
 
@@ -102,11 +102,11 @@ impl Store {
     pub async fn list_endpoint_attempts(
         &self,
         tenant_id: &TenantId,
-        endpoint_id: &str,
+        endpoint_id: &EndpointId,
         filter: &AttemptFilter,
         page: &Page,
     ) -> StoreResult<Listed<attempt::Model>> {
-        let select = attempt::Entity::find().filter(attempt::Column::EndpointId.eq(endpoint_id));
+        let select = attempt::Entity::find().filter(attempt::Column::EndpointId.eq(endpoint_id.as_str()));
         self.list_attempts(tenant_id, select, filter, page).await
     }
 
@@ -152,7 +152,8 @@ impl Store {
         msg_id: &str,
         attempt_id: &str,
     ) -> StoreResult<Option<attempt::Model>> {
-        Ok(attempt::Entity::find_by_id(attempt_id)
+        let Ok(attempt_id) = AttemptId::parse(attempt_id) else { return Ok(None) };
+        Ok(attempt::Entity::find_by_id(Stored(attempt_id))
             .filter(attempt::Column::TenantId.eq(tenant_id.as_str()))
             .filter(attempt::Column::MsgId.eq(msg_id))
             .one(&self.db)

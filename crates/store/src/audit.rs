@@ -7,11 +7,11 @@
 //! schema validation mode, counts), never a secret, token, key or header value.
 
 use chrono::{DateTime, Utc};
-use herald_core::AuditId;
+use herald_core::{AuditId, TenantId};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 
-use crate::entity::audit_entry;
+use crate::entity::{audit_entry, Stored};
 use crate::paging::fetch_page;
 use crate::{Listed, Page, Store, StoreResult};
 
@@ -162,8 +162,8 @@ pub(crate) struct Entry<'a> {
 impl Entry<'_> {
     pub(crate) async fn write(self, conn: &impl ConnectionTrait) -> StoreResult<()> {
         audit_entry::ActiveModel {
-            id: Set(next_id(self.now)),
-            tenant_id: Set(Some(self.tenant_id.to_owned())),
+            id: Set(next_id(self.now).into()),
+            tenant_id: Set(TenantId::parse(self.tenant_id).ok().map(Stored)),
             actor_kind: Set(self.actor.kind().to_owned()),
             actor_id: Set(self.actor.id().to_owned()),
             action: Set(self.action.as_str().to_owned()),
@@ -182,7 +182,7 @@ impl Entry<'_> {
 /// A fresh entry id. Ids are time-sortable, and within one process also in the order
 /// they were drawn: entries of one millisecond would otherwise list in random order
 /// (between processes they still may, which the millisecond makes rare).
-fn next_id(now: DateTime<Utc>) -> String {
+fn next_id(now: DateTime<Utc>) -> AuditId {
     static LAST: std::sync::Mutex<(u64, u64)> = std::sync::Mutex::new((0, 0));
     let millis = now.timestamp_millis().max(0) as u64;
     let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -190,7 +190,7 @@ fn next_id(now: DateTime<Utc>) -> String {
     *last = if millis > last.0 { (millis, 0) } else { (last.0, last.1 + 1) };
     let mut random: [u8; 10] = rand::random();
     random[..8].copy_from_slice(&last.1.to_be_bytes());
-    AuditId::generate(last.0, random).into_string()
+    AuditId::generate(last.0, random)
 }
 
 /// Which entries a listing returns.
@@ -222,7 +222,7 @@ mod tests {
     #[test]
     fn ids_drawn_in_one_millisecond_sort_in_the_order_drawn() {
         let now = Utc::now();
-        let ids: Vec<String> = (0..100).map(|_| next_id(now)).collect();
+        let ids: Vec<AuditId> = (0..100).map(|_| next_id(now)).collect();
         let mut sorted = ids.clone();
         sorted.sort();
         assert_eq!(ids, sorted);

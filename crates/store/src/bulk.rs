@@ -80,8 +80,8 @@ fn column<R, T>(rows: &[R], field: impl Fn(&R) -> T) -> Vec<T> {
     rows.iter().map(field).collect()
 }
 
-fn json_text(value: &Option<serde_json::Value>) -> Option<String> {
-    value.as_ref().map(serde_json::Value::to_string)
+fn json_text<T: serde::Serialize>(value: &Option<T>) -> Option<String> {
+    value.as_ref().map(|value| serde_json::to_string(value).expect("a JSON value serializes"))
 }
 
 /// Every statement is planned for its own execution, never from a generic plan
@@ -136,9 +136,9 @@ pub(crate) async fn insert_messages(
     deliveries: &[&delivery::Model],
 ) -> Result<(), DbErr> {
     sqlx::query(INSERT_MESSAGES)
-        .bind(column(messages, |m| m.id.clone()))
-        .bind(column(messages, |m| m.tenant_id.clone()))
-        .bind(column(messages, |m| m.app_id.clone()))
+        .bind(column(messages, |m| m.id.to_string()))
+        .bind(column(messages, |m| m.tenant_id.to_string()))
+        .bind(column(messages, |m| m.app_id.to_string()))
         .bind(column(messages, |m| m.event_type.clone()))
         .bind(column(messages, |m| m.event_id.clone()))
         .bind(column(messages, |m| m.payload.clone()))
@@ -149,12 +149,12 @@ pub(crate) async fn insert_messages(
         .bind(column(messages, |m| m.payload_expunged))
         .bind(column(messages, |m| m.ordering_key.clone()))
         .bind(column(messages, |m| m.trace_context.clone()))
-        .bind(column(deliveries, |d| d.id.clone()))
-        .bind(column(deliveries, |d| d.tenant_id.clone()))
-        .bind(column(deliveries, |d| d.app_id.clone()))
-        .bind(column(deliveries, |d| d.msg_id.clone()))
-        .bind(column(deliveries, |d| d.endpoint_id.clone()))
-        .bind(column(deliveries, |d| d.status.clone()))
+        .bind(column(deliveries, |d| d.id.to_string()))
+        .bind(column(deliveries, |d| d.tenant_id.to_string()))
+        .bind(column(deliveries, |d| d.app_id.to_string()))
+        .bind(column(deliveries, |d| d.msg_id.to_string()))
+        .bind(column(deliveries, |d| d.endpoint_id.to_string()))
+        .bind(column(deliveries, |d| d.status.to_string()))
         .bind(column(deliveries, |d| d.attempt_count))
         .bind(column(deliveries, |d| d.next_attempt_at))
         .bind(column(deliveries, |d| d.created_at))
@@ -179,11 +179,11 @@ pub(crate) async fn record_attempts(
     let attempts: Vec<&NewAttempt> = records.iter().map(|record| &record.attempt).collect();
     sqlx::query(RECORD_ATTEMPTS)
         .bind(column(&attempts, |a| a.id.as_str().to_owned()))
-        .bind(column(&attempts, |a| a.tenant_id.clone()))
-        .bind(column(&attempts, |a| a.app_id.clone()))
-        .bind(column(&attempts, |a| a.msg_id.clone()))
-        .bind(column(&attempts, |a| a.endpoint_id.clone()))
-        .bind(column(&attempts, |a| a.delivery_id.clone()))
+        .bind(column(&attempts, |a| a.tenant_id.to_string()))
+        .bind(column(&attempts, |a| a.app_id.to_string()))
+        .bind(column(&attempts, |a| a.msg_id.to_string()))
+        .bind(column(&attempts, |a| a.endpoint_id.to_string()))
+        .bind(column(&attempts, |a| a.delivery_id.to_string()))
         .bind(column(&attempts, |a| a.attempt_number))
         .bind(column(&attempts, |a| a.url.clone()))
         .bind(column(&attempts, |a| a.status))
@@ -196,7 +196,7 @@ pub(crate) async fn record_attempts(
         .bind(column(&attempts, |a| a.created_at))
         .bind(column(&attempts, |a| a.request_headers.clone()))
         .bind(column(&attempts, |a| a.response_headers.clone()))
-        .bind(column(records, |r| r.attempt.delivery_id.clone()))
+        .bind(column(records, |r| r.attempt.delivery_id.to_string()))
         .bind(column(records, |r| r.transition.status().as_str()))
         .bind(column(records, |r| r.expected_attempt_count))
         .bind(column(records, |r| r.transition.next_attempt_at()))

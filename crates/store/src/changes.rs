@@ -47,8 +47,8 @@ mod tests {
     fn app() -> application::Model {
         let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         application::Model {
-            id: "app_1".into(),
-            tenant_id: "tnt_1".into(),
+            id: herald_core::ApplicationId::generate(1, [1; 10]).into(),
+            tenant_id: herald_core::TenantId::generate(1, [2; 10]).into(),
             uid: Some("one".into()),
             name: "One".into(),
             rate_limit: None,

@@ -5,7 +5,7 @@
 //! replaying one is putting it back to `pending` in a new manual retry cycle, and the
 //! attempt history stays with it.
 
-use herald_core::TenantId;
+use herald_core::{ApplicationId, DeliveryId, EndpointId, TenantId};
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -23,7 +23,7 @@ use crate::{Store, StoreResult};
 /// optional; the ones given all apply. Times are when the delivery was dead-lettered.
 #[derive(Debug, Clone, Default)]
 pub struct DeadLetterSelection {
-    pub endpoint_id: Option<String>,
+    pub endpoint_id: Option<EndpointId>,
     pub msg_ids: Option<Vec<String>>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
@@ -43,10 +43,10 @@ pub struct DeadLetter {
 pub const MAX_DEAD_LETTERS_PER_CALL: u64 = 10_000;
 
 impl DeadLetterSelection {
-    fn condition(&self, tenant_id: &str, app_id: &str) -> Condition {
+    fn condition(&self, tenant_id: &TenantId, app_id: &ApplicationId) -> Condition {
         let mut condition = Condition::all()
-            .add(delivery::Column::TenantId.eq(tenant_id))
-            .add(delivery::Column::AppId.eq(app_id))
+            .add(delivery::Column::TenantId.eq(tenant_id.as_str()))
+            .add(delivery::Column::AppId.eq(app_id.as_str()))
             .add(delivery::Column::Status.eq(DeliveryStatus::Failed.as_str()));
         if let Some(endpoint_id) = &self.endpoint_id {
             condition = condition.add(delivery::Column::EndpointId.eq(endpoint_id.as_str()));
@@ -69,11 +69,10 @@ impl Store {
     pub async fn list_dead_letters(
         &self,
         tenant_id: &TenantId,
-        app_id: &str,
+        app_id: &ApplicationId,
         selection: &DeadLetterSelection,
         page: &Page,
     ) -> StoreResult<Listed<DeadLetter>> {
-        let tenant_id = tenant_id.as_str();
         let select = delivery::Entity::find().filter(selection.condition(tenant_id, app_id));
         let listed = fetch_page(&self.db, select, delivery::Column::Id, page).await?;
         let msg_ids: Vec<&str> = listed.items.iter().map(|d| d.msg_id.as_str()).collect();
@@ -94,7 +93,7 @@ impl Store {
                 .collect()
         };
         let delivery_ids: Vec<&str> = listed.items.iter().map(|d| d.id.as_str()).collect();
-        let mut last_attempts: HashMap<String, attempt::Model> = HashMap::new();
+        let mut last_attempts: HashMap<DeliveryId, attempt::Model> = HashMap::new();
         if !delivery_ids.is_empty() {
             let attempts = attempt::Entity::find()
                 .filter(attempt::Column::DeliveryId.is_in(delivery_ids))
@@ -102,12 +101,12 @@ impl Store {
                 .all(&self.db)
                 .await?;
             for attempt in attempts {
-                last_attempts.insert(attempt.delivery_id.clone(), attempt);
+                last_attempts.insert(attempt.delivery_id.0.clone(), attempt);
             }
         }
         Ok(listed.map(|delivery| {
-            let (event_type, event_id) = messages.get(&delivery.msg_id).cloned().unwrap_or_default();
-            let last_attempt = last_attempts.remove(&delivery.id);
+            let (event_type, event_id) = messages.get(delivery.msg_id.as_str()).cloned().unwrap_or_default();
+            let last_attempt = last_attempts.remove(&*delivery.id);
             DeadLetter { delivery, event_type, event_id, last_attempt }
         }))
     }
@@ -120,13 +119,12 @@ impl Store {
     pub async fn replay_dead_letters(
         &self,
         tenant_id: &TenantId,
-        app_id: &str,
+        app_id: &ApplicationId,
         selection: &DeadLetterSelection,
         now: DateTime<Utc>,
         per_endpoint_per_second: f64,
         by: &Actor,
     ) -> StoreResult<Vec<delivery::Model>> {
-        let tenant_id = tenant_id.as_str();
         let txn = self.db.begin().await?;
         let chosen = delivery::Entity::find()
             .filter(selection.condition(tenant_id, app_id))
@@ -135,17 +133,17 @@ impl Store {
             .all(&txn)
             .await?;
         let spacing_us = (1_000_000.0 / per_endpoint_per_second.max(0.001)) as i64;
-        let mut next_slot: HashMap<String, i64> = HashMap::new();
+        let mut next_slot: HashMap<EndpointId, i64> = HashMap::new();
         let mut replayed = Vec::with_capacity(chosen.len());
         // One update per due time; the spacing puts each delivery of an endpoint in a slot
         // of its own, but deliveries of different endpoints share slots.
         let mut by_due: std::collections::BTreeMap<DateTime<Utc>, Vec<String>> = Default::default();
         for mut delivery in chosen {
-            let slot = next_slot.entry(delivery.endpoint_id.clone()).or_insert(0);
+            let slot = next_slot.entry(delivery.endpoint_id.0.clone()).or_insert(0);
             let due = now + chrono::Duration::microseconds(*slot * spacing_us);
             *slot += 1;
-            by_due.entry(due).or_default().push(delivery.id.clone());
-            delivery.status = DeliveryStatus::Pending.as_str().to_owned();
+            by_due.entry(due).or_default().push(delivery.id.to_string());
+            delivery.status = DeliveryStatus::Pending.into();
             delivery.cycle_start = delivery.attempt_count;
             delivery.next_trigger = TRIGGER_MANUAL;
             delivery.next_attempt_at = Some(due);
@@ -172,12 +170,11 @@ impl Store {
     pub async fn discard_dead_letters(
         &self,
         tenant_id: &TenantId,
-        app_id: &str,
+        app_id: &ApplicationId,
         selection: &DeadLetterSelection,
         now: DateTime<Utc>,
         by: &Actor,
     ) -> StoreResult<u64> {
-        let tenant_id = tenant_id.as_str();
         let txn = self.db.begin().await?;
         let ids: Vec<String> = delivery::Entity::find()
             .filter(selection.condition(tenant_id, app_id))
@@ -207,12 +204,20 @@ impl Store {
 }
 
 fn audit<'a>(
-    tenant_id: &'a str,
-    app_id: &'a str,
+    tenant_id: &'a TenantId,
+    app_id: &'a ApplicationId,
     actor: &'a Actor,
     action: Action,
     detail: serde_json::Value,
     now: DateTime<Utc>,
 ) -> Entry<'a> {
-    Entry { tenant_id, actor, action, target_id: app_id, outcome: Outcome::Changed, detail, now }
+    Entry {
+        tenant_id: tenant_id.as_str(),
+        actor,
+        action,
+        target_id: app_id.as_str(),
+        outcome: Outcome::Changed,
+        detail,
+        now,
+    }
 }

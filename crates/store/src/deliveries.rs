@@ -5,12 +5,12 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use herald_core::{DeliveryStatus, EndpointHealth};
+use herald_core::{DeliveryId, DeliveryStatus, EndpointHealth, EndpointId, MessageId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 use crate::attempts::{attempt_row, NewAttempt};
-use crate::entity::{attempt, delivery, endpoint, message};
+use crate::entity::{attempt, delivery, endpoint, message, Stored};
 use crate::messages::MessageFilter;
 use crate::ordering::{finished_keys, release_next, OrderKey};
 use crate::outbox::{write_notices, OperationalNotice};
@@ -116,7 +116,7 @@ impl DeliveryTransition {
 
 impl Store {
     /// Loads a delivery with its message and endpoint. `None` when the delivery does not exist.
-    pub async fn load_dispatch(&self, delivery_id: &str) -> StoreResult<Option<DispatchContext>> {
+    pub async fn load_dispatch(&self, delivery_id: &DeliveryId) -> StoreResult<Option<DispatchContext>> {
         let Some((delivery, message)) = self.load_delivery(delivery_id).await? else { return Ok(None) };
         let endpoint = self.find_dispatch_endpoint(&delivery.endpoint_id).await?.map(Arc::new);
         Ok(Some(DispatchContext { delivery, message: Arc::new(message), endpoint }))
@@ -130,14 +130,23 @@ impl Store {
     }
 
     /// A delivery with its message, in one query. `None` when either is gone.
-    pub async fn load_delivery(&self, delivery_id: &str) -> StoreResult<Option<(delivery::Model, message::Model)>> {
-        let found = delivery::Entity::find_by_id(delivery_id).find_also_related(message::Entity).one(&self.db).await?;
+    pub async fn load_delivery(
+        &self,
+        delivery_id: &DeliveryId,
+    ) -> StoreResult<Option<(delivery::Model, message::Model)>> {
+        let found = delivery::Entity::find_by_id(Stored(delivery_id.clone()))
+            .find_also_related(message::Entity)
+            .one(&self.db)
+            .await?;
         Ok(found.and_then(|(delivery, message)| Some((delivery, message?))))
     }
 
     /// An endpoint as the worker needs it: `None` once deleted.
-    pub async fn find_dispatch_endpoint(&self, endpoint_id: &str) -> StoreResult<Option<endpoint::Model>> {
-        let found = endpoint::Entity::find_by_id(endpoint_id).one(&self.db).await?.filter(|e| e.deleted_at.is_none());
+    pub async fn find_dispatch_endpoint(&self, endpoint_id: &EndpointId) -> StoreResult<Option<endpoint::Model>> {
+        let found = endpoint::Entity::find_by_id(Stored(endpoint_id.clone()))
+            .one(&self.db)
+            .await?
+            .filter(|e| e.deleted_at.is_none());
         found.map(|model| self.open_endpoint(model)).transpose()
     }
 
@@ -191,9 +200,9 @@ impl Store {
                 notices.push((
                     attempt.tenant_id.clone(),
                     OperationalNotice::AttemptExhausted {
-                        app_id: attempt.app_id.clone(),
-                        msg_id: attempt.msg_id.clone(),
-                        endpoint_id: attempt.endpoint_id.clone(),
+                        app_id: attempt.app_id.to_string(),
+                        msg_id: attempt.msg_id.to_string(),
+                        endpoint_id: attempt.endpoint_id.to_string(),
                         attempt_id: attempt.id.as_str().to_owned(),
                         response_status_code: attempt.response_status_code,
                         at: attempt.created_at,
@@ -207,10 +216,10 @@ impl Store {
             );
             let now = record.attempt.created_at;
             let entry = moves.entry(key).or_insert_with(|| (Vec::new(), now));
-            entry.0.push(record.attempt.delivery_id.clone());
+            entry.0.push(record.attempt.delivery_id.to_string());
             entry.1 = entry.1.max(now);
             if record.disable_endpoint {
-                disable.push(record.attempt.endpoint_id.clone());
+                disable.push(record.attempt.endpoint_id.to_string());
             }
             rows.push(attempt_row(record.attempt));
         }
@@ -288,7 +297,9 @@ impl Store {
             }
         }
         notices.extend(
-            disabled.iter().map(|d| (d.endpoint.tenant_id.clone(), OperationalNotice::disabled(&d.endpoint, d.reason))),
+            disabled
+                .iter()
+                .map(|d| (d.endpoint.tenant_id.0.clone(), OperationalNotice::disabled(&d.endpoint, d.reason))),
         );
         write_notices(&txn, notices, batch_now).await?;
         let released = release_next(&txn, finished_keys, batch_now).await?;
@@ -306,7 +317,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<delivery::Model>> {
         let txn = self.db.begin().await?;
-        move_delivery(&txn, &delivery.id, expected_attempt_count, expected_attempt_count, transition, now).await?;
+        move_delivery(&txn, delivery.id.as_str(), expected_attempt_count, expected_attempt_count, transition, now)
+            .await?;
         let keys = if transition.status().is_terminal() {
             finished_keys(std::iter::once((delivery.endpoint_id.as_str(), delivery.ordering_key.as_deref())))
         } else {
@@ -339,7 +351,7 @@ impl Store {
     pub async fn list_endpoint_deliveries(
         &self,
         tenant_id: &TenantId,
-        endpoint_id: &str,
+        endpoint_id: &EndpointId,
         status: Option<DeliveryStatus>,
         filter: &MessageFilter,
         page: &Page,
@@ -347,7 +359,7 @@ impl Store {
         let tenant_id = tenant_id.as_str();
         let mut select = delivery::Entity::find()
             .filter(delivery::Column::TenantId.eq(tenant_id))
-            .filter(delivery::Column::EndpointId.eq(endpoint_id));
+            .filter(delivery::Column::EndpointId.eq(endpoint_id.as_str()));
         if let Some(status) = status {
             select = select.filter(delivery::Column::Status.eq(status.as_str()));
         }
@@ -358,8 +370,12 @@ impl Store {
     }
 
     /// A message's deliveries, one page at a time (the endpoints it was sent to).
-    pub async fn list_message_deliveries(&self, msg_id: &str, page: &Page) -> StoreResult<Listed<delivery::Model>> {
-        let select = delivery::Entity::find().filter(delivery::Column::MsgId.eq(msg_id));
+    pub async fn list_message_deliveries(
+        &self,
+        msg_id: &MessageId,
+        page: &Page,
+    ) -> StoreResult<Listed<delivery::Model>> {
+        let select = delivery::Entity::find().filter(delivery::Column::MsgId.eq(msg_id.as_str()));
         fetch_page(&self.db, select, delivery::Column::Id, page).await
     }
 
@@ -377,13 +393,13 @@ impl Store {
     pub async fn resend(
         &self,
         message: &message::Model,
-        endpoint_id: &str,
-        new_delivery_id: &str,
+        endpoint_id: &EndpointId,
+        new_delivery_id: &DeliveryId,
         now: DateTime<Utc>,
     ) -> StoreResult<delivery::Model> {
         let existing = delivery::Entity::find()
             .filter(delivery::Column::MsgId.eq(message.id.as_str()))
-            .filter(delivery::Column::EndpointId.eq(endpoint_id))
+            .filter(delivery::Column::EndpointId.eq(endpoint_id.as_str()))
             .one(&self.db)
             .await?;
         match existing {
@@ -393,12 +409,12 @@ impl Store {
             }
             None => {
                 let row = delivery::Model {
-                    id: new_delivery_id.to_owned(),
+                    id: new_delivery_id.clone().into(),
                     tenant_id: message.tenant_id.clone(),
                     app_id: message.app_id.clone(),
                     msg_id: message.id.clone(),
-                    endpoint_id: endpoint_id.to_owned(),
-                    status: DeliveryStatus::Pending.as_str().to_owned(),
+                    endpoint_id: endpoint_id.clone().into(),
+                    status: DeliveryStatus::Pending.into(),
                     attempt_count: 0,
                     next_attempt_at: Some(now),
                     cycle_start: 0,
@@ -454,7 +470,7 @@ impl Store {
     /// How many of an endpoint's deliveries created in `[since, until)` are in each state.
     pub async fn endpoint_delivery_counts(
         &self,
-        endpoint_id: &str,
+        endpoint_id: &EndpointId,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> StoreResult<DeliveryCounts> {
@@ -462,7 +478,7 @@ impl Store {
             .select_only()
             .column(delivery::Column::Status)
             .column_as(delivery::Column::Id.count(), "count")
-            .filter(delivery::Column::EndpointId.eq(endpoint_id))
+            .filter(delivery::Column::EndpointId.eq(endpoint_id.as_str()))
             .filter(delivery::Column::CreatedAt.gte(since))
             .filter(delivery::Column::CreatedAt.lt(until))
             .group_by(delivery::Column::Status)
@@ -483,9 +499,9 @@ impl Store {
     }
 
     /// The deliveries of one message, for tests and the attempt views.
-    pub async fn message_deliveries(&self, msg_id: &str) -> StoreResult<Vec<delivery::Model>> {
+    pub async fn message_deliveries(&self, msg_id: &MessageId) -> StoreResult<Vec<delivery::Model>> {
         Ok(delivery::Entity::find()
-            .filter(delivery::Column::MsgId.eq(msg_id))
+            .filter(delivery::Column::MsgId.eq(msg_id.as_str()))
             .order_by_asc(delivery::Column::Id)
             .all(&self.db)
             .await?)
@@ -532,15 +548,15 @@ impl Session {
             (messages, endpoints)
         };
         let messages: HashMap<String, Arc<message::Model>> =
-            messages.into_iter().map(|m| (m.id.clone(), Arc::new(m))).collect();
+            messages.into_iter().map(|m| (m.id.to_string(), Arc::new(m))).collect();
         let endpoints: HashMap<String, Arc<endpoint::Model>> =
-            self.store.open_endpoints(endpoints)?.into_iter().map(|e| (e.id.clone(), Arc::new(e))).collect();
+            self.store.open_endpoints(endpoints)?.into_iter().map(|e| (e.id.to_string(), Arc::new(e))).collect();
         Ok(deliveries
             .into_iter()
             .filter_map(|delivery| {
-                let message = messages.get(&delivery.msg_id)?.clone();
-                let endpoint = endpoints.get(&delivery.endpoint_id).cloned();
-                Some((delivery.id.clone(), DispatchContext { delivery, message, endpoint }))
+                let message = messages.get(delivery.msg_id.as_str())?.clone();
+                let endpoint = endpoints.get(delivery.endpoint_id.as_str()).cloned();
+                Some((delivery.id.to_string(), DispatchContext { delivery, message, endpoint }))
             })
             .collect())
     }
@@ -589,8 +605,8 @@ fn endpoint_outcomes(records: &[AttemptRecord]) -> (HashSet<String>, HashSet<Str
     for record in records {
         let endpoint_id = &record.attempt.endpoint_id;
         match record.health {
-            EndpointHealth::Healthy => succeeded.insert(endpoint_id.clone()),
-            EndpointHealth::Failing => failed.insert(endpoint_id.clone()),
+            EndpointHealth::Healthy => succeeded.insert(endpoint_id.to_string()),
+            EndpointHealth::Failing => failed.insert(endpoint_id.to_string()),
             EndpointHealth::Untried => false,
         };
     }

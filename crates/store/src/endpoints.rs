@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Qu
 
 use crate::audit::{Action, Actor, Entry, Outcome};
 use crate::changes::{changed_columns, only_columns};
-use crate::entity::endpoint;
+use crate::entity::{endpoint, Names};
 use crate::paging::{fetch_page, Listed, Page};
 use crate::sealing::is_sealed;
 use crate::{conflict_as, Store, StoreResult};
@@ -39,23 +39,23 @@ pub struct NewEndpoint {
 
 impl Store {
     pub async fn create_endpoint(&self, new: NewEndpoint, by: &Actor) -> StoreResult<endpoint::Model> {
-        let id = new.id.into_string();
+        let id = new.id;
         let secret = self.keyring.seal(&new.secret, &secret_context(&id, SECRET));
         let headers = self.seal_headers(&id, &new.headers);
         let signing_key = new.signing_key.map(|key| self.keyring.seal(&key, &secret_context(&id, SIGNING_KEY)));
         let txn = self.db.begin().await?;
         let inserted = endpoint::ActiveModel {
-            id: Set(id),
-            tenant_id: Set(new.tenant_id.into_string()),
-            app_id: Set(new.app_id.into_string()),
+            id: Set(id.into()),
+            tenant_id: Set(new.tenant_id.into()),
+            app_id: Set(new.app_id.into()),
             uid: Set(new.uid),
             url: Set(new.url),
             description: Set(new.description),
             version: Set(new.version),
             disabled: Set(new.disabled),
             rate_limit: Set(new.rate_limit),
-            filter_types: Set(new.filter_types.map(serde_json::Value::from)),
-            channels: Set(new.channels.map(serde_json::Value::from)),
+            filter_types: Set(new.filter_types.map(Names::from)),
+            channels: Set(new.channels.map(Names::from)),
             metadata: Set(new.metadata),
             headers: Set(headers),
             secret: Set(secret),
@@ -78,9 +78,9 @@ impl Store {
     }
 
     /// Every endpoint of an application, oldest first (disabled ones included).
-    pub async fn list_application_endpoints(&self, app_id: &str) -> StoreResult<Vec<endpoint::Model>> {
+    pub async fn list_application_endpoints(&self, app_id: &ApplicationId) -> StoreResult<Vec<endpoint::Model>> {
         let found = endpoint::Entity::find()
-            .filter(endpoint::Column::AppId.eq(app_id))
+            .filter(endpoint::Column::AppId.eq(app_id.as_str()))
             .filter(endpoint::Column::DeletedAt.is_null())
             .order_by_asc(endpoint::Column::Id)
             .all(&self.db)
@@ -89,9 +89,9 @@ impl Store {
     }
 
     /// An application's endpoints, one page at a time.
-    pub async fn list_endpoints(&self, app_id: &str, page: &Page) -> StoreResult<Listed<endpoint::Model>> {
+    pub async fn list_endpoints(&self, app_id: &ApplicationId, page: &Page) -> StoreResult<Listed<endpoint::Model>> {
         let select = endpoint::Entity::find()
-            .filter(endpoint::Column::AppId.eq(app_id))
+            .filter(endpoint::Column::AppId.eq(app_id.as_str()))
             .filter(endpoint::Column::DeletedAt.is_null());
         let listed = fetch_page(&self.db, select, endpoint::Column::Id, page).await?;
         Ok(Listed { items: self.open_endpoints(listed.items)?, ..listed })
@@ -99,11 +99,11 @@ impl Store {
 
     /// An endpoint of an application (found earlier, so already tenant-scoped) by its
     /// id or its `uid`.
-    pub async fn find_endpoint(&self, app_id: &str, id_or_uid: &str) -> StoreResult<Option<endpoint::Model>> {
+    pub async fn find_endpoint(&self, app_id: &ApplicationId, id_or_uid: &str) -> StoreResult<Option<endpoint::Model>> {
         let looks_like_id = EndpointId::has_prefix(id_or_uid);
         let column = if looks_like_id { endpoint::Column::Id } else { endpoint::Column::Uid };
         let found = endpoint::Entity::find()
-            .filter(endpoint::Column::AppId.eq(app_id))
+            .filter(endpoint::Column::AppId.eq(app_id.as_str()))
             .filter(column.eq(id_or_uid))
             .filter(endpoint::Column::DeletedAt.is_null())
             .one(&self.db)
@@ -111,7 +111,7 @@ impl Store {
         let found = match found {
             None if looks_like_id => {
                 endpoint::Entity::find()
-                    .filter(endpoint::Column::AppId.eq(app_id))
+                    .filter(endpoint::Column::AppId.eq(app_id.as_str()))
                     .filter(endpoint::Column::Uid.eq(id_or_uid))
                     .filter(endpoint::Column::DeletedAt.is_null())
                     .one(&self.db)
@@ -202,7 +202,7 @@ impl Store {
         model.headers = self.seal_headers(&model.id, &model.headers);
     }
 
-    fn seal_headers(&self, endpoint_id: &str, headers: &serde_json::Value) -> serde_json::Value {
+    fn seal_headers(&self, endpoint_id: &EndpointId, headers: &serde_json::Value) -> serde_json::Value {
         let mut headers = headers.clone();
         if let Some(object) = headers.as_object_mut() {
             for (name, value) in object.iter_mut() {
@@ -240,10 +240,10 @@ pub(crate) fn audit<'a>(
     now: DateTime<Utc>,
 ) -> Entry<'a> {
     Entry {
-        tenant_id: &endpoint.tenant_id,
+        tenant_id: endpoint.tenant_id.as_str(),
         actor,
         action,
-        target_id: &endpoint.id,
+        target_id: endpoint.id.as_str(),
         outcome: Outcome::Changed,
         detail,
         now,
@@ -254,12 +254,10 @@ pub(crate) fn audit<'a>(
 /// an endpoint without a filter takes every type; an endpoint with channels takes
 /// only messages that share one of them; an endpoint without channels ignores them.
 pub fn endpoint_accepts(endpoint: &endpoint::Model, event_type: &str, channels: Option<&[String]>) -> bool {
-    let listed =
-        |list: &serde_json::Value, wanted: &str| list.as_array().is_some_and(|items| items.iter().any(|i| i == wanted));
-    let type_ok = endpoint.filter_types.as_ref().is_none_or(|filter| listed(filter, event_type));
+    let type_ok = endpoint.filter_types.as_ref().is_none_or(|filter| filter.contains(event_type));
     let channel_ok = match endpoint.channels.as_ref() {
         None => true,
-        Some(own) => channels.unwrap_or_default().iter().any(|channel| listed(own, channel)),
+        Some(own) => channels.unwrap_or_default().iter().any(|channel| own.contains(channel)),
     };
     !endpoint.disabled && type_ok && channel_ok
 }
@@ -269,11 +267,11 @@ const PREVIOUS_SECRET: &str = "previous_secret";
 const SIGNING_KEY: &str = "signing_key";
 
 /// Where a sealed secret lives, bound into its seal so it opens nowhere else.
-fn secret_context(endpoint_id: &str, column: &str) -> String {
+fn secret_context(endpoint_id: &EndpointId, column: &str) -> String {
     format!("endpoint:{endpoint_id}:{column}")
 }
 
 /// Where a sealed header value lives. Header names are case-insensitive.
-fn header_context(endpoint_id: &str, name: &str) -> String {
+fn header_context(endpoint_id: &EndpointId, name: &str) -> String {
     format!("endpoint:{endpoint_id}:header:{}", name.to_ascii_lowercase())
 }

@@ -27,8 +27,8 @@ impl Store {
     /// Creates an event type; a name already used in the tenant is a conflict.
     pub async fn create_event_type(&self, new: NewEventType) -> StoreResult<event_type::Model> {
         event_type::ActiveModel {
-            id: Set(new.id.into_string()),
-            tenant_id: Set(new.tenant_id.into_string()),
+            id: Set(new.id.into()),
+            tenant_id: Set(new.tenant_id.into()),
             name: Set(new.name),
             description: Set(new.description),
             schemas: Set(new.schemas),

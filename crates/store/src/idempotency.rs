@@ -9,7 +9,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 
-use crate::entity::idempotency_key;
+use crate::entity::{idempotency_key, Stored};
 use crate::{Store, StoreResult};
 
 /// What a request with an idempotency key should do.
@@ -36,15 +36,14 @@ impl Store {
         now: DateTime<Utc>,
         expired_before: DateTime<Utc>,
     ) -> StoreResult<IdempotencyClaim> {
-        let tenant_id = tenant_id.as_str();
         idempotency_key::Entity::delete_many()
-            .filter(idempotency_key::Column::TenantId.eq(tenant_id))
+            .filter(idempotency_key::Column::TenantId.eq(tenant_id.as_str()))
             .filter(idempotency_key::Column::Key.eq(key))
             .filter(idempotency_key::Column::CreatedAt.lt(expired_before))
             .exec(&self.db)
             .await?;
         let inserted = idempotency_key::ActiveModel {
-            tenant_id: Set(tenant_id.to_owned()),
+            tenant_id: Set(Stored(tenant_id.clone())),
             key: Set(key.to_owned()),
             request: Set(request.to_owned()),
             response_status: Set(None),
@@ -59,13 +58,13 @@ impl Store {
             Err(error) => return Err(error.into()),
         }
         let existing =
-            idempotency_key::Entity::find_by_id((tenant_id.to_owned(), key.to_owned())).one(&self.db).await?;
+            idempotency_key::Entity::find_by_id((Stored(tenant_id.clone()), key.to_owned())).one(&self.db).await?;
         Ok(match existing {
             None => IdempotencyClaim::InProgress,
             Some(row) if row.request != request => IdempotencyClaim::Mismatch,
             Some(row) => match (row.response_status, row.response_body) {
                 (Some(status), Some(body)) => {
-                    let body = self.keyring.open(&body, &response_context(tenant_id, key))?;
+                    let body = self.keyring.open(&body, &response_context(tenant_id.as_str(), key))?;
                     IdempotencyClaim::Replay { status: status as u16, body }
                 }
                 _ => IdempotencyClaim::InProgress,
@@ -132,13 +131,13 @@ impl Store {
                 .all(&self.db)
                 .await?;
             let Some(last) = page.last() else { break };
-            after = (last.tenant_id.clone(), last.key.clone());
+            after = (last.tenant_id.to_string(), last.key.clone());
             for row in page {
                 let Some(stored) = row.response_body else { continue };
                 if self.keyring.is_current(&stored) {
                     continue;
                 }
-                let context = response_context(&row.tenant_id, &row.key);
+                let context = response_context(row.tenant_id.as_str(), &row.key);
                 let sealed = self.keyring.seal(&self.keyring.open(&stored, &context)?, &context);
                 let result = idempotency_key::Entity::update_many()
                     .col_expr(idempotency_key::Column::ResponseBody, Expr::value(sealed))

@@ -1,11 +1,11 @@
 //! Messages, and the deliveries created with them.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use herald_core::{ApplicationId, DeliveryId, DeliveryStatus, MessageId, TenantId};
+use herald_core::{ApplicationId, DeliveryId, DeliveryStatus, EndpointId, MessageId, TenantId};
 use sea_orm::sea_query::{Expr, LikeExpr, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, TransactionTrait};
 
-use crate::entity::{attempt, delivery, message};
+use crate::entity::{attempt, delivery, message, Names};
 use crate::ordering::sequence_deliveries;
 use crate::paging::{fetch_page, Listed, Page};
 use crate::{bulk, conflict_as, Session, Store, StoreResult};
@@ -103,7 +103,7 @@ fn json_list_contains(column: &str, value: &str) -> SimpleExpr {
 #[derive(Debug, Clone)]
 pub struct PlannedDelivery {
     pub id: DeliveryId,
-    pub endpoint_id: String,
+    pub endpoint_id: EndpointId,
     /// The endpoint is in ordered mode: the delivery keeps the message's ordering key.
     pub ordered: bool,
 }
@@ -114,15 +114,15 @@ fn message_row(new: &NewMessage) -> message::Model {
     // What the database keeps (microseconds), so the answer matches later reads.
     let now = new.now.trunc_subsecs(6);
     message::Model {
-        id: new.id.to_string(),
-        tenant_id: new.tenant_id.to_string(),
-        app_id: new.app_id.to_string(),
+        id: new.id.clone().into(),
+        tenant_id: new.tenant_id.clone().into(),
+        app_id: new.app_id.clone().into(),
         event_type: new.event_type.clone(),
         event_id: new.event_id.clone(),
         payload: new.payload.clone(),
-        channels: new.channels.clone().map(serde_json::Value::from),
+        channels: new.channels.clone().map(Names::from),
         created_at: now,
-        tags: new.tags.clone().map(serde_json::Value::from),
+        tags: new.tags.clone().map(Names::from),
         schema_violations: new.schema_violations.clone().map(serde_json::Value::from),
         payload_expunged: false,
         ordering_key: new.ordering_key.clone(),
@@ -135,12 +135,12 @@ fn delivery_rows(new: &NewMessage, deliveries: &[PlannedDelivery]) -> Vec<delive
     deliveries
         .iter()
         .map(|planned| delivery::Model {
-            id: planned.id.to_string(),
-            tenant_id: new.tenant_id.to_string(),
-            app_id: new.app_id.to_string(),
-            msg_id: new.id.to_string(),
-            endpoint_id: planned.endpoint_id.clone(),
-            status: DeliveryStatus::Pending.as_str().to_owned(),
+            id: planned.id.clone().into(),
+            tenant_id: new.tenant_id.clone().into(),
+            app_id: new.app_id.clone().into(),
+            msg_id: new.id.clone().into(),
+            endpoint_id: planned.endpoint_id.clone().into(),
+            status: DeliveryStatus::Pending.into(),
             attempt_count: 0,
             next_attempt_at: Some(now),
             cycle_start: 0,
@@ -178,7 +178,7 @@ impl Store {
     pub async fn find_message(
         &self,
         tenant_id: &TenantId,
-        app_id: &str,
+        app_id: &ApplicationId,
         id_or_event_id: &str,
     ) -> StoreResult<Option<message::Model>> {
         let key = if MessageId::has_prefix(id_or_event_id) {
@@ -190,12 +190,12 @@ impl Store {
         };
         let mut found = message::Entity::find()
             .filter(message::Column::TenantId.eq(tenant_id.as_str()))
-            .filter(message::Column::AppId.eq(app_id))
+            .filter(message::Column::AppId.eq(app_id.as_str()))
             .filter(key)
             .all(&self.db)
             .await?;
         // An id match wins over an eventId that happens to look like an id.
-        found.sort_by_key(|message| message.id != id_or_event_id);
+        found.sort_by_key(|message| message.id.as_str() != id_or_event_id);
         Ok(found.into_iter().next())
     }
 
@@ -205,7 +205,7 @@ impl Store {
     pub async fn list_messages(
         &self,
         tenant_id: &TenantId,
-        app_id: &str,
+        app_id: &ApplicationId,
         filter: &MessageFilter,
         status: Option<DeliveryStatus>,
         failed_since: Option<DateTime<Utc>>,
@@ -213,7 +213,7 @@ impl Store {
     ) -> StoreResult<Listed<message::Model>> {
         let mut select = message::Entity::find()
             .filter(message::Column::TenantId.eq(tenant_id.as_str()))
-            .filter(message::Column::AppId.eq(app_id))
+            .filter(message::Column::AppId.eq(app_id.as_str()))
             .filter(filter.condition());
         if let Some(status) = status {
             // Served by `ix_deliveries_app_status` (app, status, id).
@@ -222,7 +222,7 @@ impl Store {
                     Query::select()
                         .column(delivery::Column::MsgId)
                         .from(delivery::Entity)
-                        .and_where(delivery::Column::AppId.eq(app_id))
+                        .and_where(delivery::Column::AppId.eq(app_id.as_str()))
                         .and_where(delivery::Column::Status.eq(status.as_str()))
                         .to_owned(),
                 ),
@@ -238,7 +238,7 @@ impl Store {
                         .and_where(attempt::Column::TenantId.eq(tenant_id.as_str()))
                         .and_where(attempt::Column::CreatedAt.gte(since))
                         .and_where(crate::conditions::attempt_failed())
-                        .and_where(attempt::Column::AppId.eq(app_id))
+                        .and_where(attempt::Column::AppId.eq(app_id.as_str()))
                         .to_owned(),
                 ),
             );
@@ -256,11 +256,11 @@ impl Store {
 
     /// Removes a message's payload for good. Deliveries still pending end without
     /// another attempt: there is nothing left to send.
-    pub async fn expunge_message_content(&self, msg_id: &str) -> StoreResult<()> {
+    pub async fn expunge_message_content(&self, msg_id: &MessageId) -> StoreResult<()> {
         message::Entity::update_many()
             .col_expr(message::Column::Payload, Expr::value("{}"))
             .col_expr(message::Column::PayloadExpunged, Expr::value(true))
-            .filter(message::Column::Id.eq(msg_id))
+            .filter(message::Column::Id.eq(msg_id.as_str()))
             .exec(&self.db)
             .await?;
         Ok(())

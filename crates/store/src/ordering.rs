@@ -34,7 +34,7 @@ pub(crate) async fn sequence_deliveries(db: &impl ConnectionTrait, rows: &mut [d
     let mut keys: BTreeMap<OrderKey, Vec<usize>> = BTreeMap::new();
     for (index, row) in rows.iter().enumerate() {
         if let Some(key) = &row.ordering_key {
-            keys.entry((row.endpoint_id.clone(), key.clone())).or_default().push(index);
+            keys.entry((row.endpoint_id.to_string(), key.clone())).or_default().push(index);
         }
     }
     for ((endpoint_id, key), indices) in keys {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::entity::operational_outbox;
 use crate::{DisableReason, Store, StoreResult};
+use herald_core::TenantId;
 
 /// One notice, in the words of Svix's operational webhooks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,8 +57,8 @@ impl OperationalNotice {
 
     pub(crate) fn disabled(endpoint: &crate::entity::endpoint::Model, reason: DisableReason) -> Self {
         Self::EndpointDisabled {
-            app_id: endpoint.app_id.clone(),
-            endpoint_id: endpoint.id.clone(),
+            app_id: endpoint.app_id.to_string(),
+            endpoint_id: endpoint.id.to_string(),
             endpoint_uid: endpoint.uid.clone(),
             reason: match reason {
                 DisableReason::Gone => "gone",
@@ -74,14 +75,14 @@ impl OperationalNotice {
 pub struct OutboxEntry {
     /// Also the `eventId` of the message that carries it.
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub notice: OperationalNotice,
 }
 
 /// Writes notices inside the caller's transaction.
 pub(crate) async fn write_notices(
     db: &impl ConnectionTrait,
-    notices: Vec<(String, OperationalNotice)>,
+    notices: Vec<(TenantId, OperationalNotice)>,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     if notices.is_empty() {
@@ -90,7 +91,7 @@ pub(crate) async fn write_notices(
     let millis = now.timestamp_millis().max(0) as u64;
     let rows = notices.into_iter().map(|(tenant_id, notice)| operational_outbox::ActiveModel {
         id: Set(format!("opn_{millis:013}{}", hex_random())),
-        tenant_id: Set(tenant_id),
+        tenant_id: Set(tenant_id.into()),
         notice: Set(serde_json::to_value(&notice).expect("a notice is plain data")),
         created_at: Set(now),
     });
@@ -115,7 +116,7 @@ impl Store {
             .into_iter()
             .filter_map(|row| {
                 let notice = serde_json::from_value(row.notice).ok()?;
-                Some(OutboxEntry { id: row.id, tenant_id: row.tenant_id, notice })
+                Some(OutboxEntry { id: row.id, tenant_id: row.tenant_id.into_inner(), notice })
             })
             .collect())
     }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_core::api_key::{api_key_matches, hash_api_key};
-use herald_core::TenantId;
+use herald_core::{ApplicationId, TenantId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
@@ -15,8 +15,8 @@ use crate::{Store, StoreResult};
 #[derive(Debug, Clone)]
 pub struct NewPortalToken {
     pub id: String,
-    pub tenant_id: String,
-    pub app_id: String,
+    pub tenant_id: TenantId,
+    pub app_id: ApplicationId,
     /// The token itself; only its hash is written.
     pub token: String,
     pub read_only: bool,
@@ -29,8 +29,8 @@ impl Store {
         let txn = self.db.begin().await?;
         let created = portal_token::ActiveModel {
             id: Set(new.id),
-            tenant_id: Set(new.tenant_id),
-            app_id: Set(new.app_id),
+            tenant_id: Set(new.tenant_id.into()),
+            app_id: Set(new.app_id.into()),
             token_hash: Set(hash_api_key(&new.token)),
             read_only: Set(new.read_only),
             expires_at: Set(new.expires_at),
@@ -45,7 +45,7 @@ impl Store {
             "expiresAt": created.expires_at,
         });
         Entry {
-            tenant_id: &created.tenant_id,
+            tenant_id: created.tenant_id.as_str(),
             actor: by,
             action: Action::PortalTokenIssue,
             target_id: &created.id,

@@ -300,7 +300,7 @@ impl Store {
             }
             let page = select.order_by_asc(endpoint::Column::Id).limit(RESEAL_PAGE).all(&self.db).await?;
             let Some(last) = page.last() else { break };
-            after = last.id.clone();
+            after = last.id.to_string();
             for stored in page {
                 let current = |value: &str| self.keyring.is_current(value);
                 let fresh = current(&stored.secret)

@@ -6,7 +6,7 @@ use herald_core::{ApiKeyId, TenantId};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 
 use crate::audit::{Action, Actor, Entry, Outcome};
-use crate::entity::{api_key, tenant};
+use crate::entity::{api_key, tenant, Stored};
 use crate::{conflict_as, Store, StoreResult};
 
 impl Store {
@@ -22,7 +22,7 @@ impl Store {
     ) -> StoreResult<tenant::Model> {
         let txn = self.db.begin().await?;
         let tenant = tenant::ActiveModel {
-            id: Set(tenant_id.to_string()),
+            id: Set(tenant_id.clone().into()),
             name: Set(name.to_owned()),
             schema_validation: Set("accept".to_owned()),
             created_at: Set(now),
@@ -55,7 +55,7 @@ impl Store {
     }
 
     pub async fn find_tenant(&self, tenant_id: &TenantId) -> StoreResult<Option<tenant::Model>> {
-        Ok(tenant::Entity::find_by_id(tenant_id.as_str()).one(&self.db).await?)
+        Ok(tenant::Entity::find_by_id(Stored(tenant_id.clone())).one(&self.db).await?)
     }
 
     /// The tenant an unrevoked API key belongs to, with the key's id, if any.
@@ -68,7 +68,7 @@ impl Store {
             .await?;
         Ok(found
             .filter(|(row, _)| api_key_matches(key, &row.key_hash))
-            .and_then(|(row, tenant)| tenant.map(|tenant| (tenant, row.id))))
+            .and_then(|(row, tenant)| tenant.map(|tenant| (tenant, row.id.to_string()))))
     }
 
     /// Every tenant, oldest first.
@@ -84,7 +84,9 @@ impl Store {
         by: &Actor,
     ) -> StoreResult<Option<tenant::Model>> {
         let txn = self.db.begin().await?;
-        let Some(tenant) = tenant::Entity::find_by_id(tenant_id.as_str()).one(&txn).await? else { return Ok(None) };
+        let Some(tenant) = tenant::Entity::find_by_id(Stored(tenant_id.clone())).one(&txn).await? else {
+            return Ok(None);
+        };
         let mut active = tenant::ActiveModel::from(tenant);
         active.schema_validation = Set(mode.to_owned());
         let updated = active.update(&txn).await?;
@@ -113,12 +115,13 @@ impl Store {
         by: &Actor,
     ) -> StoreResult<bool> {
         let txn = self.db.begin().await?;
-        let found = api_key::Entity::find_by_id(key_id)
+        let Ok(key_id) = ApiKeyId::parse(key_id) else { return Ok(false) };
+        let found = api_key::Entity::find_by_id(Stored(key_id.clone()))
             .filter(api_key::Column::TenantId.eq(tenant_id.as_str()))
             .one(&txn)
             .await?;
         let Some(found) = found else { return Ok(false) };
-        let mut record = entry(tenant_id, by, Action::ApiKeyRevoke, key_id, serde_json::json!({}), now);
+        let mut record = entry(tenant_id, by, Action::ApiKeyRevoke, key_id.as_str(), serde_json::json!({}), now);
         if found.revoked_at.is_none() {
             let mut active = api_key::ActiveModel::from(found);
             active.revoked_at = Set(Some(now));
@@ -141,8 +144,8 @@ async fn insert_api_key(
     now: DateTime<Utc>,
 ) -> StoreResult<api_key::Model> {
     api_key::ActiveModel {
-        id: Set(key_id.to_string()),
-        tenant_id: Set(tenant_id.to_string()),
+        id: Set(key_id.clone().into()),
+        tenant_id: Set(tenant_id.clone().into()),
         key_hash: Set(hash_api_key(key)),
         name: Set(name.to_owned()),
         created_at: Set(now),

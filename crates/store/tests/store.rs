@@ -2,7 +2,9 @@
 //! database and on a fresh SQLite file, over real connections.
 
 use chrono::{Duration, Utc};
-use herald_core::{ApiKeyId, ApplicationId, AttemptId, DeliveryId, EndpointHealth, EndpointId, MessageId, TenantId};
+use herald_core::{
+    ApiKeyId, ApplicationId, AttemptId, DeliveryId, DeliveryStatus, EndpointHealth, EndpointId, MessageId, TenantId,
+};
 use herald_store::{
     Action, Actor, AttemptFilter, AttemptRecord, AuditFilter, Cursor, DeliveryTransition, NewApplication, NewAttempt,
     NewEndpoint, NewMessage, Page, PlannedDelivery, Store, StoreError,
@@ -56,7 +58,7 @@ async fn tenant(store: &Store, key: &str) -> TenantId {
     tenant
 }
 
-async fn application(store: &Store, tenant: &TenantId, uid: Option<&str>) -> Result<String, StoreError> {
+async fn application(store: &Store, tenant: &TenantId, uid: Option<&str>) -> Result<ApplicationId, StoreError> {
     let new = NewApplication {
         id: id(ApplicationId::generate),
         tenant_id: tenant.clone(),
@@ -66,14 +68,14 @@ async fn application(store: &Store, tenant: &TenantId, uid: Option<&str>) -> Res
         metadata: serde_json::json!({"tier": "gold"}),
         now: Utc::now(),
     };
-    store.create_application(new).await.map(|app| app.id)
+    store.create_application(new).await.map(|app| app.id.into_inner())
 }
 
-async fn endpoint(store: &Store, tenant: &TenantId, app_id: &str, filter: Option<Vec<String>>) -> String {
+async fn endpoint(store: &Store, tenant: &TenantId, app_id: &ApplicationId, filter: Option<Vec<String>>) -> EndpointId {
     let new = NewEndpoint {
         id: id(EndpointId::generate),
         tenant_id: tenant.clone(),
-        app_id: ApplicationId::from_trusted(app_id.to_owned()),
+        app_id: app_id.clone(),
         uid: None,
         url: "https://example.com/hook".into(),
         description: String::new(),
@@ -89,7 +91,7 @@ async fn endpoint(store: &Store, tenant: &TenantId, app_id: &str, filter: Option
         signing_key: None,
         now: Utc::now(),
     };
-    store.create_endpoint(new, &Actor::ApiKey("key_test".into())).await.unwrap().id
+    store.create_endpoint(new, &Actor::ApiKey("key_test".into())).await.unwrap().id.into_inner()
 }
 
 #[tokio::test]
@@ -98,7 +100,7 @@ async fn api_keys_are_stored_hashed_and_authenticate_their_tenant() {
         let key = format!("sk_{}", tag());
         let tenant = tenant(&store, &key).await;
         let (found, key_id) = store.authenticate_api_key(&key).await.unwrap().expect("the key authenticates");
-        assert_eq!(found.id, tenant.as_str());
+        assert_eq!(found.id, tenant);
         assert!(key_id.starts_with("key_"), "{key_id}");
         assert_eq!(found.schema_validation, "accept");
         assert_eq!(store.authenticate_api_key("sk_unknown").await.unwrap(), None);
@@ -114,14 +116,14 @@ async fn audit_entries_commit_with_their_change_and_never_without_it() {
         let app = application(&store, &tenant, None).await.unwrap();
         let portal = Actor::PortalToken("ptk_someone".into());
         let endpoint_id = endpoint(&store, &tenant, &app, None).await;
-        let before = store.find_endpoint(&app, &endpoint_id).await.unwrap().unwrap();
+        let before = store.find_endpoint(&app, endpoint_id.as_str()).await.unwrap().unwrap();
         let mut existing = before.clone();
         existing.uid = Some("taken".into());
         store.update_endpoint(&before, existing, &portal, Action::EndpointUpdate).await.unwrap().expect("not deleted");
 
         // A second endpoint that takes the same uid fails, and so leaves no entry.
         let other_id = endpoint(&store, &tenant, &app, None).await;
-        let other_before = store.find_endpoint(&app, &other_id).await.unwrap().unwrap();
+        let other_before = store.find_endpoint(&app, other_id.as_str()).await.unwrap().unwrap();
         let mut other = other_before.clone();
         other.uid = Some("taken".into());
         let refused = store.update_endpoint(&other_before, other, &portal, Action::EndpointSecretRotate).await;
@@ -155,7 +157,7 @@ async fn a_stale_writer_keeps_what_another_wrote_and_cannot_revive_a_deleted_end
         let app = application(&store, &tenant, None).await.unwrap();
         let by = Actor::Operator;
         let endpoint_id = endpoint(&store, &tenant, &app, None).await;
-        let seen_by_worker = store.find_endpoint(&app, &endpoint_id).await.unwrap().unwrap();
+        let seen_by_worker = store.find_endpoint(&app, endpoint_id.as_str()).await.unwrap().unwrap();
         let seen_by_patch = seen_by_worker.clone();
 
         let mut disabled = seen_by_worker.clone();
@@ -171,7 +173,7 @@ async fn a_stale_writer_keeps_what_another_wrote_and_cannot_revive_a_deleted_end
         assert!(written.disabled, "the stale writer re-enabled the endpoint");
         assert!(written.failing_since.is_some(), "the stale writer reset the failure streak");
         assert_eq!(written.description, "renamed while the worker disabled it");
-        let stored = store.find_endpoint(&app, &endpoint_id).await.unwrap().unwrap();
+        let stored = store.find_endpoint(&app, endpoint_id.as_str()).await.unwrap().unwrap();
         assert!(stored.disabled && stored.description == written.description);
 
         // Deleted between the load and the write: nothing is written, it stays deleted.
@@ -180,15 +182,15 @@ async fn a_stale_writer_keeps_what_another_wrote_and_cannot_revive_a_deleted_end
         late.description = "too late".into();
         let revived = store.update_endpoint(&stored, late, &by, Action::EndpointUpdate).await.unwrap();
         assert!(revived.is_none(), "an update of a deleted endpoint wrote {revived:?}");
-        assert!(store.find_endpoint(&app, &endpoint_id).await.unwrap().is_none(), "the endpoint came back");
+        assert!(store.find_endpoint(&app, endpoint_id.as_str()).await.unwrap().is_none(), "the endpoint came back");
 
         // The same for applications: a stale rename cannot bring one back either.
-        let app_before = store.find_application(&tenant, &app).await.unwrap().unwrap();
+        let app_before = store.find_application(&tenant, app.as_str()).await.unwrap().unwrap();
         store.delete_application(&app_before.id, Utc::now()).await.unwrap();
         let mut renamed = app_before.clone();
         renamed.name = "too late".into();
         assert!(store.update_application(&app_before, renamed).await.unwrap().is_none());
-        assert!(store.find_application(&tenant, &app).await.unwrap().is_none(), "the application came back");
+        assert!(store.find_application(&tenant, app.as_str()).await.unwrap().is_none(), "the application came back");
     }
 }
 
@@ -201,10 +203,13 @@ async fn applications_are_found_by_id_or_uid_only_within_their_tenant() {
         assert!(matches!(application(&store, &mine, Some("acme")).await, Err(StoreError::Conflict(_))));
         application(&store, &theirs, Some("acme")).await.expect("uids are per tenant");
 
-        let by_id = store.find_application(&mine, &app_id).await.unwrap().unwrap();
+        let by_id = store.find_application(&mine, app_id.as_str()).await.unwrap().unwrap();
         assert_eq!(by_id.metadata["tier"], "gold");
         assert_eq!(store.find_application(&mine, "acme").await.unwrap().unwrap().id, app_id);
-        assert!(store.find_application(&theirs, &app_id).await.unwrap().is_none(), "another tenant's app is invisible");
+        assert!(
+            store.find_application(&theirs, app_id.as_str()).await.unwrap().is_none(),
+            "another tenant's app is invisible"
+        );
         assert_ne!(store.find_application(&theirs, "acme").await.unwrap().unwrap().id, app_id);
     }
 }
@@ -227,7 +232,7 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
         let new = NewMessage {
             id: msg_id.clone(),
             tenant_id: tenant.clone(),
-            app_id: ApplicationId::from_trusted(app_id.clone()),
+            app_id: app_id.clone(),
             event_type: "a.b".into(),
             event_id: None,
             payload: r#"{"b": 1, "a": 2}"#.into(),
@@ -247,7 +252,7 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
         let later = now + Duration::seconds(1);
         let overdue = store.overdue_deliveries(later, None, 10).await.unwrap();
         assert_eq!(overdue.len(), 2);
-        let after_first = store.overdue_deliveries(later, Some(&overdue[0].id), 10).await.unwrap();
+        let after_first = store.overdue_deliveries(later, Some(overdue[0].id.as_str()), 10).await.unwrap();
         assert_eq!(after_first.len(), 1);
         assert!(store.overdue_deliveries(now - Duration::seconds(1), None, 10).await.unwrap().is_empty());
 
@@ -256,11 +261,11 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
         let retry_at = now + Duration::seconds(30);
         let attempt = |number: i32| NewAttempt {
             id: id(AttemptId::generate),
-            tenant_id: delivery.tenant_id.clone(),
-            app_id: delivery.app_id.clone(),
-            msg_id: delivery.msg_id.clone(),
-            endpoint_id: delivery.endpoint_id.clone(),
-            delivery_id: delivery.id.clone(),
+            tenant_id: delivery.tenant_id.0.clone(),
+            app_id: delivery.app_id.0.clone(),
+            msg_id: delivery.msg_id.0.clone(),
+            endpoint_id: delivery.endpoint_id.0.clone(),
+            delivery_id: delivery.id.0.clone(),
             attempt_number: number,
             url: "https://example.com/hook".into(),
             status: 2,
@@ -288,7 +293,7 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
             async move { store.record_attempts(vec![record], None).await.unwrap() }
         };
         let state = || async {
-            let stored = store.message_deliveries(msg_id.as_str()).await.unwrap();
+            let stored = store.message_deliveries(&msg_id).await.unwrap();
             let moved = stored.into_iter().find(|d| d.id == delivery.id).unwrap();
             (moved.status, moved.attempt_count, moved.next_attempt_at)
         };
@@ -299,7 +304,7 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
         assert_eq!(state().await, after_first, "the racing duplicate moved nothing");
         let recorded = record(attempt(2), DeliveryTransition::DeadLettered, 1, true).await;
         assert_eq!(recorded.disabled.len(), 1, "the 410 disabled the endpoint");
-        assert_eq!(state().await, ("failed".to_owned(), 2, None));
+        assert_eq!(state().await, (DeliveryStatus::Failed.into(), 2, None));
         let endpoints = store.list_application_endpoints(&app_id).await.unwrap();
         assert!(
             endpoints.iter().find(|e| e.id == delivery.endpoint_id).unwrap().disabled,
@@ -309,23 +314,23 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
         // Three attempt rows (the racing one is recorded too), paged newest first.
         let page = Page::first(2).descending();
         let all = AttemptFilter::default();
-        let first_page = store.list_message_attempts(&tenant, msg_id.as_str(), &all, &page).await.unwrap();
+        let first_page = store.list_message_attempts(&tenant, &msg_id, &all, &page).await.unwrap();
         assert_eq!(first_page.items.len(), 2);
         assert!(first_page.more, "a third attempt lies beyond the first page");
         assert!(first_page.items[0].id > first_page.items[1].id, "newest first");
-        let next = Page { cursor: Some(Cursor::After(first_page.items[1].id.clone())), ..page.clone() };
-        let second_page = store.list_message_attempts(&tenant, msg_id.as_str(), &all, &next).await.unwrap();
+        let next = Page { cursor: Some(Cursor::After(first_page.items[1].id.to_string())), ..page.clone() };
+        let second_page = store.list_message_attempts(&tenant, &msg_id, &all, &next).await.unwrap();
         assert_eq!(second_page.items.len(), 1);
         assert!(!second_page.more);
-        let back = Page { cursor: Some(Cursor::Before(second_page.items[0].id.clone())), ..page.clone() };
-        let previous = store.list_message_attempts(&tenant, msg_id.as_str(), &all, &back).await.unwrap();
+        let back = Page { cursor: Some(Cursor::Before(second_page.items[0].id.to_string())), ..page.clone() };
+        let previous = store.list_message_attempts(&tenant, &msg_id, &all, &back).await.unwrap();
         assert_eq!(
             previous.items.iter().map(|a| &a.id).collect::<Vec<_>>(),
             first_page.items.iter().map(|a| &a.id).collect::<Vec<_>>(),
             "reading backwards returns the previous page in listing order"
         );
         let other = id(TenantId::generate);
-        assert!(store.list_message_attempts(&other, msg_id.as_str(), &all, &page).await.unwrap().items.is_empty());
+        assert!(store.list_message_attempts(&other, &msg_id, &all, &page).await.unwrap().items.is_empty());
     }
 }
 
@@ -346,7 +351,7 @@ async fn a_failed_message_write_leaves_nothing_behind() {
         let new = NewMessage {
             id: msg_id.clone(),
             tenant_id: tenant.clone(),
-            app_id: ApplicationId::from_trusted(app_id.clone()),
+            app_id: app_id.clone(),
             event_type: "a.b".into(),
             event_id: None,
             payload: "{}".into(),
@@ -362,7 +367,7 @@ async fn a_failed_message_write_leaves_nothing_behind() {
             store.find_message(&tenant, &app_id, msg_id.as_str()).await.unwrap().is_none(),
             "the message rolled back"
         );
-        assert!(store.message_deliveries(msg_id.as_str()).await.unwrap().is_empty());
+        assert!(store.message_deliveries(&msg_id).await.unwrap().is_empty());
     }
 }
 
@@ -377,7 +382,7 @@ async fn the_message_writer_commits_concurrent_messages_and_a_bad_one_fails_alon
             let new = NewMessage {
                 id: id(MessageId::generate),
                 tenant_id: tenant.clone(),
-                app_id: ApplicationId::from_trusted(app_id.clone()),
+                app_id: app_id.clone(),
                 event_type: "a.b".into(),
                 event_id: None,
                 payload: "{}".into(),
@@ -415,7 +420,7 @@ async fn the_message_writer_commits_concurrent_messages_and_a_bad_one_fails_alon
         }
         for (n, msg_id) in ids {
             let stored = store.find_message(&tenant, &app_id, msg_id.as_str()).await.unwrap();
-            let deliveries = store.message_deliveries(msg_id.as_str()).await.unwrap();
+            let deliveries = store.message_deliveries(&msg_id).await.unwrap();
             if n == 30 {
                 assert!(results[&n].is_err());
                 assert!(stored.is_none() && deliveries.is_empty(), "the bad message left nothing behind");
@@ -443,7 +448,7 @@ async fn a_batch_load_reads_each_message_once_for_its_fan_out() {
         let new = NewMessage {
             id: id(MessageId::generate),
             tenant_id: tenant.clone(),
-            app_id: ApplicationId::from_trusted(app_id.clone()),
+            app_id: app_id.clone(),
             event_type: "a.b".into(),
             event_id: None,
             payload: "{}".into(),
@@ -478,7 +483,7 @@ async fn ordered_deliveries_are_numbered_held_and_released_one_at_a_time() {
             let new = NewMessage {
                 id: id(MessageId::generate),
                 tenant_id: tenant.clone(),
-                app_id: ApplicationId::from_trusted(app_id.clone()),
+                app_id: app_id.clone(),
                 event_type: "a.b".into(),
                 event_id: None,
                 payload: "{}".into(),
@@ -509,11 +514,11 @@ async fn ordered_deliveries_are_numbered_held_and_released_one_at_a_time() {
         let finish = |delivery: &herald_store::entity::delivery::Model, transition| {
             let attempt = NewAttempt {
                 id: id(AttemptId::generate),
-                tenant_id: delivery.tenant_id.clone(),
-                app_id: delivery.app_id.clone(),
-                msg_id: delivery.msg_id.clone(),
-                endpoint_id: delivery.endpoint_id.clone(),
-                delivery_id: delivery.id.clone(),
+                tenant_id: delivery.tenant_id.0.clone(),
+                app_id: delivery.app_id.0.clone(),
+                msg_id: delivery.msg_id.0.clone(),
+                endpoint_id: delivery.endpoint_id.0.clone(),
+                delivery_id: delivery.id.0.clone(),
                 attempt_number: delivery.attempt_count + 1,
                 url: "https://example.com/hook".into(),
                 status: 0,
@@ -548,7 +553,7 @@ async fn ordered_deliveries_are_numbered_held_and_released_one_at_a_time() {
         assert!(released[0].next_attempt_at.is_some());
         // A replay of the dead head while #2 is on its way does not release #3 early.
         let head_message = store.load_delivery(&head.id).await.unwrap().unwrap().1;
-        let replayed = store.resend(&head_message, &ep, "unused", Utc::now()).await.unwrap();
+        let replayed = store.resend(&head_message, &ep, &id(DeliveryId::generate), Utc::now()).await.unwrap();
         assert!(finish(&replayed, DeliveryTransition::Succeeded).await.is_empty(), "#2 is still on its way");
         let released = finish(&released[0], DeliveryTransition::Succeeded).await;
         assert_eq!(released.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), [third.id.as_str()]);
@@ -556,7 +561,7 @@ async fn ordered_deliveries_are_numbered_held_and_released_one_at_a_time() {
         let (new, planned) = message(Some("k"));
         let (fourth_message, fourth) = store.create_message(new, &planned).await.unwrap();
         assert!(fourth[0].next_attempt_at.is_none() && fourth[0].sequence == Some(4));
-        let resent = store.resend(&fourth_message, &ep, "unused", Utc::now()).await.unwrap();
+        let resent = store.resend(&fourth_message, &ep, &id(DeliveryId::generate), Utc::now()).await.unwrap();
         assert!(resent.next_attempt_at.is_none(), "still held");
         assert_eq!(finish(&released[0], DeliveryTransition::Succeeded).await[0].id, fourth[0].id);
     }
@@ -578,7 +583,7 @@ async fn batch_writes_keep_every_column_and_successes_move_their_deliveries_once
                 let new = NewMessage {
                     id: id(MessageId::generate),
                     tenant_id: tenant.clone(),
-                    app_id: ApplicationId::from_trusted(app_id.clone()),
+                    app_id: app_id.clone(),
                     event_type: format!("order.{n}"),
                     event_id: None,
                     payload: format!(r#"{{"n": {n}, "text": "é ✓"}}"#),
@@ -596,25 +601,25 @@ async fn batch_writes_keep_every_column_and_successes_move_their_deliveries_once
             .collect();
         let created = store.create_messages(batch).await.unwrap();
         for (message, deliveries) in &created {
-            let stored = store.find_message(&tenant, &app_id, &message.id).await.unwrap();
+            let stored = store.find_message(&tenant, &app_id, message.id.as_str()).await.unwrap();
             assert_eq!(stored.as_ref(), Some(message), "the answer is what was stored");
             assert_eq!(&store.message_deliveries(&message.id).await.unwrap(), deliveries);
         }
-        let ids: Vec<String> = created.iter().map(|(_, deliveries)| deliveries[0].id.clone()).collect();
+        let ids: Vec<String> = created.iter().map(|(_, deliveries)| deliveries[0].id.to_string()).collect();
         let loaded = store.load_dispatch_batch(&ids).await.unwrap();
         for (message, deliveries) in &created {
-            let context = &loaded[&deliveries[0].id];
+            let context = &loaded[deliveries[0].id.as_str()];
             assert_eq!((&context.delivery, context.message.as_ref()), (&deliveries[0], message));
             assert_eq!(context.endpoint.as_ref().unwrap().id, ep);
         }
 
         let attempt = |delivery: &herald_store::entity::delivery::Model, status: i16, outcome: &str| NewAttempt {
             id: id(AttemptId::generate),
-            tenant_id: delivery.tenant_id.clone(),
-            app_id: delivery.app_id.clone(),
-            msg_id: delivery.msg_id.clone(),
-            endpoint_id: delivery.endpoint_id.clone(),
-            delivery_id: delivery.id.clone(),
+            tenant_id: delivery.tenant_id.0.clone(),
+            app_id: delivery.app_id.0.clone(),
+            msg_id: delivery.msg_id.0.clone(),
+            endpoint_id: delivery.endpoint_id.0.clone(),
+            delivery_id: delivery.id.0.clone(),
             attempt_number: 1,
             url: "https://example.com/hook".into(),
             status,
@@ -694,9 +699,9 @@ async fn batch_writes_keep_every_column_and_successes_move_their_deliveries_once
         }
         assert_eq!(stored.len(), 5, "the racing duplicate is recorded too");
         for new in &expected {
-            let row = stored.iter().find(|a| a.id == new.id.as_str()).expect("every attempt is recorded");
+            let row = stored.iter().find(|a| a.id == new.id).expect("every attempt is recorded");
             assert_eq!(
-                (&row.tenant_id, &row.app_id, &row.msg_id, &row.endpoint_id, &row.delivery_id, &row.url),
+                (&row.tenant_id.0, &row.app_id.0, &row.msg_id.0, &row.endpoint_id.0, &row.delivery_id.0, &row.url),
                 (&new.tenant_id, &new.app_id, &new.msg_id, &new.endpoint_id, &new.delivery_id, &new.url)
             );
             assert_eq!(

@@ -7,7 +7,7 @@ use chrono::Utc;
 use herald_core::breaker::counts_as_failure;
 use herald_core::delivery::SvixMessageStatus;
 use herald_core::signing::signature_header;
-use herald_core::{decide, AttemptId, Decision, EndpointHealth, EndpointSecret, EndpointSigningKey};
+use herald_core::{decide, AttemptId, Decision, DeliveryId, EndpointHealth, EndpointSecret, EndpointSigningKey};
 use herald_queue::{ReceivedDelivery, Settlement};
 use herald_store::entity::{delivery, endpoint, message};
 use herald_store::{AttemptRecord, DeliveryTransition, DispatchContext, NewAttempt, Session};
@@ -84,7 +84,10 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
     let fresh = dispatch.prefetched.as_ref().filter(|(_, at)| at.elapsed() < PREFETCH_FRESH);
     let context = match fresh {
         Some((context, _)) => Some(context.clone()),
-        None => ctx.store.load_dispatch(delivery_id).await?,
+        None => match DeliveryId::parse(delivery_id) {
+            Ok(id) => ctx.store.load_dispatch(&id).await?,
+            Err(_) => None,
+        },
     };
     let Some(DispatchContext { delivery, message, endpoint }) = context else {
         tracing::warn!(delivery = %delivery_id, "queued delivery not in the database; dropping the entry");
@@ -93,10 +96,7 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
     };
     let attempts_made = received.delivery.attempts_made as i32;
     let held = delivery.next_attempt_at.is_none();
-    if delivery.status() != Some(herald_core::DeliveryStatus::Pending)
-        || delivery.attempt_count != attempts_made
-        || held
-    {
+    if *delivery.status != herald_core::DeliveryStatus::Pending || delivery.attempt_count != attempts_made || held {
         // A stale duplicate: the delivery moved on since this entry was queued. (A held
         // ordered delivery is queued again when its predecessor finishes.)
         ctx.queue.ack(received).await?;
@@ -116,8 +116,8 @@ pub async fn process(ctx: &WorkerContext, dispatch: &Dispatch) -> Result<Handled
         delivery.next_attempt_at.unwrap_or(message.created_at).into(),
         || {
             vec![
-                herald_observability::trace::KeyValue::new("tenant", delivery.tenant_id.clone()),
-                herald_observability::trace::KeyValue::new("endpoint", delivery.endpoint_id.clone()),
+                herald_observability::trace::KeyValue::new("tenant", delivery.tenant_id.to_string()),
+                herald_observability::trace::KeyValue::new("endpoint", delivery.endpoint_id.to_string()),
                 herald_observability::trace::KeyValue::new("attempt", i64::from(attempts_made + 1)),
             ]
         },
@@ -148,14 +148,14 @@ async fn attempt(
             .finish_delivery_without_attempt(&delivery, attempts_made, DeliveryTransition::DeadLettered, Utc::now())
             .await?;
         ctx.queue.ack(received).await?;
-        ctx.metrics.delivery_finished(&delivery.tenant_id, false);
+        ctx.metrics.delivery_finished(delivery.tenant_id.as_str(), false);
         crate::queue_released(&ctx.queue, &released).await;
         return Ok(Handled::NotSent);
     };
 
     // The endpoint's rate limit: a short wait holds this lane slot (the lane is that
     // endpoint's anyway); a long one parks the delivery without spending an attempt.
-    while let Some(wait) = ctx.limits.wait_time(&endpoint.id, endpoint.rate_limit) {
+    while let Some(wait) = ctx.limits.wait_time(endpoint.id.as_str(), endpoint.rate_limit) {
         if wait > MAX_RATE_WAIT {
             let due = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
             ctx.queue.retry_later(received, attempts_made as u32, due.timestamp_millis()).await?;
@@ -177,7 +177,12 @@ async fn attempt(
     }
     let request_headers = crate::sender::headers_json(&headers, usize::MAX);
     let sent = ctx.sender.send(&endpoint.url, headers, message.payload.clone()).await;
-    ctx.metrics.attempt(&delivery.tenant_id, &endpoint.id, sent.outcome.class(), sent.duration.as_secs_f64());
+    ctx.metrics.attempt(
+        delivery.tenant_id.as_str(),
+        endpoint.id.as_str(),
+        sent.outcome.class(),
+        sent.duration.as_secs_f64(),
+    );
     let decision =
         decide(&sent.outcome, attempt_in_cycle as u32, &ctx.config.policy, Utc::now(), rand::random::<f64>());
     let transition = match decision {
@@ -192,11 +197,11 @@ async fn attempt(
     let succeeded = matches!(transition, DeliveryTransition::Succeeded);
     let record = NewAttempt {
         id: fresh_id(AttemptId::generate),
-        tenant_id: delivery.tenant_id.clone(),
-        app_id: delivery.app_id.clone(),
-        msg_id: delivery.msg_id.clone(),
-        endpoint_id: delivery.endpoint_id.clone(),
-        delivery_id: delivery.id.clone(),
+        tenant_id: delivery.tenant_id.0.clone(),
+        app_id: delivery.app_id.0.clone(),
+        msg_id: delivery.msg_id.0.clone(),
+        endpoint_id: delivery.endpoint_id.0.clone(),
+        delivery_id: delivery.id.0.clone(),
         attempt_number,
         url: endpoint.url.clone(),
         status: if succeeded { SvixMessageStatus::Success } else { SvixMessageStatus::Fail }.code().into(),
@@ -250,12 +255,12 @@ fn webhook_headers(
         .and_then(|text| EndpointSecret::parse(text).ok());
     let timestamp = now.timestamp();
     let secrets: Vec<&EndpointSecret> = std::iter::once(&secret).chain(previous.as_ref()).collect();
-    let mut signature = signature_header(secrets, &message.id, timestamp, message.payload.as_bytes());
+    let mut signature = signature_header(secrets, message.id.as_str(), timestamp, message.payload.as_bytes());
     if let Some(stored) = &endpoint.signing_key {
         // The endpoint opted into asymmetric signatures: a `v1a` entry beside the HMAC ones.
         let key = EndpointSigningKey::parse(stored).map_err(|e| WorkerError::BadEndpoint(e.to_string()))?;
         signature.push(' ');
-        signature.push_str(&key.sign(&message.id, timestamp, message.payload.as_bytes()));
+        signature.push_str(&key.sign(message.id.as_str(), timestamp, message.payload.as_bytes()));
     }
     let value = |text: &str| HeaderValue::from_str(text).map_err(|e| WorkerError::BadEndpoint(e.to_string()));
 

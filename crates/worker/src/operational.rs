@@ -16,7 +16,7 @@
 //! or a worker dies between sending and removing.
 
 use chrono::Utc;
-use herald_core::{ApplicationId, DeliveryId, MessageId, TenantId};
+use herald_core::{DeliveryId, MessageId};
 use herald_store::entity::delivery;
 use herald_store::{endpoint_accepts, NewMessage, OperationalNotice, OutboxEntry, PlannedDelivery, StoreError};
 use serde_json::json;
@@ -83,9 +83,9 @@ impl OperationalWebhooks {
     async fn send(&self, entry: &OutboxEntry) -> Result<(), WorkerError> {
         let Some(app_uid) = self.app_uid.as_deref() else { return Ok(()) };
         let notice = &entry.notice;
-        let tenant = TenantId::from_trusted(entry.tenant_id.clone());
+        let tenant = entry.tenant_id.clone();
         let Some(operational_app) = self.store.find_application(&tenant, app_uid).await? else { return Ok(()) };
-        if operational_app.id == notice.app_id() {
+        if operational_app.id.as_str() == notice.app_id() {
             return Ok(());
         }
         let about = self.store.find_application(&tenant, notice.app_id()).await?;
@@ -142,14 +142,14 @@ impl OperationalWebhooks {
             .filter(|endpoint| endpoint_accepts(endpoint, event_type, None))
             .map(|endpoint| PlannedDelivery {
                 id: fresh_id(DeliveryId::generate),
-                endpoint_id: endpoint.id.clone(),
+                endpoint_id: endpoint.id.0.clone(),
                 ordered: false,
             })
             .collect();
         let message = NewMessage {
             id: fresh_id(MessageId::generate),
             tenant_id: tenant.clone(),
-            app_id: ApplicationId::from_trusted(operational_app.id.clone()),
+            app_id: operational_app.id.0.clone(),
             event_type: event_type.to_owned(),
             // The notice's id: a second send of it conflicts instead of duplicating.
             event_id: Some(entry.id.clone()),

@@ -48,7 +48,7 @@ pub async fn reconcile_once(ctx: &WorkerContext) -> Result<usize, WorkerError> {
     for _ in 0..MAX_PAGES {
         let overdue = ctx.store.overdue_deliveries(due_before, after.as_deref(), PAGE).await?;
         let Some(last) = overdue.last() else { break };
-        after = Some(last.id.clone());
+        after = Some(last.id.to_string());
         let full_page = overdue.len() as u64 == PAGE;
 
         let mut by_tenant: BTreeMap<TenantId, Vec<DueDelivery>> = BTreeMap::new();

@@ -101,7 +101,7 @@ async fn write(session: &mut Session, queue: &Queue, config: &RecorderConfig, ba
     let count = batch.len();
     let mut records = Vec::with_capacity(count);
     let mut settlements = Vec::with_capacity(count);
-    let finished: Vec<(String, bool)> = batch
+    let finished: Vec<(herald_core::TenantId, bool)> = batch
         .iter()
         .filter(|recorded| !matches!(recorded.record.transition, DeliveryTransition::Retry { .. }))
         .map(|recorded| {
@@ -127,7 +127,7 @@ async fn write(session: &mut Session, queue: &Queue, config: &RecorderConfig, ba
         tracing::warn!(%error, count, "cannot settle recorded deliveries; they will be reclaimed");
     }
     for (tenant, succeeded) in finished {
-        config.metrics.delivery_finished(&tenant, succeeded);
+        config.metrics.delivery_finished(tenant.as_str(), succeeded);
     }
     crate::queue_released(queue, &recorded.released).await;
     for disabled in recorded.disabled {

@@ -33,7 +33,7 @@ pub struct TenantOut {
 impl From<tenant::Model> for TenantOut {
     fn from(model: tenant::Model) -> Self {
         Self {
-            id: model.id,
+            id: model.id.to_string(),
             name: model.name,
             schema_validation: model.schema_validation,
             created_at: model.created_at,
@@ -75,7 +75,7 @@ pub struct ApiKeyOut {
 
 impl From<api_key::Model> for ApiKeyOut {
     fn from(model: api_key::Model) -> Self {
-        Self { id: model.id, name: model.name, created_at: model.created_at, revoked_at: model.revoked_at }
+        Self { id: model.id.to_string(), name: model.name, created_at: model.created_at, revoked_at: model.revoked_at }
     }
 }
 
@@ -93,8 +93,9 @@ pub struct ApiKeyIn {
     pub name: String,
 }
 
-fn tenant_id(value: String) -> TenantId {
-    TenantId::from_trusted(value)
+/// The path's tenant id; one that is not a tenant id names no tenant.
+fn tenant_id(value: String) -> ApiResult<TenantId> {
+    TenantId::parse(&value).map_err(|_| ApiError::NotFound("tenant"))
 }
 
 /// Lists every tenant.
@@ -127,7 +128,7 @@ pub async fn update_tenant(
     Path(id): Path<String>,
     ValidJson(body): ValidJson<TenantPatch>,
 ) -> ApiResult<Json<TenantOut>> {
-    let id = tenant_id(id);
+    let id = tenant_id(id)?;
     let updated = match body.schema_validation {
         Some(mode) => set_schema_validation(&state.store, &id, &mode).await?,
         None => state.store.find_tenant(&id).await?.ok_or(ApiError::NotFound("tenant"))?,
@@ -144,7 +145,7 @@ pub async fn list_api_keys(
     _: Operator,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<ApiKeyOut>>> {
-    let id = tenant_id(id);
+    let id = tenant_id(id)?;
     state.store.find_tenant(&id).await?.ok_or(ApiError::NotFound("tenant"))?;
     Ok(Json(state.store.list_api_keys(&id).await?.into_iter().map(ApiKeyOut::from).collect()))
 }
@@ -159,7 +160,7 @@ pub async fn create_api_key(
     Path(id): Path<String>,
     ValidJson(body): ValidJson<ApiKeyIn>,
 ) -> ApiResult<(StatusCode, Json<ApiKeyCreatedOut>)> {
-    let (record, key) = new_api_key(&state.store, &tenant_id(id), &body.name).await?;
+    let (record, key) = new_api_key(&state.store, &tenant_id(id)?, &body.name).await?;
     Ok((StatusCode::CREATED, Json(ApiKeyCreatedOut { record: record.into(), key })))
 }
 
@@ -172,7 +173,7 @@ pub async fn revoke_api_key(
     _: Operator,
     Path((id, key_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    if state.store.revoke_api_key(&tenant_id(id), &key_id, Utc::now(), &Actor::Operator).await? {
+    if state.store.revoke_api_key(&tenant_id(id)?, &key_id, Utc::now(), &Actor::Operator).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("api key"))

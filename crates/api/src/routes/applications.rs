@@ -74,7 +74,7 @@ pub async fn list_applications(
         return Err(ApiError::query("search", "must be at most 256 characters"));
     }
     let listed = state.store.list_applications(&caller.tenant_id(), search, &page).await?;
-    Ok(Json(envelope(listed, &page, |app| app.id.clone(), ApplicationOut::from)))
+    Ok(Json(envelope(listed, &page, |app| app.id.to_string(), ApplicationOut::from)))
 }
 
 /// Creates an application. With `?get_if_exists=true` and a `uid` already in use,
@@ -120,7 +120,7 @@ pub async fn get_application(
     caller: Caller,
     Path(app_id): Path<String>,
 ) -> ApiResult<Json<ApplicationOut>> {
-    Ok(Json(caller.application(&state, &app_id).await?.into()))
+    Ok(Json(caller.application(&state, &app_id).await?.into_model().into()))
 }
 
 /// Replaces an application; creates it (with `app_id` as its `uid`) when it does not exist.

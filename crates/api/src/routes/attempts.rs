@@ -66,9 +66,9 @@ pub fn status_text(status: i16) -> &'static str {
 impl From<attempt::Model> for MessageAttemptOut {
     fn from(model: attempt::Model) -> Self {
         Self {
-            id: model.id,
-            msg_id: model.msg_id,
-            endpoint_id: model.endpoint_id,
+            id: model.id.to_string(),
+            msg_id: model.msg_id.to_string(),
+            endpoint_id: model.endpoint_id.to_string(),
             url: model.url,
             response: model.response,
             response_status_code: model.response_status_code,
@@ -89,7 +89,7 @@ impl From<attempt::Model> for MessageAttemptOut {
 
 /// A delivery's state as Svix's MessageStatus code.
 fn delivery_status(model: &delivery::Model) -> i16 {
-    let status = match DeliveryStatus::parse(&model.status) {
+    let status = match DeliveryStatus::parse(model.status.as_str()) {
         Some(DeliveryStatus::Succeeded) => SvixMessageStatus::Success,
         Some(DeliveryStatus::Pending) => SvixMessageStatus::Pending,
         _ => SvixMessageStatus::Fail,
@@ -155,7 +155,7 @@ impl ListAttemptsQuery {
 async fn attach_messages(state: &ApiState, items: &mut [MessageAttemptOut]) -> ApiResult<()> {
     let ids: Vec<String> = items.iter().map(|a| a.msg_id.clone()).collect();
     let messages: HashMap<String, _> =
-        state.store.messages_by_id(ids).await?.into_iter().map(|m| (m.id.clone(), m)).collect();
+        state.store.messages_by_id(ids).await?.into_iter().map(|m| (m.id.to_string(), m)).collect();
     for item in items {
         item.msg = messages.get(&item.msg_id).cloned().map(|m| MessageOut::from_model(m, true));
     }
@@ -176,7 +176,7 @@ pub async fn list_by_endpoint(
     let endpoint = state.store.find_endpoint(&app.id, &endpoint_id).await?.ok_or(ApiError::NotFound("endpoint"))?;
     let page = query.page()?;
     let listed = state.store.list_endpoint_attempts(&caller.tenant_id(), &endpoint.id, &query.filter()?, &page).await?;
-    let mut out = envelope(listed, &page, |a| a.id.clone(), MessageAttemptOut::from);
+    let mut out = envelope(listed, &page, |a| a.id.to_string(), MessageAttemptOut::from);
     if query.with_content {
         attach_messages(&state, &mut out.data).await?;
     }
@@ -200,11 +200,11 @@ pub async fn list_by_message(
     if let Some(endpoint_id) = filter.endpoint_id.take() {
         // Accept the endpoint's uid too; an unknown endpoint matches nothing.
         let found = state.store.find_endpoint(&app.id, &endpoint_id).await?;
-        filter.endpoint_id = Some(found.map_or(endpoint_id, |e| e.id));
+        filter.endpoint_id = Some(found.map_or(endpoint_id, |e| e.id.to_string()));
     }
     let page = query.page()?;
     let listed = state.store.list_message_attempts(&tenant, &message.id, &filter, &page).await?;
-    let mut out = envelope(listed, &page, |a| a.id.clone(), MessageAttemptOut::from);
+    let mut out = envelope(listed, &page, |a| a.id.to_string(), MessageAttemptOut::from);
     if query.with_content {
         attach_messages(&state, &mut out.data).await?;
     }
@@ -223,8 +223,11 @@ pub async fn get_attempt(
     let app = caller.application(&state, &app_id).await?;
     let tenant = caller.tenant_id();
     let message = state.store.find_message(&tenant, &app.id, &msg_id).await?.ok_or(ApiError::NotFound("message"))?;
-    let found =
-        state.store.find_attempt(&tenant, &message.id, &attempt_id).await?.ok_or(ApiError::NotFound("attempt"))?;
+    let found = state
+        .store
+        .find_attempt(&tenant, message.id.as_str(), &attempt_id)
+        .await?
+        .ok_or(ApiError::NotFound("attempt"))?;
     Ok(Json(found.into()))
 }
 
@@ -240,9 +243,12 @@ pub async fn expunge_attempt_content(
     let app = caller.application(&state, &app_id).await?;
     let tenant = caller.tenant_id();
     let message = state.store.find_message(&tenant, &app.id, &msg_id).await?.ok_or(ApiError::NotFound("message"))?;
-    let found =
-        state.store.find_attempt(&tenant, &message.id, &attempt_id).await?.ok_or(ApiError::NotFound("attempt"))?;
-    state.store.expunge_attempt_content(&found.id).await?;
+    let found = state
+        .store
+        .find_attempt(&tenant, message.id.as_str(), &attempt_id)
+        .await?
+        .ok_or(ApiError::NotFound("attempt"))?;
+    state.store.expunge_attempt_content(found.id.as_str()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -311,17 +317,17 @@ pub async fn list_attempted_messages(
     let page = PageQuery { limit: query.limit, iterator: query.iterator.clone() }.page()?;
     let tenant = caller.tenant_id();
     let listed = state.store.list_endpoint_deliveries(&tenant, &endpoint.id, status, &filter, &page).await?;
-    let ids = listed.items.iter().map(|d| d.msg_id.clone()).collect();
+    let ids = listed.items.iter().map(|d| d.msg_id.to_string()).collect();
     let mut messages: HashMap<String, _> =
-        state.store.messages_by_id(ids).await?.into_iter().map(|m| (m.id.clone(), m)).collect();
+        state.store.messages_by_id(ids).await?.into_iter().map(|m| (m.id.to_string(), m)).collect();
     let with_content = query.with_content;
     let out = envelope(
         listed,
         &page,
-        |d| d.id.clone(),
+        |d| d.id.to_string(),
         |d| {
             let status = delivery_status(&d);
-            let message = messages.remove(&d.msg_id).map(|m| MessageOut::from_model(m, with_content));
+            let message = messages.remove(d.msg_id.as_str()).map(|m| MessageOut::from_model(m, with_content));
             (message, status, d.next_attempt_at)
         },
     );
@@ -372,22 +378,22 @@ pub async fn list_attempted_destinations(
     let mut page = query.page()?;
     page.order = herald_store::Order::Ascending;
     let listed = state.store.list_message_deliveries(&message.id, &page).await?;
-    let ids = listed.items.iter().map(|d| d.endpoint_id.clone()).collect();
+    let ids = listed.items.iter().map(|d| d.endpoint_id.to_string()).collect();
     let mut endpoints: HashMap<String, _> =
-        state.store.endpoints_by_id(ids).await?.into_iter().map(|e| (e.id.clone(), e)).collect();
+        state.store.endpoints_by_id(ids).await?.into_iter().map(|e| (e.id.to_string(), e)).collect();
     let out = envelope(
         listed,
         &page,
-        |d| d.id.clone(),
+        |d| d.id.to_string(),
         |d| {
             let status = delivery_status(&d);
-            let upcoming = match d.next_attempt_at.filter(|_| d.status == DeliveryStatus::Pending.as_str()) {
+            let upcoming = match d.next_attempt_at.filter(|_| *d.status == DeliveryStatus::Pending) {
                 Some(next) => {
                     state.config.retry_schedule.upcoming((d.attempt_count - d.cycle_start + 1).max(1) as u32, next)
                 }
                 None => Vec::new(),
             };
-            (endpoints.remove(&d.endpoint_id), status, d.next_attempt_at, upcoming)
+            (endpoints.remove(d.endpoint_id.as_str()), status, d.next_attempt_at, upcoming)
         },
     );
     let data = out

@@ -44,8 +44,8 @@ pub struct AuditEntryOut {
 impl From<audit_entry::Model> for AuditEntryOut {
     fn from(row: audit_entry::Model) -> Self {
         Self {
-            id: row.id,
-            tenant_id: row.tenant_id,
+            id: row.id.to_string(),
+            tenant_id: row.tenant_id.map(|id| id.to_string()),
             actor_kind: row.actor_kind,
             actor_id: row.actor_id,
             action: row.action,
@@ -110,7 +110,7 @@ async fn list(
     };
     let page = page_of(limit, iterator, order)?;
     let listed = state.store.list_audit(&AuditFilter { tenant_id, action }, &page).await?;
-    Ok(envelope(listed, &page, |row| row.id.clone(), AuditEntryOut::from))
+    Ok(envelope(listed, &page, |row| row.id.to_string(), AuditEntryOut::from))
 }
 
 /// The tenant's audit log: every management action on its objects, newest first.
@@ -123,8 +123,15 @@ pub async fn list_tenant_audit(
     ValidQuery(query): ValidQuery<AuditQuery>,
 ) -> ApiResult<Json<ListResponse<AuditEntryOut>>> {
     let tenant = Some(caller.0.id.clone());
-    let listed =
-        list(&state, tenant, query.limit, query.iterator.as_deref(), query.order, query.action.as_deref()).await?;
+    let listed = list(
+        &state,
+        tenant.map(|id| id.to_string()),
+        query.limit,
+        query.iterator.as_deref(),
+        query.order,
+        query.action.as_deref(),
+    )
+    .await?;
     Ok(Json(listed))
 }
 

@@ -74,7 +74,7 @@ pub async fn app_portal_access(
         .slug_list(body.feature_flags.as_deref(), 100, 256, "featureFlags")
         .finish()?;
     let tenant = caller.tenant_id();
-    let app = find_or_create_application(&state, &tenant, &app_id, body.application).await?;
+    let app = find_or_create_application(&state, &caller, &app_id, body.application).await?;
     let now = Utc::now();
     let expires_at = now + Duration::seconds(expiry as i64);
     let token = format!("{PORTAL_TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>()));
@@ -83,8 +83,8 @@ pub async fn app_portal_access(
         .create_portal_token(
             NewPortalToken {
                 id: crate::ids::fresh(herald_core::ApiKeyId::generate).into_string().replacen("key_", "ptk_", 1),
-                tenant_id: tenant.into_string(),
-                app_id: app.id.clone(),
+                tenant_id: tenant,
+                app_id: app.id.0.clone(),
                 token: token.clone(),
                 read_only: body.read_only.unwrap_or(false),
                 expires_at,

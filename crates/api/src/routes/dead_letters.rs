@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
+use herald_core::ApplicationId;
 use herald_store::{DeadLetter, DeadLetterSelection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -42,8 +43,8 @@ impl From<DeadLetter> for DeadLetterOut {
     fn from(letter: DeadLetter) -> Self {
         let last = letter.last_attempt;
         Self {
-            msg_id: letter.delivery.msg_id,
-            endpoint_id: letter.delivery.endpoint_id,
+            msg_id: letter.delivery.msg_id.to_string(),
+            endpoint_id: letter.delivery.endpoint_id.to_string(),
             event_type: letter.event_type,
             event_id: letter.event_id,
             attempt_count: letter.delivery.attempt_count,
@@ -125,7 +126,7 @@ pub async fn list_dead_letters(
     let selection = resolve(&state, &app.id, selection).await?;
     let page = PageQuery { limit: query.limit, iterator: query.iterator }.page()?.descending();
     let listed = state.store.list_dead_letters(&caller.tenant_id(), &app.id, &selection, &page).await?;
-    Ok(Json(envelope(listed, &page, |letter| letter.delivery.id.clone(), DeadLetterOut::from)))
+    Ok(Json(envelope(listed, &page, |letter| letter.delivery.id.to_string(), DeadLetterOut::from)))
 }
 
 /// Replays dead letters: each goes back to the queue in a new manual retry cycle (its
@@ -168,7 +169,11 @@ pub async fn discard_dead_letters(
 }
 
 /// Checks a selection and turns an endpoint uid into its id. An unknown endpoint is a 404.
-async fn resolve(state: &ApiState, app_id: &str, body: DeadLetterSelectionIn) -> ApiResult<DeadLetterSelection> {
+async fn resolve(
+    state: &ApiState,
+    app_id: &ApplicationId,
+    body: DeadLetterSelectionIn,
+) -> ApiResult<DeadLetterSelection> {
     let mut check = Validator::default();
     if let (Some(since), Some(until)) = (body.since, body.until) {
         check.check(since < until, &["since"], "must be before `until`");
@@ -181,7 +186,7 @@ async fn resolve(state: &ApiState, app_id: &str, body: DeadLetterSelectionIn) ->
         None => None,
         Some(wanted) => {
             let endpoint = state.store.find_endpoint(app_id, &wanted).await?.ok_or(ApiError::NotFound("endpoint"))?;
-            Some(endpoint.id)
+            Some(endpoint.id.into_inner())
         }
     };
     Ok(DeadLetterSelection { endpoint_id, msg_ids: body.msg_ids, since: body.since, until: body.until })

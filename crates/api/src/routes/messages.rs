@@ -130,7 +130,7 @@ pub async fn create_message(
         Some(routing) => routing,
         None => {
             let generation = state.cache.generation();
-            let app = find_or_create_application(&state, &tenant, &app_id, body.application.clone()).await?;
+            let app = find_or_create_application(&state, &caller, &app_id, body.application.clone()).await?;
             let endpoints = state.store.list_application_endpoints(&app.id).await?;
             let routing = Arc::new(AppRouting { app, endpoints });
             state.cache.remember_routing(tenant.as_str(), &app_id, routing.clone(), generation);
@@ -156,7 +156,7 @@ pub async fn create_message(
 
 fn duplicate(original: message::Model, with_content: bool) -> (StatusCode, HeaderMap, Json<MessageOut>) {
     let mut headers = HeaderMap::new();
-    if let Ok(value) = HeaderValue::from_str(&original.id) {
+    if let Ok(value) = HeaderValue::from_str(original.id.as_str()) {
         headers.insert("herald-duplicate-of", value);
     }
     (StatusCode::ACCEPTED, headers, Json(MessageOut::from_model(original, with_content)))
@@ -224,7 +224,7 @@ pub async fn list_messages(
         .list_messages(&caller.tenant_id(), &app.id, &query.filter(), status, query.failed_since, &page)
         .await?;
     let with_content = query.with_content;
-    Ok(Json(envelope(listed, &page, |m| m.id.clone(), |m| MessageOut::from_model(m, with_content))))
+    Ok(Json(envelope(listed, &page, |m| m.id.to_string(), |m| MessageOut::from_model(m, with_content))))
 }
 
 /// Gets a message by id or `eventId`.

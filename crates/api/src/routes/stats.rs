@@ -130,7 +130,7 @@ pub async fn overview(
     let series = state.store.tenant_series(&tenant, since, until, buckets).await?;
     let ids = counts.iter().map(|c| c.app_id.clone()).collect();
     let apps: HashMap<String, _> =
-        state.store.applications_by_id(&tenant, ids).await?.into_iter().map(|a| (a.id.clone(), a)).collect();
+        state.store.applications_by_id(&tenant, ids).await?.into_iter().map(|a| (a.id.to_string(), a)).collect();
 
     let mut total = StatusCounts::default();
     let (mut dead_letters, mut failing_deliveries, mut failed_attempts) = (0, 0, 0);

@@ -9,11 +9,12 @@
 //! queues them if that fails).
 
 use chrono::Utc;
-use herald_core::{ApplicationId, DeliveryId, MessageId, TenantId};
-use herald_store::entity::{application, delivery, endpoint, message, tenant};
+use herald_core::{DeliveryId, MessageId, TenantId};
+use herald_store::entity::{delivery, endpoint, message, tenant};
 use herald_store::{endpoint_accepts, NewMessage, PlannedDelivery, StoreError};
 use serde_json::value::RawValue;
 
+use crate::auth::ScopedApp;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::fresh;
 use crate::schema::{SchemaMode, SchemaVerdict};
@@ -43,7 +44,7 @@ impl Recipients<'_> {
     fn plan(self, event_type: &str, channels: Option<&[String]>) -> Vec<PlannedDelivery> {
         let planned = |endpoint: &endpoint::Model| PlannedDelivery {
             id: fresh(DeliveryId::generate),
-            endpoint_id: endpoint.id.clone(),
+            endpoint_id: endpoint.id.0.clone(),
             ordered: endpoint.ordered,
         };
         match self {
@@ -71,11 +72,11 @@ pub enum Accepted {
 pub async fn accept_message(
     state: &ApiState,
     tenant: &tenant::Model,
-    app: &application::Model,
+    app: &ScopedApp,
     recipients: Recipients<'_>,
     draft: Draft,
 ) -> ApiResult<Accepted> {
-    let tenant_id = TenantId::from_trusted(tenant.id.clone());
+    let tenant_id = tenant.id.0.clone();
     if let Some(original) = original(state, &tenant_id, app, draft.event_id.as_deref()).await? {
         return Ok(Accepted::Duplicate(original));
     }
@@ -93,7 +94,7 @@ pub async fn accept_message(
     let new = NewMessage {
         id: fresh(MessageId::generate),
         tenant_id: tenant_id.clone(),
-        app_id: ApplicationId::from_trusted(app.id.clone()),
+        app_id: app.id.0.clone(),
         event_type: draft.event_type,
         event_id: draft.event_id,
         payload: draft.payload.get().to_owned(),
@@ -126,7 +127,7 @@ pub async fn accept_message(
 async fn original(
     state: &ApiState,
     tenant: &TenantId,
-    app: &application::Model,
+    app: &ScopedApp,
     event_id: Option<&str>,
 ) -> ApiResult<Option<message::Model>> {
     let Some(event_id) = event_id else { return Ok(None) };

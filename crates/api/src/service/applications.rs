@@ -6,6 +6,7 @@ use herald_core::{ApplicationId, TenantId};
 use herald_store::entity::application;
 use herald_store::NewApplication;
 
+use crate::auth::{ScopedApp, TenantCaller};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::fresh;
 use crate::shapes::{metadata_value, ApplicationIn};
@@ -32,17 +33,18 @@ pub async fn create_application(
         .await?)
 }
 
-/// The tenant's application `app_id` (an id or a `uid`); when there is none and the
+/// The caller's application `app_id` (an id or a `uid`); when there is none and the
 /// request described one inline, that one is created with `app_id` as its `uid`. Two
 /// requests racing to create it get the same application.
 pub async fn find_or_create_application(
     state: &ApiState,
-    tenant: &TenantId,
+    caller: &TenantCaller,
     app_id: &str,
     inline: Option<ApplicationIn>,
-) -> ApiResult<application::Model> {
+) -> ApiResult<ScopedApp> {
+    let tenant = &caller.tenant_id();
     if let Some(app) = state.store.find_application(tenant, app_id).await? {
-        return Ok(app);
+        return caller.application(app);
     }
     let Some(mut inline) = inline else {
         return Err(ApiError::NotFound("application"));
@@ -50,11 +52,12 @@ pub async fn find_or_create_application(
     inline.validate()?;
     Validator::default().slug(app_id, 256, &["application", "uid"]).finish()?;
     inline.uid = Some(app_id.to_owned());
-    match create_application(state, tenant, inline).await {
+    let app = match create_application(state, tenant, inline).await {
         // A concurrent request created it first.
         Err(ApiError::Conflict(_)) => {
-            state.store.find_application(tenant, app_id).await?.ok_or(ApiError::NotFound("application"))
+            state.store.find_application(tenant, app_id).await?.ok_or(ApiError::NotFound("application"))?
         }
-        other => other,
-    }
+        other => other?,
+    };
+    caller.application(app)
 }

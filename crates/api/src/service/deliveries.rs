@@ -4,10 +4,11 @@
 //! the reconciler queues what is due.
 
 use chrono::{DateTime, Utc};
-use herald_core::{DeliveryId, TenantId};
-use herald_store::entity::{application, delivery, endpoint};
+use herald_core::DeliveryId;
+use herald_store::entity::{delivery, endpoint};
 use herald_store::{Actor, DeadLetterSelection};
 
+use crate::auth::ScopedApp;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::fresh;
 use crate::validate::Validator;
@@ -15,15 +16,15 @@ use crate::ApiState;
 
 /// Sends the application's message `msg_id` (an id or `eventId`) to its endpoint
 /// `endpoint_id` (an id or `uid`) again, in a new delivery.
-pub async fn resend(state: &ApiState, app: &application::Model, msg_id: &str, endpoint_id: &str) -> ApiResult<()> {
-    let tenant = TenantId::from_trusted(app.tenant_id.clone());
-    let message = state.store.find_message(&tenant, &app.id, msg_id).await?.ok_or(ApiError::NotFound("message"))?;
+pub async fn resend(state: &ApiState, app: &ScopedApp, msg_id: &str, endpoint_id: &str) -> ApiResult<()> {
+    let message =
+        state.store.find_message(&app.tenant_id, &app.id, msg_id).await?.ok_or(ApiError::NotFound("message"))?;
     let endpoint = state.store.find_endpoint(&app.id, endpoint_id).await?.ok_or(ApiError::NotFound("endpoint"))?;
     Validator::default()
         .check(!message.payload_expunged, &["msg_id"], "the message's content was expunged; there is nothing to send")
         .finish()?;
     let new_id = fresh(DeliveryId::generate);
-    let restarted = state.store.resend(&message, &endpoint.id, new_id.as_str(), Utc::now()).await?;
+    let restarted = state.store.resend(&message, &endpoint.id, &new_id, Utc::now()).await?;
     state.enqueuer.hand_off(&delivery::due(std::slice::from_ref(&restarted)));
     Ok(())
 }
@@ -46,21 +47,14 @@ pub async fn recover(
 /// returns how many, and when the last is due.
 pub async fn replay_dead_letters(
     state: &ApiState,
-    app: &application::Model,
+    app: &ScopedApp,
     selection: &DeadLetterSelection,
     by: &Actor,
 ) -> ApiResult<(usize, DateTime<Utc>)> {
     let now = Utc::now();
     let replayed = state
         .store
-        .replay_dead_letters(
-            &TenantId::from_trusted(app.tenant_id.clone()),
-            &app.id,
-            selection,
-            now,
-            state.config.dead_letter_replay_rate,
-            by,
-        )
+        .replay_dead_letters(&app.tenant_id, &app.id, selection, now, state.config.dead_letter_replay_rate, by)
         .await?;
     let finishes_by = replayed.iter().filter_map(|d| d.next_attempt_at).max().unwrap_or(now);
     let due = delivery::due(&replayed);

@@ -1,13 +1,16 @@
 //! The `api_keys` table.
 
+use herald_core::{ApiKeyId, TenantId};
 use sea_orm::entity::prelude::*;
+
+use super::Stored;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_keys")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub tenant_id: String,
+    pub id: Stored<ApiKeyId>,
+    pub tenant_id: Stored<TenantId>,
     /// SHA-256 hex digest of the key; the key itself is never stored.
     pub key_hash: String,
     pub name: String,

@@ -1,13 +1,16 @@
 //! The `applications` table.
 
+use herald_core::{ApplicationId, TenantId};
 use sea_orm::entity::prelude::*;
+
+use super::Stored;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "applications")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub tenant_id: String,
+    pub id: Stored<ApplicationId>,
+    pub tenant_id: Stored<TenantId>,
     pub uid: Option<String>,
     pub name: String,
     pub rate_limit: Option<i32>,

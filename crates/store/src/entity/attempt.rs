@@ -1,17 +1,20 @@
 //! The `attempts` table.
 
+use herald_core::{ApplicationId, AttemptId, DeliveryId, EndpointId, MessageId, TenantId};
 use sea_orm::entity::prelude::*;
+
+use super::Stored;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "attempts")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub tenant_id: String,
-    pub app_id: String,
-    pub msg_id: String,
-    pub endpoint_id: String,
-    pub delivery_id: String,
+    pub id: Stored<AttemptId>,
+    pub tenant_id: Stored<TenantId>,
+    pub app_id: Stored<ApplicationId>,
+    pub msg_id: Stored<MessageId>,
+    pub endpoint_id: Stored<EndpointId>,
+    pub delivery_id: Stored<DeliveryId>,
     pub attempt_number: i32,
     pub url: String,
     /// Svix's MessageStatus code: 0 success, 2 failed.

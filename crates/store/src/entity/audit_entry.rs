@@ -1,16 +1,19 @@
 //! The `audit_log` table: management actions, with who did them, to what, and how
 //! it ended (see `crate::audit`). No secret value is ever written here.
 
+use herald_core::{AuditId, TenantId};
 use sea_orm::entity::prelude::*;
+
+use super::Stored;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_log")]
 pub struct Model {
     /// `audit_…`, time-sortable.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: Stored<AuditId>,
     /// `None` for installation-wide actions (creating a tenant).
-    pub tenant_id: Option<String>,
+    pub tenant_id: Option<Stored<TenantId>>,
     /// `api_key`, `portal_token` or `operator`.
     pub actor_kind: String,
     /// The API key's or portal token's id; `operator` for the operator token or CLI.

@@ -1,18 +1,21 @@
 //! The `deliveries` table.
 
+use herald_core::{ApplicationId, DeliveryId, DeliveryStatus, EndpointId, MessageId, TenantId};
 use sea_orm::entity::prelude::*;
+
+use super::Stored;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "deliveries")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub tenant_id: String,
-    pub app_id: String,
-    pub msg_id: String,
-    pub endpoint_id: String,
-    /// `pending`, `succeeded` or `failed` (dead-lettered); see `herald_core::DeliveryStatus`.
-    pub status: String,
+    pub id: Stored<DeliveryId>,
+    pub tenant_id: Stored<TenantId>,
+    pub app_id: Stored<ApplicationId>,
+    pub msg_id: Stored<MessageId>,
+    pub endpoint_id: Stored<EndpointId>,
+    /// `pending`, `succeeded`, `failed` (dead-lettered) or `discarded`.
+    pub status: Stored<DeliveryStatus>,
     /// How many attempts have been made so far.
     pub attempt_count: i32,
     /// When the next attempt is due; `None` once the delivery is final, and while a
@@ -46,20 +49,15 @@ impl Related<super::message::Entity> for Entity {
 impl ActiveModelBehavior for ActiveModel {}
 
 impl Model {
-    /// The stored `status`, typed; `None` for text no Herald writes.
-    pub fn status(&self) -> Option<herald_core::DeliveryStatus> {
-        herald_core::DeliveryStatus::parse(&self.status)
-    }
-
     /// The delivery as the queue takes it. `None` when it has no due time: final, or
     /// an ordered delivery held behind an earlier one of its key (handed over when
     /// that one finishes). This is the one place that decides what gets queued.
     pub fn due(&self) -> Option<herald_core::DueDelivery> {
         let due = self.next_attempt_at?;
         Some(herald_core::DueDelivery {
-            tenant_id: herald_core::TenantId::from_trusted(self.tenant_id.clone()),
-            delivery_id: herald_core::DeliveryId::from_trusted(self.id.clone()),
-            endpoint_id: herald_core::EndpointId::from_trusted(self.endpoint_id.clone()),
+            tenant_id: self.tenant_id.0.clone(),
+            delivery_id: self.id.0.clone(),
+            endpoint_id: self.endpoint_id.0.clone(),
             attempts_made: self.attempt_count.max(0) as u32,
             due_unix_ms: due.timestamp_millis(),
         })
@@ -80,12 +78,12 @@ mod tests {
     fn row(next_attempt_at: Option<DateTimeUtc>, attempt_count: i32) -> Model {
         let at = Utc.timestamp_millis_opt(1_700_000_000_000).unwrap();
         Model {
-            id: "dlv_1".into(),
-            tenant_id: "tnt_1".into(),
-            app_id: "app_1".into(),
-            msg_id: "msg_1".into(),
-            endpoint_id: "ep_1".into(),
-            status: "pending".into(),
+            id: DeliveryId::generate(1, [1; 10]).into(),
+            tenant_id: TenantId::generate(1, [2; 10]).into(),
+            app_id: ApplicationId::generate(1, [3; 10]).into(),
+            msg_id: MessageId::generate(1, [4; 10]).into(),
+            endpoint_id: EndpointId::generate(1, [5; 10]).into(),
+            status: DeliveryStatus::Pending.into(),
             attempt_count,
             next_attempt_at,
             cycle_start: 0,
@@ -101,9 +99,9 @@ mod tests {
     fn a_delivery_with_a_due_time_is_queued_with_its_attempts_and_tenant() {
         let at = Utc.timestamp_millis_opt(1_700_000_005_000).unwrap();
         let due = row(Some(at), 3).due().unwrap();
-        assert_eq!(due.tenant_id.as_str(), "tnt_1");
-        assert_eq!(due.delivery_id.as_str(), "dlv_1");
-        assert_eq!(due.endpoint_id.as_str(), "ep_1");
+        assert_eq!(due.tenant_id, TenantId::generate(1, [2; 10]));
+        assert_eq!(due.delivery_id, DeliveryId::generate(1, [1; 10]));
+        assert_eq!(due.endpoint_id, EndpointId::generate(1, [5; 10]));
         assert_eq!(due.attempts_made, 3);
         assert_eq!(due.due_unix_ms, 1_700_000_005_000);
         assert!(due.is_due(1_700_000_005_000) && !due.is_due(1_700_000_004_999));

@@ -1,14 +1,17 @@
 //! The `endpoints` table.
 
+use herald_core::{ApplicationId, EndpointId, TenantId};
 use sea_orm::entity::prelude::*;
+
+use super::{Names, Stored};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "endpoints")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub tenant_id: String,
-    pub app_id: String,
+    pub id: Stored<EndpointId>,
+    pub tenant_id: Stored<TenantId>,
+    pub app_id: Stored<ApplicationId>,
     pub uid: Option<String>,
     pub url: String,
     pub description: String,
@@ -16,11 +19,9 @@ pub struct Model {
     pub disabled: bool,
     pub rate_limit: Option<i32>,
     /// Event types this endpoint receives; `None` means all of them.
-    #[sea_orm(column_type = "Json", nullable)]
-    pub filter_types: Option<Json>,
+    pub filter_types: Option<Names>,
     /// Channels this endpoint listens on; `None` means it ignores channels.
-    #[sea_orm(column_type = "Json", nullable)]
-    pub channels: Option<Json>,
+    pub channels: Option<Names>,
     #[sea_orm(column_type = "Json")]
     pub metadata: Json,
     /// Custom headers sent with every delivery, as a JSON object of strings. Each value

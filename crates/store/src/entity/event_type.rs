@@ -1,13 +1,16 @@
 //! The `event_types` table.
 
+use herald_core::{EventTypeId, TenantId};
 use sea_orm::entity::prelude::*;
+
+use super::Stored;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "event_types")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub tenant_id: String,
+    pub id: Stored<EventTypeId>,
+    pub tenant_id: Stored<TenantId>,
     pub name: String,
     pub description: String,
     #[sea_orm(column_type = "Json", nullable)]

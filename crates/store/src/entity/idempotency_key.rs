@@ -1,12 +1,15 @@
 //! The `idempotency_keys` table: the first response to each `Idempotency-Key`.
 
+use herald_core::TenantId;
 use sea_orm::entity::prelude::*;
+
+use super::Stored;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "idempotency_keys")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub tenant_id: String,
+    pub tenant_id: Stored<TenantId>,
     #[sea_orm(primary_key, auto_increment = false)]
     pub key: String,
     /// `METHOD path?query` of the first request: the key only replays for the same request.

@@ -1,24 +1,25 @@
 //! The `messages` table.
 
+use herald_core::{ApplicationId, MessageId, TenantId};
 use sea_orm::entity::prelude::*;
+
+use super::{Names, Stored};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "messages")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub tenant_id: String,
-    pub app_id: String,
+    pub id: Stored<MessageId>,
+    pub tenant_id: Stored<TenantId>,
+    pub app_id: Stored<ApplicationId>,
     pub event_type: String,
     pub event_id: Option<String>,
     /// The payload exactly as it is sent to receivers (compact JSON text).
     #[sea_orm(column_type = "Text")]
     pub payload: String,
-    #[sea_orm(column_type = "Json", nullable)]
-    pub channels: Option<Json>,
+    pub channels: Option<Names>,
     pub created_at: DateTimeUtc,
-    #[sea_orm(column_type = "Json", nullable)]
-    pub tags: Option<Json>,
+    pub tags: Option<Names>,
     /// Where the payload broke its event type's schema, when the tenant flags rather than rejects.
     #[sea_orm(column_type = "Json", nullable)]
     pub schema_violations: Option<Json>,

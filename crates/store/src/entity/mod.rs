@@ -15,3 +15,6 @@ pub mod operational_outbox;
 pub mod ordering_key;
 pub mod portal_token;
 pub mod tenant;
+mod typed;
+
+pub use typed::{Names, Stored};

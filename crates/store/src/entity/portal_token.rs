@@ -1,14 +1,17 @@
 //! The `portal_tokens` table: short-lived tokens scoped to one application.
 
+use herald_core::{ApplicationId, TenantId};
 use sea_orm::entity::prelude::*;
+
+use super::Stored;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "portal_tokens")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub tenant_id: String,
-    pub app_id: String,
+    pub tenant_id: Stored<TenantId>,
+    pub app_id: Stored<ApplicationId>,
     /// SHA-256 hex digest of the token; the token itself is never stored.
     pub token_hash: String,
     pub read_only: bool,

@@ -1,12 +1,15 @@
 //! The `tenants` table.
 
+use herald_core::TenantId;
 use sea_orm::entity::prelude::*;
+
+use super::Stored;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tenants")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: Stored<TenantId>,
     pub name: String,
     /// What happens to a payload its event type's schema rejects: `accept`, `flag` or `reject`.
     pub schema_validation: String,

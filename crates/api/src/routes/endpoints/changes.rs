@@ -27,8 +27,8 @@ pub(super) fn replaced(existing: &endpoint::Model, body: EndpointIn, now: DateTi
     endpoint.description = body.description;
     endpoint.version = body.version.map_or(endpoint.version, i32::from);
     set_disabled(&mut endpoint, body.disabled);
-    endpoint.filter_types = body.event_types.map(serde_json::Value::from);
-    endpoint.channels = body.channels.map(serde_json::Value::from);
+    endpoint.filter_types = body.event_types.map(herald_store::entity::Names::from);
+    endpoint.channels = body.channels.map(herald_store::entity::Names::from);
     endpoint.rate_limit = body.throttle_rate.map(i32::from);
     endpoint.ordered = body.ordered.unwrap_or(endpoint.ordered);
     endpoint.uid = body.uid.or(endpoint.uid);
@@ -57,10 +57,10 @@ pub(super) fn patched(existing: &endpoint::Model, body: EndpointPatch, now: Date
         set_disabled(&mut endpoint, disabled);
     }
     if let Some(filter) = body.event_types {
-        endpoint.filter_types = filter.map(serde_json::Value::from);
+        endpoint.filter_types = filter.map(herald_store::entity::Names::from);
     }
     if let Some(channels) = body.channels {
-        endpoint.channels = channels.map(serde_json::Value::from);
+        endpoint.channels = channels.map(herald_store::entity::Names::from);
     }
     if let Some(rate) = body.throttle_rate {
         endpoint.rate_limit = rate.map(i32::from);
@@ -81,6 +81,7 @@ pub(super) fn patched(existing: &endpoint::Model, body: EndpointPatch, now: Date
 #[cfg(test)]
 mod tests {
     use super::*;
+    use herald_store::entity::Names;
     use serde_json::json;
 
     fn at(seconds: i64) -> DateTime<Utc> {
@@ -90,17 +91,17 @@ mod tests {
     /// A disabled endpoint with every optional field set.
     fn stored() -> endpoint::Model {
         endpoint::Model {
-            id: "ep_1".into(),
-            tenant_id: "tnt_1".into(),
-            app_id: "app_1".into(),
+            id: herald_core::EndpointId::generate(1, [1; 10]).into(),
+            tenant_id: herald_core::TenantId::generate(1, [2; 10]).into(),
+            app_id: herald_core::ApplicationId::generate(1, [3; 10]).into(),
             uid: Some("billing".into()),
             url: "https://example.com/hook".into(),
             description: "Billing".into(),
             version: 3,
             disabled: true,
             rate_limit: Some(10),
-            filter_types: Some(json!(["invoice.paid"])),
-            channels: Some(json!(["eu"])),
+            filter_types: Some(Names(vec!["invoice.paid".into()])),
+            channels: Some(Names(vec!["eu".into()])),
             metadata: json!({"team": "billing"}),
             headers: json!({"x-token": "t"}),
             secret: "whsec_c2VjcmV0".into(),
@@ -145,7 +146,7 @@ mod tests {
                     && e.headers == json!({"x-token": "t"})
             }),
             (json!({"url": "https://e.com", "filterTypes": ["a"], "rateLimit": 5}), "Svix's aliases", |e| {
-                e.filter_types == Some(json!(["a"])) && e.rate_limit == Some(5)
+                e.filter_types == Some(Names(vec!["a".into()])) && e.rate_limit == Some(5)
             }),
             (json!({"url": "https://e.com", "secret": "whsec_b3RoZXI="}), "a PUT never changes the secret", |e| {
                 e.secret == "whsec_c2VjcmV0" && e.updated_at == at(60)

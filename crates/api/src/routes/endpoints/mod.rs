@@ -8,14 +8,14 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use herald_core::signing::GENERATED_SECRET_BYTES;
-use herald_core::{ApplicationId, EndpointId, EndpointSecret};
-use herald_store::entity::{application, endpoint};
+use herald_core::{EndpointId, EndpointSecret};
+use herald_store::entity::endpoint;
 use herald_store::{Action, Actor, NewEndpoint};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{double_option, envelope, ListResponse, OrderedPageQuery};
-use crate::auth::Caller;
+use crate::auth::{Caller, ScopedApp};
 use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::{ValidJson, ValidQuery};
 use crate::ids::fresh;
@@ -167,7 +167,7 @@ fn stored_headers(model: &endpoint::Model) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-async fn find(state: &ApiState, app: &application::Model, endpoint_id: &str) -> ApiResult<endpoint::Model> {
+async fn find(state: &ApiState, app: &ScopedApp, endpoint_id: &str) -> ApiResult<endpoint::Model> {
     state.store.find_endpoint(&app.id, endpoint_id).await?.ok_or(ApiError::NotFound("endpoint"))
 }
 
@@ -184,12 +184,12 @@ pub async fn list_endpoints(
     let app = caller.application(&state, &app_id).await?;
     let page = query.page()?;
     let listed = state.store.list_endpoints(&app.id, &page).await?;
-    Ok(Json(envelope(listed, &page, |e| e.id.clone(), EndpointOut::from)))
+    Ok(Json(envelope(listed, &page, |e| e.id.to_string(), EndpointOut::from)))
 }
 
 fn new_endpoint_model(
     config: &ApiConfig,
-    app: &application::Model,
+    app: &ScopedApp,
     body: EndpointIn,
     now: DateTime<Utc>,
 ) -> ApiResult<(endpoint::Model, EndpointSecret)> {
@@ -200,7 +200,7 @@ fn new_endpoint_model(
     check_header_values(&mut validator, headers.iter());
     validator.check(body.version != Some(0), &["version"], "must be at least 1").finish()?;
     let model = endpoint::Model {
-        id: fresh(EndpointId::generate).into_string(),
+        id: fresh(EndpointId::generate).into(),
         tenant_id: app.tenant_id.clone(),
         app_id: app.id.clone(),
         uid: body.uid,
@@ -209,8 +209,8 @@ fn new_endpoint_model(
         version: i32::from(body.version.unwrap_or(1)),
         disabled: body.disabled,
         rate_limit: body.throttle_rate.map(i32::from),
-        filter_types: body.event_types.map(serde_json::Value::from),
-        channels: body.channels.map(serde_json::Value::from),
+        filter_types: body.event_types.map(herald_store::entity::Names::from),
+        channels: body.channels.map(herald_store::entity::Names::from),
         metadata: metadata_value(body.metadata),
         headers: headers_value(&headers),
         secret: secret.expose(),
@@ -232,9 +232,9 @@ async fn insert(state: &ApiState, model: endpoint::Model, by: &Actor) -> ApiResu
         .store
         .create_endpoint(
             NewEndpoint {
-                id: EndpointId::from_trusted(model.id),
-                tenant_id: herald_core::TenantId::from_trusted(model.tenant_id),
-                app_id: ApplicationId::from_trusted(model.app_id),
+                id: model.id.into_inner(),
+                tenant_id: model.tenant_id.into_inner(),
+                app_id: model.app_id.into_inner(),
                 uid: model.uid,
                 url: model.url,
                 description: model.description,

@@ -80,7 +80,7 @@ pub async fn get_stats(
     let until = query.until.unwrap_or(now);
     let since = query.since.unwrap_or(until - Duration::days(28));
     let counts = state.store.endpoint_delivery_counts(&existing.id, since, until).await?;
-    let breaker = state.queue.breaker(&existing.id).await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let breaker = state.queue.breaker(existing.id.as_str()).await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
     Ok(Json(EndpointStats {
         success: counts.succeeded,
         pending: counts.pending,
