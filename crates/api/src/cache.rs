@@ -118,7 +118,7 @@ mod tests {
         let tenant = tenant::Model {
             id: herald_core::TenantId::generate(1, [1; 10]).into(),
             name: "t".into(),
-            schema_validation: "accept".into(),
+            schema_validation: herald_core::SchemaMode::Accept.into(),
             created_at: chrono::Utc::now(),
         };
         KeyOwner { tenant, key_id: "key_1".into() }

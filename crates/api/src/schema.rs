@@ -12,31 +12,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use herald_core::TenantId;
+use herald_core::{SchemaMode, TenantId};
 use herald_store::Store;
 
 use crate::error::{ApiError, ApiResult, ValidationItem};
-
-/// What a tenant does with payloads that break their event type's schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SchemaMode {
-    Accept,
-    Flag,
-    Reject,
-}
-
-impl SchemaMode {
-    pub const NAMES: [&'static str; 3] = ["accept", "flag", "reject"];
-
-    /// Reads the stored setting; anything unknown is treated as `accept`.
-    pub fn parse(value: &str) -> Self {
-        match value {
-            "flag" => Self::Flag,
-            "reject" => Self::Reject,
-            _ => Self::Accept,
-        }
-    }
-}
 
 /// The outcome of checking one payload.
 #[derive(Debug)]

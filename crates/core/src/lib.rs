@@ -20,6 +20,7 @@ pub mod headers;
 pub mod health;
 pub mod id;
 pub mod retry;
+pub mod schema_mode;
 pub mod signing;
 pub mod text;
 
@@ -28,5 +29,6 @@ pub use delivery::{DeliveryStatus, DueDelivery};
 pub use health::EndpointHealth;
 pub use id::{ApiKeyId, ApplicationId, AttemptId, AuditId, DeliveryId, EndpointId, EventTypeId, MessageId, TenantId};
 pub use retry::{RetrySchedule, RetryScheduleError};
+pub use schema_mode::SchemaMode;
 pub use signing::{EndpointSecret, EndpointSigningKey, SecretError};
 pub use text::TextForm;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_core::api_key::{api_key_matches, hash_api_key};
-use herald_core::{ApiKeyId, TenantId};
+use herald_core::{ApiKeyId, SchemaMode, TenantId};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 
 use crate::audit::{Action, Actor, Entry, Outcome};
@@ -24,7 +24,7 @@ impl Store {
         let tenant = tenant::ActiveModel {
             id: Set(tenant_id.clone().into()),
             name: Set(name.to_owned()),
-            schema_validation: Set("accept".to_owned()),
+            schema_validation: Set(SchemaMode::default().into()),
             created_at: Set(now),
         }
         .insert(&txn)
@@ -80,7 +80,7 @@ impl Store {
     pub async fn set_schema_validation(
         &self,
         tenant_id: &TenantId,
-        mode: &str,
+        mode: SchemaMode,
         by: &Actor,
     ) -> StoreResult<Option<tenant::Model>> {
         let txn = self.db.begin().await?;
@@ -88,9 +88,9 @@ impl Store {
             return Ok(None);
         };
         let mut active = tenant::ActiveModel::from(tenant);
-        active.schema_validation = Set(mode.to_owned());
+        active.schema_validation = Set(mode.into());
         let updated = active.update(&txn).await?;
-        let detail = serde_json::json!({ "schemaValidation": mode });
+        let detail = serde_json::json!({ "schemaValidation": mode.as_str() });
         entry(tenant_id, by, Action::TenantSettingsUpdate, tenant_id.as_str(), detail, Utc::now()).write(&txn).await?;
         txn.commit().await?;
         Ok(Some(updated))

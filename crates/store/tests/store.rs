@@ -102,7 +102,7 @@ async fn api_keys_are_stored_hashed_and_authenticate_their_tenant() {
         let (found, key_id) = store.authenticate_api_key(&key).await.unwrap().expect("the key authenticates");
         assert_eq!(found.id, tenant);
         assert!(key_id.starts_with("key_"), "{key_id}");
-        assert_eq!(found.schema_validation, "accept");
+        assert_eq!(*found.schema_validation, herald_core::SchemaMode::Accept);
         assert_eq!(store.authenticate_api_key("sk_unknown").await.unwrap(), None);
         assert_eq!(store.authenticate_api_key(&format!("{key}x")).await.unwrap(), None);
         assert!(store.find_tenant(&tenant).await.unwrap().is_some());

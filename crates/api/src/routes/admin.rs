@@ -35,7 +35,7 @@ impl From<tenant::Model> for TenantOut {
         Self {
             id: model.id.to_string(),
             name: model.name,
-            schema_validation: model.schema_validation,
+            schema_validation: model.schema_validation.to_string(),
             created_at: model.created_at,
         }
     }

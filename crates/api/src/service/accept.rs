@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use crate::auth::ScopedApp;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::fresh;
-use crate::schema::{SchemaMode, SchemaVerdict};
+use crate::schema::SchemaVerdict;
 use crate::ApiState;
 
 /// A message as its sender described it, validated for shape.
@@ -81,7 +81,7 @@ pub async fn accept_message(
         return Ok(Accepted::Duplicate(original));
     }
 
-    let mode = SchemaMode::parse(&tenant.schema_validation);
+    let mode = *tenant.schema_validation;
     let schema_violations =
         match state.schemas.check(&state.store, &tenant_id, mode, &draft.event_type, draft.payload.get()).await? {
             SchemaVerdict::Valid => None,

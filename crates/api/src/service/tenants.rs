@@ -3,13 +3,12 @@
 
 use chrono::Utc;
 use herald_core::api_key::format_api_key;
-use herald_core::{ApiKeyId, TenantId};
+use herald_core::{ApiKeyId, SchemaMode, TenantId};
 use herald_store::entity::{api_key, tenant};
 use herald_store::{Actor, Store};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::fresh;
-use crate::schema::SchemaMode;
 use crate::validate::Validator;
 
 /// Creates a tenant and its first API key.
@@ -38,8 +37,10 @@ pub async fn new_api_key(store: &Store, tenant_id: &TenantId, name: &str) -> Api
 
 /// Sets a tenant's schema validation mode.
 pub async fn set_schema_validation(store: &Store, tenant_id: &TenantId, mode: &str) -> ApiResult<tenant::Model> {
+    let parsed = SchemaMode::parse(mode);
     Validator::default()
-        .check(SchemaMode::NAMES.contains(&mode), &["schemaValidation"], "must be `accept`, `flag` or `reject`")
+        .check(parsed.is_some(), &["schemaValidation"], "must be `accept`, `flag` or `reject`")
         .finish()?;
+    let mode = parsed.expect("checked above");
     store.set_schema_validation(tenant_id, mode, &Actor::Operator).await?.ok_or(ApiError::NotFound("tenant"))
 }

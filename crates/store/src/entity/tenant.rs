@@ -1,6 +1,6 @@
 //! The `tenants` table.
 
-use herald_core::TenantId;
+use herald_core::{SchemaMode, TenantId};
 use sea_orm::entity::prelude::*;
 
 use super::Stored;
@@ -12,7 +12,7 @@ pub struct Model {
     pub id: Stored<TenantId>,
     pub name: String,
     /// What happens to a payload its event type's schema rejects: `accept`, `flag` or `reject`.
-    pub schema_validation: String,
+    pub schema_validation: Stored<SchemaMode>,
     pub created_at: DateTimeUtc,
 }
 
