@@ -80,7 +80,7 @@ impl<T: TextForm> AsRef<str> for Stored<T> {
 
 impl<T: TextForm> From<Stored<T>> for Value {
     fn from(value: Stored<T>) -> Value {
-        Value::String(Some(Box::new(value.0.text().to_owned())))
+        Value::from(&value)
     }
 }
 
@@ -146,10 +146,6 @@ impl<T: TextForm> TryFromU64 for Stored<T> {
 pub struct Names(pub Vec<String>);
 
 impl Names {
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
-    }
-
     pub fn contains(&self, name: &str) -> bool {
         self.0.iter().any(|own| own == name)
     }
