@@ -13,6 +13,7 @@ mod m20261202_000007_operational_outbox;
 mod m20261203_000008_event_id_index;
 mod m20261205_000009_secrets_and_audit;
 mod m20261206_000010_hot_path_foreign_keys;
+mod m20261207_000011_pull_feed;
 
 /// Runs hand-written statements in order (sea-query's index builder has no `WHERE`, so
 /// partial indexes are written out; the syntax is the same on both databases). Used
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_event_id_index::Migration),
             Box::new(m20261205_000009_secrets_and_audit::Migration),
             Box::new(m20261206_000010_hot_path_foreign_keys::Migration),
+            Box::new(m20261207_000011_pull_feed::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ struct Objects {
     endpoint: String,
     msg: String,
     attempt: String,
+    poller: String,
 }
 
 /// Creates an application with an endpoint, a message and an attempt, as `key`.
@@ -39,12 +40,15 @@ async fn objects(herald: &TestApp, key: &str, uid: &str, receiver: &TestReceiver
         }
     })
     .await;
-    Objects { app, endpoint: endpoint["id"].as_str().unwrap().to_owned(), msg, attempt }
+    let (status, poller) = post(format!("/api/v1/app/{app}/poller"), json!({"eventTypes": ["a.b"]})).await;
+    assert_eq!(status, 201, "{poller}");
+    let poller = poller["id"].as_str().unwrap().to_owned();
+    Objects { app, endpoint: endpoint["id"].as_str().unwrap().to_owned(), msg, attempt, poller }
 }
 
 /// Every route that names an application's objects, with a body that would be valid.
 fn app_routes(o: &Objects) -> Vec<(Method, String, Option<Value>)> {
-    let (app, ep, msg, at) = (&o.app, &o.endpoint, &o.msg, &o.attempt);
+    let (app, ep, msg, at, poll) = (&o.app, &o.endpoint, &o.msg, &o.attempt, &o.poller);
     let endpoint = json!({"url": "https://example.com/hook"});
     vec![
         (Method::GET, format!("/api/v1/app/{app}"), None),
@@ -84,7 +88,19 @@ fn app_routes(o: &Objects) -> Vec<(Method, String, Option<Value>)> {
         (Method::DELETE, format!("/api/v1/app/{app}/msg/{msg}/attempt/{at}/content"), None),
         (Method::GET, format!("/api/v1/app/{app}/msg/{msg}/endpoint"), None),
         (Method::POST, format!("/api/v1/app/{app}/msg/{msg}/endpoint/{ep}/resend"), None),
+        (Method::GET, format!("/api/v1/app/{app}/poller"), None),
+        (Method::POST, format!("/api/v1/app/{app}/poller"), Some(json!({"description": "x"}))),
+        (Method::GET, format!("/api/v1/app/{app}/poller/{poll}"), None),
+        (Method::GET, format!("/api/v1/app/{app}/poller/{poll}/details"), None),
+        (Method::PATCH, format!("/api/v1/app/{app}/poller/{poll}"), Some(json!({"description": "x"}))),
+        (Method::GET, format!("/api/v1/app/{app}/poller/{poll}/consumer/c1"), None),
+        (
+            Method::POST,
+            format!("/api/v1/app/{app}/poller/{poll}/consumer/c1/seek"),
+            Some(json!({"after": "2020-01-01T00:00:00Z"})),
+        ),
         (Method::POST, format!("/api/v1/auth/app-portal-access/{app}"), Some(json!({}))),
+        (Method::DELETE, format!("/api/v1/app/{app}/poller/{poll}"), None),
         (Method::DELETE, format!("/api/v1/app/{app}/endpoint/{ep}"), None),
         (Method::DELETE, format!("/api/v1/app/{app}"), None),
     ]

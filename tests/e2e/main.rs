@@ -17,6 +17,7 @@ mod observability;
 mod operational;
 mod ordered;
 mod parked_backlog;
+mod pull;
 mod rate_limit;
 mod redis_cluster;
 mod redis_loss;

@@ -186,23 +186,78 @@ pub async fn run_flow(sdk: Sdk, server_url: &str, token: &str, receiver_url: &st
 }
 
 fn run_flow_blocking(sdk: Sdk, server_url: &str, token: &str, receiver_url: &str) -> Value {
-    let output = sdk
-        .command(&[])
+    let mut command = sdk.command(&[]);
+    command
         .env("HERALD_SDK_SERVER_URL", server_url)
         .env("HERALD_SDK_TOKEN", token)
-        .env("HERALD_SDK_RECEIVER_URL", receiver_url)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", sdk.name()));
+        .env("HERALD_SDK_RECEIVER_URL", receiver_url);
+    json_summary(sdk.name(), command)
+}
+
+/// Runs a script to the end and returns the last JSON line it printed; panics with its
+/// output if it failed.
+fn json_summary(name: &str, mut command: Command) -> Value {
+    let output = command.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{} failed ({}):\n{stderr}\nstdout:\n{stdout}", sdk.name(), output.status);
+    assert!(output.status.success(), "{name} failed ({}):\n{stderr}\nstdout:\n{stdout}", output.status);
     let line = stdout
         .lines()
         .rev()
         .find(|line| line.trim_start().starts_with('{'))
-        .unwrap_or_else(|| panic!("{} printed no JSON line:\n{stdout}\nstderr:\n{stderr}", sdk.name()));
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("{} printed bad JSON ({e}): {line}", sdk.name()))
+        .unwrap_or_else(|| panic!("{name} printed no JSON line:\n{stdout}\nstderr:\n{stderr}"));
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{name} printed bad JSON ({e}): {line}"))
+}
+
+/// An SDK's `message.poller` reads, for [`run_poller`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollerSdk {
+    /// PyPI `svix` 2.x: `tests/sdk/python/sdk_poller.py`.
+    Python,
+    /// npm `svix`: `tests/sdk/js/poller.mjs`.
+    Js,
+}
+
+/// What [`run_poller`] reads and what it expects to read.
+#[derive(Debug, Clone)]
+pub struct PollerRun<'a> {
+    pub server_url: &'a str,
+    pub token: &'a str,
+    pub app_id: &'a str,
+    pub poller_id: &'a str,
+    /// `{"ids": [every message the poller shows, in feed order], "seek_after": RFC 3339,
+    /// "after_seek": [the ids created after it]}`.
+    pub expected: Value,
+}
+
+/// Reads a polling endpoint through an SDK's `message.poller` (`poll`, `consumer_poll`,
+/// `consumer_seek`); the script checks what it reads against `expected` and prints
+/// the ids each read returned. Panics with the script's output if a check fails.
+pub async fn run_poller(sdk: PollerSdk, run: PollerRun<'_>) -> Value {
+    let mut command = match sdk {
+        PollerSdk::Python => {
+            let mut command = Command::new(python_v2());
+            command.arg(sdk_dir().join("python").join("sdk_poller.py"));
+            command
+        }
+        PollerSdk::Js => {
+            let dir = js_dir();
+            let mut command = Command::new("node");
+            command.arg(dir.join("poller.mjs")).current_dir(dir);
+            command
+        }
+    };
+    command
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("HERALD_SDK_SERVER_URL", run.server_url)
+        .env("HERALD_SDK_TOKEN", run.token)
+        .env("HERALD_SDK_APP_ID", run.app_id)
+        .env("HERALD_SDK_POLLER_ID", run.poller_id)
+        .env("HERALD_SDK_EXPECTED", run.expected.to_string());
+    let name = format!("the {sdk:?} SDK's poller script");
+    tokio::task::spawn_blocking(move || json_summary(&name, command))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 /// The cases the `verify` mode reads: one `{"secret", "body", "headers"}` per request.

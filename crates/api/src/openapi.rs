@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "Message", description = "Events sent to an application."),
         (name = "Message Attempt", description = "Every HTTP try of a delivery."),
         (name = "Dead Letter", description = "Deliveries that exhausted their retries: list, replay (throttled), discard. Herald's addition."),
+        (name = "Polling Endpoint", description = "The pull path: read an application's messages with Svix's message.poller routes, with server-kept consumer positions. Managing pollers is Herald's addition."),
         (name = "Event Type", description = "The named events a tenant sends, with optional JSON Schemas."),
         (name = "Authentication", description = "Portal tokens scoped to one application."),
         (name = "Health", description = "Liveness and readiness."),

@@ -469,9 +469,9 @@ async fn overview(settings: &herald::Settings, client: &Client) -> anyhow::Resul
         .await?;
     let endpoint = endpoint["id"].as_str().context("an endpoint id")?.to_owned();
     let seed = format!(
-        "INSERT INTO messages (id, tenant_id, app_id, event_type, payload, created_at, payload_expunged) \
+        "INSERT INTO messages (id, tenant_id, app_id, event_type, payload, created_at, payload_expunged, feed_seq) \
          SELECT 'msg_bench' || g, '{tenant}', (ARRAY[{apps}])[1 + g % 10], 'bench.tick', '{{}}', \
-           now() - (g % 3500) * interval '1 second', false FROM generate_series(1, {n}) g; \
+           now() - (g % 3500) * interval '1 second', false, g FROM generate_series(1, {n}) g; \
          INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, status, attempt_count, next_attempt_at, \
            cycle_start, next_trigger, created_at, updated_at) \
          SELECT 'dlv_bench' || g, '{tenant}', (ARRAY[{apps}])[1 + g % 10], 'msg_bench' || g, '{endpoint}', \

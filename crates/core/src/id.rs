@@ -144,6 +144,10 @@ prefixed_id!(
     /// One entry of the audit log: a management action.
     AuditId, "audit", "audit entry"
 );
+prefixed_id!(
+    /// A polling endpoint: a pull view of an application's messages.
+    PollerId, "poll", "polling endpoint"
+);
 
 #[cfg(test)]
 mod tests {

@@ -27,7 +27,9 @@ pub mod text;
 pub use decide::{decide, AttemptOutcome, Decision, DeliveryPolicy};
 pub use delivery::{DeliveryStatus, DueDelivery};
 pub use health::EndpointHealth;
-pub use id::{ApiKeyId, ApplicationId, AttemptId, AuditId, DeliveryId, EndpointId, EventTypeId, MessageId, TenantId};
+pub use id::{
+    ApiKeyId, ApplicationId, AttemptId, AuditId, DeliveryId, EndpointId, EventTypeId, MessageId, PollerId, TenantId,
+};
 pub use retry::{RetrySchedule, RetryScheduleError};
 pub use schema_mode::SchemaMode;
 pub use signing::{EndpointSecret, EndpointSigningKey, SecretError};

@@ -62,10 +62,13 @@ pub enum Action {
     PortalTokenLogout,
     DeadLetterReplay,
     DeadLetterDiscard,
+    PollerCreate,
+    PollerUpdate,
+    PollerDelete,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 19] = [
         Action::TenantCreate,
         Action::TenantSettingsUpdate,
         Action::ApiKeyCreate,
@@ -82,6 +85,9 @@ impl Action {
         Action::PortalTokenLogout,
         Action::DeadLetterReplay,
         Action::DeadLetterDiscard,
+        Action::PollerCreate,
+        Action::PollerUpdate,
+        Action::PollerDelete,
     ];
 
     /// The action's name in the log, e.g. `endpoint.secret.rotate`.
@@ -103,6 +109,9 @@ impl Action {
             Action::PortalTokenLogout => "portal_token.logout",
             Action::DeadLetterReplay => "dead_letter.replay",
             Action::DeadLetterDiscard => "dead_letter.discard",
+            Action::PollerCreate => "poller.create",
+            Action::PollerUpdate => "poller.update",
+            Action::PollerDelete => "poller.delete",
         }
     }
 
@@ -117,6 +126,7 @@ impl Action {
             Action::ApiKeyCreate | Action::ApiKeyRevoke => "api_key",
             Action::PortalTokenIssue | Action::PortalTokenLogout => "portal_token",
             Action::DeadLetterReplay | Action::DeadLetterDiscard => "application",
+            Action::PollerCreate | Action::PollerUpdate | Action::PollerDelete => "poller",
             Action::EndpointCreate
             | Action::EndpointUpdate
             | Action::EndpointHeadersUpdate

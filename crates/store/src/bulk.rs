@@ -25,26 +25,43 @@ use crate::attempts::NewAttempt;
 use crate::deliveries::AttemptRecord;
 use crate::entity::{delivery, endpoint, message};
 
-/// Messages and their deliveries, in one statement (so its own transaction). The
-/// foreign key from a delivery to its message is checked at the end of the statement,
-/// when the message is there.
+/// Messages and their deliveries, in one statement (so its own transaction). Each
+/// message takes the next number of its application's feed (`crate::feed`): the
+/// upsert of `message_feeds` holds each application's row until the statement
+/// commits, and takes the rows in application order, so two batches never wait on
+/// each other in a circle. The foreign key from a delivery to its message is checked
+/// at the end of the statement, when the message is there. Answers each message's id
+/// and feed number.
 const INSERT_MESSAGES: &str = "\
-WITH new_messages AS (
-    INSERT INTO messages (id, tenant_id, app_id, event_type, event_id, payload, channels, created_at,
-                          tags, schema_violations, payload_expunged, ordering_key, trace_context)
-    SELECT id, tenant_id, app_id, event_type, event_id, payload, channels::json, created_at,
-           tags::json, schema_violations::json, payload_expunged, ordering_key, trace_context
-    FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::text[], $5::text[], $6::text[],
-                $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::bool[], $12::varchar[],
-                $13::varchar[])
+WITH m AS (
+    SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::text[], $5::text[], $6::text[],
+                         $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::bool[], $12::varchar[],
+                         $13::varchar[]) WITH ORDINALITY
         AS m (id, tenant_id, app_id, event_type, event_id, payload, channels, created_at,
-              tags, schema_violations, payload_expunged, ordering_key, trace_context)
+              tags, schema_violations, payload_expunged, ordering_key, trace_context, ord)
+), counts AS (
+    SELECT app_id, count(*) AS n FROM m GROUP BY app_id
+), feeds AS (
+    INSERT INTO message_feeds (app_id, last_seq)
+    SELECT app_id, n FROM counts ORDER BY app_id
+    ON CONFLICT (app_id) DO UPDATE SET last_seq = message_feeds.last_seq + excluded.last_seq
+    RETURNING app_id, last_seq
+), new_messages AS (
+    INSERT INTO messages (id, tenant_id, app_id, event_type, event_id, payload, channels, created_at,
+                          tags, schema_violations, payload_expunged, ordering_key, trace_context, feed_seq)
+    SELECT m.id, m.tenant_id, m.app_id, m.event_type, m.event_id, m.payload, m.channels::json, m.created_at,
+           m.tags::json, m.schema_violations::json, m.payload_expunged, m.ordering_key, m.trace_context,
+           f.last_seq - c.n + row_number() OVER (PARTITION BY m.app_id ORDER BY m.ord)
+    FROM m JOIN feeds f ON f.app_id = m.app_id JOIN counts c ON c.app_id = m.app_id
+    RETURNING id, feed_seq
+), new_deliveries AS (
+    INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, status, attempt_count, next_attempt_at,
+                            created_at, updated_at, cycle_start, next_trigger, ordering_key, sequence)
+    SELECT * FROM unnest($14::varchar[], $15::varchar[], $16::varchar[], $17::varchar[], $18::varchar[],
+                         $19::text[], $20::int[], $21::timestamptz[], $22::timestamptz[], $23::timestamptz[],
+                         $24::int[], $25::smallint[], $26::varchar[], $27::bigint[])
 )
-INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, status, attempt_count, next_attempt_at,
-                        created_at, updated_at, cycle_start, next_trigger, ordering_key, sequence)
-SELECT * FROM unnest($14::varchar[], $15::varchar[], $16::varchar[], $17::varchar[], $18::varchar[],
-                     $19::text[], $20::int[], $21::timestamptz[], $22::timestamptz[], $23::timestamptz[],
-                     $24::int[], $25::smallint[], $26::varchar[], $27::bigint[])";
+SELECT id, feed_seq FROM new_messages";
 
 /// Attempts, their deliveries' moves and the end of their endpoints' failure streaks,
 /// in one statement. A delivery moves only if it is still pending (`was`) with the
@@ -130,12 +147,14 @@ pub(crate) fn db_err(error: sqlx::Error) -> DbErr {
     DbErr::Exec(RuntimeErr::SqlxError(error))
 }
 
+/// Writes `messages` and `deliveries` and sets each message's `feed_seq` to the number
+/// it took.
 pub(crate) async fn insert_messages(
     executor: impl PgExecutor<'_>,
-    messages: &[&message::Model],
+    messages: &mut [&mut message::Model],
     deliveries: &[&delivery::Model],
 ) -> Result<(), DbErr> {
-    sqlx::query(INSERT_MESSAGES)
+    let numbered: Vec<(String, i64)> = sqlx::query_as(INSERT_MESSAGES)
         .bind(column(messages, |m| m.id.to_string()))
         .bind(column(messages, |m| m.tenant_id.to_string()))
         .bind(column(messages, |m| m.app_id.to_string()))
@@ -163,9 +182,15 @@ pub(crate) async fn insert_messages(
         .bind(column(deliveries, |d| d.next_trigger))
         .bind(column(deliveries, |d| d.ordering_key.clone()))
         .bind(column(deliveries, |d| d.sequence))
-        .execute(executor)
+        .fetch_all(executor)
         .await
         .map_err(db_err)?;
+    let numbers: std::collections::HashMap<String, i64> = numbered.into_iter().collect();
+    for message in messages.iter_mut() {
+        message.feed_seq = *numbers.get(message.id.as_str()).ok_or_else(|| {
+            DbErr::Custom(format!("the message insert did not number message {}", message.id.as_str()))
+        })?;
+    }
     Ok(())
 }
 

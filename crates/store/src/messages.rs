@@ -94,7 +94,7 @@ impl MessageFilter {
 /// tags are validated to exclude quotes, so matching `"value"` is exact. LIKE's
 /// wildcards are escaped with `!` (a backslash means different things to the SQL
 /// builder and the two databases).
-fn json_list_contains(column: &str, value: &str) -> SimpleExpr {
+pub(crate) fn json_list_contains(column: &str, value: &str) -> SimpleExpr {
     let escaped = value.replace('!', "!!").replace('%', "!%").replace('_', "!_");
     Expr::cust(format!("CAST({column} AS TEXT)")).like(LikeExpr::new(format!("%\"{escaped}\"%")).escape('!'))
 }
@@ -127,6 +127,8 @@ fn message_row(new: &NewMessage) -> message::Model {
         payload_expunged: false,
         ordering_key: new.ordering_key.clone(),
         trace_context: new.trace_context.clone(),
+        // Numbered by the write ([`crate::feed`]), in the transaction that commits it.
+        feed_seq: 0,
     }
 }
 
@@ -274,16 +276,18 @@ impl Session {
         new: NewMessage,
         deliveries: &[PlannedDelivery],
     ) -> StoreResult<(message::Model, Vec<delivery::Model>)> {
-        let message = message_row(&new);
+        let mut message = message_row(&new);
         let mut rows = delivery_rows(&new, deliveries);
         if inserts_in_one_statement(&self.store, rows.iter()) {
             let result =
-                bulk::insert_messages(self.connection().await?, &[&message], &rows.iter().collect::<Vec<_>>()).await;
+                bulk::insert_messages(self.connection().await?, &mut [&mut message], &rows.iter().collect::<Vec<_>>())
+                    .await;
             self.release_on_error(&result);
             result.map_err(conflict_as("a message with this eventId"))?;
             return Ok((message, rows));
         }
         let txn = self.store.db.begin().await?;
+        crate::feed::number(&txn, &mut [&mut message]).await?;
         message::Entity::insert(message::ActiveModel::from(message.clone()))
             .exec_without_returning(&txn)
             .await
@@ -304,15 +308,18 @@ impl Session {
     ) -> StoreResult<Vec<(message::Model, Vec<delivery::Model>)>> {
         let mut created: Vec<_> =
             batch.iter().map(|(new, planned)| (message_row(new), delivery_rows(new, planned))).collect();
-        let rows: Vec<&delivery::Model> = created.iter().flat_map(|(_, rows)| rows).collect();
-        if inserts_in_one_statement(&self.store, rows.iter().copied()) {
-            let messages: Vec<&message::Model> = created.iter().map(|(message, _)| message).collect();
-            let result = bulk::insert_messages(self.connection().await?, &messages, &rows).await;
+        let one_statement = inserts_in_one_statement(&self.store, created.iter().flat_map(|(_, rows)| rows.iter()));
+        if one_statement {
+            let (mut messages, rows): (Vec<&mut message::Model>, Vec<&Vec<delivery::Model>>) =
+                created.iter_mut().map(|(message, rows)| (message, &*rows)).unzip();
+            let rows: Vec<&delivery::Model> = rows.into_iter().flatten().collect();
+            let result = bulk::insert_messages(self.connection().await?, &mut messages, &rows).await;
             self.release_on_error(&result);
             result?;
             return Ok(created);
         }
         let txn = self.store.db.begin().await?;
+        crate::feed::number(&txn, &mut created.iter_mut().map(|(message, _)| message).collect::<Vec<_>>()).await?;
         for chunk in created.chunks(BATCH_CHUNK) {
             let messages = chunk.iter().map(|(message, _)| message::ActiveModel::from(message.clone()));
             message::Entity::insert_many(messages).exec_without_returning(&txn).await?;

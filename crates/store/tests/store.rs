@@ -759,3 +759,126 @@ fn health_of(attempt: &NewAttempt) -> EndpointHealth {
         _ => EndpointHealth::Failing,
     }
 }
+
+/// Guarantee 7's foundation: the feed numbers an application's messages 1..n in the
+/// order they commit, with no gap a failed write leaves, and a reader that pages
+/// through it while writers race sees every committed message exactly once.
+#[tokio::test]
+async fn a_reader_racing_the_writers_sees_every_message_of_the_feed_once() {
+    use herald_core::PollerId;
+    use herald_store::FeedFilter;
+    for store in stores().await {
+        let tenant = tenant(&store, &format!("sk_{}", tag())).await;
+        let read_app = application(&store, &tenant, None).await.unwrap();
+        let other_app = application(&store, &tenant, None).await.unwrap();
+        let message = |app_id: &ApplicationId, n: usize| NewMessage {
+            id: id(MessageId::generate),
+            tenant_id: tenant.clone(),
+            app_id: app_id.clone(),
+            event_type: if n.is_multiple_of(3) { "order.paid".into() } else { "order.created".into() },
+            // Messages with an eventId take the single-message path; 4 and 8 share
+            // one, so the second to arrive fails and must leave no number behind.
+            event_id: match n {
+                4 | 8 => Some("evt-shared".into()),
+                n if n % 10 == 0 => Some(format!("evt-{n}")),
+                _ => None,
+            },
+            payload: format!("{{\"n\":{n}}}"),
+            channels: None,
+            tags: None,
+            schema_violations: None,
+            ordering_key: None,
+            trace_context: None,
+            now: Utc::now(),
+        };
+        // Both applications' messages, interleaved; those without an eventId go in
+        // batches of five spanning both applications (group commit's path).
+        let all: Vec<NewMessage> =
+            (0..240).map(|n| message(if n % 2 == 0 { &read_app } else { &other_app }, n / 2)).collect();
+        let (single, batched): (Vec<NewMessage>, Vec<NewMessage>) =
+            all.into_iter().partition(|new| new.event_id.is_some());
+        let mut writes = tokio::task::JoinSet::new();
+        for (k, new) in single.into_iter().enumerate() {
+            let store = store.clone();
+            writes.spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis((k * 7 % 40) as u64)).await;
+                store.create_message(new, &[]).await.map(|(message, _)| vec![message.id.to_string()]).ok()
+            });
+        }
+        for (k, batch) in batched.chunks(5).enumerate() {
+            let store = store.clone();
+            let batch: Vec<_> = batch.iter().map(|new| (new.clone(), Vec::new())).collect();
+            writes.spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis((k % 40) as u64)).await;
+                let created = store.create_messages(batch).await.expect("a batch without eventIds commits");
+                Some(created.into_iter().map(|(message, _)| message.id.to_string()).collect())
+            });
+        }
+        let mut seen = Vec::new();
+        let mut position = 0;
+        let reader = async {
+            loop {
+                let page = store.read_feed(&read_app, position, &FeedFilter::default(), 7).await.unwrap();
+                seen.extend(page.messages.iter().map(|message| message.id.to_string()));
+                position = page.position;
+                if page.done() {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+                if page.done() && position >= 119 {
+                    break;
+                }
+            }
+        };
+        let mut committed = std::collections::BTreeSet::new();
+        let collect = async {
+            while let Some(done) = writes.join_next().await {
+                committed.extend(done.unwrap().into_iter().flatten());
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(60), async { tokio::join!(reader, collect) })
+            .await
+            .expect("the reader catches up");
+        // One read after the last commit: nothing is left behind the reader.
+        let last = store.read_feed(&read_app, position, &FeedFilter::default(), 250).await.unwrap();
+        seen.extend(last.messages.iter().map(|message| message.id.to_string()));
+        assert!(last.done());
+        let mut of_read_app = std::collections::BTreeSet::new();
+        for msg_id in &committed {
+            if store.find_message(&tenant, &read_app, msg_id).await.unwrap().is_some() {
+                of_read_app.insert(msg_id.clone());
+            }
+        }
+        assert_eq!(of_read_app.len(), 119, "120 written to the read application, one refused");
+        let unique: std::collections::BTreeSet<String> = seen.iter().cloned().collect();
+        assert_eq!(unique.len(), seen.len(), "no message is read twice");
+        assert_eq!(unique, of_read_app, "every committed message is read");
+        assert_eq!(store.feed_head(&read_app).await.unwrap(), 119, "the refused message left no gap");
+
+        // Filters apply within the window; positions still move past what they skip.
+        let filter = FeedFilter { event_type: Some("order.paid".into()), ..FeedFilter::default() };
+        let paid = store.read_feed(&read_app, 0, &filter, 250).await.unwrap();
+        assert_eq!(paid.messages.len(), 40, "every third of 0..120 is paid");
+        assert!(paid.messages.iter().all(|message| message.event_type == "order.paid"));
+        assert!(paid.done());
+
+        // A seek to the future lands at the head; to the past, at the start.
+        let future = store.feed_position_at(&read_app, Utc::now() + Duration::hours(1)).await.unwrap();
+        assert_eq!(future, 119);
+        let past = store.feed_position_at(&read_app, Utc::now() - Duration::hours(1)).await.unwrap();
+        assert_eq!(past, 0);
+
+        // Iterators open only on the poller they were made for, and cannot be forged.
+        let poller = id(PollerId::generate);
+        let other = id(PollerId::generate);
+        let iterator = store.feed_iterator(&poller, 42);
+        assert_eq!(store.open_feed_iterator(&poller, &iterator), Some(42));
+        assert_eq!(store.open_feed_iterator(&other, &iterator), None, "another poller's iterator");
+        use base64::Engine;
+        let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("42");
+        assert_eq!(store.open_feed_iterator(&poller, &forged), None, "plain text is not an iterator");
+        let mut tampered = iterator.clone().into_bytes();
+        let last = tampered.len() - 5;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        assert_eq!(store.open_feed_iterator(&poller, &String::from_utf8(tampered).unwrap()), None);
+    }
+}

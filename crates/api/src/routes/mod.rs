@@ -12,6 +12,7 @@ pub mod endpoints;
 pub mod event_types;
 pub mod health;
 pub mod messages;
+pub mod pollers;
 pub mod signing_keys;
 pub mod stats;
 
@@ -77,6 +78,11 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
         .routes(routes!(dead_letters::list_dead_letters))
         .routes(routes!(dead_letters::replay_dead_letters))
         .routes(routes!(dead_letters::discard_dead_letters))
+        .routes(routes!(pollers::list_pollers, pollers::create_poller))
+        .routes(routes!(pollers::poll, pollers::patch_poller, pollers::delete_poller))
+        .routes(routes!(pollers::get_poller))
+        .routes(routes!(pollers::consumer_poll))
+        .routes(routes!(pollers::consumer_seek))
         .routes(routes!(event_types::list_event_types, event_types::create_event_type))
         .routes(routes!(
             event_types::get_event_type,

@@ -29,6 +29,9 @@ pub struct Model {
     pub ordering_key: Option<String>,
     /// The W3C `traceparent` of the request that created the message, when traced.
     pub trace_context: Option<String>,
+    /// The message's place in its application's feed (1, 2, 3, … in commit order):
+    /// what pull readers page by (`crate::feed`).
+    pub feed_seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

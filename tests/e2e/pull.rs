@@ -1,0 +1,197 @@
+//! The pull path (guarantee 7, push and pull agree): polling endpoints read through the
+//! official SDKs' `message.poller` calls, consumer positions kept by Herald, iterators
+//! that belong to one poller, and a receiver that was down for a whole run catching up
+//! through its poller after every push was dead-lettered.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use herald_e2e::sdk::{self, PollerRun, PollerSdk};
+use herald_e2e::{eventually, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn create_poller(herald: &TestApp, app: &str, body: Value) -> String {
+    let (status, poller) = herald.post(&format!("/api/v1/app/{app}/poller"), &body).await;
+    assert_eq!(status, 201, "create poller: {poller}");
+    poller["id"].as_str().expect("a poller id").to_owned()
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["data"].as_array().expect("data").iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Messages of two types, then a pause and a moment to seek to, then three more: what
+/// a poller filtered to `poll.a` shows, and what it shows after the moment.
+async fn feed_with_a_moment(herald: &TestApp, app: &str) -> Value {
+    let mut shown = Vec::new();
+    for n in 0..7 {
+        let event_type = if n % 3 == 2 { "poll.b" } else { "poll.a" };
+        let msg = herald.send_message(app, event_type, json!({"n": n})).await;
+        if event_type == "poll.a" {
+            shown.push(msg["id"].as_str().unwrap().to_owned());
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let moment = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut after = Vec::new();
+    for n in 7..10 {
+        let msg = herald.send_message(app, "poll.a", json!({"n": n})).await;
+        after.push(msg["id"].as_str().unwrap().to_owned());
+    }
+    shown.extend(after.iter().cloned());
+    json!({"ids": shown, "seek_after": moment.to_rfc3339(), "after_seek": after})
+}
+
+#[tokio::test]
+async fn the_official_sdks_read_a_polling_endpoint_unchanged() {
+    let herald = TestApp::spawn().await;
+    herald.create_application("pull-sdk").await;
+    let poller = create_poller(&herald, "pull-sdk", json!({"eventTypes": ["poll.a"], "uid": "reader"})).await;
+    let expected = feed_with_a_moment(&herald, "pull-sdk").await;
+    let server = format!("http://{}", herald.address);
+    for (sdk, poller_id) in [(PollerSdk::Python, poller.as_str()), (PollerSdk::Js, "reader")] {
+        let run = PollerRun {
+            server_url: &server,
+            token: &herald.api_key,
+            app_id: "pull-sdk",
+            poller_id,
+            expected: expected.clone(),
+        };
+        let summary = sdk::run_poller(sdk, run).await;
+        assert_eq!(summary["poll_ids"], expected["ids"], "{sdk:?}: {summary}");
+        assert_eq!(summary["consumer_ids"], expected["ids"], "{sdk:?}: {summary}");
+        assert_eq!(summary["seek_ids"], expected["after_seek"], "{sdk:?}: {summary}");
+    }
+    herald.stop().await;
+}
+
+#[tokio::test]
+async fn polling_endpoints_are_managed_filtered_and_keep_their_iterators() {
+    let herald = TestApp::spawn().await;
+    herald.create_application("pull-manage").await;
+    let base = "/api/v1/app/pull-manage/poller";
+    let by_channel = create_poller(&herald, "pull-manage", json!({"channels": ["eu"], "uid": "eu-only"})).await;
+    let everything = create_poller(&herald, "pull-manage", json!({"description": "all"})).await;
+
+    let (status, listed) = herald.get(base).await;
+    assert_eq!((status, listed["data"].as_array().map(Vec::len)), (200, Some(2)), "{listed}");
+    let (status, details) = herald.get(&format!("{base}/eu-only/details")).await;
+    assert_eq!((status, details["id"].as_str(), details["channels"].clone()), (200, Some(&*by_channel), json!(["eu"])));
+
+    let mut eu = Vec::new();
+    for (n, channel) in ["eu", "us", "eu", "us"].iter().enumerate() {
+        let body = json!({"eventType": "a.b", "payload": {"n": n}, "channels": [channel]});
+        let (status, msg) = herald.post("/api/v1/app/pull-manage/msg", &body).await;
+        assert_eq!(status, 202, "{msg}");
+        if *channel == "eu" {
+            eu.push(msg["id"].as_str().unwrap().to_owned());
+        }
+    }
+    let (status, page) = herald.get(&format!("{base}/{by_channel}")).await;
+    assert_eq!((status, ids(&page)), (200, eu.clone()), "the channel filter: {page}");
+    assert_eq!(page["done"], true);
+    let (_, page) = herald.get(&format!("{base}/{everything}?channel=us")).await;
+    assert_eq!(ids(&page).len(), 2, "the request's channel filter: {page}");
+
+    // An iterator is its poller's own: refused on another, and when changed at all.
+    let (_, page) = herald.get(&format!("{base}/{everything}?limit=1")).await;
+    let iterator = page["iterator"].as_str().unwrap().to_owned();
+    let (status, answer) = herald.get(&format!("{base}/{by_channel}?iterator={iterator}")).await;
+    assert_eq!((status, answer["code"].as_str()), (422, Some("validation")), "{answer}");
+    let mut tampered = iterator.clone().into_bytes();
+    let middle = tampered.len() / 2;
+    tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let (status, _) = herald.get(&format!("{base}/{everything}?iterator={tampered}")).await;
+    assert_eq!(status, 422, "a tampered iterator");
+    let (status, page) = herald.get(&format!("{base}/{everything}?iterator={iterator}&limit=10")).await;
+    assert_eq!((status, ids(&page).len()), (200, 3), "the rest after the first: {page}");
+
+    // Another tenant cannot see the poller; a bad consumer id is a 422.
+    let other = herald.create_other_tenant().await;
+    let (status, _) = herald.request(Method::GET, &format!("{base}/{everything}"), Some(&other), None).await;
+    assert_eq!(status, 404);
+    let (status, _) = herald.get(&format!("{base}/{everything}/consumer/bad%20name")).await;
+    assert_eq!(status, 422);
+
+    // Disabled: reads answer 409; enabled again, they work; deleted, 404 and the uid is free.
+    let patch = |body: Value| {
+        let path = format!("{base}/{by_channel}");
+        let herald = &herald;
+        async move { herald.request(Method::PATCH, &path, Some(&herald.api_key), Some(&body.to_string())).await }
+    };
+    let (status, patched) = patch(json!({"disabled": true, "channels": null})).await;
+    assert_eq!((status, patched["disabled"].as_bool(), patched["channels"].clone()), (200, Some(true), Value::Null));
+    let (status, answer) = herald.get(&format!("{base}/{by_channel}")).await;
+    assert_eq!((status, answer["code"].as_str()), (409, Some("conflict")), "{answer}");
+    patch(json!({"disabled": false})).await;
+    let (_, page) = herald.get(&format!("{base}/{by_channel}")).await;
+    assert_eq!(ids(&page).len(), 4, "no channel filter any more: {page}");
+    let (status, _) =
+        herald.request(Method::DELETE, &format!("{base}/{by_channel}"), Some(&herald.api_key), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = herald.get(&format!("{base}/{by_channel}")).await;
+    assert_eq!(status, 404);
+    create_poller(&herald, "pull-manage", json!({"uid": "eu-only"})).await;
+    let (status, audit) = herald.get("/api/v1/audit-log?limit=250").await;
+    assert_eq!(status, 200);
+    let actions: BTreeSet<&str> =
+        audit["data"].as_array().unwrap().iter().filter_map(|entry| entry["action"].as_str()).collect();
+    for action in ["poller.create", "poller.update", "poller.delete"] {
+        assert!(actions.contains(action), "{action} is in the audit log: {actions:?}");
+    }
+    herald.stop().await;
+}
+
+/// A consumer whose webhook endpoint refused connections for the whole run, so every
+/// delivery was dead-lettered, reads every message through its polling endpoint:
+/// nothing missing, nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_down_for_the_whole_run_catches_up_through_its_poller() {
+    let herald = TestApp::builder()
+        .configure(|s| {
+            s.retry_schedule = "0s".to_owned();
+            s.retry_jitter = 0.0;
+            s.breaker_failure_threshold = 100_000;
+            s.breaker_min_attempts = 100_000;
+        })
+        .start()
+        .await;
+    // A port nothing listens on: every push is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    herald.create_application("pull-down").await;
+    herald.create_endpoint("pull-down", &format!("http://{closed}/hook"), json!({})).await;
+    let poller = create_poller(&herald, "pull-down", json!({})).await;
+    let mut sent = BTreeSet::new();
+    for n in 0..200 {
+        let msg = herald.send_message("pull-down", "order.created", json!({"n": n})).await;
+        sent.insert(msg["id"].as_str().unwrap().to_owned());
+    }
+    eventually(Duration::from_secs(60), "every delivery dead-lettered", || async {
+        let (status, page) = herald.get("/api/v1/app/pull-down/dead-letter?limit=250").await;
+        assert_eq!(status, 200, "{page}");
+        (page["data"].as_array().map(Vec::len) == Some(200)).then_some(())
+    })
+    .await;
+
+    let path = format!("/api/v1/app/pull-down/poller/{poller}/consumer/catch-up");
+    let mut read = Vec::new();
+    let mut iterator: Option<String> = None;
+    for _ in 0..100 {
+        let query = iterator.as_ref().map_or("?limit=50".to_owned(), |it| format!("?limit=50&iterator={it}"));
+        let (status, page) = herald.get(&format!("{path}{query}")).await;
+        assert_eq!(status, 200, "{page}");
+        read.extend(ids(&page));
+        iterator = page["iterator"].as_str().map(str::to_owned);
+        if page["done"] == true && page["data"].as_array().is_some_and(Vec::is_empty) {
+            break;
+        }
+    }
+    let unique: BTreeSet<String> = read.iter().cloned().collect();
+    assert_eq!(unique.len(), read.len(), "no message read twice");
+    let missing: Vec<&String> = sent.difference(&unique).collect();
+    assert!(missing.is_empty(), "{} of 200 missing: {missing:?}", missing.len());
+    herald.stop().await;
+}
