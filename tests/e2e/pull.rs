@@ -64,7 +64,85 @@ async fn the_official_sdks_read_a_polling_endpoint_unchanged() {
         assert_eq!(summary["consumer_ids"], expected["ids"], "{sdk:?}: {summary}");
         assert_eq!(summary["seek_ids"], expected["after_seek"], "{sdk:?}: {summary}");
     }
+    read_with_the_rust_sdk(&server, &herald.api_key, "pull-sdk", &poller, &expected).await;
     herald.stop().await;
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value.as_array().expect("a list").iter().map(|v| v.as_str().unwrap().to_owned()).collect()
+}
+
+/// The reads of `tests/sdk/python/sdk_poller.py`, through the `svix` crate's
+/// `message().poller()`.
+async fn read_with_the_rust_sdk(server: &str, token: &str, app: &str, poller_id: &str, expected: &Value) {
+    use svix::api::{
+        MessagePollerConsumerPollOptions as ConsumerOptions, MessagePollerPollOptions as PollOptions, Svix, SvixOptions,
+    };
+    use svix::models::{PollingEndpointConsumerSeekIn, PollingEndpointOut};
+    let client = Svix::new(
+        token.to_owned(),
+        Some(SvixOptions { server_url: Some(server.to_owned()), ..SvixOptions::default() }),
+    );
+    let message = client.message();
+    let poller = message.poller();
+    let (app, sink) = (app.to_owned(), poller_id.to_owned());
+    let all = strings(&expected["ids"]);
+    let after_seek = strings(&expected["after_seek"]);
+    let page_ids = |page: &PollingEndpointOut| page.data.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
+
+    // poll: pages of two until done; from the last iterator, nothing new.
+    let (mut read, mut iterator) = (Vec::new(), None);
+    loop {
+        let options = PollOptions { limit: Some(2), iterator: iterator.clone(), ..PollOptions::default() };
+        let page = poller.poll(app.clone(), sink.clone(), Some(options)).await.expect("poll");
+        assert!(page.data.len() <= 2);
+        read.extend(page_ids(&page));
+        iterator = Some(page.iterator.clone());
+        if page.done {
+            break;
+        }
+    }
+    assert_eq!(read, all, "the Rust SDK's poll reads every message in order");
+    let options = PollOptions { iterator: iterator.clone(), ..PollOptions::default() };
+    let again = poller.poll(app.clone(), sink.clone(), Some(options)).await.expect("poll again");
+    assert!(again.data.is_empty() && again.done);
+    let first = &poller.poll(app.clone(), sink.clone(), None).await.expect("poll").data[0];
+    assert_eq!((first.event_type.as_str(), first.payload["n"].as_i64()), ("poll.a", Some(0)));
+
+    // consumer_poll: read twice without committing, then commit with each iterator.
+    let consumer = "rust-consumer".to_owned();
+    let limited = || Some(ConsumerOptions { limit: Some(2), iterator: None });
+    let first = poller.consumer_poll(app.clone(), sink.clone(), consumer.clone(), limited()).await.unwrap();
+    let again = poller.consumer_poll(app.clone(), sink.clone(), consumer.clone(), limited()).await.unwrap();
+    assert_eq!(page_ids(&first), all[..2].to_vec());
+    assert_eq!(page_ids(&again), all[..2].to_vec(), "an uncommitted batch is read again");
+    let (mut read, mut iterator) = (page_ids(&again), again.iterator);
+    loop {
+        let options = ConsumerOptions { limit: Some(2), iterator: Some(iterator.clone()) };
+        let page = poller.consumer_poll(app.clone(), sink.clone(), consumer.clone(), Some(options)).await.unwrap();
+        read.extend(page_ids(&page));
+        iterator = page.iterator.clone();
+        if page.done && page.data.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(read, all, "the Rust SDK's consumer reads every message once after the first batch");
+
+    // consumer_seek to the moment: the three messages after it.
+    let moment: chrono::DateTime<chrono::Utc> = expected["seek_after"].as_str().unwrap().parse().unwrap();
+    let seek = PollingEndpointConsumerSeekIn::new(moment);
+    let seeked = poller.consumer_seek(app.clone(), sink.clone(), consumer.clone(), seek, None).await.unwrap();
+    assert!(!seeked.iterator.is_empty());
+    let options = Some(ConsumerOptions { limit: Some(50), iterator: None });
+    let page = poller.consumer_poll(app.clone(), sink.clone(), consumer, options).await.unwrap();
+    assert_eq!(page_ids(&page), after_seek, "the Rust SDK's consumer after a seek");
+
+    // A forged iterator is a validation error.
+    let forged = PollOptions { iterator: Some("bm90LWFuLWl0ZXJhdG9y".into()), ..PollOptions::default() };
+    match poller.poll(app, sink, Some(forged)).await {
+        Err(svix::error::Error::Validation(content)) => assert_eq!(content.status.as_u16(), 422),
+        other => panic!("a forged iterator: {other:?}"),
+    }
 }
 
 #[tokio::test]
