@@ -273,3 +273,165 @@ async fn a_receiver_down_for_the_whole_run_catches_up_through_its_poller() {
     assert!(missing.is_empty(), "{} of 200 missing: {missing:?}", missing.len());
     herald.stop().await;
 }
+
+/// Long-poll across processes: a reader waiting on one Herald is answered as soon as
+/// another Herald of the installation accepts a message, not when its wait runs out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_poll_is_answered_when_another_process_accepts_a_message() {
+    let writer = TestApp::spawn().await;
+    let reader = TestApp::builder().sharing_database_with(&writer).start().await;
+    writer.create_application("pull-wait").await;
+    let poller = create_poller(&writer, "pull-wait", json!({"eventTypes": ["wanted"]})).await;
+    let path = format!("/api/v1/app/pull-wait/poller/{poller}/consumer/waiter");
+    let key = writer.api_key.clone();
+
+    // Nothing yet: the read waits; an unwanted event type does not end the wait.
+    let started = std::time::Instant::now();
+    let waiting = {
+        let (reader, path, key) = (&reader, format!("{path}?wait=20"), key.clone());
+        async move { reader.request(Method::GET, &path, Some(&key), None).await }
+    };
+    let send = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        writer.send_message("pull-wait", "unwanted", json!({})).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        writer.send_message("pull-wait", "wanted", json!({"n": 1})).await["id"].as_str().unwrap().to_owned()
+    };
+    let ((status, page), sent) = tokio::join!(waiting, send);
+    let waited = started.elapsed();
+    assert_eq!((status, ids(&page)), (200, vec![sent]), "{page}");
+    assert!(waited < Duration::from_secs(20), "answered by the message, not by the end of the wait ({waited:?})");
+
+    // With nothing new, a wait runs out and answers an empty page; wait beyond the
+    // setting is refused.
+    let iterator = page["iterator"].as_str().unwrap();
+    let (status, empty) =
+        reader.request(Method::GET, &format!("{path}?iterator={iterator}&wait=1"), Some(&key), None).await;
+    assert_eq!((status, ids(&empty).len(), empty["done"].as_bool()), (200, 0, Some(true)), "{empty}");
+    let (status, refused) = reader.request(Method::GET, &format!("{path}?wait=3600"), Some(&key), None).await;
+    assert_eq!((status, refused["code"].as_str()), (422, Some("validation")), "{refused}");
+    reader.stop().await;
+    writer.stop().await;
+}
+
+/// `ETag` and `If-None-Match`: the same read of an unchanged feed is a `304` without
+/// a body; once something new is there, a `200` with it.
+#[tokio::test]
+async fn an_unchanged_feed_answers_not_modified() {
+    let herald = TestApp::spawn().await;
+    herald.create_application("pull-etag").await;
+    let poller = create_poller(&herald, "pull-etag", json!({})).await;
+    let first = herald.send_message("pull-etag", "a.b", json!({})).await["id"].as_str().unwrap().to_owned();
+    let url = herald.url(&format!("/api/v1/app/pull-etag/poller/{poller}"));
+    let client = reqwest::Client::new();
+    let get = |tag: Option<String>| {
+        let mut request = client.get(&url).bearer_auth(&herald.api_key);
+        if let Some(tag) = tag {
+            request = request.header("if-none-match", tag);
+        }
+        request.send()
+    };
+    let answer = get(None).await.unwrap();
+    assert_eq!(answer.status(), 200);
+    let tag = answer.headers()["etag"].to_str().unwrap().to_owned();
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(ids(&body), vec![first.clone()]);
+
+    let unchanged = get(Some(tag.clone())).await.unwrap();
+    assert_eq!(unchanged.status(), 304, "nothing new");
+    assert_eq!(unchanged.headers()["etag"].to_str().unwrap(), tag);
+    assert!(unchanged.bytes().await.unwrap().is_empty(), "a 304 has no body");
+    assert_eq!(get(Some(format!("W/{tag}, \"other\""))).await.unwrap().status(), 304, "weak and listed tags");
+
+    let second = herald.send_message("pull-etag", "a.b", json!({})).await["id"].as_str().unwrap().to_owned();
+    let changed = get(Some(tag.clone())).await.unwrap();
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), tag);
+    let body: Value = changed.json().await.unwrap();
+    assert_eq!(ids(&body), vec![first, second]);
+    herald.stop().await;
+}
+
+/// One Server-Sent Event: its `id` and its data.
+fn events(text: &str) -> Vec<(String, Value)> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            let mut id = None;
+            let mut data = None;
+            for line in block.lines() {
+                if let Some(rest) = line.strip_prefix("id:") {
+                    id = Some(rest.trim().to_owned());
+                } else if let Some(rest) = line.strip_prefix("data:") {
+                    data = serde_json::from_str(rest.trim()).ok();
+                }
+            }
+            Some((id?, data?))
+        })
+        .collect()
+}
+
+/// Reads a stream until `count` events have come (or 20 s pass) and drops it.
+async fn read_events(mut response: reqwest::Response, count: usize) -> Vec<(String, Value)> {
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while events(&text).len() < count {
+        let chunk = tokio::time::timeout_at(deadline, response.chunk()).await.expect("events arrive in time");
+        text.push_str(&String::from_utf8_lossy(&chunk.unwrap().expect("the stream stays open")));
+    }
+    events(&text)
+}
+
+/// The Server-Sent Events stream of a poller: what is there, then what comes, and after
+/// a reconnect with `Last-Event-ID`, only what came after the last event received.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_sent_events_stream_resumes_after_the_last_event() {
+    let herald = TestApp::spawn().await;
+    herald.create_application("pull-sse").await;
+    let poller = create_poller(&herald, "pull-sse", json!({"eventTypes": ["shown"]})).await;
+    let mut sent = Vec::new();
+    for n in 0..3 {
+        sent.push(herald.send_message("pull-sse", "shown", json!({"n": n})).await["id"].as_str().unwrap().to_owned());
+        herald.send_message("pull-sse", "hidden", json!({})).await;
+    }
+    let url = herald.url(&format!("/api/v1/app/pull-sse/poller/{poller}/stream"));
+    let client = reqwest::Client::new();
+    let response = client.get(&url).bearer_auth(&herald.api_key).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let reading = read_events(response, 4);
+    let sending = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        herald.send_message("pull-sse", "shown", json!({"n": 3})).await["id"].as_str().unwrap().to_owned()
+    };
+    let (received, live) = tokio::join!(reading, sending);
+    sent.push(live);
+    let received_ids: Vec<&str> = received.iter().map(|(_, data)| data["id"].as_str().unwrap()).collect();
+    assert_eq!(received_ids, sent.iter().map(String::as_str).collect::<Vec<_>>(), "what was there, then what came");
+    assert_eq!(received[0].1["eventType"], "shown");
+
+    // Reconnect after the second event: the third and fourth come again, nothing else.
+    let resume = received[1].0.clone();
+    let later = herald.send_message("pull-sse", "shown", json!({"n": 4})).await["id"].as_str().unwrap().to_owned();
+    let response = client.get(&url).bearer_auth(&herald.api_key).header("last-event-id", &resume).send().await.unwrap();
+    let resumed = read_events(response, 3).await;
+    let resumed_ids: Vec<&str> = resumed.iter().map(|(_, data)| data["id"].as_str().unwrap()).collect();
+    assert_eq!(resumed_ids, vec![sent[2].as_str(), sent[3].as_str(), later.as_str()]);
+
+    // The application's portal token streams it too.
+    let (status, access) = herald.post("/api/v1/auth/app-portal-access/pull-sse", &json!({"readOnly": true})).await;
+    assert_eq!(status, 200, "{access}");
+    let token = access["token"].as_str().unwrap();
+    let response = client.get(&url).bearer_auth(token).header("last-event-id", &resume).send().await.unwrap();
+    assert_eq!(read_events(response, 1).await[0].1["id"].as_str(), Some(sent[2].as_str()));
+
+    // Another poller's event id is refused.
+    let other = create_poller(&herald, "pull-sse", json!({})).await;
+    let (status, _) = {
+        let url = herald.url(&format!("/api/v1/app/pull-sse/poller/{other}/stream"));
+        let answer =
+            client.get(&url).bearer_auth(&herald.api_key).header("last-event-id", &resume).send().await.unwrap();
+        (answer.status().as_u16(), ())
+    };
+    assert_eq!(status, 422);
+    herald.stop().await;
+}

@@ -14,6 +14,7 @@ pub mod cache;
 pub mod dashboard;
 pub mod error;
 pub mod extract;
+pub mod feed_watch;
 pub mod idempotency;
 mod ids;
 pub mod openapi;
@@ -58,6 +59,9 @@ pub struct ApiConfig {
     pub retry_schedule: herald_core::RetrySchedule,
     /// Refuse endpoints whose URL is not `https://` (`https_only`).
     pub https_only: bool,
+    /// The longest a poll may wait for new messages (`wait=`), and the longest a
+    /// Server-Sent Events stream stays quiet before a keep-alive (`poll_max_wait`).
+    pub poll_max_wait: std::time::Duration,
 }
 
 impl ApiConfig {
@@ -89,6 +93,8 @@ pub struct SharedState {
     pub enqueuer: herald_queue::Enqueuer,
     /// The counters this API moves (messages accepted, ingest refused).
     pub metrics: Arc<herald_observability::Metrics>,
+    /// Wakes long-polling readers when their application's feed moves.
+    pub feed_watch: Arc<feed_watch::FeedWatch>,
 }
 
 impl std::ops::Deref for ApiState {
@@ -106,6 +112,7 @@ impl ApiState {
             metrics,
             messages: herald_store::MessageWriter::start(store.clone()),
             enqueuer: herald_queue::Enqueuer::start(queue.clone()),
+            feed_watch: feed_watch::FeedWatch::start(store.clone()),
             store,
             queue,
             config,

@@ -222,6 +222,7 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
             dashboard_dir: settings.dashboard_dir(),
             retry_schedule: settings.delivery_policy()?.schedule,
             https_only: settings.https_only,
+            poll_max_wait: settings.poll_max_wait,
         };
         let state = ApiState::new(store.clone(), queue.clone(), config, metrics.clone());
         tokio::spawn(prune_idempotency_keys(store.clone(), shutdown.clone()));

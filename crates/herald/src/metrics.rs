@@ -78,5 +78,7 @@ async fn snapshot(scrape: &Scrape) -> anyhow::Result<Snapshot> {
             counts
         }
     };
-    Ok(Snapshot { partitions, dead_letters, breakers_open, breakers_half_open })
+    drop(cached);
+    let consumer_lag = scrape.store.consumer_lag_by_tenant().await?;
+    Ok(Snapshot { partitions, dead_letters, consumer_lag, breakers_open, breakers_half_open })
 }

@@ -56,6 +56,8 @@ pub struct Settings {
     pub allowed_target_cidrs: String,
     pub https_only: bool,
     pub dead_letter_replay_rate: f64,
+    #[serde(deserialize_with = "duration")]
+    pub poll_max_wait: Duration,
     /// `None`: never (`"never"`, empty, or zero).
     #[serde(deserialize_with = "never_or_duration")]
     pub endpoint_disable_after: Option<Duration>,
@@ -154,6 +156,9 @@ impl Settings {
         }
         if !(self.dead_letter_replay_rate > 0.0 && self.dead_letter_replay_rate.is_finite()) {
             bail!("setting `dead_letter_replay_rate` must be a positive number, not {}", self.dead_letter_replay_rate);
+        }
+        if self.poll_max_wait.is_zero() || self.poll_max_wait > Duration::from_secs(300) {
+            bail!("setting `poll_max_wait` must be between 1 ms and 300 s, not {:?}", self.poll_max_wait);
         }
         self.metrics_address()?;
         if !(0.0..=1.0).contains(&self.trace_sample_ratio) {

@@ -35,6 +35,8 @@ pub struct Snapshot {
     pub partitions: Vec<(String, u64, f64, u64)>,
     /// (tenant, dead letters)
     pub dead_letters: Vec<(String, u64)>,
+    /// (tenant, the most messages any of its polling-endpoint consumers is behind)
+    pub consumer_lag: Vec<(String, u64)>,
     pub breakers_open: u64,
     pub breakers_half_open: u64,
 }
@@ -50,6 +52,9 @@ pub struct Metrics {
     deliveries_finished: IntCounterVec,
     reclaimed: IntCounterVec,
     reconciled: IntCounterVec,
+    polls: IntCounterVec,
+    poll_waits: IntCounterVec,
+    consumer_lag: IntGaugeVec,
     endpoint_attempts: Option<(IntCounterVec, EndpointLabels, Mutex<HashSet<String>>)>,
     queue_depth: IntGaugeVec,
     queue_oldest_age: GaugeVec,
@@ -141,6 +146,24 @@ impl Metrics {
                 "Deliveries queued again because Redis had lost them.",
                 &["tenant"],
             ),
+            polls: counter(
+                r,
+                "herald_polls_total",
+                "Reads of polling endpoints, by kind: poll, consumer, stream (a stream counts once).",
+                &["tenant", "kind"],
+            ),
+            poll_waits: counter(
+                r,
+                "herald_poll_waits_total",
+                "Long-poll waits, by how they ended: woken (the feed moved) or timed_out.",
+                &["tenant", "outcome"],
+            ),
+            consumer_lag: gauge(
+                r,
+                "herald_poller_consumer_lag_messages",
+                "The most messages any polling-endpoint consumer of the tenant is behind its application's feed.",
+                &["tenant"],
+            ),
             queue_depth: gauge(
                 r,
                 "herald_queue_depth",
@@ -191,6 +214,17 @@ impl Metrics {
         }
     }
 
+    /// A read of a polling endpoint (`poll`, `consumer`, or a `stream` opened).
+    pub fn poll(&self, tenant: &str, kind: &str) {
+        self.polls.with_label_values(&[tenant, kind]).inc();
+    }
+
+    /// A long-poll wait ended: the feed moved (`woken`) or the wait ran out.
+    pub fn poll_wait(&self, tenant: &str, woken: bool) {
+        let outcome = if woken { "woken" } else { "timed_out" };
+        self.poll_waits.with_label_values(&[tenant, outcome]).inc();
+    }
+
     /// A delivery reached a final state; `succeeded` or else dead-lettered.
     pub fn delivery_finished(&self, tenant: &str, succeeded: bool) {
         let status = if succeeded { "succeeded" } else { "dead_lettered" };
@@ -223,6 +257,10 @@ impl Metrics {
         for (tenant, count) in &snapshot.dead_letters {
             self.dead_letters.with_label_values(&[tenant]).set(*count as i64);
         }
+        self.consumer_lag.reset();
+        for (tenant, lag) in &snapshot.consumer_lag {
+            self.consumer_lag.with_label_values(&[tenant]).set(*lag as i64);
+        }
         self.breakers.with_label_values(&["open"]).set(snapshot.breakers_open as i64);
         self.breakers.with_label_values(&["half_open"]).set(snapshot.breakers_half_open as i64);
         self.scrape_duration.set(took_seconds);
@@ -244,6 +282,9 @@ impl Metrics {
             &self.queue_oldest_age,
             &self.delayed,
             &self.dead_letters,
+            &self.polls,
+            &self.poll_waits,
+            &self.consumer_lag,
             &self.breakers,
             &self.worker_up,
             &self.scrape_duration,

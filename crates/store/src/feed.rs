@@ -120,6 +120,19 @@ impl Store {
         Ok(message_feed::Entity::find_by_id(app_id.to_string()).one(&self.db).await?.map_or(0, |feed| feed.last_seq))
     }
 
+    /// The last numbers of several applications' feeds (applications without a message
+    /// yet are left out): what a long-poll watcher reads every tick.
+    pub async fn feed_heads(&self, app_ids: &[String]) -> StoreResult<Vec<(String, i64)>> {
+        if app_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let feeds = message_feed::Entity::find()
+            .filter(message_feed::Column::AppId.is_in(app_ids.iter().map(String::as_str)))
+            .all(&self.db)
+            .await?;
+        Ok(feeds.into_iter().map(|feed| (feed.app_id, feed.last_seq)).collect())
+    }
+
     /// Up to `limit` messages of an application's feed after `position` that pass
     /// `filter` (see the module's notes on what bounds a read).
     pub async fn read_feed(
@@ -177,5 +190,7 @@ impl Store {
     }
 }
 
-/// How many messages after a seek's time are looked at for the earliest number.
-const SEEK_SAMPLE: u64 = 100;
+/// How many messages after a seek's time are looked at for the earliest number: a
+/// seek lands exactly unless more than this many messages were created while one of
+/// them waited to commit.
+const SEEK_SAMPLE: u64 = 1_000;

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use herald_core::{ApplicationId, PollerId, TenantId};
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, Statement, TransactionTrait,
+};
 
 use crate::audit::{Action, Actor, Entry, Outcome};
 use crate::changes::{changed_columns, only_columns};
@@ -179,6 +181,25 @@ fn audit<'a>(
         now,
     }
 }
+
+impl Store {
+    /// Per tenant, the most messages any consumer of its polling endpoints is behind its
+    /// application's feed (consumers of deleted pollers are gone with them).
+    pub async fn consumer_lag_by_tenant(&self) -> StoreResult<Vec<(String, u64)>> {
+        let statement = Statement::from_string(self.db.get_database_backend(), CONSUMER_LAG);
+        let mut lags = Vec::new();
+        for row in self.db.query_all(statement).await? {
+            let tenant: String = row.try_get("", "tenant_id")?;
+            let lag: Option<i64> = row.try_get("", "lag")?;
+            lags.push((tenant, lag.unwrap_or(0).max(0) as u64));
+        }
+        Ok(lags)
+    }
+}
+
+const CONSUMER_LAG: &str = "SELECT p.tenant_id, MAX(f.last_seq - c.position) AS lag FROM poller_consumers c \
+    JOIN pollers p ON p.id = c.poller_id JOIN message_feeds f ON f.app_id = p.app_id \
+    WHERE p.deleted_at IS NULL GROUP BY p.tenant_id";
 
 /// Where a poller's iterators are sealed for: an iterator opens only on its own poller.
 fn iterator_context(poller_id: &PollerId) -> String {

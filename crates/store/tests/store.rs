@@ -867,8 +867,29 @@ async fn a_reader_racing_the_writers_sees_every_message_of_the_feed_once() {
         let past = store.feed_position_at(&read_app, Utc::now() - Duration::hours(1)).await.unwrap();
         assert_eq!(past, 0);
 
-        // Iterators open only on the poller they were made for, and cannot be forged.
+        // A consumer's lag: how far its committed position is behind the feed's head.
         let poller = id(PollerId::generate);
+        let new = herald_store::NewPoller {
+            id: poller.clone(),
+            tenant_id: tenant.clone(),
+            app_id: read_app.clone(),
+            uid: None,
+            description: String::new(),
+            filter_types: None,
+            channels: None,
+            metadata: serde_json::json!({}),
+            disabled: false,
+            now: Utc::now(),
+        };
+        store.create_poller(new, &Actor::Operator).await.unwrap();
+        store.commit_consumer(&poller, "slow", 100, Utc::now()).await.unwrap();
+        store.commit_consumer(&poller, "fast", 119, Utc::now()).await.unwrap();
+        let lags = store.consumer_lag_by_tenant().await.unwrap();
+        let ours: Vec<u64> = lags.iter().filter(|(t, _)| t == tenant.as_str()).map(|(_, lag)| *lag).collect();
+        assert_eq!(ours, vec![19], "the slowest consumer is 19 messages behind");
+        assert_eq!(store.consumer_position(&poller, "slow").await.unwrap(), Some(100));
+
+        // Iterators open only on the poller they were made for, and cannot be forged.
         let other = id(PollerId::generate);
         let iterator = store.feed_iterator(&poller, 42);
         assert_eq!(store.open_feed_iterator(&poller, &iterator), Some(42));

@@ -82,6 +82,7 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
         .routes(routes!(pollers::poll, pollers::patch_poller, pollers::delete_poller))
         .routes(routes!(pollers::get_poller))
         .routes(routes!(pollers::consumer_poll))
+        .routes(routes!(pollers::stream))
         .routes(routes!(pollers::consumer_seek))
         .routes(routes!(event_types::list_event_types, event_types::create_event_type))
         .routes(routes!(

@@ -19,15 +19,25 @@
 
 use std::collections::BTreeMap;
 
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::header::{ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use herald_core::PollerId;
+use futures::Stream;
+use herald_core::{ApplicationId, PollerId};
 use herald_store::entity::{message, poller, Names};
-use herald_store::{poller_filter, FeedFilter, NewPoller};
+use herald_store::{poller_filter, FeedFilter, FeedPage, NewPoller};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+use tokio::time::Instant;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{double_option, envelope, ListResponse, OrderedPageQuery};
@@ -180,6 +190,9 @@ pub struct PollQuery {
     pub channel: Option<String>,
     /// Without an iterator: start with the messages created at or after this time.
     pub after: Option<DateTime<Utc>>,
+    /// Herald's long-poll: when nothing is new, wait up to this many seconds (at most
+    /// `poll_max_wait`) for a message and answer as soon as one is accepted.
+    pub wait: Option<u64>,
 }
 
 /// The query of `message.poller.consumer_poll`.
@@ -190,6 +203,18 @@ pub struct ConsumerPollQuery {
     pub limit: Option<u64>,
     /// The `iterator` of this consumer's previous read: commits it, then reads on.
     pub iterator: Option<String>,
+    /// Herald's long-poll (see `PollQuery`).
+    pub wait: Option<u64>,
+}
+
+/// The query of Herald's Server-Sent Events stream of a poller.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// Start after this iterator (an event's `id`); the `Last-Event-ID` header wins.
+    pub iterator: Option<String>,
+    /// Without either: start with the messages created at or after this time.
+    pub after: Option<DateTime<Utc>>,
 }
 
 const DEFAULT_LIMIT: u64 = 50;
@@ -234,21 +259,84 @@ fn consumer_id_ok(consumer_id: &str) -> ApiResult<()> {
     Validator::default().slug(consumer_id, 256, &["consumer_id"]).finish()
 }
 
-/// Reads from `position` and answers in Svix's shape.
-async fn read(
-    state: &ApiState,
-    app: &ScopedApp,
-    poller: &poller::Model,
+/// One read of a poller's feed, as a request asked for it.
+struct Read<'a> {
+    app: &'a ScopedApp,
+    poller: &'a poller::Model,
     position: i64,
-    filter: &FeedFilter,
+    filter: FeedFilter,
     limit: u64,
-) -> ApiResult<PollingEndpointOut> {
-    let page = state.store.read_feed(&app.id, position, filter, limit).await?;
-    Ok(PollingEndpointOut {
+    /// How long to wait for something new (long-poll); zero answers at once.
+    wait: Duration,
+    /// The request's `If-None-Match`: the `ETag` of an answer the client already has.
+    if_none_match: Option<String>,
+}
+
+/// The seconds of `wait=`, within `poll_max_wait`.
+fn wait_of(state: &ApiState, wait: Option<u64>) -> ApiResult<Duration> {
+    let max = state.config.poll_max_wait;
+    let wait = Duration::from_secs(wait.unwrap_or(0));
+    if wait > max {
+        return Err(ApiError::query("wait", format!("must be at most {} seconds", max.as_secs())));
+    }
+    Ok(wait)
+}
+
+fn if_none_match(headers: &HeaderMap) -> Option<String> {
+    headers.get(IF_NONE_MATCH).and_then(|value| value.to_str().ok()).map(str::to_owned)
+}
+
+/// The entity tag of a read's answer: the same read of an unchanged feed has the same
+/// tag, whatever iterator text (sealed afresh each time) the answer carries.
+fn etag(poller: &poller::Model, from: i64, page: &FeedPage) -> String {
+    let mut hash = Sha256::new();
+    hash.update(format!("{}:{from}:{}:{}", poller.id.as_str(), page.position, page.done()));
+    for message in &page.messages {
+        hash.update(b":");
+        hash.update(message.id.as_str());
+    }
+    let digest = hash.finalize();
+    format!("\"{}\"", digest[..12].iter().map(|byte| format!("{byte:02x}")).collect::<String>())
+}
+
+/// Whether `If-None-Match` names `tag` (a list of tags, weak or strong, or `*`).
+fn matches(if_none_match: Option<&str>, tag: &str) -> bool {
+    if_none_match.is_some_and(|given| {
+        given.split(',').map(str::trim).any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == tag)
+    })
+}
+
+/// Reads, long-polls while nothing is new (or the client already has this answer),
+/// and answers in Svix's shape with an `ETag`, or `304` when the client has it.
+async fn read(state: &ApiState, tenant: &str, request: Read<'_>) -> ApiResult<Response> {
+    let Read { app, poller, position, filter, limit, wait, if_none_match } = request;
+    let deadline = Instant::now() + wait;
+    let mut page = state.store.read_feed(&app.id, position, &filter, limit).await?;
+    loop {
+        let known = matches(if_none_match.as_deref(), &etag(poller, position, &page));
+        let nothing_new = page.messages.is_empty() && page.done();
+        let left = deadline.saturating_duration_since(Instant::now());
+        if !(known || nothing_new) || left.is_zero() {
+            break;
+        }
+        let moved = state.feed_watch.wait_past(&app.id, page.head, left).await;
+        state.metrics.poll_wait(tenant, moved);
+        if !moved {
+            break;
+        }
+        page = state.store.read_feed(&app.id, position, &filter, limit).await?;
+    }
+    let tag = etag(poller, position, &page);
+    let tag_header = HeaderValue::from_str(&tag).expect("an entity tag is visible ASCII");
+    if matches(if_none_match.as_deref(), &tag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(ETAG, tag_header)]).into_response());
+    }
+    let out = PollingEndpointOut {
         iterator: state.store.feed_iterator(&poller.id, page.position),
         done: page.done(),
         data: page.messages.into_iter().map(PollingEndpointMessageOut::from).collect(),
-    })
+    };
+    Ok(([(ETAG, tag_header)], Json(out)).into_response())
 }
 
 /// Lists an application's polling endpoints.
@@ -396,23 +484,33 @@ pub async fn delete_poller(
     operation_id = "v1.message.poller.poll",
     params(("app_id" = String, Path, description = "The application's id or uid"),
         ("poller_id" = String, Path, description = "The polling endpoint's id or uid"), PollQuery),
-    security(("HTTPBearer" = [])), responses((status = 200, body = PollingEndpointOut), ErrorResponses))]
+    security(("HTTPBearer" = [])),
+    responses((status = 200, body = PollingEndpointOut), (status = 304, description = "`If-None-Match` names this answer: nothing is new"), ErrorResponses))]
 pub async fn poll(
     State(state): State<ApiState>,
     caller: Caller,
     Path((app_id, poller_id)): Path<(String, String)>,
+    headers: HeaderMap,
     ValidQuery(query): ValidQuery<PollQuery>,
-) -> ApiResult<Json<PollingEndpointOut>> {
+) -> ApiResult<Response> {
+    let wait = wait_of(&state, query.wait)?;
     let app = caller.application(&state, &app_id).await?;
     let poller = readable(&state, &app, &poller_id).await?;
+    state.metrics.poll(caller.tenant.id.as_str(), "poll");
     let position = match (query.iterator.as_deref().filter(|it| !it.is_empty()), query.after) {
         (Some(iterator), _) => state.store.open_feed_iterator(&poller.id, iterator).ok_or_else(bad_iterator)?,
         (None, Some(after)) => state.store.feed_position_at(&app.id, after).await?,
         (None, None) => 0,
     };
     let filter = FeedFilter { event_type: query.event_type, channel: query.channel, ..poller_filter(&poller) };
-    let out = read(&state, &app, &poller, position, &filter, limit_of(query.limit)).await?;
-    Ok(Json(out))
+    let limit = limit_of(query.limit);
+    let if_none_match = if_none_match(&headers);
+    read(
+        &state,
+        caller.tenant.id.as_str(),
+        Read { app: &app, poller: &poller, position, filter, limit, wait, if_none_match },
+    )
+    .await
 }
 
 /// Reads on from where this consumer committed (Svix's
@@ -422,16 +520,20 @@ pub async fn poll(
     params(("app_id" = String, Path, description = "The application's id or uid"),
         ("poller_id" = String, Path, description = "The polling endpoint's id or uid"),
         ("consumer_id" = String, Path, description = "The consumer's own name"), ConsumerPollQuery),
-    security(("HTTPBearer" = [])), responses((status = 200, body = PollingEndpointOut), ErrorResponses))]
+    security(("HTTPBearer" = [])),
+    responses((status = 200, body = PollingEndpointOut), (status = 304, description = "`If-None-Match` names this answer: nothing is new"), ErrorResponses))]
 pub async fn consumer_poll(
     State(state): State<ApiState>,
     caller: Caller,
     Path((app_id, poller_id, consumer_id)): Path<(String, String, String)>,
+    headers: HeaderMap,
     ValidQuery(query): ValidQuery<ConsumerPollQuery>,
-) -> ApiResult<Json<PollingEndpointOut>> {
+) -> ApiResult<Response> {
     consumer_id_ok(&consumer_id)?;
+    let wait = wait_of(&state, query.wait)?;
     let app = caller.application(&state, &app_id).await?;
     let poller = readable(&state, &app, &poller_id).await?;
+    state.metrics.poll(caller.tenant.id.as_str(), "consumer");
     let position = match query.iterator.as_deref().filter(|it| !it.is_empty()) {
         Some(iterator) => {
             let position = state.store.open_feed_iterator(&poller.id, iterator).ok_or_else(bad_iterator)?;
@@ -440,8 +542,13 @@ pub async fn consumer_poll(
         }
         None => state.store.consumer_position(&poller.id, &consumer_id).await?.unwrap_or(0),
     };
-    let out = read(&state, &app, &poller, position, &poller_filter(&poller), limit_of(query.limit)).await?;
-    Ok(Json(out))
+    let (filter, limit, if_none_match) = (poller_filter(&poller), limit_of(query.limit), if_none_match(&headers));
+    read(
+        &state,
+        caller.tenant.id.as_str(),
+        Read { app: &app, poller: &poller, position, filter, limit, wait, if_none_match },
+    )
+    .await
 }
 
 /// Moves a consumer to the messages created at or after a time (Svix's
@@ -465,4 +572,92 @@ pub async fn consumer_seek(
     let position = state.store.feed_position_at(&app.id, body.after).await?;
     state.store.commit_consumer(&poller.id, &consumer_id, position, Utc::now()).await?;
     Ok(Json(PollingEndpointConsumerSeekOut { iterator: state.store.feed_iterator(&poller.id, position) }))
+}
+
+/// Messages an SSE stream reads at a time.
+const STREAM_BATCH: u64 = 100;
+
+/// Herald's Server-Sent Events stream of a poller: every message the poller shows, as
+/// an event `message` whose data is a `PollingEndpointMessageOut` and whose `id` is an
+/// iterator. A client that reconnects with `Last-Event-ID` resumes after the last event
+/// it got. Quiet streams get a keep-alive comment every `poll_max_wait`; the stream
+/// ends when the poller is disabled or deleted.
+#[utoipa::path(get, path = "/api/v1/app/{app_id}/poller/{poller_id}/stream", tag = "Polling Endpoint",
+    operation_id = "v1.poller.stream",
+    params(("app_id" = String, Path, description = "The application's id or uid"),
+        ("poller_id" = String, Path, description = "The polling endpoint's id or uid"), StreamQuery,
+        ("last-event-id" = Option<String>, Header, description = "The `id` of the last event received: resume after it")),
+    security(("HTTPBearer" = [])),
+    responses((status = 200, content_type = "text/event-stream", description = "`event: message`, `id: <iterator>`, `data: PollingEndpointMessageOut`"), ErrorResponses))]
+pub async fn stream(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((app_id, poller_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    ValidQuery(query): ValidQuery<StreamQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let app = caller.application(&state, &app_id).await?;
+    let poller = readable(&state, &app, &poller_id).await?;
+    state.metrics.poll(caller.tenant.id.as_str(), "stream");
+    let resume = headers.get("last-event-id").and_then(|value| value.to_str().ok()).filter(|id| !id.is_empty());
+    let position = match (resume.or(query.iterator.as_deref().filter(|it| !it.is_empty())), query.after) {
+        (Some(iterator), _) => state.store.open_feed_iterator(&poller.id, iterator).ok_or_else(bad_iterator)?,
+        (None, Some(after)) => state.store.feed_position_at(&app.id, after).await?,
+        (None, None) => 0,
+    };
+    let keep_alive = KeepAlive::new().interval(state.config.poll_max_wait);
+    let feed = Feed {
+        filter: poller_filter(&poller),
+        app_id: app.id.clone().into_inner(),
+        poller,
+        position,
+        pending: VecDeque::new(),
+        state,
+    };
+    Ok(Sse::new(futures::stream::unfold(feed, Feed::next)).keep_alive(keep_alive))
+}
+
+/// Where an SSE stream stands.
+struct Feed {
+    state: ApiState,
+    app_id: ApplicationId,
+    poller: poller::Model,
+    filter: FeedFilter,
+    position: i64,
+    /// Events read and not yet sent.
+    pending: VecDeque<Event>,
+}
+
+impl Feed {
+    /// The next event: from what was read, or read on, or wait for the feed to move.
+    async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Some((Ok(event), self));
+            }
+            let page = match self.state.store.read_feed(&self.app_id, self.position, &self.filter, STREAM_BATCH).await {
+                Ok(page) => page,
+                Err(error) => {
+                    // The client reconnects with Last-Event-ID and loses nothing.
+                    tracing::warn!(%error, "ending a poller stream: the feed could not be read");
+                    return None;
+                }
+            };
+            for message in page.messages.iter() {
+                let data = serde_json::to_string(&PollingEndpointMessageOut::from(message.clone()))
+                    .expect("a message serialises");
+                let id = self.state.store.feed_iterator(&self.poller.id, message.feed_seq);
+                self.pending.push_back(Event::default().event("message").id(id).data(data));
+            }
+            self.position = page.position;
+            if self.pending.is_empty() && page.done() {
+                let still_readable = self.state.store.find_poller(&self.app_id, self.poller.id.as_str()).await;
+                if !matches!(still_readable, Ok(Some(ref poller)) if !poller.disabled) {
+                    return None;
+                }
+                let wait = self.state.config.poll_max_wait;
+                self.state.feed_watch.wait_past(&self.app_id, page.head, wait).await;
+            }
+        }
+    }
 }

@@ -117,6 +117,7 @@ pub async fn accept_message(
         Err(other) => return Err(other.into()),
     };
     state.metrics.message_accepted(tenant_id.as_str());
+    state.feed_watch.committed(&app.id, message.feed_seq);
 
     // Committed: the message is accepted whatever Redis says next.
     state.enqueuer.hand_off(&delivery::due(&rows));
