@@ -11,6 +11,7 @@
 //!   writers to one application number in commit order.
 //! - `pollers`: polling endpoints (`poll_…`), filtered like webhook endpoints.
 //! - `poller_consumers`: a consumer's committed position in a poller's feed.
+//! - `poller_keys`: keys that read one poller and nothing else (stored hashed).
 //!
 //! New tables and a column the previous version never reads. A process of the
 //! previous version would write messages without a number (refused on PostgreSQL,
@@ -97,10 +98,26 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(PollerKeys::Table)
+                    .col(ColumnDef::new(PollerKeys::Id).string().not_null().primary_key())
+                    .col(ColumnDef::new(PollerKeys::TenantId).string().not_null())
+                    .col(ColumnDef::new(PollerKeys::AppId).string().not_null())
+                    .col(ColumnDef::new(PollerKeys::PollerId).string().not_null())
+                    .col(ColumnDef::new(PollerKeys::KeyHash).string().not_null().unique_key())
+                    .col(ColumnDef::new(PollerKeys::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(PollerKeys::RevokedAt).timestamp_with_time_zone().null())
+                    .to_owned(),
+            )
+            .await?;
+        crate::execute_all(manager, &["CREATE INDEX ix_poller_keys_poller ON poller_keys (poller_id, id)"]).await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table(PollerKeys::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(PollerConsumers::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(Pollers::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(MessageFeeds::Table).to_owned()).await?;
@@ -148,4 +165,16 @@ enum PollerConsumers {
     Position,
     CreatedAt,
     UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum PollerKeys {
+    Table,
+    Id,
+    TenantId,
+    AppId,
+    PollerId,
+    KeyHash,
+    CreatedAt,
+    RevokedAt,
 }

@@ -11,6 +11,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 /// The objects of one application that the routes below need.
+#[derive(Clone)]
 struct Objects {
     app: String,
     endpoint: String,
@@ -101,6 +102,9 @@ fn app_routes(o: &Objects) -> Vec<(Method, String, Option<Value>)> {
             format!("/api/v1/app/{app}/poller/{poll}/consumer/c1/seek"),
             Some(json!({"after": "2020-01-01T00:00:00Z"})),
         ),
+        (Method::GET, format!("/api/v1/app/{app}/poller/{poll}/key"), None),
+        (Method::POST, format!("/api/v1/app/{app}/poller/{poll}/key"), None),
+        (Method::DELETE, format!("/api/v1/app/{app}/poller/{poll}/key/pkey_0000000000000000000000"), None),
         (Method::POST, format!("/api/v1/auth/app-portal-access/{app}"), Some(json!({}))),
         (Method::DELETE, format!("/api/v1/app/{app}/poller/{poll}"), None),
         (Method::DELETE, format!("/api/v1/app/{app}/endpoint/{ep}"), None),
@@ -238,5 +242,75 @@ async fn a_portal_token_reaches_its_application_only() {
     expect_all(&herald, &token, &app_routes(&x)[..3], &[401]).await;
     let (status, _) = herald.request(Method::POST, "/api/v1/auth/logout", Some(&key), None).await;
     assert_eq!(status, 403, "an API key does not log out");
+    herald.stop().await;
+}
+
+/// A poller key (`sk_poll_…`) reads its own polling endpoint (and moves and seeks its
+/// consumers) and gets `403` for everything else: the application's other routes and
+/// pollers, other applications, tenant-wide routes. Revoked, or with its poller deleted,
+/// it is no credential at all.
+#[tokio::test]
+async fn a_poller_key_reads_its_own_poller_only() {
+    let herald = TestApp::spawn().await;
+    let receiver = TestReceiver::start().await;
+    let key = herald.api_key.clone();
+    let x = objects(&herald, &key, "key-x", &receiver).await;
+    let y = objects(&herald, &key, "key-y", &receiver).await;
+    let other_tenant = herald.create_other_tenant().await;
+    let z = objects(&herald, &other_tenant, "key-z", &receiver).await;
+    let (status, created) = herald.post(&format!("/api/v1/app/{}/poller/{}/key", x.app, x.poller), &json!({})).await;
+    assert_eq!(status, 201, "{created}");
+    let poller_key = created["key"].as_str().unwrap().to_owned();
+    assert!(poller_key.starts_with("sk_poll_"), "{created}");
+    let (_, listed) = herald.get(&format!("/api/v1/app/{}/poller/{}/key", x.app, x.poller)).await;
+    assert_eq!(listed[0]["id"], created["id"]);
+    assert!(listed[0].get("key").is_none(), "the key is shown once: {listed}");
+
+    // Its own poller's reads answer.
+    let own = format!("/api/v1/app/{}/poller/{}", x.app, x.poller);
+    let reads = [
+        (Method::GET, own.clone(), None),
+        (Method::GET, format!("{own}/consumer/c1"), None),
+        (Method::POST, format!("{own}/consumer/c1/seek"), Some(r#"{"after": "2020-01-01T00:00:00Z"}"#)),
+    ];
+    for (method, path, body) in &reads {
+        let (status, answer) = herald.request(method.clone(), path, Some(&poller_key), *body).await;
+        assert_eq!(status, 200, "{method} {path}: {answer}");
+    }
+    let (_, page) = herald.request(Method::GET, &own, Some(&poller_key), None).await;
+    assert_eq!(page["data"][0]["id"].as_str(), Some(x.msg.as_str()), "{page}");
+
+    // Everything else of its application, its application's other poller, the other
+    // application, another tenant's application and tenant-wide routes: 403.
+    let (status, second) =
+        herald.post(&format!("/api/v1/app/{}/poller", x.app), &json!({"description": "second"})).await;
+    assert_eq!(status, 201);
+    let second = Objects { poller: second["id"].as_str().unwrap().to_owned(), ..x.clone() };
+    let is_own_read = |path: &str| {
+        path == own || path.starts_with(&format!("{own}/consumer")) || path == format!("{own}/stream")
+    };
+    let mut routes: Vec<_> = app_routes(&x).into_iter().filter(|(_, path, _)| !is_own_read(path)).collect();
+    routes.extend(app_routes(&second).into_iter().filter(|(_, path, _)| path.contains(&second.poller)));
+    routes.extend(app_routes(&y));
+    routes.extend(app_routes(&z));
+    routes.push((Method::GET, "/api/v1/app".into(), None));
+    routes.push((Method::POST, "/api/v1/event-type".into(), Some(json!({"name": "k.t", "description": "d"}))));
+    routes.push((Method::GET, "/api/v1/audit-log".into(), None));
+    routes.push((Method::GET, "/api/v1/stats/overview".into(), None));
+    routes.push((Method::POST, "/api/v1/auth/logout".into(), None));
+    expect_all(&herald, &poller_key, &routes, &[403]).await;
+
+    // Revoked: no credential. A key of a deleted poller: the same.
+    let key_path = format!("/api/v1/app/{}/poller/{}/key/{}", x.app, x.poller, created["id"].as_str().unwrap());
+    let (status, _) = herald.request(Method::DELETE, &key_path, Some(&key), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = herald.request(Method::GET, &own, Some(&poller_key), None).await;
+    assert_eq!(status, 401, "a revoked poller key");
+    let (_, another) = herald.post(&format!("/api/v1/app/{}/poller/{}/key", x.app, x.poller), &json!({})).await;
+    let another = another["key"].as_str().unwrap().to_owned();
+    let (status, _) = herald.request(Method::DELETE, &own, Some(&key), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = herald.request(Method::GET, &own, Some(&another), None).await;
+    assert_eq!(status, 401, "the key of a deleted poller");
     herald.stop().await;
 }

@@ -435,3 +435,125 @@ async fn a_server_sent_events_stream_resumes_after_the_last_event() {
     assert_eq!(status, 422);
     herald.stop().await;
 }
+
+/// Reconciliation for a webhook consumer: it answered 200 to every delivery but lost
+/// one in ten. Its reconciliation job lists the messages routed to its endpoint since
+/// the run began (`GET …/endpoint/{id}/msg?after=`, paged, with their delivery state)
+/// and processes what it has not: nothing is missing afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_that_dropped_one_in_ten_reconciles_to_nothing_missing() {
+    let herald = TestApp::spawn().await;
+    let receiver = herald_e2e::TestReceiver::start().await;
+    herald.create_application("pull-reconcile").await;
+    let endpoint = herald.create_endpoint("pull-reconcile", &receiver.url("/hook"), json!({})).await;
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    let since = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let mut sent = BTreeSet::new();
+    for n in 0..1_000 {
+        let msg = herald.send_message("pull-reconcile", "order.created", json!({"n": n})).await;
+        sent.insert(msg["id"].as_str().unwrap().to_owned());
+    }
+    let delivered = eventually(Duration::from_secs(60), "every delivery answered", || {
+        let requests = receiver.requests();
+        async move { (requests.len() >= 1_000).then_some(requests) }
+    })
+    .await;
+    // The consumer processed what it received, except every tenth delivery.
+    let mut processed: BTreeSet<String> = delivered
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| n % 10 != 9)
+        .filter_map(|(_, request)| request.header("webhook-id").map(str::to_owned))
+        .collect();
+    assert!(processed.len() <= 901, "about a tenth was lost: {} processed", processed.len());
+
+    // The reconciliation job: everything routed to the endpoint since the run began.
+    let after = since.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut iterator = String::new();
+    let mut listed = 0;
+    loop {
+        let path = format!(
+            "/api/v1/app/pull-reconcile/endpoint/{endpoint}/msg?limit=250&after={after}&iterator={iterator}"
+        );
+        let (status, page) = herald.get(&path).await;
+        assert_eq!(status, 200, "{page}");
+        for message in page["data"].as_array().unwrap() {
+            listed += 1;
+            assert_eq!(message["statusText"], "success", "its delivery state: {message}");
+            assert!(message["payload"]["n"].is_number(), "the payload to process again: {message}");
+            processed.insert(message["id"].as_str().unwrap().to_owned());
+        }
+        if page["done"] == true {
+            break;
+        }
+        iterator = page["iterator"].as_str().unwrap().to_owned();
+    }
+    assert_eq!(listed, 1_000, "the feed lists every message routed to the endpoint once");
+    let missing: Vec<&String> = sent.difference(&processed).collect();
+    assert!(missing.is_empty(), "{} missing after reconciling: {missing:?}", missing.len());
+    herald.stop().await;
+}
+
+/// `examples/consumer/consumer.py`, run as its README says: it receives and verifies
+/// pushed webhooks; while it is down, messages pile up; `reconcile` processes them from
+/// the endpoint's feed; `pull` reads everything through a poller and finds nothing new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_consumer_verifies_reconciles_and_pulls() {
+    let herald = TestApp::builder().configure(|s| s.retry_schedule = "0s,1h".to_owned()).start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    herald.create_application("example").await;
+    let endpoint = herald.create_endpoint("example", &format!("http://127.0.0.1:{port}/webhook"), json!({})).await;
+    let endpoint_id = endpoint["id"].as_str().unwrap().to_owned();
+    let (_, secret) = herald.get(&format!("/api/v1/app/example/endpoint/{endpoint_id}/secret")).await;
+    let poller = create_poller(&herald, "example", json!({})).await;
+    let dir = std::env::temp_dir().join(format!("herald-example-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/consumer/consumer.py");
+    let consumer = |args: &[&str]| {
+        let mut command = std::process::Command::new("python3");
+        command
+            .arg(&script)
+            .args(args)
+            .env("HERALD_URL", herald.url(""))
+            .env("HERALD_TOKEN", &herald.api_key)
+            .env("HERALD_APP", "example")
+            .env("HERALD_ENDPOINT", &endpoint_id)
+            .env("HERALD_POLLER", &poller)
+            .env("HERALD_SECRET", secret["key"].as_str().unwrap())
+            .env("CONSUMER_DB", dir.join("consumer.db"))
+            .env("CONSUMER_OUT", dir.join("processed.jsonl"))
+            .stdin(std::process::Stdio::null());
+        command
+    };
+    let processed = || std::fs::read_to_string(dir.join("processed.jsonl")).unwrap_or_default().lines().count();
+
+    let mut server = consumer(&["serve", "--port", &port.to_string()]).spawn().expect("python3 runs the example");
+    eventually(Duration::from_secs(10), "the example listens", || async {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok().then_some(())
+    })
+    .await;
+    for n in 0..30 {
+        herald.send_message("example", "order.created", json!({"n": n})).await;
+    }
+    eventually(Duration::from_secs(30), "30 processed by push", || async { (processed() == 30).then_some(()) }).await;
+
+    // Down: the next 20 are refused (their retry is an hour away).
+    server.kill().unwrap();
+    server.wait().unwrap();
+    for n in 30..50 {
+        herald.send_message("example", "order.created", json!({"n": n})).await;
+    }
+    let output = consumer(&["reconcile", "--since-hours", "1"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!((summary["listed"].as_u64(), summary["recovered"].as_u64()), (Some(50), Some(20)), "{summary}");
+    assert_eq!(processed(), 50);
+
+    let output = consumer(&["pull"]).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!((summary["read"].as_u64(), summary["recovered"].as_u64()), (Some(50), Some(0)), "{summary}");
+    assert_eq!(processed(), 50, "nothing processed twice");
+    herald.stop().await;
+    std::fs::remove_dir_all(&dir).ok();
+}

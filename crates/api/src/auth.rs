@@ -6,13 +6,17 @@
 //! - a **portal token** (`hpt_…`) from `POST /api/v1/auth/app-portal-access/{app_id}`:
 //!   one end customer in the portal, allowed only that application's routes (and
 //!   reading the tenant's event types, to pick filters), and only reads when issued
-//!   read-only.
+//!   read-only;
+//! - a **poller key** (`sk_poll_…`): one polling endpoint's reads and its consumers'
+//!   seeks, nothing else.
 //!
 //! Handlers never compare ids themselves: tenant-wide routes take [`TenantCaller`],
 //! which refuses portal tokens, and application routes take [`Caller`] and resolve
 //! the application through [`Caller::application`], which enforces the scope.
 //! [`Caller`] also refuses every change to a read-only portal token; the one route
-//! such a token may post to, logout, takes [`AnyCaller`]. The operator's routes
+//! such a token may post to, logout, takes [`AnyCaller`]. [`Caller`] refuses poller
+//! keys: only the poller read routes take [`PollReader`], which admits them and
+//! [`PollReader::poller`] holds them to their own poller. The operator's routes
 //! (`/admin/v1`) take [`Operator`].
 //!
 //! Every credential has an identity ([`Caller::credential_id`]: the API key's or the
@@ -24,8 +28,9 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::Method;
 use chrono::Utc;
-use herald_core::{ApplicationId, TenantId};
-use herald_store::entity::{application, tenant};
+use herald_core::api_key::POLLER_KEY_PREFIX;
+use herald_core::{ApplicationId, PollerId, TenantId};
+use herald_store::entity::{application, poller, tenant};
 use herald_store::Actor;
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
@@ -44,6 +49,8 @@ pub enum Scope {
     Tenant { key_id: String },
     /// One application (a portal token).
     Application { app_id: ApplicationId, token_id: String, read_only: bool },
+    /// One polling endpoint of one application (a poller key, `key_id`).
+    Poller { app_id: ApplicationId, poller_id: PollerId, key_id: String },
 }
 
 /// An authenticated request: whose it is and what it may reach.
@@ -64,6 +71,7 @@ impl Caller {
         match &self.scope {
             Scope::Tenant { key_id } => key_id,
             Scope::Application { token_id, .. } => token_id,
+            Scope::Poller { key_id, .. } => key_id,
         }
     }
 
@@ -72,6 +80,7 @@ impl Caller {
         match &self.scope {
             Scope::Tenant { key_id } => Actor::ApiKey(key_id.clone()),
             Scope::Application { token_id, .. } => Actor::PortalToken(token_id.clone()),
+            Scope::Poller { key_id, .. } => Actor::PollerKey(key_id.clone()),
         }
     }
 
@@ -87,8 +96,26 @@ impl Caller {
         match (&self.scope, found) {
             (Scope::Tenant { .. }, Some(app)) => Ok(ScopedApp(app)),
             (Scope::Tenant { .. }, None) => Err(ApiError::NotFound("application")),
-            (Scope::Application { app_id: own, .. }, Some(app)) if app.id == *own => Ok(ScopedApp(app)),
-            (Scope::Application { .. }, _) => Err(ApiError::Forbidden("this token is for another application")),
+            (Scope::Application { app_id: own, .. } | Scope::Poller { app_id: own, .. }, Some(app))
+                if app.id == *own =>
+            {
+                Ok(ScopedApp(app))
+            }
+            (Scope::Application { .. } | Scope::Poller { .. }, _) => {
+                Err(ApiError::Forbidden("this token is for another application"))
+            }
+        }
+    }
+}
+
+impl Caller {
+    /// `403` unless the caller may read `poller`: a poller key reads its own only.
+    pub fn may_read_poller(&self, poller: &poller::Model) -> ApiResult<()> {
+        match &self.scope {
+            Scope::Poller { poller_id, .. } if poller.id != *poller_id => {
+                Err(ApiError::Forbidden("this poller key is for another polling endpoint"))
+            }
+            _ => Ok(()),
         }
     }
 }
@@ -133,7 +160,23 @@ pub async fn authenticate(parts: &mut Parts, state: &ApiState) -> ApiResult<Call
         .map(str::trim)
         .filter(|key| !key.is_empty())
         .ok_or(ApiError::Unauthorized("expected `Authorization: Bearer <API key>`"))?;
-    let caller = if credential.starts_with(PORTAL_TOKEN_PREFIX) {
+    // A key that looks like a poller key and is not one may still be an API key
+    // (`sk_` and 43 characters that happen to begin with `poll_`).
+    let poller_key = if credential.starts_with(POLLER_KEY_PREFIX) {
+        state.store.authenticate_poller_key(credential).await?
+    } else {
+        None
+    };
+    let caller = if let Some((tenant, key)) = poller_key {
+        Caller {
+            tenant,
+            scope: Scope::Poller {
+                app_id: key.app_id.into_inner(),
+                poller_id: key.poller_id.into_inner(),
+                key_id: key.id.to_string(),
+            },
+        }
+    } else if credential.starts_with(PORTAL_TOKEN_PREFIX) {
         let token = state
             .store
             .authenticate_portal_token(credential, Utc::now())
@@ -178,8 +221,26 @@ impl FromRequestParts<ApiState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let caller = authenticate(parts, state).await?;
+        if matches!(caller.scope, Scope::Poller { .. }) {
+            return Err(ApiError::Forbidden("a poller key reads its polling endpoint only"));
+        }
         refuse_changes_by_read_only(&caller, &parts.method)?;
         Ok(caller)
+    }
+}
+
+/// A caller of a polling endpoint's reads: a [`Caller`], or a poller key (which
+/// [`Caller::may_read_poller`] holds to its own poller).
+#[derive(Debug, Clone)]
+pub struct PollReader(pub Caller);
+
+impl FromRequestParts<ApiState> for PollReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let caller = authenticate(parts, state).await?;
+        refuse_changes_by_read_only(&caller, &parts.method)?;
+        Ok(PollReader(caller))
     }
 }
 
@@ -237,6 +298,7 @@ impl FromRequestParts<ApiState> for TenantCaller {
         match caller.scope {
             Scope::Tenant { key_id } => Ok(TenantCaller(caller.tenant, key_id)),
             Scope::Application { .. } => Err(ApiError::Forbidden("a portal token cannot use tenant-wide routes")),
+            Scope::Poller { .. } => Err(ApiError::Forbidden("a poller key reads its polling endpoint only")),
         }
     }
 }

@@ -18,6 +18,9 @@
 //! tables were nearly empty (sequential scans, on a machine with autovacuum off). Then
 //! a `CHECKPOINT`, so an earlier run's writes are not flushed during this one.
 //!
+//! The pull path's scenarios, `longpoll` and `pullread`, are in `pull.rs` and run only
+//! when named in `--only`.
+//!
 //! Every attempt is recorded in PostgreSQL as usual; at the end the bench compares the
 //! attempt rows with the deliveries the receiver saw. Numbers go in docs/benchmarks.md.
 
@@ -39,6 +42,8 @@ use hdrhistogram::Histogram;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
+
+mod pull;
 
 #[derive(Debug, Parser)]
 #[command(about = "Measures Herald's delivery throughput and latency on this machine")]
@@ -64,7 +69,8 @@ struct Args {
     /// Open-loop arrival rates, messages per second.
     #[arg(long, value_delimiter = ',', default_value = "200,500")]
     rates: Vec<u32>,
-    /// Scenarios to run: throughput, latency, fanout, neighbour, overview.
+    /// Scenarios to run: throughput, latency, fanout, neighbour, overview; and, only when
+    /// named, the pull path's longpoll and pullread (which writes a million messages).
     #[arg(long, value_delimiter = ',', default_value = "throughput,latency,fanout,neighbour,overview")]
     only: Vec<String>,
     /// Extra Herald settings as TOML lines, e.g. `--set 'worker_concurrency = 512'`.
@@ -411,6 +417,12 @@ async fn run(args: Args, herald_runtime: tokio::runtime::Handle) -> anyhow::Resu
 
     if wanted("overview") {
         overview(&settings, &client).await?;
+    }
+    if wanted("longpoll") {
+        pull::long_poll(&settings, &client, &herald_runtime).await?;
+    }
+    if wanted("pullread") {
+        pull::pull_read(&settings, &running.store, &client, &tenant.id).await?;
     }
 
     // Every delivery the receiver saw has its attempt row (written asynchronously in

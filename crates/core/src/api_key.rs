@@ -16,6 +16,14 @@ pub fn format_api_key(random: [u8; 32]) -> String {
     format!("{API_KEY_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random))
 }
 
+/// The visible prefix of every poller key: a key that reads one polling endpoint only.
+pub const POLLER_KEY_PREFIX: &str = "sk_poll_";
+
+/// Formats 32 random bytes as a poller key.
+pub fn format_poller_key(random: [u8; 32]) -> String {
+    format!("{POLLER_KEY_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random))
+}
+
 /// The lowercase hex SHA-256 digest under which a key is stored and looked up.
 pub fn hash_api_key(key: &str) -> String {
     let digest = Sha256::digest(key.as_bytes());

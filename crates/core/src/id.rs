@@ -148,6 +148,10 @@ prefixed_id!(
     /// A polling endpoint: a pull view of an application's messages.
     PollerId, "poll", "polling endpoint"
 );
+prefixed_id!(
+    /// A poller key's public identifier (the key itself is stored hashed).
+    PollerKeyId, "pkey", "poller key"
+);
 
 #[cfg(test)]
 mod tests {

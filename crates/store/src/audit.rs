@@ -22,6 +22,9 @@ pub enum Actor {
     ApiKey(String),
     /// A portal token, by its id (`ptk_…`).
     PortalToken(String),
+    /// A poller key, by its id (`pkey_…`): it reads one polling endpoint (and moves its
+    /// consumers), so it never appears on a management change.
+    PollerKey(String),
     /// The operator: the admin API's operator token or the `herald` command line.
     Operator,
 }
@@ -31,13 +34,14 @@ impl Actor {
         match self {
             Actor::ApiKey(_) => "api_key",
             Actor::PortalToken(_) => "portal_token",
+            Actor::PollerKey(_) => "poller_key",
             Actor::Operator => "operator",
         }
     }
 
     pub fn id(&self) -> &str {
         match self {
-            Actor::ApiKey(id) | Actor::PortalToken(id) => id,
+            Actor::ApiKey(id) | Actor::PortalToken(id) | Actor::PollerKey(id) => id,
             Actor::Operator => "operator",
         }
     }
@@ -65,10 +69,12 @@ pub enum Action {
     PollerCreate,
     PollerUpdate,
     PollerDelete,
+    PollerKeyCreate,
+    PollerKeyRevoke,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 21] = [
         Action::TenantCreate,
         Action::TenantSettingsUpdate,
         Action::ApiKeyCreate,
@@ -88,6 +94,8 @@ impl Action {
         Action::PollerCreate,
         Action::PollerUpdate,
         Action::PollerDelete,
+        Action::PollerKeyCreate,
+        Action::PollerKeyRevoke,
     ];
 
     /// The action's name in the log, e.g. `endpoint.secret.rotate`.
@@ -112,6 +120,8 @@ impl Action {
             Action::PollerCreate => "poller.create",
             Action::PollerUpdate => "poller.update",
             Action::PollerDelete => "poller.delete",
+            Action::PollerKeyCreate => "poller.key.create",
+            Action::PollerKeyRevoke => "poller.key.revoke",
         }
     }
 
@@ -126,7 +136,11 @@ impl Action {
             Action::ApiKeyCreate | Action::ApiKeyRevoke => "api_key",
             Action::PortalTokenIssue | Action::PortalTokenLogout => "portal_token",
             Action::DeadLetterReplay | Action::DeadLetterDiscard => "application",
-            Action::PollerCreate | Action::PollerUpdate | Action::PollerDelete => "poller",
+            Action::PollerCreate
+            | Action::PollerUpdate
+            | Action::PollerDelete
+            | Action::PollerKeyCreate
+            | Action::PollerKeyRevoke => "poller",
             Action::EndpointCreate
             | Action::EndpointUpdate
             | Action::EndpointHeadersUpdate

@@ -83,6 +83,8 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
         .routes(routes!(pollers::get_poller))
         .routes(routes!(pollers::consumer_poll))
         .routes(routes!(pollers::stream))
+        .routes(routes!(pollers::list_poller_keys, pollers::create_poller_key))
+        .routes(routes!(pollers::revoke_poller_key))
         .routes(routes!(pollers::consumer_seek))
         .routes(routes!(event_types::list_event_types, event_types::create_event_type))
         .routes(routes!(

@@ -31,7 +31,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use herald_core::{ApplicationId, PollerId};
+use herald_core::{ApplicationId, PollerId, PollerKeyId};
 use herald_store::entity::{message, poller, Names};
 use herald_store::{poller_filter, FeedFilter, FeedPage, NewPoller};
 use serde::{Deserialize, Serialize};
@@ -41,7 +41,7 @@ use tokio::time::Instant;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{double_option, envelope, ListResponse, OrderedPageQuery};
-use crate::auth::{Caller, ScopedApp};
+use crate::auth::{Caller, PollReader, ScopedApp};
 use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::{ValidJson, ValidQuery};
 use crate::ids::fresh;
@@ -242,9 +242,11 @@ async fn find(state: &ApiState, app: &ScopedApp, poller_id: &str) -> ApiResult<p
     state.store.find_poller(&app.id, poller_id).await?.ok_or(ApiError::NotFound("polling endpoint"))
 }
 
-/// The poller to read from: found, and enabled.
-async fn readable(state: &ApiState, app: &ScopedApp, poller_id: &str) -> ApiResult<poller::Model> {
+/// The poller to read from: found, the caller's to read (a poller key reads its own
+/// only), and enabled.
+async fn readable(state: &ApiState, caller: &Caller, app: &ScopedApp, poller_id: &str) -> ApiResult<poller::Model> {
     let poller = find(state, app, poller_id).await?;
+    caller.may_read_poller(&poller)?;
     if poller.disabled {
         return Err(ApiError::Conflict("this polling endpoint is disabled".into()));
     }
@@ -488,14 +490,14 @@ pub async fn delete_poller(
     responses((status = 200, body = PollingEndpointOut), (status = 304, description = "`If-None-Match` names this answer: nothing is new"), ErrorResponses))]
 pub async fn poll(
     State(state): State<ApiState>,
-    caller: Caller,
+    PollReader(caller): PollReader,
     Path((app_id, poller_id)): Path<(String, String)>,
     headers: HeaderMap,
     ValidQuery(query): ValidQuery<PollQuery>,
 ) -> ApiResult<Response> {
     let wait = wait_of(&state, query.wait)?;
     let app = caller.application(&state, &app_id).await?;
-    let poller = readable(&state, &app, &poller_id).await?;
+    let poller = readable(&state, &caller, &app, &poller_id).await?;
     state.metrics.poll(caller.tenant.id.as_str(), "poll");
     let position = match (query.iterator.as_deref().filter(|it| !it.is_empty()), query.after) {
         (Some(iterator), _) => state.store.open_feed_iterator(&poller.id, iterator).ok_or_else(bad_iterator)?,
@@ -524,7 +526,7 @@ pub async fn poll(
     responses((status = 200, body = PollingEndpointOut), (status = 304, description = "`If-None-Match` names this answer: nothing is new"), ErrorResponses))]
 pub async fn consumer_poll(
     State(state): State<ApiState>,
-    caller: Caller,
+    PollReader(caller): PollReader,
     Path((app_id, poller_id, consumer_id)): Path<(String, String, String)>,
     headers: HeaderMap,
     ValidQuery(query): ValidQuery<ConsumerPollQuery>,
@@ -532,7 +534,7 @@ pub async fn consumer_poll(
     consumer_id_ok(&consumer_id)?;
     let wait = wait_of(&state, query.wait)?;
     let app = caller.application(&state, &app_id).await?;
-    let poller = readable(&state, &app, &poller_id).await?;
+    let poller = readable(&state, &caller, &app, &poller_id).await?;
     state.metrics.poll(caller.tenant.id.as_str(), "consumer");
     let position = match query.iterator.as_deref().filter(|it| !it.is_empty()) {
         Some(iterator) => {
@@ -562,16 +564,89 @@ pub async fn consumer_poll(
     responses((status = 200, body = PollingEndpointConsumerSeekOut), ErrorResponses))]
 pub async fn consumer_seek(
     State(state): State<ApiState>,
-    caller: Caller,
+    PollReader(caller): PollReader,
     Path((app_id, poller_id, consumer_id)): Path<(String, String, String)>,
     ValidJson(body): ValidJson<PollingEndpointConsumerSeekIn>,
 ) -> ApiResult<Json<PollingEndpointConsumerSeekOut>> {
     consumer_id_ok(&consumer_id)?;
     let app = caller.application(&state, &app_id).await?;
-    let poller = readable(&state, &app, &poller_id).await?;
+    let poller = readable(&state, &caller, &app, &poller_id).await?;
     let position = state.store.feed_position_at(&app.id, body.after).await?;
     state.store.commit_consumer(&poller.id, &consumer_id, position, Utc::now()).await?;
     Ok(Json(PollingEndpointConsumerSeekOut { iterator: state.store.feed_iterator(&poller.id, position) }))
+}
+
+/// A new poller key: the key is shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PollerKeyOut {
+    pub id: String,
+    /// `sk_poll_…`: reads this polling endpoint (and moves its consumers) and nothing else.
+    /// Only its digest is stored; it is never shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Creates a key that reads this polling endpoint and nothing else.
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/poller/{poller_id}/key", tag = "Polling Endpoint",
+    operation_id = "v1.poller.key.create",
+    params(("app_id" = String, Path, description = "The application's id or uid"),
+        ("poller_id" = String, Path, description = "The polling endpoint's id or uid")),
+    security(("HTTPBearer" = [])), responses((status = 201, body = PollerKeyOut), ErrorResponses))]
+pub async fn create_poller_key(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((app_id, poller_id)): Path<(String, String)>,
+) -> ApiResult<(StatusCode, Json<PollerKeyOut>)> {
+    let app = caller.application(&state, &app_id).await?;
+    let poller = find(&state, &app, &poller_id).await?;
+    let key = herald_core::api_key::format_poller_key(rand::random());
+    let created =
+        state.store.create_poller_key(&poller, fresh(PollerKeyId::generate), &key, Utc::now(), &caller.actor()).await?;
+    let out = PollerKeyOut { id: created.id.to_string(), key: Some(key), created_at: created.created_at };
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// Lists a polling endpoint's keys that still work (without the keys themselves).
+#[utoipa::path(get, path = "/api/v1/app/{app_id}/poller/{poller_id}/key", tag = "Polling Endpoint",
+    operation_id = "v1.poller.key.list",
+    params(("app_id" = String, Path, description = "The application's id or uid"),
+        ("poller_id" = String, Path, description = "The polling endpoint's id or uid")),
+    security(("HTTPBearer" = [])), responses((status = 200, body = Vec<PollerKeyOut>), ErrorResponses))]
+pub async fn list_poller_keys(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((app_id, poller_id)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<PollerKeyOut>>> {
+    let app = caller.application(&state, &app_id).await?;
+    let poller = find(&state, &app, &poller_id).await?;
+    let keys = state.store.list_poller_keys(&poller.id).await?;
+    Ok(Json(
+        keys.into_iter()
+            .map(|key| PollerKeyOut { id: key.id.to_string(), key: None, created_at: key.created_at })
+            .collect(),
+    ))
+}
+
+/// Revokes a poller key at once.
+#[utoipa::path(delete, path = "/api/v1/app/{app_id}/poller/{poller_id}/key/{key_id}", tag = "Polling Endpoint",
+    operation_id = "v1.poller.key.revoke",
+    params(("app_id" = String, Path, description = "The application's id or uid"),
+        ("poller_id" = String, Path, description = "The polling endpoint's id or uid"),
+        ("key_id" = String, Path, description = "The key's id, `pkey_…`")),
+    security(("HTTPBearer" = [])), responses((status = 204), ErrorResponses))]
+pub async fn revoke_poller_key(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((app_id, poller_id, key_id)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let app = caller.application(&state, &app_id).await?;
+    let poller = find(&state, &app, &poller_id).await?;
+    if !state.store.revoke_poller_key(&poller, &key_id, Utc::now(), &caller.actor()).await? {
+        return Err(ApiError::NotFound("poller key"));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Messages an SSE stream reads at a time.
@@ -591,13 +666,13 @@ const STREAM_BATCH: u64 = 100;
     responses((status = 200, content_type = "text/event-stream", description = "`event: message`, `id: <iterator>`, `data: PollingEndpointMessageOut`"), ErrorResponses))]
 pub async fn stream(
     State(state): State<ApiState>,
-    caller: Caller,
+    PollReader(caller): PollReader,
     Path((app_id, poller_id)): Path<(String, String)>,
     headers: HeaderMap,
     ValidQuery(query): ValidQuery<StreamQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let app = caller.application(&state, &app_id).await?;
-    let poller = readable(&state, &app, &poller_id).await?;
+    let poller = readable(&state, &caller, &app, &poller_id).await?;
     state.metrics.poll(caller.tenant.id.as_str(), "stream");
     let resume = headers.get("last-event-id").and_then(|value| value.to_str().ok()).filter(|id| !id.is_empty());
     let position = match (resume.or(query.iterator.as_deref().filter(|it| !it.is_empty())), query.after) {
