@@ -32,6 +32,7 @@ import json
 import os
 import sqlite3
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -46,13 +47,15 @@ class Processed:
     """The ids of messages already processed, in SQLite."""
 
     def __init__(self, path):
-        self.db = sqlite3.connect(path)
+        # One connection shared by the server's threads, one claim at a time.
+        self.db = sqlite3.connect(path, check_same_thread=False)
+        self.lock = threading.Lock()
         self.db.execute("CREATE TABLE IF NOT EXISTS processed (msg_id TEXT PRIMARY KEY, at TEXT NOT NULL)")
 
     def claim(self, msg_id):
         """True the first time an id is seen; False for a duplicate."""
         try:
-            with self.db:
+            with self.lock, self.db:
                 self.db.execute("INSERT INTO processed VALUES (?, ?)", (msg_id, now_iso()))
             return True
         except sqlite3.IntegrityError:
@@ -67,7 +70,7 @@ def process(processed, msg_id, event_type, payload, via):
     """Your business logic goes here. This one appends the message to CONSUMER_OUT."""
     if not processed.claim(msg_id):
         return False
-    with open(os.environ.get("CONSUMER_OUT", "processed.jsonl"), "a") as out:
+    with processed.lock, open(os.environ.get("CONSUMER_OUT", "processed.jsonl"), "a") as out:
         out.write(json.dumps({"id": msg_id, "eventType": event_type, "payload": payload, "via": via}) + "\n")
     return True
 

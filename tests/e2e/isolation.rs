@@ -286,9 +286,8 @@ async fn a_poller_key_reads_its_own_poller_only() {
         herald.post(&format!("/api/v1/app/{}/poller", x.app), &json!({"description": "second"})).await;
     assert_eq!(status, 201);
     let second = Objects { poller: second["id"].as_str().unwrap().to_owned(), ..x.clone() };
-    let is_own_read = |path: &str| {
-        path == own || path.starts_with(&format!("{own}/consumer")) || path == format!("{own}/stream")
-    };
+    let is_own_read =
+        |path: &str| path == own || path.starts_with(&format!("{own}/consumer")) || path == format!("{own}/stream");
     let mut routes: Vec<_> = app_routes(&x).into_iter().filter(|(_, path, _)| !is_own_read(path)).collect();
     routes.extend(app_routes(&second).into_iter().filter(|(_, path, _)| path.contains(&second.poller)));
     routes.extend(app_routes(&y));

@@ -51,7 +51,8 @@ async fn the_official_sdks_read_a_polling_endpoint_unchanged() {
     let poller = create_poller(&herald, "pull-sdk", json!({"eventTypes": ["poll.a"], "uid": "reader"})).await;
     let expected = feed_with_a_moment(&herald, "pull-sdk").await;
     let server = format!("http://{}", herald.address);
-    for (sdk, poller_id) in [(PollerSdk::Python, poller.as_str()), (PollerSdk::Js, "reader")] {
+    let sdks = [(PollerSdk::Python, poller.as_str()), (PollerSdk::Js, "reader"), (PollerSdk::Rust, poller.as_str())];
+    for (sdk, poller_id) in sdks {
         let run = PollerRun {
             server_url: &server,
             token: &herald.api_key,
@@ -64,85 +65,7 @@ async fn the_official_sdks_read_a_polling_endpoint_unchanged() {
         assert_eq!(summary["consumer_ids"], expected["ids"], "{sdk:?}: {summary}");
         assert_eq!(summary["seek_ids"], expected["after_seek"], "{sdk:?}: {summary}");
     }
-    read_with_the_rust_sdk(&server, &herald.api_key, "pull-sdk", &poller, &expected).await;
     herald.stop().await;
-}
-
-fn strings(value: &Value) -> Vec<String> {
-    value.as_array().expect("a list").iter().map(|v| v.as_str().unwrap().to_owned()).collect()
-}
-
-/// The reads of `tests/sdk/python/sdk_poller.py`, through the `svix` crate's
-/// `message().poller()`.
-async fn read_with_the_rust_sdk(server: &str, token: &str, app: &str, poller_id: &str, expected: &Value) {
-    use svix::api::{
-        MessagePollerConsumerPollOptions as ConsumerOptions, MessagePollerPollOptions as PollOptions, Svix, SvixOptions,
-    };
-    use svix::models::{PollingEndpointConsumerSeekIn, PollingEndpointOut};
-    let client = Svix::new(
-        token.to_owned(),
-        Some(SvixOptions { server_url: Some(server.to_owned()), ..SvixOptions::default() }),
-    );
-    let message = client.message();
-    let poller = message.poller();
-    let (app, sink) = (app.to_owned(), poller_id.to_owned());
-    let all = strings(&expected["ids"]);
-    let after_seek = strings(&expected["after_seek"]);
-    let page_ids = |page: &PollingEndpointOut| page.data.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
-
-    // poll: pages of two until done; from the last iterator, nothing new.
-    let (mut read, mut iterator) = (Vec::new(), None);
-    loop {
-        let options = PollOptions { limit: Some(2), iterator: iterator.clone(), ..PollOptions::default() };
-        let page = poller.poll(app.clone(), sink.clone(), Some(options)).await.expect("poll");
-        assert!(page.data.len() <= 2);
-        read.extend(page_ids(&page));
-        iterator = Some(page.iterator.clone());
-        if page.done {
-            break;
-        }
-    }
-    assert_eq!(read, all, "the Rust SDK's poll reads every message in order");
-    let options = PollOptions { iterator: iterator.clone(), ..PollOptions::default() };
-    let again = poller.poll(app.clone(), sink.clone(), Some(options)).await.expect("poll again");
-    assert!(again.data.is_empty() && again.done);
-    let first = &poller.poll(app.clone(), sink.clone(), None).await.expect("poll").data[0];
-    assert_eq!((first.event_type.as_str(), first.payload["n"].as_i64()), ("poll.a", Some(0)));
-
-    // consumer_poll: read twice without committing, then commit with each iterator.
-    let consumer = "rust-consumer".to_owned();
-    let limited = || Some(ConsumerOptions { limit: Some(2), iterator: None });
-    let first = poller.consumer_poll(app.clone(), sink.clone(), consumer.clone(), limited()).await.unwrap();
-    let again = poller.consumer_poll(app.clone(), sink.clone(), consumer.clone(), limited()).await.unwrap();
-    assert_eq!(page_ids(&first), all[..2].to_vec());
-    assert_eq!(page_ids(&again), all[..2].to_vec(), "an uncommitted batch is read again");
-    let (mut read, mut iterator) = (page_ids(&again), again.iterator);
-    loop {
-        let options = ConsumerOptions { limit: Some(2), iterator: Some(iterator.clone()) };
-        let page = poller.consumer_poll(app.clone(), sink.clone(), consumer.clone(), Some(options)).await.unwrap();
-        read.extend(page_ids(&page));
-        iterator = page.iterator.clone();
-        if page.done && page.data.is_empty() {
-            break;
-        }
-    }
-    assert_eq!(read, all, "the Rust SDK's consumer reads every message once after the first batch");
-
-    // consumer_seek to the moment: the three messages after it.
-    let moment: chrono::DateTime<chrono::Utc> = expected["seek_after"].as_str().unwrap().parse().unwrap();
-    let seek = PollingEndpointConsumerSeekIn::new(moment);
-    let seeked = poller.consumer_seek(app.clone(), sink.clone(), consumer.clone(), seek, None).await.unwrap();
-    assert!(!seeked.iterator.is_empty());
-    let options = Some(ConsumerOptions { limit: Some(50), iterator: None });
-    let page = poller.consumer_poll(app.clone(), sink.clone(), consumer, options).await.unwrap();
-    assert_eq!(page_ids(&page), after_seek, "the Rust SDK's consumer after a seek");
-
-    // A forged iterator is a validation error.
-    let forged = PollOptions { iterator: Some("bm90LWFuLWl0ZXJhdG9y".into()), ..PollOptions::default() };
-    match poller.poll(app, sink, Some(forged)).await {
-        Err(svix::error::Error::Validation(content)) => assert_eq!(content.status.as_u16(), 422),
-        other => panic!("a forged iterator: {other:?}"),
-    }
 }
 
 #[tokio::test]
@@ -472,9 +395,8 @@ async fn a_consumer_that_dropped_one_in_ten_reconciles_to_nothing_missing() {
     let mut iterator = String::new();
     let mut listed = 0;
     loop {
-        let path = format!(
-            "/api/v1/app/pull-reconcile/endpoint/{endpoint}/msg?limit=250&after={after}&iterator={iterator}"
-        );
+        let path =
+            format!("/api/v1/app/pull-reconcile/endpoint/{endpoint}/msg?limit=250&after={after}&iterator={iterator}");
         let (status, page) = herald.get(&path).await;
         assert_eq!(status, 200, "{page}");
         for message in page["data"].as_array().unwrap() {
@@ -527,7 +449,7 @@ async fn the_example_consumer_verifies_reconciles_and_pulls() {
     };
     let processed = || std::fs::read_to_string(dir.join("processed.jsonl")).unwrap_or_default().lines().count();
 
-    let mut server = consumer(&["serve", "--port", &port.to_string()]).spawn().expect("python3 runs the example");
+    let mut server = KillOnDrop(consumer(&["serve", "--port", &port.to_string()]).spawn().expect("python3 runs it"));
     eventually(Duration::from_secs(10), "the example listens", || async {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok().then_some(())
     })
@@ -538,8 +460,8 @@ async fn the_example_consumer_verifies_reconciles_and_pulls() {
     eventually(Duration::from_secs(30), "30 processed by push", || async { (processed() == 30).then_some(()) }).await;
 
     // Down: the next 20 are refused (their retry is an hour away).
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
     for n in 30..50 {
         herald.send_message("example", "order.created", json!({"n": n})).await;
     }
@@ -556,4 +478,14 @@ async fn the_example_consumer_verifies_reconciles_and_pulls() {
     assert_eq!(processed(), 50, "nothing processed twice");
     herald.stop().await;
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A child process that dies with the test, whether it passes or panics.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -216,6 +216,29 @@ pub enum PollerSdk {
     Python,
     /// npm `svix`: `tests/sdk/js/poller.mjs`.
     Js,
+    /// crates.io `svix`: `tests/sdk/rust`, a program of its own (see [`rust_poller`]).
+    Rust,
+}
+
+/// The Rust SDK's poller program (`tests/sdk/rust`), built on first use into
+/// `target/sdk-rust`. It is a workspace of its own: the `svix` crate's TLS stack
+/// (rustls with aws-lc-rs) would otherwise be unified into Herald's test build and
+/// change which crypto provider Herald's own TLS connections find.
+pub fn rust_poller() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            let target = services::target_dir().join("sdk-rust");
+            let _lock = lock_file("sdk-rust.lock");
+            run(Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "--locked", "--manifest-path"])
+                .arg(sdk_dir().join("rust").join("Cargo.toml"))
+                .arg("--target-dir")
+                .arg(&target)
+                .stdin(Stdio::null()));
+            target.join("debug").join("herald-sdk-rust-poller")
+        })
+        .clone()
 }
 
 /// What [`run_poller`] reads and what it expects to read.
@@ -234,30 +257,34 @@ pub struct PollerRun<'a> {
 /// `consumer_seek`); the script checks what it reads against `expected` and prints
 /// the ids each read returned. Panics with the script's output if a check fails.
 pub async fn run_poller(sdk: PollerSdk, run: PollerRun<'_>) -> Value {
-    let mut command = match sdk {
-        PollerSdk::Python => {
-            let mut command = Command::new(python_v2());
-            command.arg(sdk_dir().join("python").join("sdk_poller.py"));
-            command
-        }
-        PollerSdk::Js => {
-            let dir = js_dir();
-            let mut command = Command::new("node");
-            command.arg(dir.join("poller.mjs")).current_dir(dir);
-            command
-        }
-    };
-    command
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("HERALD_SDK_SERVER_URL", run.server_url)
-        .env("HERALD_SDK_TOKEN", run.token)
-        .env("HERALD_SDK_APP_ID", run.app_id)
-        .env("HERALD_SDK_POLLER_ID", run.poller_id)
-        .env("HERALD_SDK_EXPECTED", run.expected.to_string());
-    let name = format!("the {sdk:?} SDK's poller script");
-    tokio::task::spawn_blocking(move || json_summary(&name, command))
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    let env = [
+        ("HERALD_SDK_SERVER_URL", run.server_url.to_owned()),
+        ("HERALD_SDK_TOKEN", run.token.to_owned()),
+        ("HERALD_SDK_APP_ID", run.app_id.to_owned()),
+        ("HERALD_SDK_POLLER_ID", run.poller_id.to_owned()),
+        ("HERALD_SDK_EXPECTED", run.expected.to_string()),
+    ];
+    // Off the runtime: preparing an SDK (a venv, `npm ci`, a Rust build) can take a minute.
+    tokio::task::spawn_blocking(move || {
+        let mut command = match sdk {
+            PollerSdk::Python => {
+                let mut command = Command::new(python_v2());
+                command.arg(sdk_dir().join("python").join("sdk_poller.py"));
+                command
+            }
+            PollerSdk::Js => {
+                let dir = js_dir();
+                let mut command = Command::new("node");
+                command.arg(dir.join("poller.mjs")).current_dir(dir);
+                command
+            }
+            PollerSdk::Rust => Command::new(rust_poller()),
+        };
+        command.env("PYTHONDONTWRITEBYTECODE", "1").envs(env);
+        json_summary(&format!("the {sdk:?} SDK's poller script"), command)
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
 }
 
 /// The cases the `verify` mode reads: one `{"secret", "body", "headers"}` per request.

@@ -67,7 +67,8 @@ pub async fn long_poll(
     let path = format!("/api/v1/app/longpoll/poller/{}", poller["id"].as_str().context("a poller id")?);
     println!();
     println!("Long-poll: from the producer's 202 to the waiting reader's answer, {LONG_POLLS} messages one at a time");
-    for (name, base) in [("reader on the accepting process", client.base.clone()), ("reader on another API process", other)]
+    for (name, base) in
+        [("reader on the accepting process", client.base.clone()), ("reader on another API process", other)]
     {
         let mut iterator = String::new();
         loop {
@@ -80,7 +81,8 @@ pub async fn long_poll(
         let mut took = histogram();
         for n in 0..LONG_POLLS {
             let waiting = {
-                let (client, base, path) = (client.clone(), base.clone(), format!("{path}?iterator={iterator}&wait=10"));
+                let (client, base, path) =
+                    (client.clone(), base.clone(), format!("{path}?iterator={iterator}&wait=10"));
                 tokio::spawn(async move {
                     let answer = client.get(&base, &path).await;
                     (Instant::now(), answer)
@@ -104,7 +106,12 @@ pub async fn long_poll(
 }
 
 /// The `pullread` scenario (see the module's notes).
-pub async fn pull_read(settings: &herald::Settings, store: &Store, client: &Client, tenant: &TenantId) -> anyhow::Result<()> {
+pub async fn pull_read(
+    settings: &herald::Settings,
+    store: &Store,
+    client: &Client,
+    tenant: &TenantId,
+) -> anyhow::Result<()> {
     let app = client.post("/api/v1/app", json!({"name": "pullread", "uid": "pullread"})).await?;
     let app_id = ApplicationId::parse(app["id"].as_str().context("an application id")?)?;
     let every = client.post("/api/v1/app/pullread/poller", json!({})).await?;
@@ -121,7 +128,7 @@ pub async fn pull_read(settings: &herald::Settings, store: &Store, client: &Clie
                     id: MessageId::generate(at.timestamp_millis() as u64, rand::random()),
                     tenant_id: tenant.clone(),
                     app_id: app_id.clone(),
-                    event_type: if n % 100 == 0 { "bench.rare".into() } else { "bench.common".into() },
+                    event_type: if n.is_multiple_of(100) { "bench.rare".into() } else { "bench.common".into() },
                     event_id: None,
                     payload: format!(r#"{{"n":{n},"customer":"cus_{:08}","amount":{}}}"#, n % 10_007, n % 977),
                     channels: None,
@@ -156,7 +163,7 @@ pub async fn pull_read(settings: &herald::Settings, store: &Store, client: &Clie
             let page = client.get(&client.base, &format!("{path}?limit=100&after={after}")).await?;
             from_time.record(timed.elapsed().as_micros().max(1) as u64)?;
             ensure!(page["data"].as_array().is_some(), "a page: {page}");
-            if n % 10 == 0 {
+            if n.is_multiple_of(10) {
                 iterator = page["iterator"].as_str().context("an iterator")?.to_owned();
             }
             let timed = Instant::now();
