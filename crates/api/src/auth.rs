@@ -15,8 +15,8 @@
 //! the application through [`Caller::application`], which enforces the scope.
 //! [`Caller`] also refuses every change to a read-only portal token; the one route
 //! such a token may post to, logout, takes [`AnyCaller`]. [`Caller`] refuses poller
-//! keys: only the poller read routes take [`PollReader`], which admits them and
-//! [`PollReader::poller`] holds them to their own poller. The operator's routes
+//! keys: only the poller read routes take [`PollReader`], which admits them, and
+//! [`Caller::may_read_poller`] holds them to their own poller. The operator's routes
 //! (`/admin/v1`) take [`Operator`].
 //!
 //! Every credential has an identity ([`Caller::credential_id`]: the API key's or the
@@ -106,9 +106,7 @@ impl Caller {
             }
         }
     }
-}
 
-impl Caller {
     /// `403` unless the caller may read `poller`: a poller key reads its own only.
     pub fn may_read_poller(&self, poller: &poller::Model) -> ApiResult<()> {
         match &self.scope {
