@@ -290,6 +290,8 @@ async fn a_poller_key_reads_its_own_poller_only() {
         |path: &str| path == own || path.starts_with(&format!("{own}/consumer")) || path == format!("{own}/stream");
     let mut routes: Vec<_> = app_routes(&x).into_iter().filter(|(_, path, _)| !is_own_read(path)).collect();
     routes.extend(app_routes(&second).into_iter().filter(|(_, path, _)| path.contains(&second.poller)));
+    let missing = Objects { poller: "poll_0000000000000000000000".into(), ..x.clone() };
+    routes.extend(app_routes(&missing).into_iter().filter(|(_, path, _)| path.contains(&missing.poller)));
     routes.extend(app_routes(&y));
     routes.extend(app_routes(&z));
     routes.push((Method::GET, "/api/v1/app".into(), None));

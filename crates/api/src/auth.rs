@@ -16,7 +16,7 @@
 //! [`Caller`] also refuses every change to a read-only portal token; the one route
 //! such a token may post to, logout, takes [`AnyCaller`]. [`Caller`] refuses poller
 //! keys: only the poller read routes take [`PollReader`], which admits them, and
-//! [`Caller::may_read_poller`] holds them to their own poller. The operator's routes
+//! [`Caller::readable_poller`] holds them to their own poller. The operator's routes
 //! (`/admin/v1`) take [`Operator`].
 //!
 //! Every credential has an identity ([`Caller::credential_id`]: the API key's or the
@@ -107,13 +107,15 @@ impl Caller {
         }
     }
 
-    /// `403` unless the caller may read `poller`: a poller key reads its own only.
-    pub fn may_read_poller(&self, poller: &poller::Model) -> ApiResult<()> {
-        match &self.scope {
-            Scope::Poller { poller_id, .. } if poller.id != *poller_id => {
-                Err(ApiError::Forbidden("this poller key is for another polling endpoint"))
-            }
-            _ => Ok(()),
+    /// The polling endpoint the caller asked for (`found` in its application), if it
+    /// may read it: a poller key reads its own only, and gets `403` for any other,
+    /// whether it exists or not.
+    pub fn readable_poller(&self, found: Option<poller::Model>) -> ApiResult<poller::Model> {
+        match (&self.scope, found) {
+            (Scope::Poller { poller_id, .. }, Some(poller)) if poller.id == *poller_id => Ok(poller),
+            (Scope::Poller { .. }, _) => Err(ApiError::Forbidden("this poller key is for another polling endpoint")),
+            (_, Some(poller)) => Ok(poller),
+            (_, None) => Err(ApiError::NotFound("polling endpoint")),
         }
     }
 }
@@ -228,7 +230,7 @@ impl FromRequestParts<ApiState> for Caller {
 }
 
 /// A caller of a polling endpoint's reads: a [`Caller`], or a poller key (which
-/// [`Caller::may_read_poller`] holds to its own poller).
+/// [`Caller::readable_poller`] holds to its own poller).
 #[derive(Debug, Clone)]
 pub struct PollReader(pub Caller);
 

@@ -245,8 +245,7 @@ async fn find(state: &ApiState, app: &ScopedApp, poller_id: &str) -> ApiResult<p
 /// The poller to read from: found, the caller's to read (a poller key reads its own
 /// only), and enabled.
 async fn readable(state: &ApiState, caller: &Caller, app: &ScopedApp, poller_id: &str) -> ApiResult<poller::Model> {
-    let poller = find(state, app, poller_id).await?;
-    caller.may_read_poller(&poller)?;
+    let poller = caller.readable_poller(state.store.find_poller(&app.id, poller_id).await?)?;
     if poller.disabled {
         return Err(ApiError::Conflict("this polling endpoint is disabled".into()));
     }
