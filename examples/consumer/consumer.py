@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A Herald webhook consumer that loses nothing: Python 3.9+, standard library only.
 
-    consumer.py serve      --port 8000       receive webhooks: verify, dedupe, process
-    consumer.py reconcile  --since-hours 24  process what the endpoint's feed lists and we lack
+    consumer.py serve      --port 8000       receive webhooks: verify, dedupe, process, acknowledge
+    consumer.py reconcile  --since-hours 24  process what the endpoint's feed lists and we lack,
+                                             and acknowledge what Herald has no receipt for
     consumer.py pull       [--follow]        read the application's messages through a polling
                                              endpoint, from where this consumer left off
 
@@ -10,6 +11,9 @@ Configuration (environment):
     HERALD_URL            Herald's base URL, e.g. http://127.0.0.1:8080
     HERALD_TOKEN          a credential that may read the application: the tenant's API key, a
                           portal token, or (for `pull` only) a poller key `sk_poll_…`
+    HERALD_ENDPOINT_KEY   the endpoint's own key `sk_ep_…` (POST …/endpoint/{id}/key): reads the
+                          endpoint's feed and sends receipts (serve, reconcile); without it
+                          HERALD_TOKEN is used, and `serve` sends no receipts
     HERALD_APP            the application's id or uid
     HERALD_ENDPOINT       the webhook endpoint's id or uid (serve, reconcile)
     HERALD_SECRET         the endpoint's signing secret, `whsec_…` (serve)
@@ -104,6 +108,7 @@ def verify(secret, headers, body):
 def serve(args):
     secret = env("HERALD_SECRET")
     processed = Processed(os.environ.get("CONSUMER_DB", "consumer.db"))
+    receipts = bool(os.environ.get("HERALD_ENDPOINT_KEY"))
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
@@ -120,6 +125,12 @@ def serve(args):
             # 2xx only after the work is durable: Herald retries anything else.
             self.send_response(204)
             self.end_headers()
+            if receipts:
+                # A lost receipt is not lost work: `reconcile` sends it again.
+                try:
+                    acknowledge([msg_id])
+                except OSError as error:
+                    print(f"receipt for {msg_id} not sent: {error}", file=sys.stderr)
 
         def log_message(self, *_):
             pass
@@ -138,35 +149,71 @@ def env(name):
     return value
 
 
-def get(path, **query):
+def endpoint_credential():
+    """The endpoint key when there is one: it can do nothing but this endpoint's feed
+    and receipts, which is all `serve` and `reconcile` need."""
+    return os.environ.get("HERALD_ENDPOINT_KEY") or env("HERALD_TOKEN")
+
+
+def call(method, path, token, body=None, **query):
     query = {k: v for k, v in query.items() if v not in (None, "")}
     url = env("HERALD_URL").rstrip("/") + path + ("?" + urllib.parse.urlencode(query) if query else "")
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {env('HERALD_TOKEN')}"})
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.load(response)
+
+
+def get(path, token=None, **query):
+    return call("GET", path, token or env("HERALD_TOKEN"), **query)
+
+
+def endpoint_path():
+    return f"/api/v1/app/{env('HERALD_APP')}/endpoint/{env('HERALD_ENDPOINT')}"
+
+
+def acknowledge(msg_ids):
+    """A delivery receipt: tells Herald these messages were *processed*, not just
+    received, so its "delivered, not confirmed" list shows only what really went
+    missing. Up to 1,000 ids per call; repeating one is harmless."""
+    msg_ids = list(msg_ids)
+    for start in range(0, len(msg_ids), 1000):
+        call("POST", endpoint_path() + "/receipt", endpoint_credential(), {"msgIds": msg_ids[start : start + 1000]})
 
 
 # ---------------------------------------------------------------- reconcile
 
 
 def reconcile(args):
-    """Lists every message routed to the endpoint since a time, with its delivery state,
-    and processes the ones not yet processed (dead-lettered ones included)."""
+    """Lists every message routed to the endpoint since a time, with its delivery state
+    and receipt, processes the ones not yet processed (dead-lettered ones included),
+    and acknowledges every one Herald holds no receipt for."""
     processed = Processed(os.environ.get("CONSUMER_DB", "consumer.db"))
     since = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=args.since_hours)
-    path = f"/api/v1/app/{env('HERALD_APP')}/endpoint/{env('HERALD_ENDPOINT')}/msg"
     listed = recovered = 0
+    unacknowledged = []
     iterator = None
     while True:
-        page = get(path, limit=250, after=since.isoformat(), iterator=iterator, with_content="true")
+        page = get(
+            endpoint_path() + "/msg",
+            endpoint_credential(),
+            limit=250,
+            after=since.isoformat(),
+            iterator=iterator,
+            with_content="true",
+        )
         for message in page["data"]:
             listed += 1
             if process(processed, message["id"], message["eventType"], message["payload"], "reconcile"):
                 recovered += 1
+            if message.get("processedAt") is None:
+                unacknowledged.append(message["id"])
         if page["done"]:
             break
         iterator = page["iterator"]
-    print(json.dumps({"listed": listed, "recovered": recovered}))
+    acknowledge(unacknowledged)
+    print(json.dumps({"listed": listed, "recovered": recovered, "acknowledged": len(unacknowledged)}))
 
 
 # ---------------------------------------------------------------- pull

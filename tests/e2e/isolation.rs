@@ -104,7 +104,12 @@ fn app_routes(o: &Objects) -> Vec<(Method, String, Option<Value>)> {
         ),
         (Method::GET, format!("/api/v1/app/{app}/poller/{poll}/key"), None),
         (Method::POST, format!("/api/v1/app/{app}/poller/{poll}/key"), None),
-        (Method::DELETE, format!("/api/v1/app/{app}/poller/{poll}/key/pkey_0000000000000000000000"), None),
+        (Method::DELETE, format!("/api/v1/app/{app}/poller/{poll}/key/skey_0000000000000000000000"), None),
+        (Method::GET, format!("/api/v1/app/{app}/endpoint/{ep}/key"), None),
+        (Method::POST, format!("/api/v1/app/{app}/endpoint/{ep}/key"), None),
+        (Method::DELETE, format!("/api/v1/app/{app}/endpoint/{ep}/key/skey_0000000000000000000000"), None),
+        (Method::POST, format!("/api/v1/app/{app}/endpoint/{ep}/receipt"), Some(json!({"msgIds": [msg]}))),
+        (Method::GET, format!("/api/v1/app/{app}/endpoint/{ep}/receipt/unconfirmed"), None),
         (Method::POST, format!("/api/v1/auth/app-portal-access/{app}"), Some(json!({}))),
         (Method::DELETE, format!("/api/v1/app/{app}/poller/{poll}"), None),
         (Method::DELETE, format!("/api/v1/app/{app}/endpoint/{ep}"), None),
@@ -245,12 +250,27 @@ async fn a_portal_token_reaches_its_application_only() {
     herald.stop().await;
 }
 
-/// A poller key (`sk_poll_…`) reads its own polling endpoint (and moves and seeks its
-/// consumers) and gets `403` for everything else: the application's other routes and
-/// pollers, other applications, tenant-wide routes. Revoked, or with its poller deleted,
-/// it is no credential at all.
-#[tokio::test]
-async fn a_poller_key_reads_its_own_poller_only() {
+/// A route relative to an object's path: method, the rest of the path, a body.
+type RelativeRoute = (Method, &'static str, Option<String>);
+
+/// What a kind of scoped key reaches, for [`a_scoped_key_reaches_its_own_endpoint_only`].
+struct ScopedKind {
+    /// `poller` or `endpoint`: the path segment of the object the key belongs to.
+    segment: &'static str,
+    prefix: &'static str,
+    /// The object's id in `Objects`, and `Objects` with another in its place.
+    id: fn(&Objects) -> &String,
+    with_id: fn(&Objects, String) -> Objects,
+    missing: &'static str,
+    /// The routes of its own object the key may use (each answers 200), after `own`.
+    allowed: fn(&Objects) -> Vec<RelativeRoute>,
+}
+
+/// A scoped key (`sk_poll_…`, `sk_ep_…`) reaches what its kind allows of its own
+/// object and gets `403` everywhere else: its application's other routes and objects
+/// of the kind (existing or not), other applications, tenant-wide routes. Revoked, or
+/// with its object deleted, it is no credential at all.
+async fn a_scoped_key_reaches_its_own_endpoint_only(kind: ScopedKind) {
     let herald = TestApp::spawn().await;
     let receiver = TestReceiver::start().await;
     let key = herald.api_key.clone();
@@ -258,40 +278,47 @@ async fn a_poller_key_reads_its_own_poller_only() {
     let y = objects(&herald, &key, "key-y", &receiver).await;
     let other_tenant = herald.create_other_tenant().await;
     let z = objects(&herald, &other_tenant, "key-z", &receiver).await;
-    let (status, created) = herald.post(&format!("/api/v1/app/{}/poller/{}/key", x.app, x.poller), &json!({})).await;
+    let own = format!("/api/v1/app/{}/{}/{}", x.app, kind.segment, (kind.id)(&x));
+    let (status, created) = herald.post(&format!("{own}/key"), &json!({})).await;
     assert_eq!(status, 201, "{created}");
-    let poller_key = created["key"].as_str().unwrap().to_owned();
-    assert!(poller_key.starts_with("sk_poll_"), "{created}");
-    let (_, listed) = herald.get(&format!("/api/v1/app/{}/poller/{}/key", x.app, x.poller)).await;
+    let scoped_key = created["key"].as_str().unwrap().to_owned();
+    assert!(scoped_key.starts_with(kind.prefix), "{created}");
+    assert!(created["id"].as_str().unwrap().starts_with("skey_"), "{created}");
+    let (_, listed) = herald.get(&format!("{own}/key")).await;
     assert_eq!(listed[0]["id"], created["id"]);
     assert!(listed[0].get("key").is_none(), "the key is shown once: {listed}");
 
-    // Its own poller's reads answer.
-    let own = format!("/api/v1/app/{}/poller/{}", x.app, x.poller);
-    let reads = [
-        (Method::GET, own.clone(), None),
-        (Method::GET, format!("{own}/consumer/c1"), None),
-        (Method::POST, format!("{own}/consumer/c1/seek"), Some(r#"{"after": "2020-01-01T00:00:00Z"}"#)),
-    ];
-    for (method, path, body) in &reads {
-        let (status, answer) = herald.request(method.clone(), path, Some(&poller_key), *body).await;
+    // What it may do with its own object answers.
+    let allowed: Vec<(Method, String, Option<String>)> =
+        (kind.allowed)(&x).into_iter().map(|(method, tail, body)| (method, format!("{own}{tail}"), body)).collect();
+    for (method, path, body) in &allowed {
+        let (status, answer) = herald.request(method.clone(), path, Some(&scoped_key), body.as_deref()).await;
         assert_eq!(status, 200, "{method} {path}: {answer}");
     }
-    let (_, page) = herald.request(Method::GET, &own, Some(&poller_key), None).await;
-    assert_eq!(page["data"][0]["id"].as_str(), Some(x.msg.as_str()), "{page}");
+    // Its own poller's stream answers 200 and stays open (pull::a_server_sent_events_stream_…).
+    let stream = format!("{own}/stream");
+    let is_allowed =
+        |path: &str| path == stream || allowed.iter().any(|(_, allowed, _)| path.split('?').next() == Some(allowed));
 
-    // Everything else of its application, its application's other poller, the other
-    // application, another tenant's application and tenant-wide routes: 403.
-    let (status, second) =
-        herald.post(&format!("/api/v1/app/{}/poller", x.app), &json!({"description": "second"})).await;
-    assert_eq!(status, 201);
-    let second = Objects { poller: second["id"].as_str().unwrap().to_owned(), ..x.clone() };
-    let is_own_read =
-        |path: &str| path == own || path.starts_with(&format!("{own}/consumer")) || path == format!("{own}/stream");
-    let mut routes: Vec<_> = app_routes(&x).into_iter().filter(|(_, path, _)| !is_own_read(path)).collect();
-    routes.extend(app_routes(&second).into_iter().filter(|(_, path, _)| path.contains(&second.poller)));
-    let missing = Objects { poller: "poll_0000000000000000000000".into(), ..x.clone() };
-    routes.extend(app_routes(&missing).into_iter().filter(|(_, path, _)| path.contains(&missing.poller)));
+    // Everything else of its application, another object of its kind (and a missing
+    // one), the other application, another tenant's application, tenant-wide: 403.
+    let (status, second) = herald
+        .post(
+            &format!("/api/v1/app/{}/{}", x.app, kind.segment),
+            &match kind.segment {
+                "endpoint" => json!({"url": receiver.url("/second")}),
+                _ => json!({"description": "second"}),
+            },
+        )
+        .await;
+    assert_eq!(status, 201, "{second}");
+    let second = (kind.with_id)(&x, second["id"].as_str().unwrap().to_owned());
+    let missing = (kind.with_id)(&x, kind.missing.to_owned());
+    let mut routes: Vec<_> = app_routes(&x).into_iter().filter(|(_, path, _)| !is_allowed(path)).collect();
+    for other in [&second, &missing] {
+        let id = (kind.id)(other).clone();
+        routes.extend(app_routes(other).into_iter().filter(|(_, path, _)| path.contains(&id)));
+    }
     routes.extend(app_routes(&y));
     routes.extend(app_routes(&z));
     routes.push((Method::GET, "/api/v1/app".into(), None));
@@ -299,19 +326,58 @@ async fn a_poller_key_reads_its_own_poller_only() {
     routes.push((Method::GET, "/api/v1/audit-log".into(), None));
     routes.push((Method::GET, "/api/v1/stats/overview".into(), None));
     routes.push((Method::POST, "/api/v1/auth/logout".into(), None));
-    expect_all(&herald, &poller_key, &routes, &[403]).await;
+    expect_all(&herald, &scoped_key, &routes, &[403]).await;
 
-    // Revoked: no credential. A key of a deleted poller: the same.
-    let key_path = format!("/api/v1/app/{}/poller/{}/key/{}", x.app, x.poller, created["id"].as_str().unwrap());
+    // Revoked: no credential. A key of a deleted object: the same.
+    let (first_method, first_path, first_body) = &allowed[0];
+    let key_path = format!("{own}/key/{}", created["id"].as_str().unwrap());
     let (status, _) = herald.request(Method::DELETE, &key_path, Some(&key), None).await;
     assert_eq!(status, 204);
-    let (status, _) = herald.request(Method::GET, &own, Some(&poller_key), None).await;
-    assert_eq!(status, 401, "a revoked poller key");
-    let (_, another) = herald.post(&format!("/api/v1/app/{}/poller/{}/key", x.app, x.poller), &json!({})).await;
+    let (status, _) = herald.request(first_method.clone(), first_path, Some(&scoped_key), first_body.as_deref()).await;
+    assert_eq!(status, 401, "a revoked key");
+    let (_, another) = herald.post(&format!("{own}/key"), &json!({})).await;
     let another = another["key"].as_str().unwrap().to_owned();
     let (status, _) = herald.request(Method::DELETE, &own, Some(&key), None).await;
     assert_eq!(status, 204);
-    let (status, _) = herald.request(Method::GET, &own, Some(&another), None).await;
-    assert_eq!(status, 401, "the key of a deleted poller");
+    let (status, _) = herald.request(first_method.clone(), first_path, Some(&another), first_body.as_deref()).await;
+    assert_eq!(status, 401, "the key of a deleted {}", kind.segment);
     herald.stop().await;
+}
+
+/// A poller key (`sk_poll_…`) reads its own polling endpoint (and moves and seeks its
+/// consumers) and nothing else.
+#[tokio::test]
+async fn a_poller_key_reads_its_own_poller_only() {
+    a_scoped_key_reaches_its_own_endpoint_only(ScopedKind {
+        segment: "poller",
+        prefix: "sk_poll_",
+        id: |o| &o.poller,
+        with_id: |o, poller| Objects { poller, ..o.clone() },
+        missing: "poll_0000000000000000000000",
+        allowed: |_| {
+            vec![
+                (Method::GET, "", None),
+                (Method::GET, "/consumer/c1", None),
+                (Method::POST, "/consumer/c1/seek", Some(r#"{"after": "2020-01-01T00:00:00Z"}"#.into())),
+            ]
+        },
+    })
+    .await;
+}
+
+/// An endpoint key (`sk_ep_…`) reads its own webhook endpoint's messages (the
+/// reconciliation feed) and confirms their receipt, and nothing else.
+#[tokio::test]
+async fn an_endpoint_key_reaches_its_own_endpoint_only() {
+    a_scoped_key_reaches_its_own_endpoint_only(ScopedKind {
+        segment: "endpoint",
+        prefix: "sk_ep_",
+        id: |o| &o.endpoint,
+        with_id: |o, endpoint| Objects { endpoint, ..o.clone() },
+        missing: "ep_0000000000000000000000",
+        allowed: |o| {
+            vec![(Method::GET, "/msg", None), (Method::POST, "/receipt", Some(json!({"msgIds": [o.msg]}).to_string()))]
+        },
+    })
+    .await;
 }

@@ -19,6 +19,7 @@ mod ordered;
 mod parked_backlog;
 mod pull;
 mod rate_limit;
+mod receipts;
 mod redis_cluster;
 mod redis_loss;
 mod redis_tls;

@@ -416,17 +416,25 @@ async fn a_consumer_that_dropped_one_in_ten_reconciles_to_nothing_missing() {
     herald.stop().await;
 }
 
-/// `examples/consumer/consumer.py`, run as its README says: it receives and verifies
-/// pushed webhooks; while it is down, messages pile up; `reconcile` processes them from
-/// the endpoint's feed; `pull` reads everything through a poller and finds nothing new.
+/// `examples/consumer/consumer.py`, run as its README says: it receives, verifies and
+/// acknowledges pushed webhooks (receipts, with the endpoint's key); while it is down,
+/// messages pile up; `reconcile` processes and acknowledges them from the endpoint's
+/// feed; `pull` reads everything through a poller and finds nothing new.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_consumer_verifies_reconciles_and_pulls() {
     let herald = TestApp::builder().configure(|s| s.retry_schedule = "0s,1h".to_owned()).start().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     herald.create_application("example").await;
-    let endpoint = herald.create_endpoint("example", &format!("http://127.0.0.1:{port}/webhook"), json!({})).await;
+    let url = format!("http://127.0.0.1:{port}/webhook");
+    let endpoint = herald.create_endpoint("example", &url, json!({"receiptWindow": 60})).await;
     let endpoint_id = endpoint["id"].as_str().unwrap().to_owned();
     let (_, secret) = herald.get(&format!("/api/v1/app/example/endpoint/{endpoint_id}/secret")).await;
+    let (_, endpoint_key) = herald.post(&format!("/api/v1/app/example/endpoint/{endpoint_id}/key"), &json!({})).await;
+    let feed = format!("/api/v1/app/example/endpoint/{endpoint_id}/msg?limit=100");
+    let confirmed = || async {
+        let (_, page) = herald.get(&feed).await;
+        page["data"].as_array().unwrap().iter().filter(|m| m["processedAt"].is_string()).count()
+    };
     let poller = create_poller(&herald, "example", json!({})).await;
     let dir = std::env::temp_dir().join(format!("herald-example-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -442,6 +450,7 @@ async fn the_example_consumer_verifies_reconciles_and_pulls() {
             .env("HERALD_ENDPOINT", &endpoint_id)
             .env("HERALD_POLLER", &poller)
             .env("HERALD_SECRET", secret["key"].as_str().unwrap())
+            .env("HERALD_ENDPOINT_KEY", endpoint_key["key"].as_str().unwrap())
             .env("CONSUMER_DB", dir.join("consumer.db"))
             .env("CONSUMER_OUT", dir.join("processed.jsonl"))
             .stdin(std::process::Stdio::null());
@@ -458,6 +467,7 @@ async fn the_example_consumer_verifies_reconciles_and_pulls() {
         herald.send_message("example", "order.created", json!({"n": n})).await;
     }
     eventually(Duration::from_secs(30), "30 processed by push", || async { (processed() == 30).then_some(()) }).await;
+    eventually(Duration::from_secs(30), "30 acknowledged", || async { (confirmed().await == 30).then_some(()) }).await;
 
     // Down: the next 20 are refused (their retry is an hour away).
     server.0.kill().unwrap();
@@ -468,8 +478,10 @@ async fn the_example_consumer_verifies_reconciles_and_pulls() {
     let output = consumer(&["reconcile", "--since-hours", "1"]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let summary: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!((summary["listed"].as_u64(), summary["recovered"].as_u64()), (Some(50), Some(20)), "{summary}");
+    let counts = (summary["listed"].as_u64(), summary["recovered"].as_u64(), summary["acknowledged"].as_u64());
+    assert_eq!(counts, (Some(50), Some(20), Some(20)), "{summary}");
     assert_eq!(processed(), 50);
+    assert_eq!(confirmed().await, 50, "every message processed is acknowledged");
 
     let output = consumer(&["pull"]).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

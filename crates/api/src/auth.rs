@@ -8,15 +8,18 @@
 //!   reading the tenant's event types, to pick filters), and only reads when issued
 //!   read-only;
 //! - a **poller key** (`sk_poll_…`): one polling endpoint's reads and its consumers'
-//!   seeks, nothing else.
+//!   seeks, nothing else;
+//! - an **endpoint key** (`sk_ep_…`): one webhook endpoint's message list (for a
+//!   consumer's reconciliation) and its delivery receipts, nothing else.
 //!
 //! Handlers never compare ids themselves: tenant-wide routes take [`TenantCaller`],
 //! which refuses portal tokens, and application routes take [`Caller`] and resolve
 //! the application through [`Caller::application`], which enforces the scope.
 //! [`Caller`] also refuses every change to a read-only portal token; the one route
-//! such a token may post to, logout, takes [`AnyCaller`]. [`Caller`] refuses poller
-//! keys: only the poller read routes take [`PollReader`], which admits them, and
-//! [`Caller::readable_poller`] holds them to their own poller. The operator's routes
+//! such a token may post to, logout, takes [`AnyCaller`]. [`Caller`] refuses scoped
+//! keys (poller and endpoint keys): only the routes such a key may use take
+//! [`ScopedReader`], which admits them, and [`Caller::readable_poller`] and
+//! [`Caller::readable_endpoint`] hold each to its own endpoint. The operator's routes
 //! (`/admin/v1`) take [`Operator`].
 //!
 //! Every credential has an identity ([`Caller::credential_id`]: the API key's or the
@@ -28,9 +31,9 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::Method;
 use chrono::Utc;
-use herald_core::api_key::POLLER_KEY_PREFIX;
-use herald_core::{ApplicationId, PollerId, TenantId};
-use herald_store::entity::{application, poller, tenant};
+use herald_core::api_key::{is_scoped_key, KeyScope};
+use herald_core::{ApplicationId, EndpointId, PollerId, TenantId};
+use herald_store::entity::{application, endpoint, poller, tenant};
 use herald_store::Actor;
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
@@ -51,6 +54,8 @@ pub enum Scope {
     Application { app_id: ApplicationId, token_id: String, read_only: bool },
     /// One polling endpoint of one application (a poller key, `key_id`).
     Poller { app_id: ApplicationId, poller_id: PollerId, key_id: String },
+    /// One webhook endpoint's message list and receipts (an endpoint key, `key_id`).
+    Endpoint { app_id: ApplicationId, endpoint_id: EndpointId, key_id: String },
 }
 
 /// An authenticated request: whose it is and what it may reach.
@@ -71,7 +76,7 @@ impl Caller {
         match &self.scope {
             Scope::Tenant { key_id } => key_id,
             Scope::Application { token_id, .. } => token_id,
-            Scope::Poller { key_id, .. } => key_id,
+            Scope::Poller { key_id, .. } | Scope::Endpoint { key_id, .. } => key_id,
         }
     }
 
@@ -80,7 +85,7 @@ impl Caller {
         match &self.scope {
             Scope::Tenant { key_id } => Actor::ApiKey(key_id.clone()),
             Scope::Application { token_id, .. } => Actor::PortalToken(token_id.clone()),
-            Scope::Poller { key_id, .. } => Actor::PollerKey(key_id.clone()),
+            Scope::Poller { key_id, .. } | Scope::Endpoint { key_id, .. } => Actor::ScopedKey(key_id.clone()),
         }
     }
 
@@ -96,12 +101,13 @@ impl Caller {
         match (&self.scope, found) {
             (Scope::Tenant { .. }, Some(app)) => Ok(ScopedApp(app)),
             (Scope::Tenant { .. }, None) => Err(ApiError::NotFound("application")),
-            (Scope::Application { app_id: own, .. } | Scope::Poller { app_id: own, .. }, Some(app))
-                if app.id == *own =>
-            {
-                Ok(ScopedApp(app))
-            }
-            (Scope::Application { .. } | Scope::Poller { .. }, _) => {
+            (
+                Scope::Application { app_id: own, .. }
+                | Scope::Poller { app_id: own, .. }
+                | Scope::Endpoint { app_id: own, .. },
+                Some(app),
+            ) if app.id == *own => Ok(ScopedApp(app)),
+            (Scope::Application { .. } | Scope::Poller { .. } | Scope::Endpoint { .. }, _) => {
                 Err(ApiError::Forbidden("this token is for another application"))
             }
         }
@@ -114,8 +120,24 @@ impl Caller {
         match (&self.scope, found) {
             (Scope::Poller { poller_id, .. }, Some(poller)) if poller.id == *poller_id => Ok(poller),
             (Scope::Poller { .. }, _) => Err(ApiError::Forbidden("this poller key is for another polling endpoint")),
-            (_, Some(poller)) => Ok(poller),
-            (_, None) => Err(ApiError::NotFound("polling endpoint")),
+            (Scope::Endpoint { .. }, _) => {
+                Err(ApiError::Forbidden("an endpoint key reaches its webhook endpoint only"))
+            }
+            (Scope::Tenant { .. } | Scope::Application { .. }, Some(poller)) => Ok(poller),
+            (Scope::Tenant { .. } | Scope::Application { .. }, None) => Err(ApiError::NotFound("polling endpoint")),
+        }
+    }
+
+    /// The webhook endpoint the caller asked for (`found` in its application), if it
+    /// may reach it: an endpoint key reaches its own only, and gets `403` for any
+    /// other, whether it exists or not; a poller key none.
+    pub fn readable_endpoint(&self, found: Option<endpoint::Model>) -> ApiResult<endpoint::Model> {
+        match (&self.scope, found) {
+            (Scope::Endpoint { endpoint_id, .. }, Some(endpoint)) if endpoint.id == *endpoint_id => Ok(endpoint),
+            (Scope::Endpoint { .. }, _) => Err(ApiError::Forbidden("this endpoint key is for another endpoint")),
+            (Scope::Poller { .. }, _) => Err(ApiError::Forbidden("a poller key reads its polling endpoint only")),
+            (Scope::Tenant { .. } | Scope::Application { .. }, Some(endpoint)) => Ok(endpoint),
+            (Scope::Tenant { .. } | Scope::Application { .. }, None) => Err(ApiError::NotFound("endpoint")),
         }
     }
 }
@@ -160,22 +182,18 @@ pub async fn authenticate(parts: &mut Parts, state: &ApiState) -> ApiResult<Call
         .map(str::trim)
         .filter(|key| !key.is_empty())
         .ok_or(ApiError::Unauthorized("expected `Authorization: Bearer <API key>`"))?;
-    // A key that looks like a poller key and is not one may still be an API key
-    // (`sk_` and 43 characters that happen to begin with `poll_`).
-    let poller_key = if credential.starts_with(POLLER_KEY_PREFIX) {
-        state.store.authenticate_poller_key(credential).await?
-    } else {
-        None
-    };
-    let caller = if let Some((tenant, key)) = poller_key {
-        Caller {
-            tenant,
-            scope: Scope::Poller {
-                app_id: key.app_id.into_inner(),
-                poller_id: key.poller_id.into_inner(),
-                key_id: key.id.to_string(),
-            },
-        }
+    // A key that looks like a scoped key and is not one may still be an API key
+    // (`sk_` and 43 characters that happen to begin with `poll_` or `ep_`).
+    let scoped_key =
+        if is_scoped_key(credential) { state.store.authenticate_scoped_key(credential).await? } else { None };
+    let caller = if let Some((tenant, key)) = scoped_key {
+        let app_id = key.app_id.into_inner();
+        let key_id = key.id.to_string();
+        let scope = match key.scope_id.into_inner() {
+            KeyScope::Poller(poller_id) => Scope::Poller { app_id, poller_id, key_id },
+            KeyScope::Endpoint(endpoint_id) => Scope::Endpoint { app_id, endpoint_id, key_id },
+        };
+        Caller { tenant, scope }
     } else if credential.starts_with(PORTAL_TOKEN_PREFIX) {
         let token = state
             .store
@@ -221,26 +239,38 @@ impl FromRequestParts<ApiState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let caller = authenticate(parts, state).await?;
-        if matches!(caller.scope, Scope::Poller { .. }) {
-            return Err(ApiError::Forbidden("a poller key reads its polling endpoint only"));
-        }
+        refuse_scoped_keys(&caller)?;
         refuse_changes_by_read_only(&caller, &parts.method)?;
         Ok(caller)
     }
 }
 
-/// A caller of a polling endpoint's reads: a [`Caller`], or a poller key (which
-/// [`Caller::readable_poller`] holds to its own poller).
-#[derive(Debug, Clone)]
-pub struct PollReader(pub Caller);
+/// `403` for a poller or endpoint key: they reach only the routes that take
+/// [`ScopedReader`].
+fn refuse_scoped_keys(caller: &Caller) -> ApiResult<()> {
+    match caller.scope {
+        Scope::Poller { .. } => Err(ApiError::Forbidden("a poller key reads its polling endpoint only")),
+        Scope::Endpoint { .. } => {
+            Err(ApiError::Forbidden("an endpoint key reads its endpoint's messages and confirms receipts only"))
+        }
+        Scope::Tenant { .. } | Scope::Application { .. } => Ok(()),
+    }
+}
 
-impl FromRequestParts<ApiState> for PollReader {
+/// A caller of the routes a scoped key may use (a polling endpoint's reads, a webhook
+/// endpoint's message list and receipts): a [`Caller`], or a poller or endpoint key,
+/// which [`Caller::readable_poller`] and [`Caller::readable_endpoint`] hold to its
+/// own endpoint.
+#[derive(Debug, Clone)]
+pub struct ScopedReader(pub Caller);
+
+impl FromRequestParts<ApiState> for ScopedReader {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let caller = authenticate(parts, state).await?;
         refuse_changes_by_read_only(&caller, &parts.method)?;
-        Ok(PollReader(caller))
+        Ok(ScopedReader(caller))
     }
 }
 
@@ -295,10 +325,10 @@ impl FromRequestParts<ApiState> for TenantCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let caller = authenticate(parts, state).await?;
+        refuse_scoped_keys(&caller)?;
         match caller.scope {
             Scope::Tenant { key_id } => Ok(TenantCaller(caller.tenant, key_id)),
-            Scope::Application { .. } => Err(ApiError::Forbidden("a portal token cannot use tenant-wide routes")),
-            Scope::Poller { .. } => Err(ApiError::Forbidden("a poller key reads its polling endpoint only")),
+            _ => Err(ApiError::Forbidden("a portal token cannot use tenant-wide routes")),
         }
     }
 }

@@ -89,6 +89,9 @@ pub struct EndpointOut {
     pub updated_at: DateTime<Utc>,
     /// Herald's ordered mode: deliveries of one ordering key go one after another.
     pub ordered: bool,
+    /// Herald's delivery receipts: the seconds the consumer has to confirm a delivery
+    /// it processed; `null` when the endpoint expects no receipts.
+    pub receipt_window: Option<i32>,
 }
 
 impl From<endpoint::Model> for EndpointOut {
@@ -110,6 +113,7 @@ impl From<endpoint::Model> for EndpointOut {
             created_at: model.created_at,
             updated_at: model.updated_at,
             ordered: model.ordered,
+            receipt_window: model.receipt_window_secs,
         }
     }
 }

@@ -149,8 +149,9 @@ prefixed_id!(
     PollerId, "poll", "polling endpoint"
 );
 prefixed_id!(
-    /// A poller key's public identifier (the key itself is stored hashed).
-    PollerKeyId, "pkey", "poller key"
+    /// A scoped key's public identifier (the key itself is stored hashed): a poller
+    /// key or an endpoint key, which reach one polling or webhook endpoint only.
+    ScopedKeyId, "skey", "scoped key"
 );
 
 #[cfg(test)]

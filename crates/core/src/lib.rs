@@ -28,7 +28,7 @@ pub use decide::{decide, AttemptOutcome, Decision, DeliveryPolicy};
 pub use delivery::{DeliveryStatus, DueDelivery};
 pub use health::EndpointHealth;
 pub use id::{
-    ApiKeyId, ApplicationId, AttemptId, AuditId, DeliveryId, EndpointId, EventTypeId, MessageId, PollerId, PollerKeyId,
+    ApiKeyId, ApplicationId, AttemptId, AuditId, DeliveryId, EndpointId, EventTypeId, MessageId, PollerId, ScopedKeyId,
     TenantId,
 };
 pub use retry::{RetrySchedule, RetryScheduleError};

@@ -80,5 +80,6 @@ async fn snapshot(scrape: &Scrape) -> anyhow::Result<Snapshot> {
     };
     drop(cached);
     let consumer_lag = scrape.store.consumer_lag_by_tenant().await?;
-    Ok(Snapshot { partitions, dead_letters, consumer_lag, breakers_open, breakers_half_open })
+    let unconfirmed = scrape.store.unconfirmed_by_tenant(chrono::Utc::now()).await?;
+    Ok(Snapshot { partitions, dead_letters, consumer_lag, unconfirmed, breakers_open, breakers_half_open })
 }

@@ -37,6 +37,9 @@ pub struct Snapshot {
     pub dead_letters: Vec<(String, u64)>,
     /// (tenant, the most messages any of its polling-endpoint consumers is behind)
     pub consumer_lag: Vec<(String, u64)>,
+    /// (tenant, deliveries that succeeded longer ago than their endpoint's receipt
+    /// window and have no receipt)
+    pub unconfirmed: Vec<(String, u64)>,
     pub breakers_open: u64,
     pub breakers_half_open: u64,
 }
@@ -55,6 +58,7 @@ pub struct Metrics {
     polls: IntCounterVec,
     poll_waits: IntCounterVec,
     consumer_lag: IntGaugeVec,
+    unconfirmed: IntGaugeVec,
     endpoint_attempts: Option<(IntCounterVec, EndpointLabels, Mutex<HashSet<String>>)>,
     queue_depth: IntGaugeVec,
     queue_oldest_age: GaugeVec,
@@ -164,6 +168,12 @@ impl Metrics {
                 "The most messages any polling-endpoint consumer of the tenant is behind its application's feed.",
                 &["tenant"],
             ),
+            unconfirmed: gauge(
+                r,
+                "herald_unconfirmed_deliveries",
+                "Deliveries that succeeded longer ago than their endpoint's receipt window without a receipt.",
+                &["tenant"],
+            ),
             queue_depth: gauge(
                 r,
                 "herald_queue_depth",
@@ -261,6 +271,10 @@ impl Metrics {
         for (tenant, lag) in &snapshot.consumer_lag {
             self.consumer_lag.with_label_values(&[tenant]).set(*lag as i64);
         }
+        self.unconfirmed.reset();
+        for (tenant, count) in &snapshot.unconfirmed {
+            self.unconfirmed.with_label_values(&[tenant]).set(*count as i64);
+        }
         self.breakers.with_label_values(&["open"]).set(snapshot.breakers_open as i64);
         self.breakers.with_label_values(&["half_open"]).set(snapshot.breakers_half_open as i64);
         self.scrape_duration.set(took_seconds);
@@ -285,6 +299,7 @@ impl Metrics {
             &self.polls,
             &self.poll_waits,
             &self.consumer_lag,
+            &self.unconfirmed,
             &self.breakers,
             &self.worker_up,
             &self.scrape_duration,

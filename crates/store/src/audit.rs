@@ -22,9 +22,10 @@ pub enum Actor {
     ApiKey(String),
     /// A portal token, by its id (`ptk_…`).
     PortalToken(String),
-    /// A poller key, by its id (`pkey_…`): it reads one polling endpoint (and moves its
-    /// consumers), so it never appears on a management change.
-    PollerKey(String),
+    /// A scoped key, by its id (`skey_…`): it reads one polling endpoint (and moves its
+    /// consumers) or one webhook endpoint's messages (and confirms them), so it never
+    /// appears on a management change.
+    ScopedKey(String),
     /// The operator: the admin API's operator token or the `herald` command line.
     Operator,
 }
@@ -34,14 +35,14 @@ impl Actor {
         match self {
             Actor::ApiKey(_) => "api_key",
             Actor::PortalToken(_) => "portal_token",
-            Actor::PollerKey(_) => "poller_key",
+            Actor::ScopedKey(_) => "scoped_key",
             Actor::Operator => "operator",
         }
     }
 
     pub fn id(&self) -> &str {
         match self {
-            Actor::ApiKey(id) | Actor::PortalToken(id) | Actor::PollerKey(id) => id,
+            Actor::ApiKey(id) | Actor::PortalToken(id) | Actor::ScopedKey(id) => id,
             Actor::Operator => "operator",
         }
     }
@@ -71,10 +72,12 @@ pub enum Action {
     PollerDelete,
     PollerKeyCreate,
     PollerKeyRevoke,
+    EndpointKeyCreate,
+    EndpointKeyRevoke,
 }
 
 impl Action {
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 23] = [
         Action::TenantCreate,
         Action::TenantSettingsUpdate,
         Action::ApiKeyCreate,
@@ -96,6 +99,8 @@ impl Action {
         Action::PollerDelete,
         Action::PollerKeyCreate,
         Action::PollerKeyRevoke,
+        Action::EndpointKeyCreate,
+        Action::EndpointKeyRevoke,
     ];
 
     /// The action's name in the log, e.g. `endpoint.secret.rotate`.
@@ -122,6 +127,8 @@ impl Action {
             Action::PollerDelete => "poller.delete",
             Action::PollerKeyCreate => "poller.key.create",
             Action::PollerKeyRevoke => "poller.key.revoke",
+            Action::EndpointKeyCreate => "endpoint.key.create",
+            Action::EndpointKeyRevoke => "endpoint.key.revoke",
         }
     }
 
@@ -148,7 +155,9 @@ impl Action {
             | Action::EndpointSecretRotate
             | Action::EndpointSigningKeyCreate
             | Action::EndpointSigningKeyDelete
-            | Action::EndpointRecover => "endpoint",
+            | Action::EndpointRecover
+            | Action::EndpointKeyCreate
+            | Action::EndpointKeyRevoke => "endpoint",
         }
     }
 }

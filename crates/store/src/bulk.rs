@@ -56,10 +56,11 @@ WITH m AS (
     RETURNING id, feed_seq
 ), new_deliveries AS (
     INSERT INTO deliveries (id, tenant_id, app_id, msg_id, endpoint_id, status, attempt_count, next_attempt_at,
-                            created_at, updated_at, cycle_start, next_trigger, ordering_key, sequence)
+                            created_at, updated_at, cycle_start, next_trigger, ordering_key, sequence,
+                            receipt_expected)
     SELECT * FROM unnest($14::varchar[], $15::varchar[], $16::varchar[], $17::varchar[], $18::varchar[],
                          $19::text[], $20::int[], $21::timestamptz[], $22::timestamptz[], $23::timestamptz[],
-                         $24::int[], $25::smallint[], $26::varchar[], $27::bigint[])
+                         $24::int[], $25::smallint[], $26::varchar[], $27::bigint[], $28::bool[])
 )
 SELECT id, feed_seq FROM new_messages";
 
@@ -182,6 +183,7 @@ pub(crate) async fn insert_messages(
         .bind(column(deliveries, |d| d.next_trigger))
         .bind(column(deliveries, |d| d.ordering_key.clone()))
         .bind(column(deliveries, |d| d.sequence))
+        .bind(column(deliveries, |d| d.receipt_expected))
         .fetch_all(executor)
         .await
         .map_err(db_err)?;

@@ -393,10 +393,12 @@ impl Store {
     pub async fn resend(
         &self,
         message: &message::Model,
-        endpoint_id: &EndpointId,
+        endpoint: &endpoint::Model,
         new_delivery_id: &DeliveryId,
         now: DateTime<Utc>,
     ) -> StoreResult<delivery::Model> {
+        let endpoint_id = &endpoint.id.0;
+        let endpoint_expects_receipts = endpoint.receipt_window_secs.is_some();
         let existing = delivery::Entity::find()
             .filter(delivery::Column::MsgId.eq(message.id.as_str()))
             .filter(delivery::Column::EndpointId.eq(endpoint_id.as_str()))
@@ -423,6 +425,8 @@ impl Store {
                     updated_at: now,
                     ordering_key: None,
                     sequence: None,
+                    receipt_expected: endpoint_expects_receipts,
+                    processed_at: None,
                 };
                 delivery::Entity::insert(delivery::ActiveModel::from(row.clone()))
                     .exec_without_returning(&self.db)

@@ -34,6 +34,8 @@ pub struct NewEndpoint {
     pub ordered: bool,
     /// The ed25519 private key, `whsk_…`, for `v1a` signatures; `None` for HMAC only.
     pub signing_key: Option<String>,
+    /// Delivery receipts (see `endpoint::Model::receipt_window_secs`).
+    pub receipt_window_secs: Option<i32>,
     pub now: DateTime<Utc>,
 }
 
@@ -67,6 +69,7 @@ impl Store {
             failing_since: Set(None),
             ordered: Set(new.ordered),
             signing_key: Set(signing_key),
+            receipt_window_secs: Set(new.receipt_window_secs),
         }
         .insert(&txn)
         .await
@@ -224,6 +227,8 @@ impl Store {
             .filter(endpoint::Column::Id.eq(endpoint.id.as_str()))
             .exec(&txn)
             .await?;
+        let scope = herald_core::api_key::KeyScope::Endpoint(endpoint.id.0.clone());
+        crate::scoped_keys::revoke_keys_of(&txn, &scope, now).await?;
         let detail = serde_json::json!({ "appId": endpoint.app_id, "uid": endpoint.uid });
         audit(endpoint, by, Action::EndpointDelete, detail, now).write(&txn).await?;
         txn.commit().await?;

@@ -106,6 +106,8 @@ pub struct PlannedDelivery {
     pub endpoint_id: EndpointId,
     /// The endpoint is in ordered mode: the delivery keeps the message's ordering key.
     pub ordered: bool,
+    /// The endpoint expects receipts (`endpoint::Model::receipt_window_secs`).
+    pub receipt_expected: bool,
 }
 
 /// Most rows in one multi-row insert (well under every database's parameter limit).
@@ -151,6 +153,8 @@ fn delivery_rows(new: &NewMessage, deliveries: &[PlannedDelivery]) -> Vec<delive
             updated_at: now,
             ordering_key: new.ordering_key.clone().filter(|_| planned.ordered),
             sequence: None,
+            receipt_expected: planned.receipt_expected,
+            processed_at: None,
         })
         .collect()
 }

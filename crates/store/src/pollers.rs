@@ -1,17 +1,15 @@
 //! Polling endpoints (`poll_…`) and their consumers' positions.
 
 use chrono::{DateTime, Utc};
-use herald_core::api_key::{api_key_matches, hash_api_key};
-use herald_core::{ApplicationId, PollerId, PollerKeyId, TenantId};
+use herald_core::{ApplicationId, PollerId, TenantId};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, Statement,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, Statement, TransactionTrait,
 };
 
 use crate::audit::{Action, Actor, Entry, Outcome};
 use crate::changes::{changed_columns, only_columns};
-use crate::entity::{poller, poller_consumer, poller_key, tenant, Names};
+use crate::entity::{poller, poller_consumer, Names};
 use crate::feed::FeedFilter;
 use crate::paging::{fetch_page, Listed, Page};
 use crate::{conflict_as, Store, StoreResult};
@@ -126,12 +124,8 @@ impl Store {
             .filter(poller_consumer::Column::PollerId.eq(poller.id.as_str()))
             .exec(&txn)
             .await?;
-        poller_key::Entity::update_many()
-            .col_expr(poller_key::Column::RevokedAt, Expr::value(now))
-            .filter(poller_key::Column::PollerId.eq(poller.id.as_str()))
-            .filter(poller_key::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
+        let scope = herald_core::api_key::KeyScope::Poller(poller.id.0.clone());
+        crate::scoped_keys::revoke_keys_of(&txn, &scope, now).await?;
         let detail = serde_json::json!({ "appId": poller.app_id, "uid": poller.uid });
         audit(poller, by, Action::PollerDelete, detail, now).write(&txn).await?;
         txn.commit().await?;
@@ -237,89 +231,5 @@ impl Store {
         }
         let plain = self.keyring.open(&sealed, &iterator_context(poller_id)).ok()?;
         plain.parse().ok().filter(|position: &i64| *position >= 0)
-    }
-}
-
-impl Store {
-    /// Stores a new key for `poller` (its SHA-256 digest only: `key` is shown once).
-    pub async fn create_poller_key(
-        &self,
-        poller: &poller::Model,
-        id: PollerKeyId,
-        key: &str,
-        now: DateTime<Utc>,
-        by: &Actor,
-    ) -> StoreResult<poller_key::Model> {
-        let txn = self.db.begin().await?;
-        let inserted = poller_key::ActiveModel {
-            id: Set(id.into()),
-            tenant_id: Set(poller.tenant_id.clone()),
-            app_id: Set(poller.app_id.clone()),
-            poller_id: Set(poller.id.clone()),
-            key_hash: Set(hash_api_key(key)),
-            created_at: Set(now),
-            revoked_at: Set(None),
-        }
-        .insert(&txn)
-        .await?;
-        let detail = serde_json::json!({ "keyId": inserted.id });
-        audit(poller, by, Action::PollerKeyCreate, detail, now).write(&txn).await?;
-        txn.commit().await?;
-        Ok(inserted)
-    }
-
-    /// A poller's keys that still work, oldest first.
-    pub async fn list_poller_keys(&self, poller_id: &PollerId) -> StoreResult<Vec<poller_key::Model>> {
-        Ok(poller_key::Entity::find()
-            .filter(poller_key::Column::PollerId.eq(poller_id.as_str()))
-            .filter(poller_key::Column::RevokedAt.is_null())
-            .order_by_asc(poller_key::Column::Id)
-            .all(&self.db)
-            .await?)
-    }
-
-    /// Revokes one of `poller`'s keys; whether there was such a key still working.
-    pub async fn revoke_poller_key(
-        &self,
-        poller: &poller::Model,
-        key_id: &str,
-        now: DateTime<Utc>,
-        by: &Actor,
-    ) -> StoreResult<bool> {
-        let txn = self.db.begin().await?;
-        let revoked = poller_key::Entity::update_many()
-            .col_expr(poller_key::Column::RevokedAt, Expr::value(now))
-            .filter(poller_key::Column::Id.eq(key_id))
-            .filter(poller_key::Column::PollerId.eq(poller.id.as_str()))
-            .filter(poller_key::Column::RevokedAt.is_null())
-            .exec(&txn)
-            .await?;
-        if revoked.rows_affected == 0 {
-            return Ok(false);
-        }
-        audit(poller, by, Action::PollerKeyRevoke, serde_json::json!({ "keyId": key_id }), now).write(&txn).await?;
-        txn.commit().await?;
-        Ok(true)
-    }
-
-    /// The tenant and the key a presented poller key belongs to, while the key is not
-    /// revoked and its poller not deleted.
-    pub async fn authenticate_poller_key(&self, key: &str) -> StoreResult<Option<(tenant::Model, poller_key::Model)>> {
-        let Some(found) = poller_key::Entity::find()
-            .filter(poller_key::Column::KeyHash.eq(hash_api_key(key)))
-            .filter(poller_key::Column::RevokedAt.is_null())
-            .one(&self.db)
-            .await?
-            .filter(|row| api_key_matches(key, &row.key_hash))
-        else {
-            return Ok(None);
-        };
-        let live = poller::Entity::find_by_id(found.poller_id.clone())
-            .filter(poller::Column::DeletedAt.is_null())
-            .one(&self.db)
-            .await?
-            .is_some();
-        let tenant = tenant::Entity::find_by_id(found.tenant_id.clone()).one(&self.db).await?;
-        Ok(tenant.filter(|_| live).map(|tenant| (tenant, found)))
     }
 }

@@ -89,6 +89,7 @@ async fn endpoint(store: &Store, tenant: &TenantId, app_id: &ApplicationId, filt
         secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
         ordered: false,
         signing_key: None,
+        receipt_window_secs: None,
         now: Utc::now(),
     };
     store.create_endpoint(new, &Actor::ApiKey("key_test".into())).await.unwrap().id.into_inner()
@@ -226,7 +227,12 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
         let msg_id = id(MessageId::generate);
         let planned: Vec<PlannedDelivery> = [&first, &second]
             .iter()
-            .map(|ep| PlannedDelivery { id: id(DeliveryId::generate), endpoint_id: (*ep).clone(), ordered: false })
+            .map(|ep| PlannedDelivery {
+                id: id(DeliveryId::generate),
+                endpoint_id: (*ep).clone(),
+                ordered: false,
+                receipt_expected: false,
+            })
             .collect();
         let now = Utc::now();
         let new = NewMessage {
@@ -345,8 +351,8 @@ async fn a_failed_message_write_leaves_nothing_behind() {
         let duplicate = id(DeliveryId::generate);
         let ep = endpoint(&store, &tenant, &app_id, None).await;
         let planned = [
-            PlannedDelivery { id: duplicate.clone(), endpoint_id: ep.clone(), ordered: false },
-            PlannedDelivery { id: duplicate, endpoint_id: ep, ordered: false },
+            PlannedDelivery { id: duplicate.clone(), endpoint_id: ep.clone(), ordered: false, receipt_expected: false },
+            PlannedDelivery { id: duplicate, endpoint_id: ep, ordered: false, receipt_expected: false },
         ];
         let new = NewMessage {
             id: msg_id.clone(),
@@ -402,11 +408,16 @@ async fn the_message_writer_commits_concurrent_messages_and_a_bad_one_fails_alon
             let delivery = id(DeliveryId::generate);
             let planned = if n == 30 {
                 vec![
-                    PlannedDelivery { id: delivery.clone(), endpoint_id: ep.clone(), ordered: false },
-                    PlannedDelivery { id: delivery, endpoint_id: ep.clone(), ordered: false },
+                    PlannedDelivery {
+                        id: delivery.clone(),
+                        endpoint_id: ep.clone(),
+                        ordered: false,
+                        receipt_expected: false,
+                    },
+                    PlannedDelivery { id: delivery, endpoint_id: ep.clone(), ordered: false, receipt_expected: false },
                 ]
             } else {
-                vec![PlannedDelivery { id: delivery, endpoint_id: ep.clone(), ordered: false }]
+                vec![PlannedDelivery { id: delivery, endpoint_id: ep.clone(), ordered: false, receipt_expected: false }]
             };
             let (new, planned) = message(planned);
             ids.push((n, new.id.clone()));
@@ -443,7 +454,12 @@ async fn a_batch_load_reads_each_message_once_for_its_fan_out() {
             [endpoint(&store, &tenant, &app_id, None).await, endpoint(&store, &tenant, &app_id, None).await];
         let planned: Vec<PlannedDelivery> = endpoints
             .iter()
-            .map(|ep| PlannedDelivery { id: id(DeliveryId::generate), endpoint_id: ep.clone(), ordered: false })
+            .map(|ep| PlannedDelivery {
+                id: id(DeliveryId::generate),
+                endpoint_id: ep.clone(),
+                ordered: false,
+                receipt_expected: false,
+            })
             .collect();
         let new = NewMessage {
             id: id(MessageId::generate),
@@ -478,8 +494,12 @@ async fn ordered_deliveries_are_numbered_held_and_released_one_at_a_time() {
         let app_id = application(&store, &tenant, None).await.unwrap();
         let ep = endpoint(&store, &tenant, &app_id, None).await;
         let message = |key: Option<&str>| {
-            let planned =
-                vec![PlannedDelivery { id: id(DeliveryId::generate), endpoint_id: ep.clone(), ordered: true }];
+            let planned = vec![PlannedDelivery {
+                id: id(DeliveryId::generate),
+                endpoint_id: ep.clone(),
+                ordered: true,
+                receipt_expected: false,
+            }];
             let new = NewMessage {
                 id: id(MessageId::generate),
                 tenant_id: tenant.clone(),
@@ -553,7 +573,8 @@ async fn ordered_deliveries_are_numbered_held_and_released_one_at_a_time() {
         assert!(released[0].next_attempt_at.is_some());
         // A replay of the dead head while #2 is on its way does not release #3 early.
         let head_message = store.load_delivery(&head.id).await.unwrap().unwrap().1;
-        let replayed = store.resend(&head_message, &ep, &id(DeliveryId::generate), Utc::now()).await.unwrap();
+        let endpoint = store.find_dispatch_endpoint(&ep).await.unwrap().unwrap();
+        let replayed = store.resend(&head_message, &endpoint, &id(DeliveryId::generate), Utc::now()).await.unwrap();
         assert!(finish(&replayed, DeliveryTransition::Succeeded).await.is_empty(), "#2 is still on its way");
         let released = finish(&released[0], DeliveryTransition::Succeeded).await;
         assert_eq!(released.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), [third.id.as_str()]);
@@ -561,7 +582,7 @@ async fn ordered_deliveries_are_numbered_held_and_released_one_at_a_time() {
         let (new, planned) = message(Some("k"));
         let (fourth_message, fourth) = store.create_message(new, &planned).await.unwrap();
         assert!(fourth[0].next_attempt_at.is_none() && fourth[0].sequence == Some(4));
-        let resent = store.resend(&fourth_message, &ep, &id(DeliveryId::generate), Utc::now()).await.unwrap();
+        let resent = store.resend(&fourth_message, &endpoint, &id(DeliveryId::generate), Utc::now()).await.unwrap();
         assert!(resent.next_attempt_at.is_none(), "still held");
         assert_eq!(finish(&released[0], DeliveryTransition::Succeeded).await[0].id, fourth[0].id);
     }
@@ -594,8 +615,12 @@ async fn batch_writes_keep_every_column_and_successes_move_their_deliveries_once
                     trace_context: (n == 1).then(|| "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
                     now,
                 };
-                let planned =
-                    vec![PlannedDelivery { id: id(DeliveryId::generate), endpoint_id: ep.clone(), ordered: false }];
+                let planned = vec![PlannedDelivery {
+                    id: id(DeliveryId::generate),
+                    endpoint_id: ep.clone(),
+                    ordered: false,
+                    receipt_expected: false,
+                }];
                 (new, planned)
             })
             .collect();

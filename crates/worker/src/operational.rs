@@ -144,6 +144,7 @@ impl OperationalWebhooks {
                 id: fresh_id(DeliveryId::generate),
                 endpoint_id: endpoint.id.0.clone(),
                 ordered: false,
+                receipt_expected: endpoint.receipt_window_secs.is_some(),
             })
             .collect();
         let message = NewMessage {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{delivery_status_filter, envelope, split_list, ListResponse, PageQuery};
-use crate::auth::Caller;
+use crate::auth::{Caller, ScopedReader};
 use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::ValidQuery;
 use crate::shapes::{EndpointOut, MessageOut};
@@ -261,6 +261,9 @@ pub struct EndpointMessageOut {
     pub status: i16,
     pub status_text: &'static str,
     pub next_attempt: Option<DateTime<Utc>>,
+    /// Herald's delivery receipts: when the endpoint's consumer confirmed it processed
+    /// this message (`POST …/endpoint/{endpoint_id}/receipt`); `null` until then.
+    pub processed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -294,18 +297,21 @@ fn default_true() -> bool {
     true
 }
 
-/// Lists the messages sent to an endpoint, newest first, with their delivery state.
+/// Lists the messages sent to an endpoint, newest first, with their delivery state
+/// and receipt: the reconciliation feed a consumer's job reads ("what was sent to me
+/// since T"). Readable by the tenant's key, a portal token of the application and the
+/// endpoint's own key (`sk_ep_…`).
 #[utoipa::path(get, path = "/api/v1/app/{app_id}/endpoint/{endpoint_id}/msg", tag = "Message Attempt", operation_id = "v1.message-attempt.list-attempted-messages",
     params(("app_id" = String, Path, description = "The application's id or uid"), ("endpoint_id" = String, Path, description = "The endpoint's id or uid"), ListAttemptedMessagesQuery),
     security(("HTTPBearer" = [])), responses((status = 200, body = ListResponse<EndpointMessageOut>), ErrorResponses))]
 pub async fn list_attempted_messages(
     State(state): State<ApiState>,
-    caller: Caller,
+    ScopedReader(caller): ScopedReader,
     Path((app_id, endpoint_id)): Path<(String, String)>,
     ValidQuery(query): ValidQuery<ListAttemptedMessagesQuery>,
 ) -> ApiResult<Json<ListResponse<EndpointMessageOut>>> {
     let app = caller.application(&state, &app_id).await?;
-    let endpoint = state.store.find_endpoint(&app.id, &endpoint_id).await?.ok_or(ApiError::NotFound("endpoint"))?;
+    let endpoint = caller.readable_endpoint(state.store.find_endpoint(&app.id, &endpoint_id).await?)?;
     let status = delivery_status_filter(query.status)?;
     let filter = MessageFilter {
         event_types: split_list(&query.event_types),
@@ -328,18 +334,19 @@ pub async fn list_attempted_messages(
         |d| {
             let status = delivery_status(&d);
             let message = messages.remove(d.msg_id.as_str()).map(|m| MessageOut::from_model(m, with_content));
-            (message, status, d.next_attempt_at)
+            (message, status, d.next_attempt_at, d.processed_at)
         },
     );
     let data = out
         .data
         .into_iter()
-        .filter_map(|(message, status, next_attempt)| {
+        .filter_map(|(message, status, next_attempt, processed_at)| {
             message.map(|message| EndpointMessageOut {
                 message,
                 status,
                 status_text: status_text(status),
                 next_attempt,
+                processed_at,
             })
         })
         .collect();

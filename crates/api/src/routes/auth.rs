@@ -111,8 +111,8 @@ pub async fn logout(State(state): State<ApiState>, AnyCaller(caller): AnyCaller)
         Scope::Tenant { .. } => {
             Err(ApiError::Forbidden("only portal tokens log out; revoke API keys with the admin API"))
         }
-        Scope::Poller { .. } => {
-            Err(ApiError::Forbidden("only portal tokens log out; revoke poller keys by their route"))
+        Scope::Poller { .. } | Scope::Endpoint { .. } => {
+            Err(ApiError::Forbidden("only portal tokens log out; revoke scoped keys by their route"))
         }
     }
 }

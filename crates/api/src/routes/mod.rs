@@ -13,6 +13,8 @@ pub mod event_types;
 pub mod health;
 pub mod messages;
 pub mod pollers;
+pub mod receipts;
+pub mod scoped_keys;
 pub mod signing_keys;
 pub mod stats;
 
@@ -86,6 +88,10 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
         .routes(routes!(pollers::list_poller_keys, pollers::create_poller_key))
         .routes(routes!(pollers::revoke_poller_key))
         .routes(routes!(pollers::consumer_seek))
+        .routes(routes!(receipts::list_endpoint_keys, receipts::create_endpoint_key))
+        .routes(routes!(receipts::revoke_endpoint_key))
+        .routes(routes!(receipts::confirm_receipt))
+        .routes(routes!(receipts::list_unconfirmed))
         .routes(routes!(event_types::list_event_types, event_types::create_event_type))
         .routes(routes!(
             event_types::get_event_type,

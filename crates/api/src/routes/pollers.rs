@@ -31,17 +31,18 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use futures::Stream;
-use herald_core::{ApplicationId, PollerId, PollerKeyId};
+use herald_core::{ApplicationId, PollerId};
 use herald_store::entity::{message, poller, Names};
-use herald_store::{poller_filter, FeedFilter, FeedPage, NewPoller};
+use herald_store::{poller_filter, FeedFilter, FeedPage, KeyTarget, NewPoller};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 use utoipa::{IntoParams, ToSchema};
 
+use super::scoped_keys::{self, ScopedKeyOut};
 use super::{double_option, envelope, ListResponse, OrderedPageQuery};
-use crate::auth::{Caller, PollReader, ScopedApp};
+use crate::auth::{Caller, ScopedApp, ScopedReader};
 use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::{ValidJson, ValidQuery};
 use crate::ids::fresh;
@@ -489,7 +490,7 @@ pub async fn delete_poller(
     responses((status = 200, body = PollingEndpointOut), (status = 304, description = "`If-None-Match` names this answer: nothing is new"), ErrorResponses))]
 pub async fn poll(
     State(state): State<ApiState>,
-    PollReader(caller): PollReader,
+    ScopedReader(caller): ScopedReader,
     Path((app_id, poller_id)): Path<(String, String)>,
     headers: HeaderMap,
     ValidQuery(query): ValidQuery<PollQuery>,
@@ -525,7 +526,7 @@ pub async fn poll(
     responses((status = 200, body = PollingEndpointOut), (status = 304, description = "`If-None-Match` names this answer: nothing is new"), ErrorResponses))]
 pub async fn consumer_poll(
     State(state): State<ApiState>,
-    PollReader(caller): PollReader,
+    ScopedReader(caller): ScopedReader,
     Path((app_id, poller_id, consumer_id)): Path<(String, String, String)>,
     headers: HeaderMap,
     ValidQuery(query): ValidQuery<ConsumerPollQuery>,
@@ -563,7 +564,7 @@ pub async fn consumer_poll(
     responses((status = 200, body = PollingEndpointConsumerSeekOut), ErrorResponses))]
 pub async fn consumer_seek(
     State(state): State<ApiState>,
-    PollReader(caller): PollReader,
+    ScopedReader(caller): ScopedReader,
     Path((app_id, poller_id, consumer_id)): Path<(String, String, String)>,
     ValidJson(body): ValidJson<PollingEndpointConsumerSeekIn>,
 ) -> ApiResult<Json<PollingEndpointConsumerSeekOut>> {
@@ -575,36 +576,20 @@ pub async fn consumer_seek(
     Ok(Json(PollingEndpointConsumerSeekOut { iterator: state.store.feed_iterator(&poller.id, position) }))
 }
 
-/// A new poller key: the key is shown this once.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PollerKeyOut {
-    pub id: String,
-    /// `sk_poll_…`: reads this polling endpoint (and moves its consumers) and nothing else.
-    /// Only its digest is stored; it is never shown again.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
 /// Creates a key that reads this polling endpoint and nothing else.
 #[utoipa::path(post, path = "/api/v1/app/{app_id}/poller/{poller_id}/key", tag = "Polling Endpoint",
     operation_id = "v1.poller.key.create",
     params(("app_id" = String, Path, description = "The application's id or uid"),
         ("poller_id" = String, Path, description = "The polling endpoint's id or uid")),
-    security(("HTTPBearer" = [])), responses((status = 201, body = PollerKeyOut), ErrorResponses))]
+    security(("HTTPBearer" = [])), responses((status = 201, body = ScopedKeyOut), ErrorResponses))]
 pub async fn create_poller_key(
     State(state): State<ApiState>,
     caller: Caller,
     Path((app_id, poller_id)): Path<(String, String)>,
-) -> ApiResult<(StatusCode, Json<PollerKeyOut>)> {
+) -> ApiResult<(StatusCode, Json<ScopedKeyOut>)> {
     let app = caller.application(&state, &app_id).await?;
     let poller = find(&state, &app, &poller_id).await?;
-    let key = herald_core::api_key::format_poller_key(rand::random());
-    let created =
-        state.store.create_poller_key(&poller, fresh(PollerKeyId::generate), &key, Utc::now(), &caller.actor()).await?;
-    let out = PollerKeyOut { id: created.id.to_string(), key: Some(key), created_at: created.created_at };
-    Ok((StatusCode::CREATED, Json(out)))
+    scoped_keys::create(&state, &caller, KeyTarget::from(&poller)).await
 }
 
 /// Lists a polling endpoint's keys that still work (without the keys themselves).
@@ -612,20 +597,15 @@ pub async fn create_poller_key(
     operation_id = "v1.poller.key.list",
     params(("app_id" = String, Path, description = "The application's id or uid"),
         ("poller_id" = String, Path, description = "The polling endpoint's id or uid")),
-    security(("HTTPBearer" = [])), responses((status = 200, body = Vec<PollerKeyOut>), ErrorResponses))]
+    security(("HTTPBearer" = [])), responses((status = 200, body = Vec<ScopedKeyOut>), ErrorResponses))]
 pub async fn list_poller_keys(
     State(state): State<ApiState>,
     caller: Caller,
     Path((app_id, poller_id)): Path<(String, String)>,
-) -> ApiResult<Json<Vec<PollerKeyOut>>> {
+) -> ApiResult<Json<Vec<ScopedKeyOut>>> {
     let app = caller.application(&state, &app_id).await?;
     let poller = find(&state, &app, &poller_id).await?;
-    let keys = state.store.list_poller_keys(&poller.id).await?;
-    Ok(Json(
-        keys.into_iter()
-            .map(|key| PollerKeyOut { id: key.id.to_string(), key: None, created_at: key.created_at })
-            .collect(),
-    ))
+    scoped_keys::list(&state, &KeyTarget::from(&poller)).await
 }
 
 /// Revokes a poller key at once.
@@ -633,7 +613,7 @@ pub async fn list_poller_keys(
     operation_id = "v1.poller.key.revoke",
     params(("app_id" = String, Path, description = "The application's id or uid"),
         ("poller_id" = String, Path, description = "The polling endpoint's id or uid"),
-        ("key_id" = String, Path, description = "The key's id, `pkey_…`")),
+        ("key_id" = String, Path, description = "The key's id, `skey_…`")),
     security(("HTTPBearer" = [])), responses((status = 204), ErrorResponses))]
 pub async fn revoke_poller_key(
     State(state): State<ApiState>,
@@ -642,10 +622,7 @@ pub async fn revoke_poller_key(
 ) -> ApiResult<StatusCode> {
     let app = caller.application(&state, &app_id).await?;
     let poller = find(&state, &app, &poller_id).await?;
-    if !state.store.revoke_poller_key(&poller, &key_id, Utc::now(), &caller.actor()).await? {
-        return Err(ApiError::NotFound("poller key"));
-    }
-    Ok(StatusCode::NO_CONTENT)
+    scoped_keys::revoke(&state, &caller, &KeyTarget::from(&poller), &key_id).await
 }
 
 /// Messages an SSE stream reads at a time.
@@ -665,7 +642,7 @@ const STREAM_BATCH: u64 = 100;
     responses((status = 200, content_type = "text/event-stream", description = "`event: message`, `id: <iterator>`, `data: PollingEndpointMessageOut`"), ErrorResponses))]
 pub async fn stream(
     State(state): State<ApiState>,
-    PollReader(caller): PollReader,
+    ScopedReader(caller): ScopedReader,
     Path((app_id, poller_id)): Path<(String, String)>,
     headers: HeaderMap,
     ValidQuery(query): ValidQuery<StreamQuery>,

@@ -46,6 +46,7 @@ impl Recipients<'_> {
             id: fresh(DeliveryId::generate),
             endpoint_id: endpoint.id.0.clone(),
             ordered: endpoint.ordered,
+            receipt_expected: endpoint.receipt_window_secs.is_some(),
         };
         match self {
             Self::Subscribed(endpoints) => endpoints

@@ -24,7 +24,7 @@ pub async fn resend(state: &ApiState, app: &ScopedApp, msg_id: &str, endpoint_id
         .check(!message.payload_expunged, &["msg_id"], "the message's content was expunged; there is nothing to send")
         .finish()?;
     let new_id = fresh(DeliveryId::generate);
-    let restarted = state.store.resend(&message, &endpoint.id, &new_id, Utc::now()).await?;
+    let restarted = state.store.resend(&message, &endpoint, &new_id, Utc::now()).await?;
     state.enqueuer.hand_off(&delivery::due(std::slice::from_ref(&restarted)));
     Ok(())
 }

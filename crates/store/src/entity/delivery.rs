@@ -32,6 +32,11 @@ pub struct Model {
     pub ordering_key: Option<String>,
     /// With `ordering_key`: this key's deliveries to this endpoint count 1, 2, 3, ….
     pub sequence: Option<i64>,
+    /// The endpoint expected receipts when this delivery was created: until one comes,
+    /// a delivery that succeeded is "delivered, not confirmed".
+    pub receipt_expected: bool,
+    /// When the endpoint's consumer confirmed it processed the message (a receipt).
+    pub processed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -92,6 +97,8 @@ mod tests {
             updated_at: at,
             ordering_key: None,
             sequence: None,
+            receipt_expected: false,
+            processed_at: None,
         }
     }
 

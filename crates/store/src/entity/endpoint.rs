@@ -48,6 +48,10 @@ pub struct Model {
     /// (`v1a`), sealed in the database; `None` for HMAC-only endpoints.
     #[sea_orm(column_type = "Text", nullable)]
     pub signing_key: Option<String>,
+    /// Set, the endpoint's consumer is expected to confirm each delivery it processed
+    /// (a receipt) within this many seconds; deliveries created while it is set wait
+    /// for their receipt.
+    pub receipt_window_secs: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,8 +16,8 @@ pub mod operational_outbox;
 pub mod ordering_key;
 pub mod poller;
 pub mod poller_consumer;
-pub mod poller_key;
 pub mod portal_token;
+pub mod scoped_key;
 pub mod tenant;
 mod typed;
 

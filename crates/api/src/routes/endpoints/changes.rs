@@ -19,7 +19,7 @@ pub(super) fn set_disabled(endpoint: &mut endpoint::Model, disabled: bool) {
 
 /// The endpoint a `PUT` leaves: every field from the body (an omitted `disabled` is
 /// `false`, an omitted filter or channel list or rate limit is none), except `version`,
-/// `ordered`, `uid` and `headers`, which are kept when omitted. The secret is not
+/// `ordered`, `receiptWindow`, `uid` and `headers`, which are kept when omitted. The secret is not
 /// changed by a `PUT`.
 pub(super) fn replaced(existing: &endpoint::Model, body: EndpointIn, now: DateTime<Utc>) -> endpoint::Model {
     let mut endpoint = existing.clone();
@@ -31,6 +31,9 @@ pub(super) fn replaced(existing: &endpoint::Model, body: EndpointIn, now: DateTi
     endpoint.channels = body.channels.map(herald_store::entity::Names::from);
     endpoint.rate_limit = body.throttle_rate.map(i32::from);
     endpoint.ordered = body.ordered.unwrap_or(endpoint.ordered);
+    if let Some(window) = body.receipt_window {
+        endpoint.receipt_window_secs = Some(super::receipt_window_secs(window));
+    }
     endpoint.uid = body.uid.or(endpoint.uid);
     endpoint.metadata = metadata_value(body.metadata);
     if let Some(headers) = body.headers {
@@ -70,6 +73,9 @@ pub(super) fn patched(existing: &endpoint::Model, body: EndpointPatch, now: Date
     }
     if let Some(ordered) = body.ordered {
         endpoint.ordered = ordered;
+    }
+    if let Some(window) = body.receipt_window {
+        endpoint.receipt_window_secs = window.map(super::receipt_window_secs);
     }
     if let Some(metadata) = body.metadata {
         endpoint.metadata = metadata_value(Some(metadata));
@@ -113,6 +119,7 @@ mod tests {
             failing_since: Some(at(-600)),
             ordered: true,
             signing_key: None,
+            receipt_window_secs: Some(3600),
         }
     }
 
@@ -128,7 +135,7 @@ mod tests {
     #[test]
     fn put_replaces_what_it_names_and_keeps_what_it_may_omit() {
         type Check = fn(&endpoint::Model) -> bool;
-        let cases: [(serde_json::Value, &str, Check); 7] = [
+        let cases: [(serde_json::Value, &str, Check); 8] = [
             (json!({"url": "https://example.com/new"}), "url replaced", |e| e.url == "https://example.com/new"),
             (json!({"url": "https://e.com"}), "omitted disabled enables, streak over", |e| {
                 !e.disabled && e.failing_since.is_none()
@@ -139,14 +146,18 @@ mod tests {
             (json!({"url": "https://e.com"}), "omitted lists and rate mean none", |e| {
                 e.filter_types.is_none() && e.channels.is_none() && e.rate_limit.is_none() && e.description.is_empty()
             }),
-            (json!({"url": "https://e.com"}), "version, ordered, uid and headers kept", |e| {
+            (json!({"url": "https://e.com"}), "version, ordered, receipt window, uid and headers kept", |e| {
                 e.version == 3
                     && e.ordered
+                    && e.receipt_window_secs == Some(3600)
                     && e.uid.as_deref() == Some("billing")
                     && e.headers == json!({"x-token": "t"})
             }),
             (json!({"url": "https://e.com", "filterTypes": ["a"], "rateLimit": 5}), "Svix's aliases", |e| {
                 e.filter_types == Some(Names(vec!["a".into()])) && e.rate_limit == Some(5)
+            }),
+            (json!({"url": "https://e.com", "receiptWindow": 60}), "receipt window set", |e| {
+                e.receipt_window_secs == Some(60)
             }),
             (json!({"url": "https://e.com", "secret": "whsec_b3RoZXI="}), "a PUT never changes the secret", |e| {
                 e.secret == "whsec_c2VjcmV0" && e.updated_at == at(60)
@@ -160,7 +171,7 @@ mod tests {
     #[test]
     fn patch_changes_only_what_it_names_and_null_clears() {
         type Check = fn(&endpoint::Model) -> bool;
-        let cases: [(serde_json::Value, &str, Check); 6] = [
+        let cases: [(serde_json::Value, &str, Check); 8] = [
             (json!({"description": "New"}), "only the description (and the time) change", |e| {
                 let mut expected = stored();
                 expected.description = "New".into();
@@ -178,6 +189,8 @@ mod tests {
             }),
             (json!({"rateLimit": null}), "null lifts the rate limit", |e| e.rate_limit.is_none()),
             (json!({"version": 4, "ordered": false}), "version and ordered set", |e| e.version == 4 && !e.ordered),
+            (json!({"receiptWindow": null}), "null turns receipts off", |e| e.receipt_window_secs.is_none()),
+            (json!({"receiptWindow": 90}), "receipt window set", |e| e.receipt_window_secs == Some(90)),
         ];
         for (body, rule, holds) in cases {
             assert!(holds(&patch(body.clone())), "PATCH {body}: {rule}");

@@ -66,6 +66,12 @@ pub struct EndpointIn {
     /// keeps the current setting.
     #[serde(default)]
     pub ordered: Option<bool>,
+    /// Herald's delivery receipts: set, the endpoint's consumer is expected to confirm
+    /// each delivery it processed (`POST …/endpoint/{id}/receipt`) within this many
+    /// seconds (1 to 604800); deliveries without one are listed as unconfirmed. Off when
+    /// created without it; a `PUT` without it keeps the current setting.
+    #[serde(default)]
+    pub receipt_window: Option<u32>,
 }
 
 /// Svix's `EndpointPatch`: absent fields stay; `null` clears the nullable ones.
@@ -99,6 +105,10 @@ pub struct EndpointPatch {
     /// Herald's ordered mode (see `EndpointIn`).
     #[serde(default)]
     pub ordered: Option<bool>,
+    /// Herald's delivery receipts (see `EndpointIn`); `null` turns them off.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u32>)]
+    pub receipt_window: Option<Option<u32>>,
 }
 
 fn check_headers<'a>(validator: &mut Validator, names: impl Iterator<Item = &'a String>) {
@@ -144,8 +154,21 @@ fn validate_endpoint(config: &ApiConfig, model: &endpoint::Model) -> ApiResult<(
         )
         .check(model.rate_limit != Some(0), &["throttleRate"], "must be at least 1")
         .check(model.version >= 1, &["version"], "must be at least 1")
-        .check(model.description.len() <= 65_536, &["description"], "must be at most 65536 characters");
+        .check(model.description.len() <= 65_536, &["description"], "must be at most 65536 characters")
+        .check(
+            model.receipt_window_secs.is_none_or(|secs| (1..=MAX_RECEIPT_WINDOW_SECS).contains(&secs)),
+            &["receiptWindow"],
+            "must be from 1 to 604800 seconds (7 days)",
+        );
     validator.finish()
+}
+
+/// The longest receipt window: a week.
+const MAX_RECEIPT_WINDOW_SECS: i32 = 7 * 24 * 3600;
+
+/// A requested receipt window as stored; a value past `i32` is out of range anyway.
+fn receipt_window_secs(secs: u32) -> i32 {
+    i32::try_from(secs).unwrap_or(i32::MAX)
 }
 
 fn parse_secret(given: Option<&str>, path: &str) -> ApiResult<EndpointSecret> {
@@ -222,6 +245,7 @@ fn new_endpoint_model(
         failing_since: None,
         ordered: body.ordered.unwrap_or(false),
         signing_key: None,
+        receipt_window_secs: body.receipt_window.map(receipt_window_secs),
     };
     validate_endpoint(config, &model)?;
     Ok((model, secret))
@@ -248,6 +272,7 @@ async fn insert(state: &ApiState, model: endpoint::Model, by: &Actor) -> ApiResu
                 secret: model.secret,
                 ordered: model.ordered,
                 signing_key: model.signing_key,
+                receipt_window_secs: model.receipt_window_secs,
                 now: model.created_at,
             },
             by,
