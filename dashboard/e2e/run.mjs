@@ -901,6 +901,67 @@ async function main() {
   await shot(portal, '12-portal-signing-key');
   log(`portal customer opted into ed25519 signatures; public key ${publicKey.slice(0, 14)}… shown`);
 
+  // --- delivery receipts: the customer expects them, makes an endpoint key, and what the
+  // key confirms leaves the "delivered, not confirmed" list and shows as processed in the log
+  const receipts = portal.locator('#receipts');
+  await receipts.getByText('This endpoint expects no receipts.').waitFor();
+  await receipts.getByLabel('Receipt window (seconds)').fill('60');
+  await receipts.getByRole('button', { name: 'Expect receipts' }).click();
+  await receipts.getByText('Receipts expected within 1 min.').waitFor();
+  await portal.locator('.fact').filter({ hasText: 'Receipts' }).getByText('Expected within 1 min').waitFor();
+  check((await api('GET', `/api/v1/app/${acme.id}/endpoint/${endpointId}`)).receiptWindow === 60, 'the receipt window is not in the API');
+  const confirmMe = await api('POST', `/api/v1/app/${acme.id}/msg`, { eventType: 'invoice.paid', payload: { invoice: 'in_receipt' } });
+  await eventually('the message to confirm at the receiver', async () =>
+    receiver.state.requests.some((r) => r.headers['webhook-id'] === confirmMe.id && r.status === 200),
+  );
+  await receipts.getByLabel('Delivered more than (seconds) ago').fill('0');
+  const unconfirmedRow = receipts.locator(`tr[data-msg-id="${confirmMe.id}"]`);
+  await eventually('the delivery listed as not confirmed', async () => {
+    await receipts.getByRole('button', { name: 'Refresh' }).click();
+    return (await unconfirmedRow.count()) === 1;
+  });
+  await receipts.getByRole('button', { name: 'Create key' }).click();
+  const endpointKeyText = receipts.locator('.new-key').getByText(/^sk_ep_/);
+  await endpointKeyText.waitFor();
+  const endpointKey = (await endpointKeyText.textContent()).trim();
+  const confirmed = await apiClient(base, endpointKey)('POST', `/api/v1/app/${acme.id}/endpoint/${endpointId}/receipt`, { msgIds: [confirmMe.id] });
+  check(confirmed.data.length === 1 && confirmed.data[0].msgId === confirmMe.id, `the endpoint key's receipt: ${JSON.stringify(confirmed)}`);
+  await eventually('the confirmed delivery gone from the list', async () => {
+    await receipts.getByRole('button', { name: 'Refresh' }).click();
+    return (await unconfirmedRow.count()) === 0;
+  });
+  await receipts.getByText('Nothing is waiting for a receipt.').waitFor();
+  await shot(portal, '13-portal-receipts');
+  await portal.goto(`${base}/apps/${acme.id}?endpoint=${encodeURIComponent(endpointId)}#messages`);
+  await portal.locator(`tr[data-msg-id="${confirmMe.id}"]`).getByText(/^processed/).waitFor();
+  log('portal customer expects receipts; an endpoint key made in the portal confirmed a delivery, which left the unconfirmed list and shows as processed');
+
+  // --- polling endpoints: created in the portal, read with a poller key made there, revoked
+  await portal.goto(`${base}/apps/${acme.id}`);
+  const pollers = portal.locator('#pollers');
+  await pollers.getByText('No polling endpoints.').waitFor();
+  await pollers.getByLabel('Description').fill('Nightly import');
+  await pollers.getByLabel('Event types (comma-separated, empty for all)').fill('invoice.paid');
+  await pollers.getByRole('button', { name: 'Add polling endpoint' }).click();
+  await pollers.getByRole('link', { name: 'Nightly import' }).click();
+  await portal.getByRole('heading', { name: 'Nightly import' }).waitFor();
+  await portal.locator('.fact').filter({ hasText: 'Event types' }).getByText('invoice.paid').waitFor();
+  const pollerId = portal.url().split('/pollers/')[1];
+  await portal.getByRole('button', { name: 'Create key' }).click();
+  const pollerKeyText = portal.locator('.new-key').getByText(/^sk_poll_/);
+  await pollerKeyText.waitFor();
+  const pollerKey = (await pollerKeyText.textContent()).trim();
+  const pulled = await apiClient(base, pollerKey)('GET', `/api/v1/app/${acme.id}/poller/${pollerId}?limit=250`);
+  check(pulled.data.some((m) => m.id === confirmMe.id), `the poller key did not read the message: ${JSON.stringify(pulled).slice(0, 300)}`);
+  check(pulled.data.every((m) => m.eventType === 'invoice.paid'), 'the poller shows another event type');
+  await shot(portal, '14-portal-poller');
+  portal.once('dialog', (dialog) => dialog.accept());
+  await portal.getByRole('button', { name: /^Revoke skey_/ }).click();
+  await portal.getByText(/^Key skey_\w+ revoked\.$/).waitFor();
+  const afterRevoke = await fetch(`${base}/api/v1/app/${acme.id}/poller/${pollerId}`, { headers: { authorization: `Bearer ${pollerKey}` } });
+  check(afterRevoke.status === 401, `a revoked poller key still reads (${afterRevoke.status})`);
+  log('portal customer created a polling endpoint, read it with a poller key made there, and revoked the key');
+
   // --- 401 sends the user back to sign-in: a revoked portal token, a bad API key
   await portal.getByRole('button', { name: 'Sign out' }).click();
   await portal.waitForURL(/\/signin\?reason=portal-signed-out/);

@@ -21,6 +21,7 @@ import { MessagePage } from './pages/MessagePage';
 import { DeadLetterPage } from './pages/DeadLetterPage';
 import { SignaturesPage } from './pages/SignaturesPage';
 import { OverviewPage } from './pages/OverviewPage';
+import { PollerPage } from './pages/PollerPage';
 
 export function App() {
   const { drop } = useSession();
@@ -51,6 +52,7 @@ export function App() {
       <Route path="/apps/:appId/endpoints/:endpointId/edit" element={<RequireSession><EndpointFormPage /></RequireSession>} />
       <Route path="/apps/:appId/messages/:msgId" element={<RequireSession><MessagePage /></RequireSession>} />
       <Route path="/apps/:appId/dead-letter" element={<RequireSession><DeadLetterPage /></RequireSession>} />
+      <Route path="/apps/:appId/pollers/:pollerId" element={<RequireSession><PollerPage /></RequireSession>} />
       <Route path="*" element={<Frame><NotFound /></Frame>} />
     </Routes>
   );

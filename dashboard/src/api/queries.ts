@@ -184,3 +184,60 @@ export async function listAllEventTypes(): Promise<EventTypeOut[]> {
   );
   return items.filter((eventType) => !eventType.archived);
 }
+
+// ------------------------------------------------------------------ pull path: pollers, keys, receipts
+
+const endpointPath = (appId: string, endpointId: string) => ({ path: { app_id: appId, endpoint_id: endpointId } });
+const pollerPath = (appId: string, pollerId: string) => ({ path: { app_id: appId, poller_id: pollerId } });
+
+export const listPollers = (appId: string, query: { iterator?: string; limit?: number }) =>
+  unwrap(api.GET('/api/v1/app/{app_id}/poller', { params: { path: { app_id: appId }, query } }));
+
+export const createPoller = (appId: string, body: S['PollerIn']) =>
+  unwrap(api.POST('/api/v1/app/{app_id}/poller', { params: { path: { app_id: appId } }, body }));
+
+export const getPoller = (appId: string, pollerId: string) =>
+  unwrap(api.GET('/api/v1/app/{app_id}/poller/{poller_id}/details', { params: pollerPath(appId, pollerId) }));
+
+export const patchPoller = (appId: string, pollerId: string, body: S['PollerPatch']) =>
+  unwrap(api.PATCH('/api/v1/app/{app_id}/poller/{poller_id}', { params: pollerPath(appId, pollerId), body }));
+
+export const deletePoller = (appId: string, pollerId: string) =>
+  unwrap(api.DELETE('/api/v1/app/{app_id}/poller/{poller_id}', { params: pollerPath(appId, pollerId) }));
+
+/** The keys of one poller or one endpoint: the same three calls for both kinds. */
+export interface ScopedKeyCalls {
+  list: () => Promise<S['ScopedKeyOut'][]>;
+  create: () => Promise<S['ScopedKeyOut']>;
+  revoke: (keyId: string) => Promise<unknown>;
+}
+
+export const pollerKeys = (appId: string, pollerId: string): ScopedKeyCalls => ({
+  list: () => unwrap(api.GET('/api/v1/app/{app_id}/poller/{poller_id}/key', { params: pollerPath(appId, pollerId) })),
+  create: () => unwrap(api.POST('/api/v1/app/{app_id}/poller/{poller_id}/key', { params: pollerPath(appId, pollerId) })),
+  revoke: (keyId) =>
+    unwrap(
+      api.DELETE('/api/v1/app/{app_id}/poller/{poller_id}/key/{key_id}', {
+        params: { path: { app_id: appId, poller_id: pollerId, key_id: keyId } },
+      }),
+    ),
+});
+
+export const endpointKeys = (appId: string, endpointId: string): ScopedKeyCalls => ({
+  list: () => unwrap(api.GET('/api/v1/app/{app_id}/endpoint/{endpoint_id}/key', { params: endpointPath(appId, endpointId) })),
+  create: () => unwrap(api.POST('/api/v1/app/{app_id}/endpoint/{endpoint_id}/key', { params: endpointPath(appId, endpointId) })),
+  revoke: (keyId) =>
+    unwrap(
+      api.DELETE('/api/v1/app/{app_id}/endpoint/{endpoint_id}/key/{key_id}', {
+        params: { path: { app_id: appId, endpoint_id: endpointId, key_id: keyId } },
+      }),
+    ),
+});
+
+/** Deliveries that succeeded more than `within` seconds ago (default: the endpoint's window) without a receipt. */
+export const listUnconfirmed = (appId: string, endpointId: string, query: { within?: number; limit?: number; iterator?: string }) =>
+  unwrap(
+    api.GET('/api/v1/app/{app_id}/endpoint/{endpoint_id}/receipt/unconfirmed', {
+      params: { ...endpointPath(appId, endpointId), query },
+    }),
+  );

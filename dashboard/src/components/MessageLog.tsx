@@ -29,7 +29,7 @@ const STATUS_PHRASE: Record<'0' | '1' | '2', string> = {
   '2': 'failed (dead-lettered)',
 };
 
-type Row = MessageOut & Partial<Pick<EndpointMessageOut, 'status' | 'statusText' | 'nextAttempt'>>;
+type Row = MessageOut & Partial<Pick<EndpointMessageOut, 'status' | 'statusText' | 'nextAttempt' | 'processedAt'>>;
 
 /** The application's messages: filtered (kept in the address bar), paged, and live. */
 export function MessageLog({ appId }: { appId: string }) {
@@ -216,6 +216,14 @@ export function MessageLog({ appId }: { appId: string }) {
                       <Badge label={messageStatus(message.status)} />
                       {message.nextAttempt ? (
                         <div className="muted small">next try {formatRelative(message.nextAttempt, now)}</div>
+                      ) : null}
+                      {message.processedAt ? (
+                        <div className="small">
+                          processed{' '}
+                          <time dateTime={message.processedAt} title={formatTimestamp(message.processedAt)}>
+                            {formatRelative(message.processedAt, now)}
+                          </time>
+                        </div>
                       ) : null}
                     </td>
                   ) : null}

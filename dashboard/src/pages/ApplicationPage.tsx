@@ -8,8 +8,9 @@ import { useSession } from '../session';
 import { Badge, CopyButton, ErrorBox, Facts, Loading, Mono, Pager, Section } from '../components/ui';
 import { MessageLog } from '../components/MessageLog';
 import { Breadcrumbs } from '../components/Breadcrumbs';
+import { PollerList } from '../components/PollerList';
 
-/** One application: its endpoints and its live message log. */
+/** One application: its endpoints, its live message log and its polling endpoints. */
 export function ApplicationPage() {
   const { appId = '' } = useParams();
   const { session } = useSession();
@@ -49,6 +50,7 @@ export function ApplicationPage() {
       {session?.kind === 'operator' ? <PortalLink appId={app.data.id} /> : null}
       <EndpointList appId={appId} />
       <MessageLog appId={appId} />
+      <PollerList appId={appId} />
     </>
   );
 }

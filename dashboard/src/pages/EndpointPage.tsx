@@ -26,8 +26,9 @@ import { Badge, CopyButton, ErrorBox, Facts, Loading, Mono, Notice, Pager, Secti
 import { Breadcrumbs } from '../components/Breadcrumbs';
 import { HeadersEditor } from '../components/HeadersEditor';
 import { EndpointHealth } from '../components/EndpointHealth';
+import { Receipts } from '../components/Receipts';
 
-/** One endpoint: settings, health, secret, headers, test event, recovery and recent attempts. */
+/** One endpoint: settings, health, secret, headers, test event, recovery, receipts and recent attempts. */
 export function EndpointPage() {
   const { appId = '', endpointId = '' } = useParams();
   const app = useAsync(() => getApplication(appId), [appId]);
@@ -67,6 +68,7 @@ export function EndpointPage() {
           ['Channels', ep.channels && ep.channels.length > 0 ? ep.channels.join(', ') : 'Any channel'],
           ['Rate limit', rateLimit ? `${rateLimit} per second` : 'None'],
           ['Ordered delivery', ep.ordered ? 'On' : 'Off'],
+          ['Receipts', ep.receiptWindow ? `Expected within ${formatDuration(ep.receiptWindow * 1000)}` : 'Not expected'],
           ['Version', String(ep.version)],
           ['Created', formatTimestamp(ep.createdAt)],
           ['Updated', formatTimestamp(ep.updatedAt)],
@@ -86,6 +88,7 @@ export function EndpointPage() {
         <SendTestEvent appId={appId} endpoint={ep} />
         <Recover appId={appId} endpointId={ep.id} />
       </div>
+      <Receipts appId={appId} endpoint={ep} onChanged={endpoint.reload} />
       <RecentAttempts appId={appId} endpointId={ep.id} />
     </>
   );
