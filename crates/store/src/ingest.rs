@@ -6,6 +6,14 @@
 //! ([`Store::create_messages`]); under light load a batch is one message, so nobody
 //! waits for a batch to fill.
 //!
+//! Each application's messages go to one writer (by a hash of its id). A write numbers
+//! its messages in their application's feed while holding the application's
+//! `message_feeds` row until it commits (`crate::feed`), so two writers with messages
+//! of one application would commit one after the other anyway, each waiting on the
+//! other's lock; one writer per application instead lets that application's messages
+//! gather into larger batches while the previous commit is in flight, and leaves the
+//! other writers to other applications. (Measured: docs/benchmarks.md, issue 20.)
+//!
 //! Messages with an `eventId` take the single-message path: their uniqueness is
 //! checked by the insert itself, and one duplicate must not fail a whole batch. If a
 //! batch fails, each of its messages is retried alone, so one bad message fails only
@@ -17,11 +25,12 @@
 //! while the database had just failed is answered `Unavailable` without a second wait.
 //! Either way nothing was written.
 
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::entity::{delivery, message};
 use crate::{NewMessage, PlannedDelivery, Session, Store, StoreError, StoreResult};
@@ -73,19 +82,29 @@ impl Outage {
 #[derive(Debug, Clone)]
 pub struct MessageWriter {
     store: Store,
-    sender: mpsc::Sender<Job>,
+    /// One queue per writer; an application's messages always take the same one.
+    senders: Arc<[mpsc::Sender<Job>]>,
 }
 
 impl MessageWriter {
     /// Starts the writers; they run until every handle is dropped.
     pub fn start(store: Store) -> Self {
-        let (sender, receiver) = mpsc::channel(MAX_BATCH * WRITERS);
-        let receiver = Arc::new(Mutex::new(receiver));
         let outage = Arc::new(Outage::new());
-        for _ in 0..WRITERS {
-            tokio::spawn(write_loop(store.clone(), receiver.clone(), outage.clone()));
-        }
-        Self { store, sender }
+        let senders: Vec<mpsc::Sender<Job>> = (0..WRITERS)
+            .map(|_| {
+                let (sender, receiver) = mpsc::channel(MAX_BATCH * 2);
+                tokio::spawn(write_loop(store.clone(), receiver, outage.clone()));
+                sender
+            })
+            .collect();
+        Self { store, senders: senders.into() }
+    }
+
+    /// The queue of the writer that writes `app_id`'s messages.
+    fn sender_for(&self, app_id: &str) -> &mpsc::Sender<Job> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        app_id.hash(&mut hasher);
+        &self.senders[(hasher.finish() % self.senders.len() as u64) as usize]
     }
 
     /// Writes a message and its deliveries durably, like [`Store::create_message`].
@@ -94,8 +113,9 @@ impl MessageWriter {
             return self.store.create_message(new, &deliveries).await;
         }
         let (reply, answer) = oneshot::channel();
+        let sender = self.sender_for(new.app_id.as_str());
         if let Err(mpsc::error::SendError(job)) =
-            self.sender.send(Job { new, deliveries, reply, queued_at: Instant::now() }).await
+            sender.send(Job { new, deliveries, reply, queued_at: Instant::now() }).await
         {
             return self.store.create_message(job.new, &job.deliveries).await;
         }
@@ -103,20 +123,17 @@ impl MessageWriter {
     }
 }
 
-async fn write_loop(store: Store, receiver: Arc<Mutex<mpsc::Receiver<Job>>>, outage: Arc<Outage>) {
+async fn write_loop(store: Store, mut receiver: mpsc::Receiver<Job>, outage: Arc<Outage>) {
     // Each writer keeps its own connection (see `crate::session`).
     let mut session = store.session();
     loop {
         let mut jobs = Vec::new();
-        {
-            let mut receiver = receiver.lock().await;
-            let Some(first) = receiver.recv().await else { return };
-            jobs.push(first);
-            while jobs.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
+        let Some(first) = receiver.recv().await else { return };
+        jobs.push(first);
+        while jobs.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
             }
         }
         if outage.recent() {
