@@ -2,6 +2,7 @@
 //! 127.0.0.1, and — where the operator contract is the point — the real binary.
 
 mod api;
+mod backpressure;
 mod bad_input;
 mod breaker;
 mod crash;

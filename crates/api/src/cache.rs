@@ -120,6 +120,7 @@ mod tests {
             name: "t".into(),
             schema_validation: herald_core::SchemaMode::Accept.into(),
             created_at: chrono::Utc::now(),
+            ingest_rate_limit: None,
         };
         KeyOwner { tenant, key_id: "key_1".into() }
     }

@@ -95,7 +95,9 @@ pub async fn idempotency(State(state): State<ApiState>, request: Request, next: 
         Ok(IdempotencyClaim::Claimed) => {
             let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
             let status = response.status();
-            let refused = status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN;
+            let refused = status == StatusCode::UNAUTHORIZED
+                || status == StatusCode::FORBIDDEN
+                || status == StatusCode::TOO_MANY_REQUESTS;
             if status.is_server_error() || refused {
                 if let Err(error) = state.store.release_idempotency_key(&tenant, &key).await {
                     tracing::warn!(%error, "could not release an idempotency key; it expires on its own");

@@ -17,6 +17,7 @@ pub mod extract;
 pub mod feed_watch;
 pub mod idempotency;
 mod ids;
+pub mod ingest_limit;
 pub mod openapi;
 pub mod routes;
 pub mod schema;
@@ -62,6 +63,9 @@ pub struct ApiConfig {
     /// The longest a poll may wait for new messages (`wait=`), and the longest a
     /// Server-Sent Events stream stays quiet before a keep-alive (`poll_max_wait`).
     pub poll_max_wait: std::time::Duration,
+    /// Messages per second a tenant may create in this process, unless the tenant has
+    /// its own limit; 0 is no limit (`ingest_rate_limit`).
+    pub ingest_rate_limit: u32,
 }
 
 impl ApiConfig {
@@ -95,6 +99,8 @@ pub struct SharedState {
     pub metrics: Arc<herald_observability::Metrics>,
     /// Wakes long-polling readers when their application's feed moves.
     pub feed_watch: Arc<feed_watch::FeedWatch>,
+    /// Each tenant's ingest rate limiter in this process.
+    pub ingest_limits: ingest_limit::IngestLimits,
 }
 
 impl std::ops::Deref for ApiState {
@@ -118,6 +124,7 @@ impl ApiState {
             config,
             schemas: schema::SchemaCache::default(),
             cache: cache::HotCache::default(),
+            ingest_limits: ingest_limit::IngestLimits::default(),
         }))
     }
 }
@@ -133,6 +140,7 @@ pub fn router(state: ApiState) -> Router {
         .fallback(dashboard::fallback)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ingest_limit::limit_ingest))
         .layer(axum::middleware::from_fn_with_state(state.clone(), invalidate_on_write))
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_refused_messages))
         .layer(axum::middleware::from_fn(refuse_undecodable_paths))

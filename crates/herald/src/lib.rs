@@ -223,6 +223,7 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
             retry_schedule: settings.delivery_policy()?.schedule,
             https_only: settings.https_only,
             poll_max_wait: settings.poll_max_wait,
+            ingest_rate_limit: settings.ingest_rate_limit,
         };
         let state = ApiState::new(store.clone(), queue.clone(), config, metrics.clone());
         tokio::spawn(prune_idempotency_keys(store.clone(), shutdown.clone()));

@@ -61,12 +61,17 @@ enum TenantCommand {
     Create { name: String },
     /// List tenants: id, schema validation mode, name.
     List,
-    /// Change a tenant's settings.
+    /// Change a tenant's settings (at least one of them).
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["schema_validation", "ingest_rate_limit"])))]
     Update {
         tenant_id: String,
         /// What a payload that breaks its event type's schema gets: accept, flag or reject.
         #[arg(long)]
-        schema_validation: String,
+        schema_validation: Option<String>,
+        /// Messages per second the tenant may create, per API process (0: no limit), or
+        /// `default` to follow the setting `ingest_rate_limit`.
+        #[arg(long)]
+        ingest_rate_limit: Option<String>,
     },
 }
 
@@ -170,10 +175,26 @@ async fn tenant_command(settings: &Settings, action: TenantCommand) -> anyhow::R
                 println!("{}\t{}\t{}", tenant.id, tenant.schema_validation, tenant.name);
             }
         }
-        TenantCommand::Update { tenant_id, schema_validation } => {
+        TenantCommand::Update { tenant_id, schema_validation, ingest_rate_limit } => {
             let id = herald_core::TenantId::parse(&tenant_id)?;
-            let updated = tenants::set_schema_validation(&store, &id, &schema_validation).await.map_err(admin_error)?;
-            println!("Tenant {} now uses schema validation `{}`.", updated.id, updated.schema_validation);
+            let limit = match ingest_rate_limit.as_deref() {
+                None => None,
+                Some("default") => Some(None),
+                Some(number) => Some(Some(number.parse::<u32>().map_err(|_| {
+                    anyhow::anyhow!(
+                        "--ingest-rate-limit takes a number of messages per second or `default`, not `{number}`"
+                    )
+                })?)),
+            };
+            let updated = tenants::change_settings(&store, &id, schema_validation.as_deref(), limit)
+                .await
+                .map_err(admin_error)?;
+            let limit = match updated.ingest_rate_limit {
+                None => "the setting's ingest rate limit".to_owned(),
+                Some(0) => "no ingest rate limit".to_owned(),
+                Some(n) => format!("an ingest rate limit of {n} messages per second"),
+            };
+            println!("Tenant {} now uses schema validation `{}` and {limit}.", updated.id, updated.schema_validation);
         }
     }
     store.close().await?;

@@ -58,6 +58,7 @@ pub struct Settings {
     pub dead_letter_replay_rate: f64,
     #[serde(deserialize_with = "duration")]
     pub poll_max_wait: Duration,
+    pub ingest_rate_limit: u32,
     /// `None`: never (`"never"`, empty, or zero).
     #[serde(deserialize_with = "never_or_duration")]
     pub endpoint_disable_after: Option<Duration>,

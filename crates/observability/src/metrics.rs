@@ -50,6 +50,7 @@ pub struct Metrics {
     registry: Registry,
     messages_accepted: IntCounterVec,
     ingest_rejected: IntCounterVec,
+    ingest_throttled: IntCounterVec,
     attempts: IntCounterVec,
     attempt_duration: HistogramVec,
     deliveries_finished: IntCounterVec,
@@ -125,6 +126,12 @@ impl Metrics {
                 "herald_ingest_rejected_total",
                 "Message-create requests refused with a 4xx, by error code.",
                 &["code"],
+            ),
+            ingest_throttled: counter(
+                r,
+                "herald_ingest_throttled_total",
+                "Message-create requests refused with 429 because the tenant was over its ingest rate limit.",
+                &["tenant"],
             ),
             attempts: counter(
                 r,
@@ -204,6 +211,11 @@ impl Metrics {
 
     pub fn ingest_rejected(&self, code: &str) {
         self.ingest_rejected.with_label_values(&[code]).inc();
+    }
+
+    /// A message-create request refused for the tenant's ingest rate limit.
+    pub fn ingest_throttled(&self, tenant: &str) {
+        self.ingest_throttled.with_label_values(&[tenant]).inc();
     }
 
     /// One attempt to an endpoint, with its outcome class and duration.
@@ -287,6 +299,7 @@ impl Metrics {
         let mut collectors: Vec<&dyn Collector> = vec![
             &self.messages_accepted,
             &self.ingest_rejected,
+            &self.ingest_throttled,
             &self.attempts,
             &self.attempt_duration,
             &self.deliveries_finished,

@@ -63,6 +63,7 @@ pub use scoped_keys::KeyTarget;
 pub use sealing::{KeyReloader, Keyring, Reseal, SealError};
 pub use session::Session;
 pub use stats::{ApplicationCounts, StatusCounts};
+pub use tenants::TenantSettingsChange;
 
 use herald_migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr, SqlErr};

@@ -9,6 +9,16 @@ use crate::audit::{Action, Actor, Entry, Outcome};
 use crate::entity::{api_key, tenant, Stored};
 use crate::{conflict_as, Store, StoreResult};
 
+/// A change to a tenant's settings: `None` fields stay as they are.
+#[derive(Debug, Clone, Default)]
+pub struct TenantSettingsChange {
+    /// What happens to payloads that break their event type's schema.
+    pub schema_validation: Option<SchemaMode>,
+    /// The tenant's ingest rate limit (see `tenant::Model::ingest_rate_limit`);
+    /// `Some(None)` goes back to the setting.
+    pub ingest_rate_limit: Option<Option<i32>>,
+}
+
 impl Store {
     /// Creates a tenant and its first API key. Only the key's hash is stored.
     pub async fn create_tenant(
@@ -26,6 +36,7 @@ impl Store {
             name: Set(name.to_owned()),
             schema_validation: Set(SchemaMode::default().into()),
             created_at: Set(now),
+            ingest_rate_limit: Set(None),
         }
         .insert(&txn)
         .await?;
@@ -76,11 +87,12 @@ impl Store {
         Ok(tenant::Entity::find().order_by_asc(tenant::Column::Id).all(&self.db).await?)
     }
 
-    /// Sets what happens to payloads that break their event type's schema.
-    pub async fn set_schema_validation(
+    /// Changes a tenant's settings (what `change` names; the rest stay), audited as one
+    /// `tenant.settings.update`. `None` when there is no such tenant.
+    pub async fn change_tenant_settings(
         &self,
         tenant_id: &TenantId,
-        mode: SchemaMode,
+        change: TenantSettingsChange,
         by: &Actor,
     ) -> StoreResult<Option<tenant::Model>> {
         let txn = self.db.begin().await?;
@@ -88,9 +100,17 @@ impl Store {
             return Ok(None);
         };
         let mut active = tenant::ActiveModel::from(tenant);
-        active.schema_validation = Set(mode.into());
+        let mut detail = serde_json::Map::new();
+        if let Some(mode) = change.schema_validation {
+            active.schema_validation = Set(mode.into());
+            detail.insert("schemaValidation".into(), mode.as_str().into());
+        }
+        if let Some(limit) = change.ingest_rate_limit {
+            active.ingest_rate_limit = Set(limit);
+            detail.insert("ingestRateLimit".into(), limit.into());
+        }
         let updated = active.update(&txn).await?;
-        let detail = serde_json::json!({ "schemaValidation": mode.as_str() });
+        let detail = serde_json::Value::Object(detail);
         entry(tenant_id, by, Action::TenantSettingsUpdate, tenant_id.as_str(), detail, Utc::now()).write(&txn).await?;
         txn.commit().await?;
         Ok(Some(updated))

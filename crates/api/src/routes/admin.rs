@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::auth::Operator;
 use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::ValidJson;
-use crate::service::tenants::{new_api_key, new_tenant, set_schema_validation};
+use crate::service::tenants::{change_settings, new_api_key, new_tenant};
 use crate::ApiState;
 
 /// A tenant, as the operator sees it.
@@ -28,6 +28,9 @@ pub struct TenantOut {
     /// `accept`, `flag` or `reject`: what a payload that breaks its event type's schema gets.
     pub schema_validation: String,
     pub created_at: DateTime<Utc>,
+    /// Messages per second the tenant may create, per API process; `null` follows the
+    /// setting `ingest_rate_limit`, `0` is no limit.
+    pub ingest_rate_limit: Option<i32>,
 }
 
 impl From<tenant::Model> for TenantOut {
@@ -37,6 +40,7 @@ impl From<tenant::Model> for TenantOut {
             name: model.name,
             schema_validation: model.schema_validation.to_string(),
             created_at: model.created_at,
+            ingest_rate_limit: model.ingest_rate_limit,
         }
     }
 }
@@ -61,6 +65,11 @@ pub struct TenantPatch {
     /// `accept`, `flag` or `reject`.
     #[serde(default)]
     pub schema_validation: Option<String>,
+    /// Messages per second the tenant may create, per API process (0 to 1,000,000;
+    /// `0` is no limit); `null` goes back to the setting `ingest_rate_limit`.
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u32>)]
+    pub ingest_rate_limit: Option<Option<u32>>,
 }
 
 /// An API key's record (never the key itself).
@@ -129,9 +138,10 @@ pub async fn update_tenant(
     ValidJson(body): ValidJson<TenantPatch>,
 ) -> ApiResult<Json<TenantOut>> {
     let id = tenant_id(id)?;
-    let updated = match body.schema_validation {
-        Some(mode) => set_schema_validation(&state.store, &id, &mode).await?,
-        None => state.store.find_tenant(&id).await?.ok_or(ApiError::NotFound("tenant"))?,
+    let updated = if body.schema_validation.is_none() && body.ingest_rate_limit.is_none() {
+        state.store.find_tenant(&id).await?.ok_or(ApiError::NotFound("tenant"))?
+    } else {
+        change_settings(&state.store, &id, body.schema_validation.as_deref(), body.ingest_rate_limit).await?
     };
     Ok(Json(updated.into()))
 }

@@ -115,7 +115,10 @@ fn valid_ordering_key(key: &str) -> bool {
     params(("app_id" = String, Path, description = "The application's id or uid"), WithContentQuery,
         ("idempotency-key" = Option<String>, Header, description = "Repeats of a request with this key get the first answer")),
     request_body = MessageIn, security(("HTTPBearer" = [])),
-    responses((status = 202, body = MessageOut), ErrorResponses))]
+    responses((status = 202, body = MessageOut),
+        (status = 429, description = "The tenant is over its ingest rate limit; nothing was written. Retry after `Retry-After` seconds.",
+            body = crate::error::ErrorBody, headers(("retry-after" = u64, description = "Seconds to wait"))),
+        ErrorResponses))]
 #[tracing::instrument(name = "message.create", skip_all, fields(tenant = %caller.0.id, app = %app_id))]
 pub async fn create_message(
     State(state): State<ApiState>,

@@ -5,7 +5,7 @@ use chrono::Utc;
 use herald_core::api_key::format_api_key;
 use herald_core::{ApiKeyId, SchemaMode, TenantId};
 use herald_store::entity::{api_key, tenant};
-use herald_store::{Actor, Store};
+use herald_store::{Actor, Store, TenantSettingsChange};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ids::fresh;
@@ -35,12 +35,27 @@ pub async fn new_api_key(store: &Store, tenant_id: &TenantId, name: &str) -> Api
     Ok((created, key))
 }
 
-/// Sets a tenant's schema validation mode.
-pub async fn set_schema_validation(store: &Store, tenant_id: &TenantId, mode: &str) -> ApiResult<tenant::Model> {
-    let parsed = SchemaMode::parse(mode);
+/// The highest per-tenant ingest rate limit, messages per second.
+pub const MAX_INGEST_RATE_LIMIT: u32 = 1_000_000;
+
+/// Changes what is given of a tenant's settings, after checking all of it: the schema
+/// mode (`accept`, `flag`, `reject`) and the ingest rate limit (`Some(None)`: back to
+/// the setting; `Some(Some(0))`: no limit).
+pub async fn change_settings(
+    store: &Store,
+    tenant_id: &TenantId,
+    schema_validation: Option<&str>,
+    ingest_rate_limit: Option<Option<u32>>,
+) -> ApiResult<tenant::Model> {
+    let mode = schema_validation.map(SchemaMode::parse);
+    let limit = ingest_rate_limit.flatten().unwrap_or(0);
     Validator::default()
-        .check(parsed.is_some(), &["schemaValidation"], "must be `accept`, `flag` or `reject`")
+        .check(!matches!(mode, Some(None)), &["schemaValidation"], "must be `accept`, `flag` or `reject`")
+        .check(limit <= MAX_INGEST_RATE_LIMIT, &["ingestRateLimit"], "must be from 0 (no limit) to 1000000 per second")
         .finish()?;
-    let mode = parsed.expect("checked above");
-    store.set_schema_validation(tenant_id, mode, &Actor::Operator).await?.ok_or(ApiError::NotFound("tenant"))
+    let change = TenantSettingsChange {
+        schema_validation: mode.flatten(),
+        ingest_rate_limit: ingest_rate_limit.map(|limit| limit.map(|per_second| per_second as i32)),
+    };
+    store.change_tenant_settings(tenant_id, change, &Actor::Operator).await?.ok_or(ApiError::NotFound("tenant"))
 }

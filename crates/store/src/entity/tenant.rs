@@ -14,6 +14,9 @@ pub struct Model {
     /// What happens to a payload its event type's schema rejects: `accept`, `flag` or `reject`.
     pub schema_validation: Stored<SchemaMode>,
     pub created_at: DateTimeUtc,
+    /// Messages per second the tenant may create, per API process: `None` follows the
+    /// setting `ingest_rate_limit`, `Some(0)` is no limit.
+    pub ingest_rate_limit: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
