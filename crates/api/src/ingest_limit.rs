@@ -84,14 +84,18 @@ pub async fn limit_ingest(State(state): State<ApiState>, request: Request, next:
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
-    // Unauthenticated requests go on to be refused by the handler.
-    if let Ok(caller) = authenticate(&mut parts, &state).await {
-        let per_second = effective_limit(caller.tenant.ingest_rate_limit, state.config.ingest_rate_limit);
-        let tenant = caller.tenant_id();
-        if let Err(wait) = state.ingest_limits.admit(&tenant, per_second) {
-            state.metrics.ingest_throttled(tenant.as_str());
-            return ApiError::RateLimited(wait).into_response();
-        }
+    // A failed authentication is answered here, as the handler would answer it: passing
+    // the request on would authenticate it a second time, and while the database is away
+    // that is a second wait for a connection.
+    let caller = match authenticate(&mut parts, &state).await {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    let per_second = effective_limit(caller.tenant.ingest_rate_limit, state.config.ingest_rate_limit);
+    let tenant = caller.tenant_id();
+    if let Err(wait) = state.ingest_limits.admit(&tenant, per_second) {
+        state.metrics.ingest_throttled(tenant.as_str());
+        return ApiError::RateLimited(wait).into_response();
     }
     next.run(Request::from_parts(parts, body)).await
 }
