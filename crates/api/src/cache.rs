@@ -121,6 +121,8 @@ mod tests {
             schema_validation: herald_core::SchemaMode::Accept.into(),
             created_at: chrono::Utc::now(),
             ingest_rate_limit: None,
+            max_backlog: None,
+            max_backlog_age_secs: None,
         };
         KeyOwner { tenant, key_id: "key_1".into() }
     }

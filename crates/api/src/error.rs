@@ -16,6 +16,7 @@
 //! | 413 | `payload_too_large` | the request or message payload exceeds the limit |
 //! | 422 | `validation` | the JSON is well-formed but a field is missing or wrong |
 //! | 429 | `rate_limited` | the tenant is over its ingest rate limit; `Retry-After` says when to try again; nothing was written |
+//! | 429 | `backlog_full` | the tenant has more deliveries waiting, or an older one, than its backlog caps allow; `Retry-After`; nothing was written |
 //! | 500 | `internal_error` | a bug or an outage; the cause is logged, never sent |
 //! | 503 | `unavailable` | the database cannot be reached |
 //!
@@ -76,6 +77,9 @@ pub enum ApiError {
     /// Over the tenant's ingest rate limit; the client may try again after this long.
     #[error("this tenant is over its ingest rate limit; try again after the Retry-After seconds")]
     RateLimited(std::time::Duration),
+    /// Over one of the tenant's backlog caps; the client may try again after this long.
+    #[error("this tenant's backlog is full: {0}; try again after the Retry-After seconds")]
+    BacklogFull(String, std::time::Duration),
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -169,6 +173,7 @@ impl ApiError {
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
             Self::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::BacklogFull(..) => (StatusCode::TOO_MANY_REQUESTS, "backlog_full"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"),
         }
@@ -183,7 +188,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let mut response = self.body(status, code);
-        if let Self::RateLimited(wait) = &self {
+        if let Self::RateLimited(wait) | Self::BacklogFull(_, wait) = &self {
             // Whole seconds, rounded up: a client that waits this long is admitted.
             let seconds = u64::try_from(wait.as_millis().div_ceil(1000)).unwrap_or(u64::MAX).max(1);
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());

@@ -1,11 +1,12 @@
-//! Per-tenant ingest rate limits: how many messages a second a tenant may create in
+//! Per-tenant ingest backpressure: how many messages a second a tenant may create in
 //! this API process (its own `ingest_rate_limit`, or the setting's), with `governor`'s
-//! GCRA limiter (a burst of one second's worth is admitted at once).
+//! GCRA limiter (a burst of one second's worth is admitted at once); and its backlog
+//! caps ([`crate::backlog`]).
 //!
 //! The check is a middleware outside the idempotency layer, so a refused request
 //! writes nothing, not even an idempotency claim: a flooding tenant costs a hash
-//! lookup per request, never a database write. It answers `429 rate_limited` with
-//! `Retry-After`. The limit is per process: with N API processes a tenant may create
+//! lookup per request, never a database write. It answers `429 rate_limited` or `429
+//! backlog_full` with `Retry-After`. The limit is per process: with N API processes a tenant may create
 //! up to N times its limit (docs/decisions.md).
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use herald_core::TenantId;
 
 use crate::auth::authenticate;
+use crate::backlog::{Caps, Over};
 use crate::error::ApiError;
 use crate::ApiState;
 
@@ -94,8 +96,27 @@ pub async fn limit_ingest(State(state): State<ApiState>, request: Request, next:
     let per_second = effective_limit(caller.tenant.ingest_rate_limit, state.config.ingest_rate_limit);
     let tenant = caller.tenant_id();
     if let Err(wait) = state.ingest_limits.admit(&tenant, per_second) {
-        state.metrics.ingest_throttled(tenant.as_str());
+        state.metrics.ingest_throttled(tenant.as_str(), "rate_limit");
         return ApiError::RateLimited(wait).into_response();
+    }
+    let caps = Caps::of(
+        caller.tenant.max_backlog,
+        caller.tenant.max_backlog_age_secs,
+        state.config.max_backlog,
+        state.config.max_backlog_age,
+    );
+    if let Err(over) = state.backlogs.check(&tenant, caps, chrono::Utc::now().timestamp_millis()) {
+        state.metrics.ingest_throttled(tenant.as_str(), "backlog");
+        let why = match (over, caps) {
+            (Over::Pending(pending), Caps { pending: Some(cap), .. }) => {
+                format!("{pending} deliveries are waiting, the cap is {cap}")
+            }
+            (Over::OldestAge(age), Caps { oldest_age: Some(cap), .. }) => {
+                format!("the oldest ready delivery has waited {} s, the cap is {} s", age.as_secs(), cap.as_secs())
+            }
+            _ => "over a backlog cap".to_owned(),
+        };
+        return ApiError::BacklogFull(why, crate::backlog::RETRY_AFTER).into_response();
     }
     next.run(Request::from_parts(parts, body)).await
 }

@@ -10,6 +10,7 @@
 //! crate that knows HTTP request and response types of the public API.
 
 pub mod auth;
+pub mod backlog;
 pub mod cache;
 pub mod dashboard;
 pub mod error;
@@ -66,6 +67,12 @@ pub struct ApiConfig {
     /// Messages per second a tenant may create in this process, unless the tenant has
     /// its own limit; 0 is no limit (`ingest_rate_limit`).
     pub ingest_rate_limit: u32,
+    /// Deliveries a tenant may have waiting before message creation is refused, unless
+    /// the tenant has its own cap; 0 is no cap (`max_backlog`).
+    pub max_backlog: u64,
+    /// How long a tenant's oldest ready delivery may have waited before message creation
+    /// is refused, unless the tenant has its own cap; `None` is no cap (`max_backlog_age`).
+    pub max_backlog_age: Option<std::time::Duration>,
 }
 
 impl ApiConfig {
@@ -101,6 +108,8 @@ pub struct SharedState {
     pub feed_watch: Arc<feed_watch::FeedWatch>,
     /// Each tenant's ingest rate limiter in this process.
     pub ingest_limits: ingest_limit::IngestLimits,
+    /// The last backlog read of each tenant that sent to this process lately.
+    pub backlogs: Arc<backlog::Backlogs>,
 }
 
 impl std::ops::Deref for ApiState {
@@ -119,6 +128,7 @@ impl ApiState {
             messages: herald_store::MessageWriter::start(store.clone()),
             enqueuer: herald_queue::Enqueuer::start(queue.clone()),
             feed_watch: feed_watch::FeedWatch::start(store.clone()),
+            backlogs: backlog::Backlogs::start(queue.clone()),
             store,
             queue,
             config,

@@ -224,6 +224,8 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
             https_only: settings.https_only,
             poll_max_wait: settings.poll_max_wait,
             ingest_rate_limit: settings.ingest_rate_limit,
+            max_backlog: settings.max_backlog,
+            max_backlog_age: settings.max_backlog_age,
         };
         let state = ApiState::new(store.clone(), queue.clone(), config, metrics.clone());
         tokio::spawn(prune_idempotency_keys(store.clone(), shutdown.clone()));

@@ -62,7 +62,7 @@ enum TenantCommand {
     /// List tenants: id, schema validation mode, name.
     List,
     /// Change a tenant's settings (at least one of them).
-    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["schema_validation", "ingest_rate_limit"])))]
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["schema_validation", "ingest_rate_limit", "max_backlog", "max_backlog_age"])))]
     Update {
         tenant_id: String,
         /// What a payload that breaks its event type's schema gets: accept, flag or reject.
@@ -72,6 +72,15 @@ enum TenantCommand {
         /// `default` to follow the setting `ingest_rate_limit`.
         #[arg(long)]
         ingest_rate_limit: Option<String>,
+        /// Deliveries the tenant may have waiting before message creation is refused
+        /// (0: no cap), or `default` to follow the setting `max_backlog`.
+        #[arg(long)]
+        max_backlog: Option<String>,
+        /// How long the tenant's oldest ready delivery may have waited before message
+        /// creation is refused (`10m`; 0: no cap), or `default` to follow the setting
+        /// `max_backlog_age`.
+        #[arg(long)]
+        max_backlog_age: Option<String>,
     },
 }
 
@@ -175,30 +184,50 @@ async fn tenant_command(settings: &Settings, action: TenantCommand) -> anyhow::R
                 println!("{}\t{}\t{}", tenant.id, tenant.schema_validation, tenant.name);
             }
         }
-        TenantCommand::Update { tenant_id, schema_validation, ingest_rate_limit } => {
+        TenantCommand::Update { tenant_id, schema_validation, ingest_rate_limit, max_backlog, max_backlog_age } => {
             let id = herald_core::TenantId::parse(&tenant_id)?;
-            let limit = match ingest_rate_limit.as_deref() {
-                None => None,
-                Some("default") => Some(None),
-                Some(number) => Some(Some(number.parse::<u32>().map_err(|_| {
-                    anyhow::anyhow!(
-                        "--ingest-rate-limit takes a number of messages per second or `default`, not `{number}`"
-                    )
-                })?)),
+            let request = tenants::SettingsRequest {
+                schema_validation,
+                ingest_rate_limit: override_of("--ingest-rate-limit", ingest_rate_limit, |text| text.parse().ok())?,
+                max_backlog: override_of("--max-backlog", max_backlog, |text| text.parse().ok())?,
+                max_backlog_age: override_of("--max-backlog-age", max_backlog_age, |text| {
+                    text.parse().ok().or_else(|| humantime::parse_duration(text).ok().map(|age| age.as_secs()))
+                })?,
             };
-            let updated = tenants::change_settings(&store, &id, schema_validation.as_deref(), limit)
-                .await
-                .map_err(admin_error)?;
-            let limit = match updated.ingest_rate_limit {
-                None => "the setting's ingest rate limit".to_owned(),
-                Some(0) => "no ingest rate limit".to_owned(),
-                Some(n) => format!("an ingest rate limit of {n} messages per second"),
+            let updated = tenants::change_settings(&store, &id, request).await.map_err(admin_error)?;
+            let own = |value: Option<i64>, unit: &str| match value {
+                None => "the setting's".to_owned(),
+                Some(0) => "none".to_owned(),
+                Some(n) => format!("{n} {unit}"),
             };
-            println!("Tenant {} now uses schema validation `{}` and {limit}.", updated.id, updated.schema_validation);
+            println!(
+                "Tenant {} now uses schema validation `{}`; ingest rate limit: {}; backlog cap: {}; backlog age cap: {}.",
+                updated.id,
+                updated.schema_validation,
+                own(updated.ingest_rate_limit.map(i64::from), "messages per second"),
+                own(updated.max_backlog, "deliveries"),
+                own(updated.max_backlog_age_secs, "seconds"),
+            );
         }
     }
     store.close().await?;
     Ok(())
+}
+
+/// A per-tenant override given on the command line: `default` goes back to the
+/// setting (`Some(None)`), anything else must parse.
+fn override_of<T>(
+    flag: &str,
+    given: Option<String>,
+    parse: impl Fn(&str) -> Option<T>,
+) -> anyhow::Result<Option<Option<T>>> {
+    match given.as_deref().map(str::trim) {
+        None => Ok(None),
+        Some("default") => Ok(Some(None)),
+        Some(text) => parse(text)
+            .map(|value| Some(Some(value)))
+            .ok_or_else(|| anyhow::anyhow!("{flag} takes a number, or `default` for the setting; not `{text}`")),
+    }
 }
 
 async fn api_key_command(settings: &Settings, action: ApiKeyCommand) -> anyhow::Result<()> {

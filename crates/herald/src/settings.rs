@@ -59,6 +59,10 @@ pub struct Settings {
     #[serde(deserialize_with = "duration")]
     pub poll_max_wait: Duration,
     pub ingest_rate_limit: u32,
+    pub max_backlog: u64,
+    /// `None`: no cap (`"never"`, empty, or zero).
+    #[serde(deserialize_with = "never_or_duration")]
+    pub max_backlog_age: Option<Duration>,
     /// `None`: never (`"never"`, empty, or zero).
     #[serde(deserialize_with = "never_or_duration")]
     pub endpoint_disable_after: Option<Duration>,

@@ -130,8 +130,8 @@ impl Metrics {
             ingest_throttled: counter(
                 r,
                 "herald_ingest_throttled_total",
-                "Message-create requests refused with 429 because the tenant was over its ingest rate limit.",
-                &["tenant"],
+                "Message-create requests refused with 429: the tenant was over its ingest rate limit (reason rate_limit) or a backlog cap (reason backlog).",
+                &["tenant", "reason"],
             ),
             attempts: counter(
                 r,
@@ -213,9 +213,10 @@ impl Metrics {
         self.ingest_rejected.with_label_values(&[code]).inc();
     }
 
-    /// A message-create request refused for the tenant's ingest rate limit.
-    pub fn ingest_throttled(&self, tenant: &str) {
-        self.ingest_throttled.with_label_values(&[tenant]).inc();
+    /// A message-create request refused for the tenant's ingest rate limit
+    /// (`rate_limit`) or backlog caps (`backlog`).
+    pub fn ingest_throttled(&self, tenant: &str, reason: &str) {
+        self.ingest_throttled.with_label_values(&[tenant, reason]).inc();
     }
 
     /// One attempt to an endpoint, with its outcome class and duration.

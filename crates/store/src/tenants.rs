@@ -17,6 +17,10 @@ pub struct TenantSettingsChange {
     /// The tenant's ingest rate limit (see `tenant::Model::ingest_rate_limit`);
     /// `Some(None)` goes back to the setting.
     pub ingest_rate_limit: Option<Option<i32>>,
+    /// The tenant's backlog cap (see `tenant::Model::max_backlog`).
+    pub max_backlog: Option<Option<i64>>,
+    /// The tenant's backlog age cap in seconds (see `tenant::Model::max_backlog_age_secs`).
+    pub max_backlog_age_secs: Option<Option<i64>>,
 }
 
 impl Store {
@@ -37,6 +41,8 @@ impl Store {
             schema_validation: Set(SchemaMode::default().into()),
             created_at: Set(now),
             ingest_rate_limit: Set(None),
+            max_backlog: Set(None),
+            max_backlog_age_secs: Set(None),
         }
         .insert(&txn)
         .await?;
@@ -108,6 +114,14 @@ impl Store {
         if let Some(limit) = change.ingest_rate_limit {
             active.ingest_rate_limit = Set(limit);
             detail.insert("ingestRateLimit".into(), limit.into());
+        }
+        if let Some(cap) = change.max_backlog {
+            active.max_backlog = Set(cap);
+            detail.insert("maxBacklog".into(), cap.into());
+        }
+        if let Some(cap) = change.max_backlog_age_secs {
+            active.max_backlog_age_secs = Set(cap);
+            detail.insert("maxBacklogAge".into(), cap.into());
         }
         let updated = active.update(&txn).await?;
         let detail = serde_json::Value::Object(detail);

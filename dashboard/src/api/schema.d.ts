@@ -2031,10 +2031,47 @@ export interface components {
             schemaValidation: string;
             /** Format: date-time */
             createdAt: string;
+            /**
+             * Format: int32
+             * @description Messages per second the tenant may create, per API process; `null` follows the
+             *     setting `ingest_rate_limit`, `0` is no limit.
+             */
+            ingestRateLimit?: number | null;
+            /**
+             * Format: int64
+             * @description Deliveries the tenant may have waiting before message creation answers `429
+             *     backlog_full`; `null` follows the setting `max_backlog`, `0` is no cap.
+             */
+            maxBacklog?: number | null;
+            /**
+             * Format: int64
+             * @description Seconds the tenant's oldest ready delivery may have waited before message
+             *     creation answers `429 backlog_full`; `null` follows the setting
+             *     `max_backlog_age`, `0` is no cap.
+             */
+            maxBacklogAge?: number | null;
         };
         TenantPatch: {
             /** @description `accept`, `flag` or `reject`. */
             schemaValidation?: string | null;
+            /**
+             * Format: int32
+             * @description Messages per second the tenant may create, per API process (0 to 1,000,000;
+             *     `0` is no limit); `null` goes back to the setting `ingest_rate_limit`.
+             */
+            ingestRateLimit?: number | null;
+            /**
+             * Format: int64
+             * @description Deliveries the tenant may have waiting (0 to 1,000,000,000; `0` is no cap);
+             *     `null` goes back to the setting `max_backlog`.
+             */
+            maxBacklog?: number | null;
+            /**
+             * Format: int64
+             * @description Seconds the oldest ready delivery may have waited (0 to 2,592,000; `0` is no
+             *     cap); `null` goes back to the setting `max_backlog_age`.
+             */
+            maxBacklogAge?: number | null;
         };
         /** @description A delivery that succeeded and is still waiting for its receipt. */
         UnconfirmedOut: {
@@ -4939,6 +4976,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The tenant is over its ingest rate limit; nothing was written. Retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "retry-after"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
                 };
             };
             /** @description An internal error; the cause is in the server log. */

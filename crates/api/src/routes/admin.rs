@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::auth::Operator;
 use crate::error::{ApiError, ApiResult, ErrorResponses};
 use crate::extract::ValidJson;
-use crate::service::tenants::{change_settings, new_api_key, new_tenant};
+use crate::service::tenants::{change_settings, new_api_key, new_tenant, SettingsRequest};
 use crate::ApiState;
 
 /// A tenant, as the operator sees it.
@@ -31,6 +31,13 @@ pub struct TenantOut {
     /// Messages per second the tenant may create, per API process; `null` follows the
     /// setting `ingest_rate_limit`, `0` is no limit.
     pub ingest_rate_limit: Option<i32>,
+    /// Deliveries the tenant may have waiting before message creation answers `429
+    /// backlog_full`; `null` follows the setting `max_backlog`, `0` is no cap.
+    pub max_backlog: Option<i64>,
+    /// Seconds the tenant's oldest ready delivery may have waited before message
+    /// creation answers `429 backlog_full`; `null` follows the setting
+    /// `max_backlog_age`, `0` is no cap.
+    pub max_backlog_age: Option<i64>,
 }
 
 impl From<tenant::Model> for TenantOut {
@@ -41,6 +48,8 @@ impl From<tenant::Model> for TenantOut {
             schema_validation: model.schema_validation.to_string(),
             created_at: model.created_at,
             ingest_rate_limit: model.ingest_rate_limit,
+            max_backlog: model.max_backlog,
+            max_backlog_age: model.max_backlog_age_secs,
         }
     }
 }
@@ -70,6 +79,16 @@ pub struct TenantPatch {
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<u32>)]
     pub ingest_rate_limit: Option<Option<u32>>,
+    /// Deliveries the tenant may have waiting (0 to 1,000,000,000; `0` is no cap);
+    /// `null` goes back to the setting `max_backlog`.
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u64>)]
+    pub max_backlog: Option<Option<u64>>,
+    /// Seconds the oldest ready delivery may have waited (0 to 2,592,000; `0` is no
+    /// cap); `null` goes back to the setting `max_backlog_age`.
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u64>)]
+    pub max_backlog_age: Option<Option<u64>>,
 }
 
 /// An API key's record (never the key itself).
@@ -138,10 +157,16 @@ pub async fn update_tenant(
     ValidJson(body): ValidJson<TenantPatch>,
 ) -> ApiResult<Json<TenantOut>> {
     let id = tenant_id(id)?;
-    let updated = if body.schema_validation.is_none() && body.ingest_rate_limit.is_none() {
+    let request = SettingsRequest {
+        schema_validation: body.schema_validation,
+        ingest_rate_limit: body.ingest_rate_limit,
+        max_backlog: body.max_backlog,
+        max_backlog_age: body.max_backlog_age,
+    };
+    let updated = if request.is_empty() {
         state.store.find_tenant(&id).await?.ok_or(ApiError::NotFound("tenant"))?
     } else {
-        change_settings(&state.store, &id, body.schema_validation.as_deref(), body.ingest_rate_limit).await?
+        change_settings(&state.store, &id, request).await?
     };
     Ok(Json(updated.into()))
 }

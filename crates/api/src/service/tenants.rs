@@ -37,25 +37,64 @@ pub async fn new_api_key(store: &Store, tenant_id: &TenantId, name: &str) -> Api
 
 /// The highest per-tenant ingest rate limit, messages per second.
 pub const MAX_INGEST_RATE_LIMIT: u32 = 1_000_000;
+/// The highest per-tenant backlog cap, deliveries.
+pub const MAX_BACKLOG: u64 = 1_000_000_000;
+/// The highest per-tenant backlog age cap, seconds (thirty days).
+pub const MAX_BACKLOG_AGE_SECS: u64 = 30 * 24 * 3600;
 
-/// Changes what is given of a tenant's settings, after checking all of it: the schema
-/// mode (`accept`, `flag`, `reject`) and the ingest rate limit (`Some(None)`: back to
-/// the setting; `Some(Some(0))`: no limit).
+/// What an operator asks to change of a tenant's settings; `None` fields stay as they
+/// are, `Some(None)` goes back to the setting, `Some(Some(0))` is no limit.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsRequest {
+    /// `accept`, `flag` or `reject`.
+    pub schema_validation: Option<String>,
+    /// Messages per second per API process.
+    pub ingest_rate_limit: Option<Option<u32>>,
+    /// Deliveries waiting in Redis.
+    pub max_backlog: Option<Option<u64>>,
+    /// Seconds the oldest ready delivery may have waited.
+    pub max_backlog_age: Option<Option<u64>>,
+}
+
+impl SettingsRequest {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.schema_validation.is_none()
+            && self.ingest_rate_limit.is_none()
+            && self.max_backlog.is_none()
+            && self.max_backlog_age.is_none()
+    }
+}
+
+/// Changes what is given of a tenant's settings, after checking all of it.
 pub async fn change_settings(
     store: &Store,
     tenant_id: &TenantId,
-    schema_validation: Option<&str>,
-    ingest_rate_limit: Option<Option<u32>>,
+    request: SettingsRequest,
 ) -> ApiResult<tenant::Model> {
-    let mode = schema_validation.map(SchemaMode::parse);
-    let limit = ingest_rate_limit.flatten().unwrap_or(0);
+    let mode = request.schema_validation.as_deref().map(SchemaMode::parse);
+    let within = |value: Option<Option<u64>>, most: u64| value.flatten().is_none_or(|value| value <= most);
     Validator::default()
         .check(!matches!(mode, Some(None)), &["schemaValidation"], "must be `accept`, `flag` or `reject`")
-        .check(limit <= MAX_INGEST_RATE_LIMIT, &["ingestRateLimit"], "must be from 0 (no limit) to 1000000 per second")
+        .check(
+            within(request.ingest_rate_limit.map(|limit| limit.map(u64::from)), u64::from(MAX_INGEST_RATE_LIMIT)),
+            &["ingestRateLimit"],
+            "must be from 0 (no limit) to 1000000 per second",
+        )
+        .check(within(request.max_backlog, MAX_BACKLOG), &["maxBacklog"], "must be from 0 (no cap) to 1000000000")
+        .check(
+            within(request.max_backlog_age, MAX_BACKLOG_AGE_SECS),
+            &["maxBacklogAge"],
+            "must be from 0 (no cap) to 2592000 seconds",
+        )
         .finish()?;
+    // Each value was checked to fit above.
+    let stored = |value: Option<Option<u64>>| value.map(|value| value.map(|value| value as i64));
     let change = TenantSettingsChange {
         schema_validation: mode.flatten(),
-        ingest_rate_limit: ingest_rate_limit.map(|limit| limit.map(|per_second| per_second as i32)),
+        ingest_rate_limit: request.ingest_rate_limit.map(|limit| limit.map(|per_second| per_second as i32)),
+        max_backlog: stored(request.max_backlog),
+        max_backlog_age_secs: stored(request.max_backlog_age),
     };
     store.change_tenant_settings(tenant_id, change, &Actor::Operator).await?.ok_or(ApiError::NotFound("tenant"))
 }

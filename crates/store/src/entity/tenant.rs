@@ -17,6 +17,12 @@ pub struct Model {
     /// Messages per second the tenant may create, per API process: `None` follows the
     /// setting `ingest_rate_limit`, `Some(0)` is no limit.
     pub ingest_rate_limit: Option<i32>,
+    /// Deliveries the tenant may have waiting in Redis before message creation is
+    /// refused: `None` follows the setting `max_backlog`, `Some(0)` is no cap.
+    pub max_backlog: Option<i64>,
+    /// Seconds the tenant's oldest ready delivery may have waited before message
+    /// creation is refused: `None` follows the setting `max_backlog_age`, `Some(0)` is no cap.
+    pub max_backlog_age_secs: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
