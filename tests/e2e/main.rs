@@ -21,6 +21,7 @@ mod parked_backlog;
 mod pull;
 mod rate_limit;
 mod receipts;
+mod recovery;
 mod redis_cluster;
 mod redis_loss;
 mod redis_tls;

@@ -19,6 +19,7 @@ pub mod delivery;
 pub mod headers;
 pub mod health;
 pub mod id;
+pub mod ramp;
 pub mod retry;
 pub mod schema_mode;
 pub mod signing;

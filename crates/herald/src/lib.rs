@@ -295,6 +295,7 @@ fn worker_config(settings: &Settings) -> anyhow::Result<WorkerConfig> {
         endpoint_concurrency: settings.endpoint_concurrency,
         tenant_concurrency: settings.tenant_concurrency,
         breaker: settings.breaker_policy(),
+        ramp: settings.ramp_policy(),
         read_batch: settings.read_batch,
         reclaim_idle: settings.reclaim_idle,
         worker_lease: settings.worker_lease,

@@ -81,6 +81,8 @@ pub struct Settings {
     pub breaker_window: Duration,
     #[serde(deserialize_with = "duration")]
     pub breaker_cool_down: Duration,
+    pub recovery_start_rate: f64,
+    pub recovery_full_rate: f64,
     pub read_batch: usize,
     #[serde(deserialize_with = "duration")]
     pub reclaim_idle: Duration,
@@ -150,6 +152,9 @@ impl Settings {
         if !(self.breaker_failure_ratio > 0.0 && self.breaker_failure_ratio <= 1.0) {
             bail!("setting `breaker_failure_ratio` must be in (0, 1], not {}", self.breaker_failure_ratio);
         }
+        if !(self.recovery_start_rate >= 0.0 && self.recovery_full_rate.is_finite() && self.recovery_full_rate > 0.0) {
+            bail!("settings `recovery_start_rate` (0 or more) and `recovery_full_rate` (more than 0) must be numbers");
+        }
         herald_worker::ssrf::parse_networks(&self.allowed_target_cidrs)
             .map_err(|error| anyhow::anyhow!("setting `allowed_target_cidrs`: {error}"))?;
         if !(1..=herald_api::MAX_JSON_DEPTH).contains(&self.max_json_depth) {
@@ -213,6 +218,15 @@ impl Settings {
         let schedule = RetrySchedule::parse(&self.retry_schedule, self.retry_jitter)
             .map_err(|error| anyhow::anyhow!("setting `retry_schedule`/`retry_jitter`: {error}"))?;
         Ok(DeliveryPolicy { schedule, max_retry_after: self.max_retry_after })
+    }
+
+    /// The recovery ramp of an endpoint whose breaker closes after being open.
+    pub fn ramp_policy(&self) -> herald_core::ramp::RampPolicy {
+        herald_core::ramp::RampPolicy {
+            start: self.recovery_start_rate,
+            full: self.recovery_full_rate,
+            step: herald_core::ramp::RampPolicy::DEFAULT.step,
+        }
     }
 
     pub fn breaker_policy(&self) -> herald_core::breaker::BreakerPolicy {

@@ -19,7 +19,7 @@ use crate::{fresh_id, WorkerContext, WorkerError};
 
 /// Waits up to this long in the lane for the endpoint's rate limit; a longer wait
 /// parks the delivery instead.
-const MAX_RATE_WAIT: Duration = Duration::from_secs(1);
+const MAX_RATE_WAIT: Duration = Duration::from_secs(2);
 
 /// On deliveries to an ordered endpoint: the message's ordering key.
 pub const ORDERING_KEY_HEADER: HeaderName = HeaderName::from_static("herald-ordering-key");
@@ -153,9 +153,14 @@ async fn attempt(
         return Ok(Handled::NotSent);
     };
 
-    // The endpoint's rate limit: a short wait holds this lane slot (the lane is that
+    // The endpoint's pace: a short wait holds this lane slot (the lane is that
     // endpoint's anyway); a long one parks the delivery without spending an attempt.
-    while let Some(wait) = ctx.limits.wait_time(endpoint.id.as_str(), endpoint.rate_limit) {
+    // Its pace: its own rate limit, else its recovery ramp if it has just come back.
+    let pace = || match endpoint.rate_limit.filter(|limit| *limit > 0) {
+        Some(limit) => Some(f64::from(limit)),
+        None => ctx.breakers.recovery_pace(endpoint.id.as_str()),
+    };
+    while let Some(wait) = ctx.limits.wait_time(endpoint.id.as_str(), pace()) {
         if wait > MAX_RATE_WAIT {
             let due = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
             ctx.queue.retry_later(received, attempts_made as u32, due.timestamp_millis()).await?;

@@ -10,12 +10,17 @@
 //!
 //! Redis trouble never blocks a delivery: the local breaker decides alone until Redis
 //! answers again.
+//!
+//! A worker that sees a breaker close after being open (its own probe, or the shared
+//! state) puts the endpoint on the recovery ramp ([`herald_core::ramp`]): its backlog
+//! comes back at a pace that starts low and doubles while it answers.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use herald_core::breaker::{Admission, Breaker, BreakerPolicy, BreakerPosition};
+use herald_core::ramp::{Ramp, RampPolicy};
 use herald_queue::{Queue, SharedBreaker};
 
 /// How often a worker re-reads an endpoint's shared breaker state.
@@ -34,6 +39,24 @@ pub enum Gate {
 struct Local {
     breaker: Breaker,
     synced_at: Option<Instant>,
+    /// The recovery ramp, from when this worker saw the breaker close after being open.
+    ramp: Option<Ramp>,
+}
+
+impl Local {
+    /// After the breaker moved: a close after an open period starts the ramp, an open
+    /// stops it (the next close starts it afresh).
+    fn moved(&mut self, was_open: bool, ramp: &RampPolicy) {
+        match self.breaker.position() {
+            BreakerPosition::Closed if was_open => self.ramp = ramp.begin(Instant::now()),
+            BreakerPosition::Open { .. } => self.ramp = None,
+            BreakerPosition::Closed => {}
+        }
+    }
+}
+
+fn is_open(breaker: &Breaker) -> bool {
+    matches!(breaker.position(), BreakerPosition::Open { .. })
 }
 
 /// The breakers of one worker process.
@@ -43,19 +66,23 @@ pub struct Breakers {
     queue: Queue,
     /// How long a claimed probe may take (the request timeout); others wait this long.
     probe_hold: Duration,
+    /// How fast an endpoint is sent to when it comes back.
+    ramp: RampPolicy,
     local: Mutex<HashMap<String, Local>>,
 }
 
 impl Breakers {
-    pub fn new(policy: BreakerPolicy, queue: Queue, probe_hold: Duration) -> Self {
-        Self { policy, queue, probe_hold, local: Mutex::new(HashMap::new()) }
+    pub fn new(policy: BreakerPolicy, ramp: RampPolicy, queue: Queue, probe_hold: Duration) -> Self {
+        Self { policy, queue, probe_hold, ramp, local: Mutex::new(HashMap::new()) }
     }
 
     fn with_local<R>(&self, endpoint_id: &str, f: impl FnOnce(&mut Local) -> R) -> R {
         let mut local = self.local.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = local
-            .entry(endpoint_id.to_owned())
-            .or_insert_with(|| Local { breaker: Breaker::closed(), synced_at: None });
+        let entry = local.entry(endpoint_id.to_owned()).or_insert_with(|| Local {
+            breaker: Breaker::closed(),
+            synced_at: None,
+            ramp: None,
+        });
         f(entry)
     }
 
@@ -68,7 +95,9 @@ impl Breakers {
                     let position = shared.map_or(BreakerPosition::Closed, |shared| BreakerPosition::Open {
                         until_ms: shared.open_until_ms,
                     });
+                    let was_open = is_open(&local.breaker);
                     local.breaker.adopt(position, shared.map_or(0, |shared| shared.consecutive_failures));
+                    local.moved(was_open, &self.ramp);
                     local.synced_at = Some(Instant::now());
                 }),
                 Err(error) => tracing::warn!(%error, endpoint = endpoint_id, "cannot read the shared breaker state"),
@@ -105,6 +134,18 @@ impl Breakers {
         }
     }
 
+    /// The pace (sends per second) of an endpoint on its recovery ramp; `None` when it
+    /// is not ramping (never came back, or the ramp has ended).
+    pub fn recovery_pace(&self, endpoint_id: &str) -> Option<f64> {
+        let mut local = self.local.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let local = local.get_mut(endpoint_id)?;
+        let pace = local.ramp.as_mut()?.pace(Instant::now());
+        if pace.is_none() {
+            local.ramp = None;
+        }
+        pace
+    }
+
     /// When a delivery parked behind an open breaker should come back: spread over a
     /// few seconds after `until_ms`, so they do not all return at the probe.
     pub fn return_time(&self, until_ms: i64) -> i64 {
@@ -116,10 +157,13 @@ impl Breakers {
     pub async fn record(&self, endpoint_id: &str, failed: bool) {
         let now = now_ms();
         let change = self.with_local(endpoint_id, |local| {
-            local
-                .breaker
-                .record(failed, now, &self.policy)
-                .map(|position| (position, local.breaker.consecutive_failures()))
+            if let Some(ramp) = local.ramp.as_mut() {
+                ramp.record(failed);
+            }
+            let was_open = is_open(&local.breaker);
+            let change = local.breaker.record(failed, now, &self.policy);
+            local.moved(was_open, &self.ramp);
+            change.map(|position| (position, local.breaker.consecutive_failures()))
         });
         let shared = match change {
             None => return,

@@ -75,6 +75,8 @@ pub struct WorkerConfig {
     pub tenant_concurrency: usize,
     /// When endpoints' circuit breakers open and for how long.
     pub breaker: BreakerPolicy,
+    /// How fast an endpoint is sent to when its breaker closes after being open.
+    pub ramp: herald_core::ramp::RampPolicy,
     /// Entries read from one partition per read.
     pub read_batch: usize,
     /// How long an entry this worker read may sit unacknowledged before it hands it
@@ -132,7 +134,7 @@ impl WorkerContext {
             wait_bound: config.reclaim_idle / 4,
             initial_estimate: timeout.min(Duration::from_secs(1)),
         });
-        let breakers = breakers::Breakers::new(config.breaker.clone(), queue.clone(), timeout);
+        let breakers = breakers::Breakers::new(config.breaker.clone(), config.ramp, queue.clone(), timeout);
         let (store_for_recorder, queue_for_recorder) = (store.clone(), queue.clone());
         let recorder_config = recorder::RecorderConfig {
             disable_after: config.endpoint_disable_after.and_then(|after| chrono::Duration::from_std(after).ok()),
