@@ -532,7 +532,7 @@ async function main() {
   });
   receiver.state.failing = false;
   await page.getByRole('button', { name: 'Recover' }).click();
-  await page.getByText('1 failed delivery was restarted.').waitFor();
+  await page.getByText('1 failed delivery is being restarted at the endpoint’s pace.').waitFor();
   await eventually('the recovered message at the receiver', async () =>
     receiver.state.requests.some((r) => r.headers['webhook-id'] === msgRecover.id && r.status === 200),
   );

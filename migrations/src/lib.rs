@@ -17,6 +17,7 @@ mod m20261207_000011_pull_feed;
 mod m20261207_000012_receipts;
 mod m20261207_000013_ingest_limits;
 mod m20261207_000014_backlog_caps;
+mod m20261207_000015_background_tasks;
 
 /// Runs hand-written statements in order (sea-query's index builder has no `WHERE`, so
 /// partial indexes are written out; the syntax is the same on both databases). Used
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000012_receipts::Migration),
             Box::new(m20261207_000013_ingest_limits::Migration),
             Box::new(m20261207_000014_backlog_caps::Migration),
+            Box::new(m20261207_000015_background_tasks::Migration),
         ]
     }
 }

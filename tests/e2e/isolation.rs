@@ -223,6 +223,8 @@ async fn a_portal_token_reaches_its_application_only() {
     routes.push((Method::POST, format!("/api/v1/auth/app-portal-access/{}", x.app), Some(json!({}))));
     routes.push((Method::DELETE, format!("/api/v1/app/{}", x.app), None));
     routes.push((Method::GET, "/api/v1/audit-log".into(), None));
+    routes.push((Method::GET, "/api/v1/background-task".into(), None));
+    routes.push((Method::GET, "/api/v1/background-task/qtask_0000000000000000000000".into(), None));
     expect_all(&herald, &token, &routes, &[403]).await;
 
     // Reading event types (to choose filters) is allowed.
@@ -324,6 +326,8 @@ async fn a_scoped_key_reaches_its_own_endpoint_only(kind: ScopedKind) {
     routes.push((Method::GET, "/api/v1/app".into(), None));
     routes.push((Method::POST, "/api/v1/event-type".into(), Some(json!({"name": "k.t", "description": "d"}))));
     routes.push((Method::GET, "/api/v1/audit-log".into(), None));
+    routes.push((Method::GET, "/api/v1/background-task".into(), None));
+    routes.push((Method::GET, "/api/v1/background-task/qtask_0000000000000000000000".into(), None));
     routes.push((Method::GET, "/api/v1/stats/overview".into(), None));
     routes.push((Method::POST, "/api/v1/auth/logout".into(), None));
     expect_all(&herald, &scoped_key, &routes, &[403]).await;

@@ -1,12 +1,14 @@
 //! Paced recovery: an endpoint that was down comes back to a backlog. With a
 //! `rateLimit` it is never sent more than that many a second (counted at the receiver,
 //! second by second); without one its backlog comes back on the recovery ramp (5 a
-//! second, doubling each second it answers), not all at once. Everything arrives.
+//! second, doubling each second it answers), not all at once. Everything arrives. A
+//! `recover` is a background task at the same pace that carries on across a restart.
 
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 use herald_e2e::{eventually, Reply, TestApp, TestReceiver};
+use reqwest::Method;
 use serde_json::json;
 
 /// A Herald whose breaker opens quickly and probes every two seconds, and an endpoint
@@ -107,4 +109,110 @@ async fn without_a_rate_limit_a_backlog_comes_back_on_the_ramp() {
     }
     assert!(seconds.len() >= 6, "400 on the ramp take at least six seconds (5+10+…+160 = 315): {seconds:?}");
     app.stop().await;
+}
+
+/// Starts Herald on the test defaults, with one attempt per delivery (a failure is a
+/// dead letter at once) and a breaker that does not open, on `database` and `prefix`
+/// when given (a restart of an earlier Herald).
+async fn one_attempt_herald(earlier: Option<(String, String)>) -> TestApp {
+    let mut builder = TestApp::builder().configure(|s| {
+        s.retry_schedule = "0s".to_owned();
+        s.retry_jitter = 0.0;
+        s.breaker_failure_threshold = 100_000;
+        s.breaker_min_attempts = 100_000;
+    });
+    if let Some((database, prefix)) = earlier {
+        builder = builder.database(database).configure(move |s| s.redis_prefix = prefix);
+    }
+    builder.start().await
+}
+
+/// `recover` answers at once with a running task; the task releases the dead letters at
+/// the endpoint's `rateLimit` (never more a second at the receiver), Herald is stopped
+/// and started again in the middle, and the new process finishes the task: every
+/// delivery arrives exactly once, and the task reads `finished` with its counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recover_is_a_paced_task_that_survives_a_restart() {
+    const MESSAGES: usize = 60;
+    let first = one_attempt_herald(None).await;
+    let receiver = TestReceiver::start().await;
+    receiver.set_default(Reply::status(503));
+    first.create_application("acme").await;
+    let endpoint = first.create_endpoint("acme", &receiver.url("/hook"), json!({"rateLimit": 10})).await;
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    let since = chrono::Utc::now() - chrono::Duration::seconds(5);
+    stream::iter(0..MESSAGES)
+        .for_each_concurrent(8, |n| {
+            let first = &first;
+            async move {
+                first.send_message("acme", "invoice.paid", json!({ "n": n })).await;
+            }
+        })
+        .await;
+    let failed_path = format!("/api/v1/app/acme/endpoint/{endpoint}/msg?status=2&limit=250");
+    eventually(Duration::from_secs(30), "every delivery dead-lettered", || async {
+        let (_, page) = first.get(&failed_path).await;
+        (page["data"].as_array().map(Vec::len) == Some(MESSAGES)).then_some(())
+    })
+    .await;
+
+    // The endpoint is back; recover answers with the task before it is done.
+    receiver.set_default(Reply::status(200));
+    let failed = receiver.request_count();
+    let (status, task) =
+        first.post(&format!("/api/v1/app/acme/endpoint/{endpoint}/recover"), &json!({"since": since})).await;
+    assert_eq!(
+        (status, &task["status"], &task["task"]),
+        (202, &json!("running"), &json!("endpoint.recover")),
+        "{task}"
+    );
+    assert_eq!(task["recovered"], MESSAGES, "{task}");
+    let task_id = task["id"].as_str().unwrap().to_owned();
+    assert!(task_id.starts_with("qtask_"), "{task_id}");
+    let (status, read) = first.get(&format!("/api/v1/background-task/{task_id}")).await;
+    assert_eq!(
+        (status, &read["data"]["total"], &read["data"]["endpointId"]),
+        (200, &json!(MESSAGES), &json!(endpoint))
+    );
+
+    // Stopped a third of the way through, and started again on the same database and Redis.
+    eventually(Duration::from_secs(30), "a third delivered", || async {
+        (receiver.request_count() - failed >= MESSAGES / 3).then_some(())
+    })
+    .await;
+    let (key, earlier) = (first.api_key.clone(), (first.database_url(), first.settings.redis_prefix.clone()));
+    first.stop().await;
+    let second = one_attempt_herald(Some(earlier)).await;
+    let task_path = format!("/api/v1/background-task/{task_id}");
+    let read_task = || second.request(Method::GET, &task_path, Some(&key), None);
+    let done = eventually(Duration::from_secs(60), "the task to finish", || async {
+        let (_, read) = read_task().await;
+        (read["status"] == "finished").then_some(read)
+    })
+    .await;
+    assert_eq!((&done["data"]["done"], &done["data"]["total"]), (&json!(MESSAGES), &json!(MESSAGES)), "{done}");
+    eventually(Duration::from_secs(30), "every recovered delivery", || async {
+        (receiver.request_count() - failed >= MESSAGES).then_some(())
+    })
+    .await;
+    let list = "/api/v1/background-task?status=finished&task=endpoint.recover";
+    let (status, listed) = second.request(Method::GET, list, Some(&key), None).await;
+    assert_eq!(status, 200, "{listed}");
+    assert!(listed["data"].as_array().unwrap().iter().any(|t| t["id"] == task_id.as_str()), "{listed}");
+    let (status, refused) =
+        second.request(Method::GET, "/api/v1/background-task?status=sleeping", Some(&key), None).await;
+    assert_eq!(status, 422, "{refused}");
+    let other = second.create_other_tenant().await;
+    let (status, _) = second.request(Method::GET, &task_path, Some(&other), None).await;
+    assert_eq!(status, 404, "another tenant's task is not found");
+    // Anything still on its way would show as a duplicate below.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    second.stop().await;
+
+    let recovered = &receiver.requests()[failed..];
+    let unique: std::collections::HashSet<&str> = recovered.iter().filter_map(|r| r.header("webhook-id")).collect();
+    assert_eq!((recovered.len(), unique.len()), (MESSAGES, MESSAGES), "each recovered delivery exactly once");
+    let arrivals: Vec<Instant> = recovered.iter().map(|r| r.received_at).collect();
+    let seconds = per_second(&arrivals, arrivals[0]);
+    assert!(seconds.iter().all(|count| *count <= 10), "rateLimit 10 at the receiver: {seconds:?}");
 }

@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         (name = "Authentication", description = "Portal tokens scoped to one application."),
         (name = "Health", description = "Liveness and readiness."),
         (name = "Statistics", description = "The tenant overview: deliveries by state and application over a window. Herald's addition."),
+        (name = "Background Tasks", description = "Work that goes on after its request was answered: a paced recover. API keys only."),
         (name = "Audit", description = "Every management action with its actor, target and outcome; API keys only. Herald's addition."),
         (name = "Admin", description = "Tenants, API keys and every tenant's audit log; operator token only."),
     )

@@ -149,6 +149,11 @@ prefixed_id!(
     PollerId, "poll", "polling endpoint"
 );
 prefixed_id!(
+    /// A background task: work that runs after its request was answered (a paced
+    /// recover), read back through `/api/v1/background-task`.
+    BackgroundTaskId, "qtask", "background task"
+);
+prefixed_id!(
     /// A scoped key's public identifier (the key itself is stored hashed): a poller
     /// key or an endpoint key, which reach one polling or webhook endpoint only.
     ScopedKeyId, "skey", "scoped key"

@@ -29,8 +29,8 @@ pub use decide::{decide, AttemptOutcome, Decision, DeliveryPolicy};
 pub use delivery::{DeliveryStatus, DueDelivery};
 pub use health::EndpointHealth;
 pub use id::{
-    ApiKeyId, ApplicationId, AttemptId, AuditId, DeliveryId, EndpointId, EventTypeId, MessageId, PollerId, ScopedKeyId,
-    TenantId,
+    ApiKeyId, ApplicationId, AttemptId, AuditId, BackgroundTaskId, DeliveryId, EndpointId, EventTypeId, MessageId,
+    PollerId, ScopedKeyId, TenantId,
 };
 pub use retry::{RetrySchedule, RetryScheduleError};
 pub use schema_mode::SchemaMode;

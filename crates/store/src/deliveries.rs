@@ -436,41 +436,6 @@ impl Store {
         }
     }
 
-    /// Starts a manual retry cycle for every dead-lettered delivery of an endpoint
-    /// created in `[since, until)`. Returns the restarted deliveries for queueing.
-    pub async fn recover_endpoint(
-        &self,
-        endpoint: &endpoint::Model,
-        since: DateTime<Utc>,
-        until: DateTime<Utc>,
-        now: DateTime<Utc>,
-        by: &crate::Actor,
-    ) -> StoreResult<Vec<delivery::Model>> {
-        let failed = sea_orm::Condition::all()
-            .add(delivery::Column::EndpointId.eq(endpoint.id.as_str()))
-            .add(delivery::Column::Status.eq(DeliveryStatus::Failed.as_str()))
-            .add(delivery::Column::CreatedAt.gte(since))
-            .add(delivery::Column::CreatedAt.lt(until));
-        let txn = self.db.begin().await?;
-        let ids: Vec<String> = delivery::Entity::find()
-            .filter(failed)
-            .select_only()
-            .column(delivery::Column::Id)
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        let mut restarted = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let in_chunk = delivery::Column::Id.is_in(chunk.iter().map(String::as_str));
-            restart_deliveries(&txn, in_chunk.clone(), now, now).await?;
-            restarted.extend(delivery::Entity::find().filter(in_chunk).all(&txn).await?);
-        }
-        let detail = serde_json::json!({ "since": since, "until": until, "restarted": restarted.len() });
-        crate::endpoints::audit(endpoint, by, crate::Action::EndpointRecover, detail, now).write(&txn).await?;
-        txn.commit().await?;
-        Ok(restarted)
-    }
-
     /// How many of an endpoint's deliveries created in `[since, until)` are in each state.
     pub async fn endpoint_delivery_counts(
         &self,

@@ -37,6 +37,7 @@ mod scoped_keys;
 mod sealing;
 mod session;
 mod stats;
+mod tasks;
 mod tenants;
 
 pub use applications::NewApplication;
@@ -63,6 +64,7 @@ pub use scoped_keys::KeyTarget;
 pub use sealing::{KeyReloader, Keyring, Reseal, SealError};
 pub use session::Session;
 pub use stats::{ApplicationCounts, StatusCounts};
+pub use tasks::{TaskFilter, FINISHED, RECOVER_TASK, RUNNING};
 pub use tenants::TenantSettingsChange;
 
 use herald_migrations::{Migrator, MigratorTrait};

@@ -32,6 +32,7 @@ pub mod reconciler;
 pub mod recorder;
 pub mod sender;
 pub mod ssrf;
+pub mod tasks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -171,6 +172,7 @@ pub async fn run(
     let liveness = tokio::spawn(dispatcher::liveness_loop(ctx.clone(), background.clone()));
     let promoter = tokio::spawn(dispatcher::promote_loop(ctx.clone(), background.clone()));
     let reconciler = tokio::spawn(reconciler::reconcile_loop(ctx.clone(), background.clone()));
+    let tasks = tokio::spawn(tasks::task_loop(ctx.clone(), background.clone()));
     let webhooks = operational::OperationalWebhooks {
         store: ctx.store.clone(),
         queue: ctx.queue.clone(),
@@ -180,7 +182,7 @@ pub async fn run(
     let relay = tokio::spawn(operational::relay_loop(webhooks, relay, background.clone()));
     let result = dispatcher::dispatch_loop(ctx, shutdown).await;
     background.cancel();
-    let _ = tokio::join!(promoter, reconciler, relay, liveness);
+    let _ = tokio::join!(promoter, reconciler, relay, liveness, tasks);
     result
 }
 

@@ -243,7 +243,8 @@ export interface paths {
         put?: never;
         /**
          * Re-sends every dead-lettered delivery to this endpoint created in `[since, until)`,
-         *     each in a fresh retry cycle with a manual first attempt.
+         *     each in a fresh retry cycle with a manual first attempt, as a background task that
+         *     releases them at the endpoint's pace.
          */
         post: operations["v1.endpoint.recover"];
         delete?: never;
@@ -944,6 +945,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/background-task": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's background tasks, newest first. */
+        get: operations["v1.background-task.list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/background-task/{task_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the tenant's background tasks. */
+        get: operations["v1.background-task.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1072,6 +1107,40 @@ export interface components {
             detail: Record<string, never>;
             /** Format: date-time */
             timestamp: string;
+        };
+        /** @description What a task works on and how far it is. */
+        BackgroundTaskData: {
+            appId: string;
+            endpointId: string;
+            /**
+             * Format: date-time
+             * @description The deliveries it works on were created in `[since, until)`.
+             */
+            since: string;
+            /** Format: date-time */
+            until: string;
+            /**
+             * Format: int64
+             * @description How many it selected when it started.
+             */
+            total: number;
+            /**
+             * Format: int64
+             * @description How many it has released so far.
+             */
+            done: number;
+        };
+        /** @description Svix's `BackgroundTaskOut`, with `updatedAt` (Herald's addition). */
+        BackgroundTaskOut: {
+            /** @description `qtask_…`. */
+            id: string;
+            /** @description `running`, `finished` or `failed`. */
+            status: string;
+            /** @description e.g. `endpoint.recover`. */
+            task: string;
+            data: components["schemas"]["BackgroundTaskData"];
+            /** Format: date-time */
+            updatedAt: string;
         };
         /**
          * @description Where an endpoint's circuit breaker stands. While it is open nothing is sent to the
@@ -1457,6 +1526,27 @@ export interface components {
                 detail: Record<string, never>;
                 /** Format: date-time */
                 timestamp: string;
+            }[];
+            iterator?: string | null;
+            prevIterator?: string | null;
+            done: boolean;
+        };
+        /**
+         * @description Svix's list envelope. `iterator` continues after the last item; `prevIterator`
+         *     goes back to the page before the first; `done` says no items follow this page.
+         *     Both cursors are opaque and stay valid while new objects are created.
+         */
+        ListResponse_BackgroundTaskOut: {
+            data: {
+                /** @description `qtask_…`. */
+                id: string;
+                /** @description `running`, `finished` or `failed`. */
+                status: string;
+                /** @description e.g. `endpoint.recover`. */
+                task: string;
+                data: components["schemas"]["BackgroundTaskData"];
+                /** Format: date-time */
+                updatedAt: string;
             }[];
             iterator?: string | null;
             prevIterator?: string | null;
@@ -1970,18 +2060,23 @@ export interface components {
             until?: string | null;
         };
         /**
-         * @description Svix's `RecoverOut`. Herald restarts the deliveries before answering, so the
-         *     task is `finished` when the answer arrives.
+         * @description Svix's `RecoverOut`. The recover runs as a background task, paced at the
+         *     endpoint's rate limit or on the recovery ramp; read it back with
+         *     `GET /api/v1/background-task/{id}`.
          */
         RecoverOut: {
+            /** @description The task's id, `qtask_…`. */
             id: string;
-            /** @description `finished`: every matching delivery is queued again. */
+            /** @description `running`, or `finished` when nothing matched. */
             status: string;
             /** @description Always `endpoint.recover`. */
             task: string;
             /** Format: date-time */
             updatedAt: string;
-            /** @description How many dead-lettered deliveries were restarted (Herald's addition). */
+            /**
+             * Format: int64
+             * @description How many dead-lettered deliveries the task restarts (Herald's addition).
+             */
             recovered: number;
         };
         /** @description What a replay did. */
@@ -9824,6 +9919,220 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ListResponse_AuditEntryOut"];
+                };
+            };
+            /** @description The body is not JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The credentials do not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A conflicting object or request exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The body or payload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The request is well-formed JSON but a field or parameter is wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An internal error; the cause is in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A backing service is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+        };
+    };
+    "v1.background-task.list": {
+        parameters: {
+            query?: {
+                /** @description How many tasks to return, 1 to 250 (default 50). */
+                limit?: number;
+                /** @description The `iterator` or `prevIterator` of a previous page. */
+                iterator?: string;
+                /** @description Default `descending`, newest first. */
+                order?: components["schemas"]["Ordering"];
+                /** @description Only tasks in this status: `running`, `finished` or `failed`. */
+                status?: string;
+                /** @description Only tasks of this type, e.g. `endpoint.recover`. */
+                task?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListResponse_BackgroundTaskOut"];
+                };
+            };
+            /** @description The body is not JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The credentials do not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A conflicting object or request exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The body or payload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The request is well-formed JSON but a field or parameter is wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An internal error; the cause is in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A backing service is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+        };
+    };
+    "v1.background-task.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The task's id */
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackgroundTaskOut"];
                 };
             };
             /** @description The body is not JSON. */

@@ -339,7 +339,11 @@ function Recover({ appId, endpointId }: { appId: string; endpointId: string }) {
     setNotice(null);
     try {
       const out = await recoverEndpoint(appId, endpointId, { since: iso });
-      setNotice(out.recovered === 1 ? '1 failed delivery was restarted.' : `${out.recovered} failed deliveries were restarted.`);
+      setNotice(
+        out.recovered === 1
+          ? '1 failed delivery is being restarted at the endpoint’s pace.'
+          : `${out.recovered} failed deliveries are being restarted at the endpoint’s pace.`,
+      );
     } catch (failure) {
       setError(failure);
     } finally {

@@ -40,6 +40,7 @@ import svix  # noqa: E402
 from svix.api import (  # noqa: E402
     ApplicationIn,
     ApplicationListOptions,
+    BackgroundTaskListOptions,
     EndpointGetStatsOptions,
     EndpointHeadersIn,
     EndpointHeadersPatchIn,
@@ -64,7 +65,7 @@ from svix.api import (  # noqa: E402
     Svix,
     SvixOptions,
 )
-from svix.models import MessageStatus  # noqa: E402
+from svix.models import BackgroundTaskType, MessageStatus  # noqa: E402
 
 SERVER_URL = c.env("HERALD_SDK_SERVER_URL")
 TOKEN = c.env("HERALD_SDK_TOKEN")
@@ -463,6 +464,13 @@ def recover():
     check(task.id, "RecoverOut.id is empty")
     check_eq(str(task.task), "endpoint.recover", "RecoverOut.task")
     check(str(task.status) in ("running", "finished"), f"RecoverOut.status {task.status!r}")
+    # The task reads back through the background-task routes.
+    read = client.background_task.get(task.id)
+    check_eq(read.id, task.id, "BackgroundTaskOut.id")
+    check_eq(str(read.task), "endpoint.recover", "BackgroundTaskOut.task")
+    check(str(read.status) in ("running", "finished"), f"BackgroundTaskOut.status {read.status!r}")
+    listed = client.background_task.list(BackgroundTaskListOptions(task=BackgroundTaskType.ENDPOINT_RECOVER, limit=50))
+    check(any(t.id == task.id for t in listed.data), "the recover task is not in background_task.list")
 
 
 def stats():

@@ -7,6 +7,7 @@ pub mod applications;
 pub mod attempts;
 pub mod audit;
 pub mod auth;
+pub mod background_tasks;
 pub mod dead_letters;
 pub mod endpoints;
 pub mod event_types;
@@ -107,6 +108,8 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
         .routes(routes!(admin::revoke_api_key))
         .routes(routes!(audit::list_tenant_audit))
         .routes(routes!(audit::list_all_audit))
+        .routes(routes!(background_tasks::list_background_tasks))
+        .routes(routes!(background_tasks::get_background_task))
 }
 
 pub async fn not_found() -> ApiError {

@@ -1,11 +1,11 @@
-//! Sending deliveries again: one message to one endpoint (resend), everything an
-//! endpoint failed in a window (recover), and dead letters (replay). Each is committed
-//! in the database first and then handed to the queue; if Redis fails at that moment,
-//! the reconciler queues what is due.
+//! Sending deliveries again: one message to one endpoint (resend) and dead letters
+//! (replay). Each is committed in the database first and then handed to the queue; if
+//! Redis fails at that moment, the reconciler queues what is due. (A recover is a
+//! background task: `Store::start_recover_task`, run by the workers' task runner.)
 
 use chrono::{DateTime, Utc};
 use herald_core::DeliveryId;
-use herald_store::entity::{delivery, endpoint};
+use herald_store::entity::delivery;
 use herald_store::{Actor, DeadLetterSelection};
 
 use crate::auth::ScopedApp;
@@ -27,20 +27,6 @@ pub async fn resend(state: &ApiState, app: &ScopedApp, msg_id: &str, endpoint_id
     let restarted = state.store.resend(&message, &endpoint, &new_id, Utc::now()).await?;
     state.enqueuer.hand_off(&delivery::due(std::slice::from_ref(&restarted)));
     Ok(())
-}
-
-/// Restarts every delivery to `endpoint` that failed between `since` and `until`;
-/// returns how many.
-pub async fn recover(
-    state: &ApiState,
-    endpoint: &endpoint::Model,
-    since: DateTime<Utc>,
-    until: DateTime<Utc>,
-    by: &Actor,
-) -> ApiResult<usize> {
-    let restarted = state.store.recover_endpoint(endpoint, since, until, Utc::now(), by).await?;
-    state.enqueuer.hand_off(&delivery::due(&restarted));
-    Ok(restarted.len())
 }
 
 /// Replays the selected dead letters of `app`, spread out at the configured rate;

@@ -20,6 +20,15 @@
 //!   when earlier versions sent the whole backlog round again) the Redis commands per
 //!   second and the CPU of Redis and Herald.
 //!
+//! - **isolation**: a steady tenant sends `--steady-rate` messages a second to a receiver
+//!   that answers at once, for `--isolation-seconds` alone (the baseline) and then again
+//!   while a flooding tenant, capped at `--flood-cap` deliveries (`maxBacklog`), sends
+//!   `--flood-rate` requests a second (0: as fast as `--in-flight` requests allow) to an
+//!   endpoint that never answers, so it is
+//!   soon over its cap and refused with `429 backlog_full`. It reports the steady
+//!   tenant's ingest latency (request to `202`) and delivery latency (request to
+//!   arrival) in both phases, and what the flood got.
+//!
 //! Numbers go in docs/benchmarks.md.
 
 use std::path::PathBuf;
@@ -70,8 +79,20 @@ struct Args {
     /// How long the parked measurement lasts.
     #[arg(long, default_value_t = 90)]
     parked_seconds: u64,
-    /// Which measurements: `idle`, `busy`, `parked`.
-    #[arg(long, value_delimiter = ',', default_value = "idle,busy,parked")]
+    /// The steady tenant's messages per second in the isolation measurement.
+    #[arg(long, default_value_t = 50)]
+    steady_rate: u64,
+    /// How long each isolation phase lasts.
+    #[arg(long, default_value_t = 20)]
+    isolation_seconds: u64,
+    /// The flooding tenant's backlog cap.
+    #[arg(long, default_value_t = 2_000)]
+    flood_cap: u64,
+    /// The flooding tenant's requests per second (0: as fast as `--in-flight` allows).
+    #[arg(long, default_value_t = 1_000)]
+    flood_rate: u64,
+    /// Which measurements: `idle`, `busy`, `parked`, `isolation`.
+    #[arg(long, value_delimiter = ',', default_value = "idle,busy,parked,isolation")]
     only: Vec<String>,
 }
 
@@ -419,6 +440,155 @@ async fn parked(args: &Args, binary: &PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Microseconds since the Unix epoch.
+fn unix_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// A receiver that answers `200` at once and records each message's delivery latency
+/// (from its payload's `sentAt`); under `/hang/` it never answers.
+async fn latency_receiver() -> anyhow::Result<(String, Arc<std::sync::Mutex<Vec<f64>>>)> {
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = latencies.clone();
+    let app = axum::Router::new()
+        .route(
+            "/steady",
+            post(move |body: axum::body::Bytes| {
+                let recorded = recorded.clone();
+                async move {
+                    let sent =
+                        serde_json::from_slice::<Value>(&body).ok().and_then(|payload| payload["sentAt"].as_i64());
+                    if let Some(sent) = sent {
+                        recorded.lock().unwrap().push((unix_micros() - sent) as f64 / 1000.0);
+                    }
+                    StatusCode::OK
+                }
+            }),
+        )
+        .route("/hang/{*path}", post(std::future::pending::<StatusCode>));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((url, latencies))
+}
+
+/// The `q` quantile of `values` (sorted here), in the values' unit.
+fn quantile(values: &mut [f64], q: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    values[((values.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Sends `rate` messages a second for `seconds` as `key`; the ingest latencies (ms).
+async fn steady(herald: &Herald, key: &str, rate: u64, seconds: u64) -> anyhow::Result<Vec<f64>> {
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v1/app/steady/msg", herald.url);
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..rate * seconds {
+        ticks.tick().await;
+        let (client, url, key) = (client.clone(), url.clone(), key.to_owned());
+        tasks.spawn(async move {
+            let started = Instant::now();
+            send(&client, url, &key, json!({"eventType": "steady", "payload": {"sentAt": unix_micros()}})).await?;
+            anyhow::Ok(started.elapsed().as_secs_f64() * 1000.0)
+        });
+    }
+    let mut latencies = Vec::new();
+    while let Some(latency) = tasks.join_next().await {
+        latencies.push(latency??);
+    }
+    Ok(latencies)
+}
+
+async fn isolation(args: &Args, binary: &PathBuf) -> anyhow::Result<()> {
+    let herald = Herald::start(binary, &args.postgres).await?;
+    let (receiver, delivered) = latency_receiver().await?;
+    let steady_key = one_tenant(&herald, "steady", &format!("{receiver}/steady")).await?;
+    let flood_key = one_tenant(&herald, "flood", &format!("{receiver}/hang/flood")).await?;
+    let client = reqwest::Client::new();
+    let tenants: Value =
+        client.get(format!("{}/admin/v1/tenant", herald.url)).bearer_auth(OPERATOR_TOKEN).send().await?.json().await?;
+    let flood_id = tenants
+        .as_array()
+        .and_then(|all| all.iter().find(|t| t["name"] == "flood"))
+        .and_then(|t| t["id"].as_str())
+        .context("the flood tenant")?
+        .to_owned();
+    let patched = client
+        .patch(format!("{}/admin/v1/tenant/{flood_id}", herald.url))
+        .bearer_auth(OPERATOR_TOKEN)
+        .json(&json!({"maxBacklog": args.flood_cap}))
+        .send()
+        .await?;
+    if !patched.status().is_success() {
+        bail!("cannot cap the flood tenant: {}", patched.status());
+    }
+    // A warm-up, so the baseline is not the first messages of a fresh process.
+    steady(&herald, &steady_key, args.steady_rate, 2).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let flood = match args.flood_rate {
+        0 => "beside a flood (unpaced) over its cap".to_owned(),
+        rate => format!("beside a flood ({rate}/s) over its cap"),
+    };
+    for phase in ["alone", flood.as_str()] {
+        delivered.lock().unwrap().clear();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (accepted, refused) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let mut flooders = tokio::task::JoinSet::new();
+        if phase != "alone" {
+            // Each of `in_flight` senders sends one request after another, at its share
+            // of the flood rate when there is one.
+            let each =
+                (args.flood_rate > 0).then(|| Duration::from_secs_f64(args.in_flight as f64 / args.flood_rate as f64));
+            for _ in 0..args.in_flight {
+                let (client, stop, accepted, refused) =
+                    (client.clone(), stop.clone(), accepted.clone(), refused.clone());
+                let (url, key) = (format!("{}/api/v1/app/flood/msg", herald.url), flood_key.clone());
+                flooders.spawn(async move {
+                    let mut ticks = each.map(tokio::time::interval);
+                    while !stop.load(Ordering::Relaxed) {
+                        if let Some(ticks) = ticks.as_mut() {
+                            ticks.tick().await;
+                        }
+                        let body = json!({"eventType": "flood", "payload": {}});
+                        match client.post(&url).bearer_auth(&key).json(&body).send().await.map(|r| r.status().as_u16())
+                        {
+                            Ok(202) => accepted.fetch_add(1, Ordering::Relaxed),
+                            Ok(429) => refused.fetch_add(1, Ordering::Relaxed),
+                            _ => 0,
+                        };
+                    }
+                });
+            }
+        }
+        let mut ingest = steady(&herald, &steady_key, args.steady_rate, args.isolation_seconds).await?;
+        stop.store(true, Ordering::Relaxed);
+        while flooders.join_next().await.is_some() {}
+        let expected = (args.steady_rate * args.isolation_seconds) as usize;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while delivered.lock().unwrap().len() < expected && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let mut delivery = delivered.lock().unwrap().clone();
+        println!(
+            "isolation | steady {} msg/s {phase:<40} | ingest p50 {:>6.1} ms p99 {:>6.1} ms | delivery p50 {:>6.1} ms \
+             p99 {:>6.1} ms ({} of {expected}) | flood: {} accepted, {} refused 429",
+            args.steady_rate,
+            quantile(&mut ingest, 0.5),
+            quantile(&mut ingest, 0.99),
+            quantile(&mut delivery, 0.5),
+            quantile(&mut delivery, 0.99),
+            delivery.len(),
+            accepted.load(Ordering::Relaxed),
+            refused.load(Ordering::Relaxed),
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -441,6 +611,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.only.iter().any(|m| m == "parked") {
         parked(&args, &binary).await?;
+    }
+    if args.only.iter().any(|m| m == "isolation") {
+        isolation(&args, &binary).await?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod application;
 pub mod attempt;
 pub mod audit_entry;
+pub mod background_task;
 pub mod delivery;
 pub mod endpoint;
 pub mod event_type;

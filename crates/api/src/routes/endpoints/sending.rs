@@ -27,23 +27,26 @@ pub struct RecoverIn {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// Svix's `RecoverOut`. Herald restarts the deliveries before answering, so the
-/// task is `finished` when the answer arrives.
+/// Svix's `RecoverOut`. The recover runs as a background task, paced at the
+/// endpoint's rate limit or on the recovery ramp; read it back with
+/// `GET /api/v1/background-task/{id}`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RecoverOut {
+    /// The task's id, `qtask_…`.
     pub id: String,
-    /// `finished`: every matching delivery is queued again.
+    /// `running`, or `finished` when nothing matched.
     pub status: String,
     /// Always `endpoint.recover`.
     pub task: String,
     pub updated_at: DateTime<Utc>,
-    /// How many dead-lettered deliveries were restarted (Herald's addition).
-    pub recovered: usize,
+    /// How many dead-lettered deliveries the task restarts (Herald's addition).
+    pub recovered: i64,
 }
 
 /// Re-sends every dead-lettered delivery to this endpoint created in `[since, until)`,
-/// each in a fresh retry cycle with a manual first attempt.
+/// each in a fresh retry cycle with a manual first attempt, as a background task that
+/// releases them at the endpoint's pace.
 #[utoipa::path(post, path = "/api/v1/app/{app_id}/endpoint/{endpoint_id}/recover", tag = "Endpoint", operation_id = "v1.endpoint.recover",
     params(("app_id" = String, Path, description = "The application's id or uid"), ("endpoint_id" = String, Path, description = "The endpoint's id or uid")),
     request_body = RecoverIn, security(("HTTPBearer" = [])), responses((status = 202, body = RecoverOut), ErrorResponses))]
@@ -58,13 +61,14 @@ pub async fn recover(
     let now = Utc::now();
     let until = body.until.unwrap_or(now).min(now + Duration::seconds(1));
     Validator::default().check(body.since < until, &["since"], "must be before `until` and now").finish()?;
-    let recovered = crate::service::deliveries::recover(&state, &existing, body.since, until, &caller.actor()).await?;
+    let id = fresh(herald_core::BackgroundTaskId::generate);
+    let task = state.store.start_recover_task(&id, &existing, body.since, until, now, &caller.actor()).await?;
     let out = RecoverOut {
-        id: format!("qtask_{}", fresh(herald_core::DeliveryId::generate).as_str().trim_start_matches("dlv_")),
-        status: "finished".into(),
-        task: "endpoint.recover".into(),
-        updated_at: now,
-        recovered,
+        id: task.id.to_string(),
+        status: task.status,
+        task: task.task,
+        updated_at: task.updated_at,
+        recovered: task.total,
     };
     Ok((StatusCode::ACCEPTED, Json(out)))
 }

@@ -1,0 +1,35 @@
+//! The `background_tasks` table: work that goes on after its request was answered.
+
+use herald_core::{ApplicationId, BackgroundTaskId, EndpointId, TenantId};
+use sea_orm::entity::prelude::*;
+
+use super::Stored;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "background_tasks")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Stored<BackgroundTaskId>,
+    pub tenant_id: Stored<TenantId>,
+    pub app_id: Stored<ApplicationId>,
+    pub endpoint_id: Stored<EndpointId>,
+    /// Svix's task type, e.g. `endpoint.recover`.
+    pub task: String,
+    /// `running`, `finished` or `failed`.
+    pub status: String,
+    /// The deliveries it works on were created in `[since, until)`.
+    pub since: DateTimeUtc,
+    pub until: DateTimeUtc,
+    /// The last delivery it released; it goes on after this one.
+    pub cursor: Option<String>,
+    /// How many it selected when it started, and how many it has released.
+    pub total: i64,
+    pub done: i64,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
