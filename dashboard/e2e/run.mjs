@@ -568,6 +568,18 @@ async function main() {
   await api('DELETE', `/api/v1/app/${acme.id}/endpoint/${orderedId}`);
   log('an ordered endpoint created in the form; keyed messages carry the key and sequence 1, 2');
 
+  // A scheduled message shows when it goes, and the tenant cancels it from its page.
+  const deliverAt = new Date(Date.now() + 10 * 60_000).toISOString();
+  const scheduled = await api('POST', `/api/v1/app/${acme.id}/msg`, { eventType: 'invoice.paid', payload: { invoice: 'in_later' }, deliverAt });
+  await page.goto(`${base}/apps/${acme.id}/messages/${scheduled.id}`);
+  await page.locator('.fact').filter({ hasText: 'Scheduled for' }).waitFor();
+  await page.getByText(/Scheduled: delivered in \d+ min/).waitFor();
+  await page.getByRole('button', { name: 'Cancel delivery' }).click();
+  await page.getByText(/^Canceled: \d+ deliver(y|ies) will not be made\.$/).waitFor();
+  const calledOff = (await api('GET', `/api/v1/app/${acme.id}/msg/${scheduled.id}/endpoint`)).data;
+  check(calledOff.length > 0 && calledOff.every((d) => d.nextAttempt == null), `a canceled message still has due deliveries: ${JSON.stringify(calledOff)}`);
+  log('a scheduled message shows when it goes and is canceled from its page');
+
   // --- channels and a rate limit, set in the form and changed in the edit form. A
   // separate endpoint, deleted at once: with channels it would miss the messages below.
   const rateOf = (endpoint) => endpoint.rateLimit ?? endpoint.throttleRate ?? null;
@@ -611,7 +623,7 @@ async function main() {
   // the later ones whatever the clock's resolution.
   const acmeMessage = (id) => api('GET', `/api/v1/app/${acme.id}/msg/${id}`);
   const early = [msg1.id, msg2.id].sort();
-  const late = [exampleId, msgRecover.id, ...keyed.map((m) => m.id)].sort();
+  const late = [exampleId, msgRecover.id, ...keyed.map((m) => m.id), scheduled.id].sort();
   const [msg2Out, exampleOut] = [await acmeMessage(msg2.id), await acmeMessage(exampleId)];
   const parting = Math.floor((Date.parse(msg2Out.timestamp) + Date.parse(exampleOut.timestamp)) / 2 / 1000) * 1000;
   check(

@@ -18,6 +18,8 @@ mod m20261207_000012_receipts;
 mod m20261207_000013_ingest_limits;
 mod m20261207_000014_backlog_caps;
 mod m20261207_000015_background_tasks;
+mod m20261207_000016_task_params;
+mod m20261207_000017_scheduled_messages;
 
 /// Runs hand-written statements in order (sea-query's index builder has no `WHERE`, so
 /// partial indexes are written out; the syntax is the same on both databases). Used
@@ -54,6 +56,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000013_ingest_limits::Migration),
             Box::new(m20261207_000014_backlog_caps::Migration),
             Box::new(m20261207_000015_background_tasks::Migration),
+            Box::new(m20261207_000016_task_params::Migration),
+            Box::new(m20261207_000017_scheduled_messages::Migration),
         ]
     }
 }

@@ -25,6 +25,7 @@ mod recovery;
 mod redis_cluster;
 mod redis_loss;
 mod redis_tls;
+mod scheduled;
 mod sdk;
 mod security;
 mod ssrf;

@@ -216,3 +216,144 @@ async fn a_recover_is_a_paced_task_that_survives_a_restart() {
     let seconds = per_second(&arrivals, arrivals[0]);
     assert!(seconds.iter().all(|count| *count <= 10), "rateLimit 10 at the receiver: {seconds:?}");
 }
+
+/// `bulk-replay` sends again what matched its filters (here: `invoice.paid` messages
+/// that were delivered with a 2xx), as a background task at the endpoint's
+/// `rateLimit`; Herald is stopped and started again in the middle and the new process
+/// finishes it: each selected delivery arrives once more, exactly once, nothing else
+/// does, and the task reads `finished` with its counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bulk_replay_is_a_paced_filtered_task_that_survives_a_restart() {
+    const PAID: usize = 45;
+    const VOIDED: usize = 10;
+    let first = one_attempt_herald(None).await;
+    let receiver = TestReceiver::start().await;
+    first.create_application("acme").await;
+    let endpoint = first.create_endpoint("acme", &receiver.url("/hook"), json!({"rateLimit": 10})).await;
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    let since = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let mut paid = std::collections::HashSet::new();
+    for n in 0..PAID + VOIDED {
+        let event_type = if n < PAID { "invoice.paid" } else { "invoice.voided" };
+        let message = first.send_message("acme", event_type, json!({ "n": n })).await;
+        if n < PAID {
+            paid.insert(message["id"].as_str().unwrap().to_owned());
+        }
+    }
+    eventually(Duration::from_secs(60), "every message delivered once", || async {
+        (receiver.request_count() == PAID + VOIDED).then_some(())
+    })
+    .await;
+
+    let path = format!("/api/v1/app/acme/endpoint/{endpoint}/bulk-replay");
+    for (bad, field) in [
+        (json!({"since": since, "status": 9}), "status"),
+        (json!({"since": since, "statusCodeClass": 250}), "statusCodeClass"),
+    ] {
+        let (status, refused) = first.post(&path, &bad).await;
+        assert_eq!((status, refused["code"].as_str()), (422, Some("validation")), "{field}: {refused}");
+    }
+    let filter = json!({"since": since, "eventTypes": ["invoice.paid"], "status": 0, "statusCodeClass": 200});
+    let (status, task) = first.post(&path, &filter).await;
+    assert_eq!(
+        (status, &task["status"], &task["task"]),
+        (202, &json!("running"), &json!("endpoint.bulk-replay")),
+        "{task}"
+    );
+    let task_id = task["id"].as_str().unwrap().to_owned();
+    let (_, read) = first.get(&format!("/api/v1/background-task/{task_id}")).await;
+    assert_eq!(read["data"]["total"], PAID, "{read}");
+
+    let before = PAID + VOIDED;
+    eventually(Duration::from_secs(30), "a third replayed", || async {
+        (receiver.request_count() - before >= PAID / 3).then_some(())
+    })
+    .await;
+    let (key, earlier) = (first.api_key.clone(), (first.database_url(), first.settings.redis_prefix.clone()));
+    first.stop().await;
+    let second = one_attempt_herald(Some(earlier)).await;
+    let task_path = format!("/api/v1/background-task/{task_id}");
+    let done = eventually(Duration::from_secs(60), "the task to finish", || async {
+        let (_, read) = second.request(Method::GET, &task_path, Some(&key), None).await;
+        (read["status"] == "finished").then_some(read)
+    })
+    .await;
+    assert_eq!((&done["data"]["done"], &done["data"]["total"]), (&json!(PAID), &json!(PAID)), "{done}");
+    eventually(Duration::from_secs(30), "every replayed delivery", || async {
+        (receiver.request_count() - before >= PAID).then_some(())
+    })
+    .await;
+    // Anything still on its way would show as a duplicate below.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    second.stop().await;
+
+    let replayed = &receiver.requests()[before..];
+    let ids: Vec<String> = replayed
+        .iter()
+        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap()["n"].as_u64().unwrap().to_string())
+        .collect();
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!((replayed.len(), unique.len()), (PAID, PAID), "each selected delivery exactly once more: {ids:?}");
+    let webhook_ids: std::collections::HashSet<&str> = replayed.iter().filter_map(|r| r.header("webhook-id")).collect();
+    assert!(webhook_ids.iter().all(|id| paid.contains(*id)), "only invoice.paid messages are replayed");
+    let arrivals: Vec<Instant> = replayed.iter().map(|r| r.received_at).collect();
+    let seconds = per_second(&arrivals, arrivals[0]);
+    assert!(seconds.iter().all(|count| *count <= 10), "rateLimit 10 at the receiver: {seconds:?}");
+}
+
+/// `replay-missing` sends an endpoint the messages it never got (sent before it
+/// existed) that its filters accept now, and nothing it already got; a second one
+/// finds nothing left and finishes at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_missing_sends_only_what_never_went_to_the_endpoint() {
+    let herald = TestApp::builder().start().await;
+    let receiver = TestReceiver::start().await;
+    herald.create_application("acme").await;
+    let since = chrono::Utc::now() - chrono::Duration::seconds(5);
+    let mut missed = std::collections::HashSet::new();
+    for n in 0..6 {
+        missed.insert(
+            herald.send_message("acme", "order.created", json!({ "n": n })).await["id"].as_str().unwrap().to_owned(),
+        );
+    }
+    for n in 0..3 {
+        herald.send_message("acme", "order.archived", json!({ "n": n })).await;
+    }
+    let extra = json!({"filterTypes": ["order.created"]});
+    let endpoint = herald.create_endpoint("acme", &receiver.url("/hook"), extra).await;
+    let endpoint = endpoint["id"].as_str().unwrap().to_owned();
+    let mut delivered = std::collections::HashSet::new();
+    for n in 6..8 {
+        delivered.insert(
+            herald.send_message("acme", "order.created", json!({ "n": n })).await["id"].as_str().unwrap().to_owned(),
+        );
+    }
+    eventually(Duration::from_secs(30), "the two new messages delivered", || async {
+        (receiver.request_count() == 2).then_some(())
+    })
+    .await;
+
+    let path = format!("/api/v1/app/acme/endpoint/{endpoint}/replay-missing");
+    let (status, task) = herald.post(&path, &json!({"since": since})).await;
+    assert_eq!((status, &task["task"]), (202, &json!("endpoint.replay")), "{task}");
+    let task_path = format!("/api/v1/background-task/{}", task["id"].as_str().unwrap());
+    let done = eventually(Duration::from_secs(30), "the task to finish", || async {
+        let (_, read) = herald.get(&task_path).await;
+        (read["status"] == "finished").then_some(read)
+    })
+    .await;
+    assert_eq!((&done["data"]["done"], &done["data"]["total"]), (&json!(6), &json!(6)), "{done}");
+    eventually(Duration::from_secs(30), "the six missed messages", || async {
+        (receiver.request_count() == 8).then_some(())
+    })
+    .await;
+    let (status, again) = herald.post(&path, &json!({"since": since})).await;
+    assert_eq!((status, &again["status"]), (202, &json!("finished")), "nothing left to replay: {again}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let requests = receiver.requests();
+    let received: Vec<&str> = requests.iter().filter_map(|r| r.header("webhook-id")).collect();
+    let expected: std::collections::HashSet<&str> = missed.iter().chain(&delivered).map(String::as_str).collect();
+    assert_eq!(received.len(), 8, "{received:?}");
+    assert_eq!(received.iter().copied().collect::<std::collections::HashSet<_>>(), expected);
+    herald.stop().await;
+}

@@ -316,7 +316,9 @@ async fn every_management_action_is_audited_exactly_once_with_its_actor_and_no_s
         call(Method::POST, format!("/api/v1/auth/app-portal-access/{app}"), key.clone(), Some(json!({}))).await;
     let token = access["token"].as_str().unwrap().to_owned();
     let since = Some(json!({"since": "2020-01-01T00:00:00Z"}));
-    call(Method::POST, format!("{ep_path}/recover"), token.clone(), since).await;
+    call(Method::POST, format!("{ep_path}/recover"), token.clone(), since.clone()).await;
+    call(Method::POST, format!("{ep_path}/replay-missing"), token.clone(), since.clone()).await;
+    call(Method::POST, format!("{ep_path}/bulk-replay"), token.clone(), since).await;
     call(Method::POST, format!("/api/v1/app/{app}/dead-letter/replay"), token.clone(), Some(json!({}))).await;
     call(Method::POST, format!("/api/v1/app/{app}/dead-letter/discard"), token.clone(), Some(json!({}))).await;
     let (status, _) = herald.request(Method::GET, "/api/v1/audit-log", Some(&token), None).await;
@@ -353,6 +355,8 @@ async fn every_management_action_is_audited_exactly_once_with_its_actor_and_no_s
         ("endpoint.signing_key.delete", "api_key", key_id.as_str(), ep.as_str()),
         ("portal_token.issue", "api_key", key_id.as_str(), token_id.as_str()),
         ("endpoint.recover", "portal_token", token_id.as_str(), ep.as_str()),
+        ("endpoint.replay_missing", "portal_token", token_id.as_str(), ep.as_str()),
+        ("endpoint.bulk_replay", "portal_token", token_id.as_str(), ep.as_str()),
         ("dead_letter.replay", "portal_token", token_id.as_str(), app.as_str()),
         ("dead_letter.discard", "portal_token", token_id.as_str(), app.as_str()),
         ("portal_token.logout", "portal_token", token_id.as_str(), token_id.as_str()),

@@ -95,10 +95,6 @@ pub async fn limit_ingest(State(state): State<ApiState>, request: Request, next:
     };
     let per_second = effective_limit(caller.tenant.ingest_rate_limit, state.config.ingest_rate_limit);
     let tenant = caller.tenant_id();
-    if let Err(wait) = state.ingest_limits.admit(&tenant, per_second) {
-        state.metrics.ingest_throttled(tenant.as_str(), "rate_limit");
-        return ApiError::RateLimited(wait).into_response();
-    }
     let caps = Caps::of(
         caller.tenant.max_backlog,
         caller.tenant.max_backlog_age_secs,
@@ -117,6 +113,11 @@ pub async fn limit_ingest(State(state): State<ApiState>, request: Request, next:
             _ => "over a backlog cap".to_owned(),
         };
         return ApiError::BacklogFull(why, crate::backlog::RETRY_AFTER).into_response();
+    }
+    // After the backlog check: a request refused for its backlog spends no token.
+    if let Err(wait) = state.ingest_limits.admit(&tenant, per_second) {
+        state.metrics.ingest_throttled(tenant.as_str(), "rate_limit");
+        return ApiError::RateLimited(wait).into_response();
     }
     next.run(Request::from_parts(parts, body)).await
 }

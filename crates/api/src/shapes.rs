@@ -136,6 +136,9 @@ pub struct MessageOut {
     /// The message's ordering key, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ordering_key: Option<String>,
+    /// When the message is (or was) to be delivered, if it was scheduled (`deliverAt`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliver_at: Option<DateTime<Utc>>,
 }
 
 impl MessageOut {
@@ -150,6 +153,7 @@ impl MessageOut {
             payload,
             timestamp: model.created_at,
             ordering_key: model.ordering_key,
+            deliver_at: model.deliver_at,
         }
     }
 

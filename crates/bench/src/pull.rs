@@ -136,6 +136,7 @@ pub async fn pull_read(
                     schema_violations: None,
                     ordering_key: None,
                     trace_context: None,
+                    deliver_at: None,
                     now: at,
                 };
                 (new, Vec::new())

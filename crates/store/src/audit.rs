@@ -63,6 +63,8 @@ pub enum Action {
     EndpointSigningKeyCreate,
     EndpointSigningKeyDelete,
     EndpointRecover,
+    EndpointReplayMissing,
+    EndpointBulkReplay,
     PortalTokenIssue,
     PortalTokenLogout,
     DeadLetterReplay,
@@ -77,7 +79,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 25] = [
         Action::TenantCreate,
         Action::TenantSettingsUpdate,
         Action::ApiKeyCreate,
@@ -90,6 +92,8 @@ impl Action {
         Action::EndpointSigningKeyCreate,
         Action::EndpointSigningKeyDelete,
         Action::EndpointRecover,
+        Action::EndpointReplayMissing,
+        Action::EndpointBulkReplay,
         Action::PortalTokenIssue,
         Action::PortalTokenLogout,
         Action::DeadLetterReplay,
@@ -118,6 +122,8 @@ impl Action {
             Action::EndpointSigningKeyCreate => "endpoint.signing_key.create",
             Action::EndpointSigningKeyDelete => "endpoint.signing_key.delete",
             Action::EndpointRecover => "endpoint.recover",
+            Action::EndpointReplayMissing => "endpoint.replay_missing",
+            Action::EndpointBulkReplay => "endpoint.bulk_replay",
             Action::PortalTokenIssue => "portal_token.issue",
             Action::PortalTokenLogout => "portal_token.logout",
             Action::DeadLetterReplay => "dead_letter.replay",
@@ -156,6 +162,8 @@ impl Action {
             | Action::EndpointSigningKeyCreate
             | Action::EndpointSigningKeyDelete
             | Action::EndpointRecover
+            | Action::EndpointReplayMissing
+            | Action::EndpointBulkReplay
             | Action::EndpointKeyCreate
             | Action::EndpointKeyRevoke => "endpoint",
         }

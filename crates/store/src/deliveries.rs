@@ -398,7 +398,6 @@ impl Store {
         now: DateTime<Utc>,
     ) -> StoreResult<delivery::Model> {
         let endpoint_id = &endpoint.id.0;
-        let endpoint_expects_receipts = endpoint.receipt_window_secs.is_some();
         let existing = delivery::Entity::find()
             .filter(delivery::Column::MsgId.eq(message.id.as_str()))
             .filter(delivery::Column::EndpointId.eq(endpoint_id.as_str()))
@@ -410,24 +409,7 @@ impl Store {
                 Ok(delivery::Entity::find_by_id(existing.id).one(&self.db).await?.expect("the delivery just updated"))
             }
             None => {
-                let row = delivery::Model {
-                    id: new_delivery_id.clone().into(),
-                    tenant_id: message.tenant_id.clone(),
-                    app_id: message.app_id.clone(),
-                    msg_id: message.id.clone(),
-                    endpoint_id: endpoint_id.clone().into(),
-                    status: DeliveryStatus::Pending.into(),
-                    attempt_count: 0,
-                    next_attempt_at: Some(now),
-                    cycle_start: 0,
-                    next_trigger: TRIGGER_MANUAL,
-                    created_at: now,
-                    updated_at: now,
-                    ordering_key: None,
-                    sequence: None,
-                    receipt_expected: endpoint_expects_receipts,
-                    processed_at: None,
-                };
+                let row = manual_delivery(message, endpoint, new_delivery_id.clone(), now);
                 delivery::Entity::insert(delivery::ActiveModel::from(row.clone()))
                     .exec_without_returning(&self.db)
                     .await?;
@@ -608,6 +590,55 @@ async fn move_delivery(
 
 /// Puts deliveries back to pending, due at `due`, in a new manual retry cycle. A held
 /// ordered delivery stays held: it goes out in its turn.
+/// A new delivery of `message` to `endpoint` (one it never went to), pending and
+/// due `now`, its first attempt manual.
+fn manual_delivery(
+    message: &message::Model,
+    endpoint: &endpoint::Model,
+    id: DeliveryId,
+    now: DateTime<Utc>,
+) -> delivery::Model {
+    delivery::Model {
+        id: id.into(),
+        tenant_id: message.tenant_id.clone(),
+        app_id: message.app_id.clone(),
+        msg_id: message.id.clone(),
+        endpoint_id: endpoint.id.clone(),
+        status: DeliveryStatus::Pending.into(),
+        attempt_count: 0,
+        next_attempt_at: Some(now),
+        cycle_start: 0,
+        next_trigger: TRIGGER_MANUAL,
+        created_at: now,
+        updated_at: now,
+        ordering_key: None,
+        sequence: None,
+        receipt_expected: endpoint.receipt_window_secs.is_some(),
+        processed_at: None,
+    }
+}
+
+/// Creates a manual delivery of each of `messages` to `endpoint` (none of which went
+/// there), due `now`, and returns them.
+pub(crate) async fn insert_manual_deliveries(
+    db: &impl ConnectionTrait,
+    messages: &[message::Model],
+    endpoint: &endpoint::Model,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<delivery::Model>> {
+    let millis = now.timestamp_millis().max(0) as u64;
+    let rows: Vec<delivery::Model> = messages
+        .iter()
+        .map(|message| manual_delivery(message, endpoint, DeliveryId::generate(millis, rand::random()), now))
+        .collect();
+    for chunk in rows.chunks(500) {
+        delivery::Entity::insert_many(chunk.iter().cloned().map(delivery::ActiveModel::from))
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(rows)
+}
+
 pub(crate) async fn restart_deliveries(
     db: &impl ConnectionTrait,
     which: sea_orm::sea_query::SimpleExpr,

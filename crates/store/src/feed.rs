@@ -74,7 +74,7 @@ pub struct FeedFilter {
 }
 
 impl FeedFilter {
-    fn condition(&self) -> Condition {
+    pub(crate) fn condition(&self) -> Condition {
         let mut condition = Condition::all();
         if let Some(types) = &self.event_types {
             condition = condition.add(message::Column::EventType.is_in(types.iter().map(String::as_str)));

@@ -64,7 +64,9 @@ pub use scoped_keys::KeyTarget;
 pub use sealing::{KeyReloader, Keyring, Reseal, SealError};
 pub use session::Session;
 pub use stats::{ApplicationCounts, StatusCounts};
-pub use tasks::{TaskFilter, FINISHED, RECOVER_TASK, RUNNING};
+pub use tasks::{
+    ReplayFilter, TaskFilter, TaskKind, BULK_REPLAY_TASK, FAILED, FINISHED, RECOVER_TASK, REPLAY_MISSING_TASK, RUNNING,
+};
 pub use tenants::TenantSettingsChange;
 
 use herald_migrations::{Migrator, MigratorTrait};

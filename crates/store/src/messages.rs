@@ -28,6 +28,8 @@ pub struct NewMessage {
     pub ordering_key: Option<String>,
     /// The creating request's `traceparent`, so attempts join its trace.
     pub trace_context: Option<String>,
+    /// Delivered not before this (`deliverAt`); `None` or a past instant: at once.
+    pub deliver_at: Option<DateTime<Utc>>,
     pub now: DateTime<Utc>,
 }
 
@@ -131,11 +133,13 @@ fn message_row(new: &NewMessage) -> message::Model {
         trace_context: new.trace_context.clone(),
         // Numbered by the write ([`crate::feed`]), in the transaction that commits it.
         feed_seq: 0,
+        deliver_at: new.deliver_at.map(|at| at.trunc_subsecs(6)),
     }
 }
 
 fn delivery_rows(new: &NewMessage, deliveries: &[PlannedDelivery]) -> Vec<delivery::Model> {
     let now = new.now.trunc_subsecs(6);
+    let due = new.deliver_at.map_or(now, |at| at.trunc_subsecs(6).max(now));
     deliveries
         .iter()
         .map(|planned| delivery::Model {
@@ -146,7 +150,7 @@ fn delivery_rows(new: &NewMessage, deliveries: &[PlannedDelivery]) -> Vec<delive
             endpoint_id: planned.endpoint_id.clone().into(),
             status: DeliveryStatus::Pending.into(),
             attempt_count: 0,
-            next_attempt_at: Some(now),
+            next_attempt_at: Some(due),
             cycle_start: 0,
             next_trigger: 0,
             created_at: now,
@@ -270,6 +274,22 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+
+    /// Calls off a scheduled message's deliveries not yet due at `now` (and never
+    /// attempted): they become `discarded`, with no due time. Returns how many.
+    pub async fn cancel_scheduled(&self, msg_id: &MessageId, now: DateTime<Utc>) -> StoreResult<u64> {
+        let canceled = delivery::Entity::update_many()
+            .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Discarded.as_str()))
+            .col_expr(delivery::Column::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
+            .filter(delivery::Column::MsgId.eq(msg_id.as_str()))
+            .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(delivery::Column::AttemptCount.eq(0))
+            .filter(delivery::Column::NextAttemptAt.gt(now))
+            .exec(&self.db)
+            .await?;
+        Ok(canceled.rows_affected)
     }
 }
 

@@ -1,28 +1,37 @@
-//! Background tasks: a paced `recover` is answered at once and carried out by the
-//! workers' task runner, a batch at a time. Each batch restarts its deliveries and
+//! Background tasks: a paced `recover`, `replay-missing` or `bulk-replay` is answered
+//! at once and carried out by the workers' task runner, a batch at a time. Each batch restarts its deliveries and
 //! moves the task's cursor in one transaction, so a restart in the middle neither loses
 //! nor repeats a batch, and two runners cannot both take the same one (the cursor is
 //! moved only from the value the batch was read at).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use herald_core::{BackgroundTaskId, DeliveryStatus, TenantId};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
+use serde::{Deserialize, Serialize};
 
-use crate::deliveries::restart_deliveries;
-use crate::entity::{background_task, delivery, endpoint, Stored};
+use crate::deliveries::{restart_deliveries, TRIGGER_MANUAL};
+use crate::entity::{attempt, background_task, delivery, endpoint, message, Stored};
+use crate::feed::FeedFilter;
+use crate::messages::MessageFilter;
 use crate::paging::{fetch_page, Listed, Page};
 use crate::{Actor, Store, StoreResult};
 
-/// The task type of a paced recover, as Svix names it.
+/// The task type of a paced recover (dead letters restarted), as Svix names it.
 pub const RECOVER_TASK: &str = "endpoint.recover";
+/// A replay-missing: messages that never went to the endpoint are sent to it.
+pub const REPLAY_MISSING_TASK: &str = "endpoint.replay";
+/// A bulk replay: the endpoint's deliveries matching a filter are sent again.
+pub const BULK_REPLAY_TASK: &str = "endpoint.bulk-replay";
 /// A task still releasing deliveries.
 pub const RUNNING: &str = "running";
 /// A task that released everything it selected.
 pub const FINISHED: &str = "finished";
+/// A task that could not finish, e.g. because its endpoint was deleted.
+pub const FAILED: &str = "failed";
 
 /// Which of a tenant's tasks to list.
 #[derive(Debug, Clone)]
@@ -34,6 +43,146 @@ pub struct TaskFilter {
     pub task: Option<String>,
 }
 
+/// What a bulk replay sends again, beyond its endpoint and window: Svix's `BulkReplayIn`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplayFilter {
+    /// Messages of any of these event types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_types: Option<Vec<String>>,
+    /// Messages on this channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// Messages carrying this tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Deliveries in this state (`pending`, `succeeded`, `failed`, `discarded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Deliveries with an attempt answered in this class (0: no answer, 100 … 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code_class: Option<i16>,
+}
+
+/// What a task works through.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskKind {
+    /// The endpoint's dead letters, restarted.
+    Recover,
+    /// The application's messages that never went to the endpoint (and would go to it
+    /// now, by its filters), sent to it.
+    ReplayMissing,
+    /// The endpoint's deliveries matching the filter, sent again.
+    BulkReplay(ReplayFilter),
+}
+
+impl TaskKind {
+    /// Svix's task type.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskKind::Recover => RECOVER_TASK,
+            TaskKind::ReplayMissing => REPLAY_MISSING_TASK,
+            TaskKind::BulkReplay(_) => BULK_REPLAY_TASK,
+        }
+    }
+
+    fn action(&self) -> crate::Action {
+        match self {
+            TaskKind::Recover => crate::Action::EndpointRecover,
+            TaskKind::ReplayMissing => crate::Action::EndpointReplayMissing,
+            TaskKind::BulkReplay(_) => crate::Action::EndpointBulkReplay,
+        }
+    }
+
+    fn of(task: &background_task::Model) -> Self {
+        match task.task.as_str() {
+            REPLAY_MISSING_TASK => TaskKind::ReplayMissing,
+            BULK_REPLAY_TASK => TaskKind::BulkReplay(
+                task.params.clone().and_then(|params| serde_json::from_value(params).ok()).unwrap_or_default(),
+            ),
+            _ => TaskKind::Recover,
+        }
+    }
+}
+
+/// The deliveries of `endpoint_id` created in `[since, until)` that a bulk replay
+/// with `filter` sends again.
+fn replayed_in_window(
+    endpoint_id: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    filter: &ReplayFilter,
+) -> Condition {
+    let mut condition = Condition::all()
+        .add(delivery::Column::EndpointId.eq(endpoint_id))
+        .add(delivery::Column::CreatedAt.gte(since))
+        .add(delivery::Column::CreatedAt.lt(until));
+    if let Some(status) = &filter.status {
+        condition = condition.add(delivery::Column::Status.eq(status.as_str()));
+    }
+    let messages = MessageFilter {
+        event_types: filter.event_types.clone(),
+        channel: filter.channel.clone(),
+        tag: filter.tag.clone(),
+        ..MessageFilter::default()
+    };
+    if !messages.is_empty() {
+        condition = condition.add(
+            delivery::Column::MsgId.in_subquery(
+                Query::select()
+                    .column(message::Column::Id)
+                    .from(message::Entity)
+                    .cond_where(messages.condition())
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(class) = filter.status_code_class {
+        let code = if class == 0 {
+            Condition::all().add(attempt::Column::ResponseStatusCode.eq(0))
+        } else {
+            Condition::all()
+                .add(attempt::Column::ResponseStatusCode.gte(class))
+                .add(attempt::Column::ResponseStatusCode.lt(class + 100))
+        };
+        condition = condition.add(
+            delivery::Column::Id.in_subquery(
+                Query::select()
+                    .column(attempt::Column::DeliveryId)
+                    .from(attempt::Entity)
+                    .and_where(attempt::Column::EndpointId.eq(endpoint_id))
+                    .cond_where(code)
+                    .to_owned(),
+            ),
+        );
+    }
+    condition
+}
+
+/// The messages of `endpoint`'s application created in `[since, until)` with no
+/// delivery to it that its filters (event types, channels) would send to it now.
+fn missing_in_window(endpoint: &endpoint::Model, since: DateTime<Utc>, until: DateTime<Utc>) -> Condition {
+    let filters = FeedFilter {
+        event_types: endpoint.filter_types.clone().map(|names| names.0),
+        channels: endpoint.channels.clone().map(|names| names.0),
+        ..FeedFilter::default()
+    };
+    Condition::all()
+        .add(message::Column::AppId.eq(endpoint.app_id.as_str()))
+        .add(message::Column::CreatedAt.gte(since))
+        .add(message::Column::CreatedAt.lt(until))
+        .add(filters.condition())
+        .add(
+            message::Column::Id.not_in_subquery(
+                Query::select()
+                    .column(delivery::Column::MsgId)
+                    .from(delivery::Entity)
+                    .and_where(delivery::Column::EndpointId.eq(endpoint.id.as_str()))
+                    .to_owned(),
+            ),
+        )
+}
+
 /// The failed deliveries of `endpoint_id` created in `[since, until)`.
 fn failed_in_window(endpoint_id: &str, since: DateTime<Utc>, until: DateTime<Utc>) -> Condition {
     Condition::all()
@@ -43,104 +192,219 @@ fn failed_in_window(endpoint_id: &str, since: DateTime<Utc>, until: DateTime<Utc
         .add(delivery::Column::CreatedAt.lt(until))
 }
 
+/// The ids of the next `batch` deliveries of `selection` after `cursor`, in id order.
+async fn next_ids(
+    txn: &DatabaseTransaction,
+    selection: Condition,
+    cursor: Option<&str>,
+    batch: u64,
+) -> StoreResult<Vec<String>> {
+    let mut next = delivery::Entity::find()
+        .filter(selection)
+        .select_only()
+        .column(delivery::Column::Id)
+        .order_by_asc(delivery::Column::Id)
+        .limit(batch);
+    if let Some(cursor) = cursor {
+        next = next.filter(delivery::Column::Id.gt(cursor));
+    }
+    Ok(next.into_tuple().all(txn).await?)
+}
+
+/// Starts a manual retry cycle, due `now`, for the deliveries `ids` (those also
+/// matching `only`), and returns those it restarted.
+async fn restart(
+    txn: &DatabaseTransaction,
+    ids: &[String],
+    only: Option<sea_orm::sea_query::SimpleExpr>,
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<delivery::Model>> {
+    let mut restarted = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let in_chunk = delivery::Column::Id.is_in(chunk.iter().map(String::as_str));
+        let mut which = Condition::all().add(in_chunk.clone());
+        if let Some(only) = &only {
+            which = which.add(only.clone());
+        }
+        restart_deliveries(txn, which.into(), now, now).await?;
+        restarted.extend(
+            delivery::Entity::find()
+                .filter(in_chunk)
+                .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+                .filter(delivery::Column::NextTrigger.eq(TRIGGER_MANUAL))
+                .filter(delivery::Column::UpdatedAt.eq(now))
+                .filter(Expr::col(delivery::Column::CycleStart).equals(delivery::Column::AttemptCount))
+                .all(txn)
+                .await?,
+        );
+    }
+    Ok(restarted)
+}
+
 impl Store {
-    /// Starts a paced recover of every dead-lettered delivery of `endpoint` created in
-    /// `[since, until)`: counts them, records the task and the audit entry. The task
-    /// runner restarts them (`advance_recover_task`).
-    pub async fn start_recover_task(
+    /// Starts a paced task over `endpoint`'s deliveries (or, for a replay-missing, its
+    /// application's messages) created in `[since, until)`: counts what it selects,
+    /// records the task and the audit entry. The task runner carries it out
+    /// (`advance_task`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn start_task(
         &self,
         id: &BackgroundTaskId,
         endpoint: &endpoint::Model,
+        kind: &TaskKind,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         now: DateTime<Utc>,
         by: &Actor,
     ) -> StoreResult<background_task::Model> {
         let txn = self.db.begin().await?;
-        let total =
-            delivery::Entity::find().filter(failed_in_window(endpoint.id.as_str(), since, until)).count(&txn).await?;
+        let endpoint_id = endpoint.id.as_str();
+        let total = match kind {
+            TaskKind::Recover => {
+                delivery::Entity::find().filter(failed_in_window(endpoint_id, since, until)).count(&txn).await?
+            }
+            TaskKind::BulkReplay(filter) => {
+                delivery::Entity::find()
+                    .filter(replayed_in_window(endpoint_id, since, until, filter))
+                    .count(&txn)
+                    .await?
+            }
+            TaskKind::ReplayMissing => {
+                message::Entity::find().filter(missing_in_window(endpoint, since, until)).count(&txn).await?
+            }
+        };
+        let params = match kind {
+            TaskKind::BulkReplay(filter) => Some(serde_json::to_value(filter).expect("a filter serializes")),
+            _ => None,
+        };
         let task = background_task::ActiveModel {
             id: Set(Stored(id.clone())),
             tenant_id: Set(endpoint.tenant_id.clone()),
             app_id: Set(endpoint.app_id.clone()),
             endpoint_id: Set(endpoint.id.clone()),
-            task: Set(RECOVER_TASK.to_owned()),
+            task: Set(kind.name().to_owned()),
             status: Set(if total == 0 { FINISHED } else { RUNNING }.to_owned()),
             since: Set(since),
             until: Set(until),
             cursor: Set(None),
             total: Set(total as i64),
             done: Set(0),
+            params: Set(params.clone()),
             created_at: Set(now),
             updated_at: Set(now),
         }
         .insert(&txn)
         .await?;
-        let detail = serde_json::json!({ "since": since, "until": until, "taskId": id.as_str(), "selected": total });
-        crate::endpoints::audit(endpoint, by, crate::Action::EndpointRecover, detail, now).write(&txn).await?;
+        let mut detail =
+            serde_json::json!({ "since": since, "until": until, "taskId": id.as_str(), "selected": total });
+        if let Some(params) = params {
+            detail["filter"] = params;
+        }
+        crate::endpoints::audit(endpoint, by, kind.action(), detail, now).write(&txn).await?;
         txn.commit().await?;
         Ok(task)
     }
 
-    /// Running tasks, oldest first.
+    /// Running tasks, least recently advanced first, so every task gets its turn.
     pub async fn running_tasks(&self, limit: u64) -> StoreResult<Vec<background_task::Model>> {
         Ok(background_task::Entity::find()
             .filter(background_task::Column::Status.eq(RUNNING))
+            .order_by_asc(background_task::Column::UpdatedAt)
             .order_by_asc(background_task::Column::Id)
             .limit(limit)
             .all(&self.db)
             .await?)
     }
 
-    /// Restarts the next `batch` deliveries of a running recover task, due now, and
-    /// moves its cursor past them, in one transaction; the task finishes when fewer are
-    /// left. `None` when the task is not running, or another runner moved it first.
-    pub async fn advance_recover_task(
+    /// Carries out the next `batch` of a running task, due now, and moves its cursor
+    /// past them, in one transaction; the task finishes when fewer are left. Returns
+    /// the deliveries it made due, to be queued. `None` when the task is not running,
+    /// or another runner moved it first.
+    ///
+    /// The task row is claimed (written) before anything is read, so two runners queue
+    /// on it rather than both reading and one failing to upgrade its lock (SQLite), and
+    /// the claim is taken only at the cursor this runner saw. A recover restarts only
+    /// deliveries still failed (one a resend took meanwhile is left alone), and `done`
+    /// counts what was actually restarted or created.
+    pub async fn advance_task(
         &self,
         task: &background_task::Model,
+        endpoint: &endpoint::Model,
         batch: u64,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<(background_task::Model, Vec<delivery::Model>)>> {
+        let batch = batch.max(1);
+        // Stored exactly (microseconds), so the restarted rows can be told by it.
+        let now = now.trunc_subsecs(6);
         let txn = self.db.begin().await?;
-        let mut next = delivery::Entity::find()
-            .filter(failed_in_window(task.endpoint_id.as_str(), task.since, task.until))
-            .select_only()
-            .column(delivery::Column::Id)
-            .order_by_asc(delivery::Column::Id)
-            .limit(batch.max(1));
-        if let Some(cursor) = &task.cursor {
-            next = next.filter(delivery::Column::Id.gt(cursor.as_str()));
-        }
-        let ids: Vec<String> = next.into_tuple().all(&txn).await?;
-        let finished = (ids.len() as u64) < batch.max(1);
-        // Moved only from the cursor this batch was read at: a second runner's move
-        // finds it changed and takes nothing.
         let at_cursor = match &task.cursor {
             Some(cursor) => background_task::Column::Cursor.eq(cursor.as_str()),
             None => background_task::Column::Cursor.is_null(),
         };
-        let moved = background_task::Entity::update_many()
-            .col_expr(background_task::Column::Cursor, Expr::value(ids.last().cloned().or(task.cursor.clone())))
-            .col_expr(background_task::Column::Done, Expr::col(background_task::Column::Done).add(ids.len() as i64))
-            .col_expr(background_task::Column::Status, Expr::value(if finished { FINISHED } else { RUNNING }))
+        let claimed = background_task::Entity::update_many()
             .col_expr(background_task::Column::UpdatedAt, Expr::value(now))
             .filter(background_task::Column::Id.eq(task.id.as_str()))
             .filter(background_task::Column::Status.eq(RUNNING))
             .filter(at_cursor)
             .exec(&txn)
             .await?;
-        if moved.rows_affected == 0 {
+        if claimed.rows_affected == 0 {
             return Ok(None);
         }
-        let mut restarted = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let in_chunk = delivery::Column::Id.is_in(chunk.iter().map(String::as_str));
-            restart_deliveries(&txn, in_chunk.clone(), now, now).await?;
-            restarted.extend(delivery::Entity::find().filter(in_chunk).all(&txn).await?);
-        }
+        let endpoint_id = task.endpoint_id.as_str();
+        let (last, taken, released) = match TaskKind::of(task) {
+            TaskKind::Recover => {
+                let selection = failed_in_window(endpoint_id, task.since, task.until);
+                let ids = next_ids(&txn, selection, task.cursor.as_deref(), batch).await?;
+                let still_failed = delivery::Column::Status.eq(DeliveryStatus::Failed.as_str());
+                let released = restart(&txn, &ids, Some(still_failed), now).await?;
+                (ids.last().cloned(), ids.len(), released)
+            }
+            TaskKind::BulkReplay(filter) => {
+                let selection = replayed_in_window(endpoint_id, task.since, task.until, &filter);
+                let ids = next_ids(&txn, selection, task.cursor.as_deref(), batch).await?;
+                let released = restart(&txn, &ids, None, now).await?;
+                (ids.last().cloned(), ids.len(), released)
+            }
+            TaskKind::ReplayMissing => {
+                let mut next = message::Entity::find()
+                    .filter(missing_in_window(endpoint, task.since, task.until))
+                    .order_by_asc(message::Column::Id)
+                    .limit(batch);
+                if let Some(cursor) = &task.cursor {
+                    next = next.filter(message::Column::Id.gt(cursor.as_str()));
+                }
+                let messages = next.all(&txn).await?;
+                let released = crate::deliveries::insert_manual_deliveries(&txn, &messages, endpoint, now).await?;
+                (messages.last().map(|message| message.id.to_string()), messages.len(), released)
+            }
+        };
+        let finished = (taken as u64) < batch;
+        background_task::Entity::update_many()
+            .col_expr(background_task::Column::Cursor, Expr::value(last.or(task.cursor.clone())))
+            .col_expr(
+                background_task::Column::Done,
+                Expr::col(background_task::Column::Done).add(released.len() as i64),
+            )
+            .col_expr(background_task::Column::Status, Expr::value(if finished { FINISHED } else { RUNNING }))
+            .filter(background_task::Column::Id.eq(task.id.as_str()))
+            .exec(&txn)
+            .await?;
         let updated = background_task::Entity::find_by_id(task.id.clone()).one(&txn).await?;
         txn.commit().await?;
-        Ok(updated.map(|updated| (updated, restarted)))
+        Ok(updated.map(|updated| (updated, released)))
+    }
+
+    /// Ends a running task as `failed`, e.g. when its endpoint was deleted.
+    pub async fn fail_task(&self, task: &background_task::Model, now: DateTime<Utc>) -> StoreResult<()> {
+        background_task::Entity::update_many()
+            .col_expr(background_task::Column::Status, Expr::value(FAILED))
+            .col_expr(background_task::Column::UpdatedAt, Expr::value(now))
+            .filter(background_task::Column::Id.eq(task.id.as_str()))
+            .filter(background_task::Column::Status.eq(RUNNING))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// A tenant's tasks, newest first by default.

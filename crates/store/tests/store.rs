@@ -247,6 +247,7 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
             schema_violations: None,
             ordering_key: None,
             trace_context: None,
+            deliver_at: None,
             now,
         };
         let (message, deliveries) = store.create_message(new, &planned).await.unwrap();
@@ -366,6 +367,7 @@ async fn a_failed_message_write_leaves_nothing_behind() {
             schema_violations: None,
             ordering_key: None,
             trace_context: None,
+            deliver_at: None,
             now: Utc::now(),
         };
         assert!(store.create_message(new, &planned).await.is_err());
@@ -397,6 +399,7 @@ async fn the_message_writer_commits_concurrent_messages_and_a_bad_one_fails_alon
                 schema_violations: None,
                 ordering_key: None,
                 trace_context: None,
+                deliver_at: None,
                 now: Utc::now(),
             };
             (new, planned)
@@ -473,6 +476,7 @@ async fn a_batch_load_reads_each_message_once_for_its_fan_out() {
             schema_violations: None,
             ordering_key: None,
             trace_context: None,
+            deliver_at: None,
             now: Utc::now(),
         };
         store.create_message(new, &planned).await.unwrap();
@@ -512,6 +516,7 @@ async fn ordered_deliveries_are_numbered_held_and_released_one_at_a_time() {
                 schema_violations: None,
                 ordering_key: key.map(str::to_owned),
                 trace_context: None,
+                deliver_at: None,
                 now: Utc::now(),
             };
             (new, planned)
@@ -613,6 +618,7 @@ async fn batch_writes_keep_every_column_and_successes_move_their_deliveries_once
                     schema_violations: (n == 2).then(|| vec!["/n: must be a string".to_owned()]),
                     ordering_key: None,
                     trace_context: (n == 1).then(|| "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+                    deliver_at: None,
                     now,
                 };
                 let planned = vec![PlannedDelivery {
@@ -814,6 +820,7 @@ async fn a_reader_racing_the_writers_sees_every_message_of_the_feed_once() {
             schema_violations: None,
             ordering_key: None,
             trace_context: None,
+            deliver_at: None,
             now: Utc::now(),
         };
         // Both applications' messages, interleaved; those without an eventId go in

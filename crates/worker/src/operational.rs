@@ -160,6 +160,7 @@ impl OperationalWebhooks {
             schema_violations: None,
             ordering_key: None,
             trace_context: None,
+            deliver_at: None,
             now: Utc::now(),
         };
         let deliveries = match self.store.create_message(message, &planned).await {

@@ -1,19 +1,22 @@
-//! The task runner: carries out background tasks (a paced `recover`) one batch a
-//! second, under a Redis lease so one worker at a time runs them.
+//! The task runner: carries out background tasks (a paced `recover`, `replay-missing`
+//! or `bulk-replay`) one batch a second, under a Redis lease so one worker at a time
+//! runs them.
 //!
-//! Each second a task releases as many deliveries as its endpoint's pace allows: the
-//! endpoint's `rateLimit` when it has one, else the recovery ramp
-//! ([`herald_core::ramp`]), which starts low, doubles every second and halves while
-//! the endpoint's breaker is open (nothing is released then). The released deliveries
-//! are due at once; the workers' lanes and pacing send them. A batch and the task's
-//! progress commit together (`Store::advance_recover_task`), so a restart carries on
-//! where the last batch ended.
+//! Each second an endpoint's tasks release, between them, as many deliveries as its
+//! pace allows: the endpoint's `rateLimit` when it has one, else the recovery ramp
+//! ([`herald_core::ramp`]), which starts low and doubles every second. Nothing is
+//! released while the endpoint is disabled or its breaker is open, and the ramp starts
+//! again from the bottom when it comes back. The released deliveries are due at once;
+//! the workers' lanes and pacing send them. A batch and the task's progress commit
+//! together (`Store::advance_task`), so a restart carries on where the last batch
+//! ended.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use herald_core::ramp::Ramp;
+use herald_store::entity::endpoint;
 use tokio_util::sync::CancellationToken;
 
 use crate::{WorkerContext, WorkerError};
@@ -41,43 +44,78 @@ pub async fn task_loop(ctx: WorkerContext, shutdown: CancellationToken) {
     }
 }
 
-/// One tick: each running task releases its next batch. Returns how many deliveries.
+/// One tick: each running task releases its next batch, the tasks of one endpoint
+/// sharing its pace. `ramps` holds each endpoint's recovery ramp between ticks.
+/// Returns how many deliveries were released.
 pub async fn run_once(ctx: &WorkerContext, ramps: &mut HashMap<String, Option<Ramp>>) -> Result<usize, WorkerError> {
     if !ctx.queue.try_lease("tasks", &ctx.config.consumer_name, TICK * 5).await? {
         ramps.clear();
         return Ok(0);
     }
     let running = ctx.store.running_tasks(TASKS_PER_TICK).await?;
-    ramps.retain(|id, _| running.iter().any(|task| task.id.as_str() == id));
+    ramps.retain(|endpoint, _| running.iter().any(|task| task.endpoint_id.as_str() == endpoint));
+    // Each endpoint (`None`: deleted) and what it may still take this tick.
+    let mut budgets: HashMap<String, (Option<endpoint::Model>, u64)> = HashMap::new();
     let mut released = 0;
     for task in running {
-        let endpoint = ctx.store.find_endpoint(&task.app_id, task.endpoint_id.as_str()).await?;
-        let rate_limit = endpoint.as_ref().and_then(|endpoint| endpoint.rate_limit).filter(|limit| *limit > 0);
-        let now = Instant::now();
-        let ramp = ramps.entry(task.id.to_string()).or_insert_with(|| ctx.config.ramp.begin(now));
-        let batch = match rate_limit {
-            Some(limit) => limit as u64,
-            None => {
-                let open = ctx.queue.breaker(task.endpoint_id.as_str()).await?.is_some();
-                if let Some(ramp) = ramp.as_mut() {
-                    ramp.record(open);
+        let endpoint = task.endpoint_id.to_string();
+        let paced = match budgets.get(&endpoint) {
+            Some(paced) => Some(paced.clone()),
+            None => match endpoint_pace(ctx, &task, ramps).await {
+                Ok(paced) => Some(budgets.entry(endpoint.clone()).or_insert(paced).clone()),
+                Err(error) => {
+                    tracing::warn!(%error, task = %task.id, "background task skipped this tick");
+                    None
                 }
-                if open {
-                    // Down again: release nothing while its breaker is open.
-                    continue;
-                }
-                match ramp.as_mut().and_then(|ramp| ramp.pace(now)) {
-                    Some(pace) => pace.ceil() as u64,
-                    None => {
-                        *ramp = None;
-                        FULL_BATCH
-                    }
-                }
-            }
+            },
         };
-        let Some((_, restarted)) = ctx.store.advance_recover_task(&task, batch, Utc::now()).await? else { continue };
-        released += restarted.len();
-        crate::queue_released(&ctx.queue, &restarted).await;
+        let Some((Some(target), budget)) = paced else { continue };
+        if budget == 0 {
+            continue;
+        }
+        match ctx.store.advance_task(&task, &target, budget, Utc::now()).await {
+            Ok(Some((_, made_due))) => {
+                released += made_due.len();
+                budgets.insert(endpoint, (Some(target), budget.saturating_sub(made_due.len() as u64)));
+                crate::queue_released(&ctx.queue, &made_due).await;
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, task = %task.id, "background task could not advance; trying again"),
+        }
     }
     Ok(released)
+}
+
+/// How many deliveries `task`'s endpoint may take this tick: its `rateLimit` when it
+/// has one, else its recovery ramp's pace (or a full batch once the ramp has ended).
+/// Nothing while the endpoint is disabled or its breaker is open, and its ramp starts
+/// again from the bottom when it comes back. A task whose endpoint was deleted fails.
+async fn endpoint_pace(
+    ctx: &WorkerContext,
+    task: &herald_store::entity::background_task::Model,
+    ramps: &mut HashMap<String, Option<Ramp>>,
+) -> Result<(Option<endpoint::Model>, u64), WorkerError> {
+    let now = Instant::now();
+    let Some(endpoint) = ctx.store.find_endpoint(&task.app_id, task.endpoint_id.as_str()).await? else {
+        ctx.store.fail_task(task, Utc::now()).await?;
+        tracing::info!(task = %task.id, "the task's endpoint was deleted: the task failed");
+        return Ok((None, 0));
+    };
+    let ramp = ramps.entry(endpoint.id.to_string()).or_insert_with(|| ctx.config.ramp.begin(now));
+    let open = ctx.queue.breaker(task.endpoint_id.as_str()).await?.is_some();
+    if endpoint.disabled || open {
+        *ramp = ctx.config.ramp.begin(now);
+        return Ok((Some(endpoint), 0));
+    }
+    let pace = match endpoint.rate_limit.filter(|limit| *limit > 0) {
+        Some(limit) => limit as u64,
+        None => match ramp.as_mut().and_then(|ramp| ramp.pace(now)) {
+            Some(pace) => pace.ceil() as u64,
+            None => {
+                *ramp = None;
+                FULL_BATCH
+            }
+        },
+    };
+    Ok((Some(endpoint), pace.min(FULL_BATCH)))
 }

@@ -170,6 +170,10 @@ export async function listMessageAttempts(appId: string, msgId: string): Promise
   return items;
 }
 
+/** Calls off a scheduled message (`deliverAt` still ahead): none of its deliveries is made. */
+export const cancelMessage = (appId: string, msgId: string) =>
+  unwrap(api.POST('/api/v1/app/{app_id}/msg/{msg_id}/cancel', { params: { path: { app_id: appId, msg_id: msgId } } }));
+
 export const resendMessage = (appId: string, msgId: string, endpointId: string) =>
   unwrap(
     api.POST('/api/v1/app/{app_id}/msg/{msg_id}/endpoint/{endpoint_id}/resend', {

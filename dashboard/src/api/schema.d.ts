@@ -253,6 +253,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/app/{app_id}/endpoint/{endpoint_id}/replay-missing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends this endpoint every message of its application created in `[since, until)`
+         *     that never went to it and that its filters (event types, channels) accept now,
+         *     as a background task at the endpoint's pace. Messages that went to it are not sent
+         *     again.
+         */
+        post: operations["v1.endpoint.replay-missing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/{app_id}/endpoint/{endpoint_id}/bulk-replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends again, each in a fresh retry cycle with a manual first attempt, every
+         *     delivery to this endpoint created in `[since, until)` that matches the filters,
+         *     whatever became of it, as a background task at the endpoint's pace.
+         */
+        post: operations["v1.endpoint.bulk-replay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/app/{app_id}/endpoint/{endpoint_id}/send-example": {
         parameters: {
             query?: never;
@@ -338,6 +381,27 @@ export interface paths {
         post?: never;
         /** Deletes a message's payload for good; deliveries not yet made will not be made. */
         delete: operations["v1.message.expunge-content"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/{app_id}/msg/{msg_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Calls off a scheduled message (one sent with `deliverAt`) before it is due: none of
+         *     its deliveries is made. `409 not_scheduled` once it is due, or if it never was
+         *     scheduled. Herald's addition.
+         */
+        post: operations["v1.message.cancel"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1164,6 +1228,31 @@ export interface components {
              */
             consecutiveFailures: number;
         };
+        /** @description Svix's `BulkReplayIn`: which of the endpoint's deliveries to send again. */
+        BulkReplayIn: {
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until?: string | null;
+            /** @description Only messages of these event types. */
+            eventTypes?: string[] | null;
+            /** @description Only messages sent on this channel. */
+            channel?: string | null;
+            /** @description Only messages carrying this tag. */
+            tag?: string | null;
+            /**
+             * Format: int32
+             * @description Only deliveries in this state, as Svix's MessageStatus: 0 success, 1 pending,
+             *     2 failed, 3 sending (pending), 4 canceled (discarded).
+             */
+            status?: number | null;
+            /**
+             * Format: int32
+             * @description Only deliveries with an attempt answered in this class: 0 (no answer), 100, 200,
+             *     300, 400 or 500.
+             */
+            statusCodeClass?: number | null;
+        };
         /** @description Deliveries in each state. */
         CountsOut: {
             /** Format: int64 */
@@ -1762,6 +1851,11 @@ export interface components {
                 schemaViolations?: string[] | null;
                 /** @description The message's ordering key, when it has one. */
                 orderingKey?: string | null;
+                /**
+                 * Format: date-time
+                 * @description When the message is (or was) to be delivered, if it was scheduled (`deliverAt`).
+                 */
+                deliverAt?: string | null;
             }[];
             iterator?: string | null;
             prevIterator?: string | null;
@@ -1855,6 +1949,17 @@ export interface components {
             } | null;
             msg?: null | components["schemas"]["MessageOut"];
         };
+        /** @description What a cancel did. */
+        MessageCancelOut: {
+            /** @description The message's id. */
+            id: string;
+            /**
+             * Format: int64
+             * @description How many of its deliveries were called off (they read `discarded`: never sent,
+             *     unless resent).
+             */
+            canceled: number;
+        };
         /** @description Svix's `MessageEndpointOut`: an endpoint a message went to, and how it went. */
         MessageEndpointOut: components["schemas"]["EndpointOut"] & {
             /** Format: int32 */
@@ -1893,6 +1998,12 @@ export interface components {
              *     strictly in the order they were accepted. Up to 256 visible ASCII characters.
              */
             orderingKey?: string | null;
+            /**
+             * Format: date-time
+             * @description Deliver not before this instant, at most 24 hours ahead; now or past: at once.
+             *     Cancel with `POST …/msg/{msg_id}/cancel` until then. Not with `orderingKey`.
+             */
+            deliverAt?: string | null;
         };
         /**
          * @description Svix's `MessageOut`, plus `schemaViolations` when the tenant flags payloads that
@@ -1910,6 +2021,11 @@ export interface components {
             schemaViolations?: string[] | null;
             /** @description The message's ordering key, when it has one. */
             orderingKey?: string | null;
+            /**
+             * Format: date-time
+             * @description When the message is (or was) to be delivered, if it was scheduled (`deliverAt`).
+             */
+            deliverAt?: string | null;
         };
         /**
          * @description Svix's `Ordering`.
@@ -2078,6 +2194,13 @@ export interface components {
              * @description How many dead-lettered deliveries the task restarts (Herald's addition).
              */
             recovered: number;
+        };
+        /** @description Svix's `ReplayIn`. */
+        ReplayIn: {
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until?: string | null;
         };
         /** @description What a replay did. */
         ReplayOut: {
@@ -4631,6 +4754,224 @@ export interface operations {
             };
         };
     };
+    "v1.endpoint.replay-missing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The application's id or uid */
+                app_id: string;
+                /** @description The endpoint's id or uid */
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayIn"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayOut"];
+                };
+            };
+            /** @description The body is not JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The credentials do not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A conflicting object or request exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The body or payload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The request is well-formed JSON but a field or parameter is wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An internal error; the cause is in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A backing service is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+        };
+    };
+    "v1.endpoint.bulk-replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The application's id or uid */
+                app_id: string;
+                /** @description The endpoint's id or uid */
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkReplayIn"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayOut"];
+                };
+            };
+            /** @description The body is not JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The credentials do not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A conflicting object or request exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The body or payload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The request is well-formed JSON but a field or parameter is wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An internal error; the cause is in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A backing service is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+        };
+    };
     "v1.endpoint.send-example": {
         parameters: {
             query?: never;
@@ -5232,6 +5573,111 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description The body is not JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The credentials do not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A conflicting object or request exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The body or payload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The request is well-formed JSON but a field or parameter is wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An internal error; the cause is in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A backing service is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+        };
+    };
+    "v1.message.cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The application's id or uid */
+                app_id: string;
+                /** @description The message's id or eventId */
+                msg_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageCancelOut"];
+                };
             };
             /** @description The body is not JSON. */
             400: {

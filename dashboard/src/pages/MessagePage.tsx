@@ -1,12 +1,13 @@
 import { useMemo, useState, type ReactNode } from 'react';
 import { Link, useParams } from 'react-router';
-import { getApplication, getMessage, listAllEndpoints, listMessageAttempts, listMessageDestinations, resendMessage } from '../api/queries';
+import { cancelMessage, getApplication, getMessage, listAllEndpoints, listMessageAttempts, listMessageDestinations, resendMessage } from '../api/queries';
 import type { MessageAttemptOut, MessageEndpointOut } from '../api/client';
 import { groupAttempts, headerPairs } from '../lib/attempts';
-import { formatDuration, formatNextRetry, formatTimestamp, httpStatus, messageStatus, outcomeLabel, prettyJson, triggerType } from '../lib/format';
+import { formatDuration, formatNextRetry, formatRelative, formatTimestamp, httpStatus, messageStatus, outcomeLabel, prettyJson, triggerType } from '../lib/format';
 import { useAsync, useNow, useTitle } from '../lib/hooks';
 import { describeRetrySchedule, RETRY_SCHEDULE_NOTE, type RetrySchedule } from '../lib/retrySchedule';
 import { Breadcrumbs } from '../components/Breadcrumbs';
+import { useSession } from '../session';
 import { Badge, CodeBlock, ErrorBox, Facts, Loading, Mono, Notice, Section } from '../components/ui';
 
 /** How often an open message refreshes its deliveries and attempts. */
@@ -28,6 +29,7 @@ export function MessagePage() {
     [appId, msgId],
     { pollMs: MESSAGE_POLL_MS },
   );
+  const { session } = useSession();
   useTitle(message.data ? `${message.data.eventType} ${message.data.id}` : 'Message');
   const trail: [string, string | null][] = [['Message', null]];
 
@@ -56,6 +58,7 @@ export function MessagePage() {
   ];
   // Only ordered endpoints care about the key, so a message without one does not get an empty row.
   if (msg.orderingKey) facts.push(['Ordering key', <Mono key="ordering-key">{msg.orderingKey}</Mono>]);
+  if (msg.deliverAt) facts.push(['Scheduled for', formatTimestamp(msg.deliverAt)]);
 
   return (
     <>
@@ -66,6 +69,15 @@ export function MessagePage() {
         </h1>
       </div>
       <Facts items={facts} />
+      {msg.deliverAt ? (
+        <ScheduledNotice
+          appId={appId}
+          msgId={msg.id}
+          deliverAt={msg.deliverAt}
+          canCancel={session?.kind !== 'portal'}
+          onCanceled={deliveries.reload}
+        />
+      ) : null}
       {msg.schemaViolations && msg.schemaViolations.length > 0 ? (
         <div className="notice notice-fail">
           The payload does not match its event type's schema:
@@ -101,6 +113,55 @@ export function MessagePage() {
         <ResendElsewhere appId={appId} msgId={msg.id} exclude={groups.map((g) => g.endpointId)} onSent={deliveries.reload} />
       </Section>
     </>
+  );
+}
+
+/** A message sent with `deliverAt`: when it goes, and (for the tenant, not a portal) a cancel until then. */
+function ScheduledNotice({
+  appId,
+  msgId,
+  deliverAt,
+  canCancel,
+  onCanceled,
+}: {
+  appId: string;
+  msgId: string;
+  deliverAt: string;
+  canCancel: boolean;
+  onCanceled: () => void;
+}) {
+  const now = useNow(1000);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [canceled, setCanceled] = useState<number | null>(null);
+  const due = Date.parse(deliverAt);
+  if (canceled !== null) {
+    return <Notice>{`Canceled: ${canceled} ${canceled === 1 ? 'delivery' : 'deliveries'} will not be made.`}</Notice>;
+  }
+  if (due <= now) return null;
+  const cancel = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const out = await cancelMessage(appId, msgId);
+      setCanceled(out.canceled);
+      onCanceled();
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="notice" role="status">
+      Scheduled: delivered {formatRelative(deliverAt, now)}.{' '}
+      {canCancel ? (
+        <button type="button" onClick={cancel} disabled={busy}>
+          Cancel delivery
+        </button>
+      ) : null}
+      <ErrorBox error={error} />
+    </div>
   );
 }
 

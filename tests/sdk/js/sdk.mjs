@@ -477,6 +477,17 @@ await step("endpoint.recover", async () => {
   check(["running", "finished"].includes(task.status), `RecoverOut.status ${task.status}`);
 });
 
+await step("endpoint.replayMissing / bulkReplay", async () => {
+  // Nothing failed and nothing was missed on epA: both tasks finish at once.
+  const since = new Date(Date.now() - 3600_000);
+  const missing = await svix.endpoint.replayMissing(s.appId, s.epA, { since });
+  checkEq(missing.task, "endpoint.replay", "ReplayOut.task (replayMissing)");
+  checkEq(missing.status, "finished", "ReplayOut.status (replayMissing)");
+  const bulk = await svix.endpoint.bulkReplay(s.appId, s.epA, { since, status: 2, statusCodeClass: 500 });
+  checkEq(bulk.task, "endpoint.bulk-replay", "ReplayOut.task (bulkReplay)");
+  checkEq(bulk.status, "finished", "ReplayOut.status (bulkReplay)");
+});
+
 await step("endpoint.getStats", async () => {
   const stats = await svix.endpoint.getStats(s.appId, s.epA, { since: new Date(Date.now() - 3600_000) });
   check(stats.success >= s.msgIdsA.length, `stats.success ${stats.success} < ${s.msgIdsA.length}`);

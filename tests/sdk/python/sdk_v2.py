@@ -41,6 +41,7 @@ from svix.api import (  # noqa: E402
     ApplicationIn,
     ApplicationListOptions,
     BackgroundTaskListOptions,
+    BulkReplayIn,
     EndpointGetStatsOptions,
     EndpointHeadersIn,
     EndpointHeadersPatchIn,
@@ -62,6 +63,7 @@ from svix.api import (  # noqa: E402
     MessageIn,
     MessageListOptions,
     RecoverIn,
+    ReplayIn,
     Svix,
     SvixOptions,
 )
@@ -473,6 +475,33 @@ def recover():
     check(any(t.id == task.id for t in listed.data), "the recover task is not in background_task.list")
 
 
+def replays():
+    # Nothing failed and nothing was missed on ep_a: both tasks select nothing and
+    # finish at once, so later steps see no extra deliveries.
+    since = datetime.now(timezone.utc) - timedelta(hours=1)
+    missing = client.endpoint.replay_missing(s["app_id"], s["ep_a"], ReplayIn(since=since))
+    check_eq(str(missing.task), "endpoint.replay", "ReplayOut.task (replay_missing)")
+    check_eq(str(missing.status), "finished", "ReplayOut.status (replay_missing)")
+    bulk_in = BulkReplayIn(since=since, status=MessageStatus.FAIL, event_types=[TYPE_A])
+    bulk = client.endpoint.bulk_replay(s["app_id"], s["ep_a"], bulk_in)
+    check_eq(str(bulk.task), "endpoint.bulk-replay", "ReplayOut.task (bulk_replay)")
+    read = client.background_task.get(bulk.id)
+    check_eq((read.id, str(read.status)), (bulk.id, "finished"), "background_task.get of the bulk replay")
+    listed = client.background_task.list(BackgroundTaskListOptions(task=BackgroundTaskType.ENDPOINT_REPLAY, limit=50))
+    check(any(t.id == missing.id for t in listed.data), "the replay-missing task is not in background_task.list")
+
+
+def scheduled_message():
+    # An hour ahead: nothing of it reaches a receiver while the flow runs.
+    deliver_at = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(microsecond=0)
+    message = client.message.create(
+        s["app_id"], MessageIn(event_type=TYPE_B, payload={"scheduled": True}, deliver_at=deliver_at)
+    )
+    check_eq(message.deliver_at, deliver_at, "MessageOut.deliverAt (create)")
+    read = client.message.get(s["app_id"], message.id)
+    check_eq(read.deliver_at, deliver_at, "MessageOut.deliverAt (get)")
+
+
 def stats():
     got = client.endpoint.get_stats(s["app_id"], s["ep_a"])
     check(got.success >= len(s["msg_ids_a"]), f"stats.success {got.success} < {len(s['msg_ids_a'])}")
@@ -543,6 +572,8 @@ steps.run("message_attempt.list_attempted_messages paged", attempted_messages)
 steps.run("endpoint.rotate_secret -> {key}", rotate_secret)
 steps.run("message_attempt.resend", resend)
 steps.run("endpoint.recover", recover)
+steps.run("endpoint.replay_missing / bulk_replay", replays)
 steps.run("endpoint.get_stats", stats)
 steps.run("event_type.list / get / upsert / patch / delete", event_types_list_get_update_delete)
+steps.run("message.create with deliver_at -> shown by message.get", scheduled_message)
 steps.finish(out)

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use crate::cache::AppRouting;
 use herald_store::entity::message;
 use herald_store::MessageFilter;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
@@ -58,7 +58,14 @@ pub struct MessageIn {
     /// strictly in the order they were accepted. Up to 256 visible ASCII characters.
     #[serde(default)]
     pub ordering_key: Option<String>,
+    /// Deliver not before this instant, at most 24 hours ahead; now or past: at once.
+    /// Cancel with `POST …/msg/{msg_id}/cancel` until then. Not with `orderingKey`.
+    #[serde(default)]
+    pub deliver_at: Option<DateTime<Utc>>,
 }
+
+/// How far ahead `deliverAt` may be (Svix's bound).
+const MAX_SCHEDULE_AHEAD: chrono::Duration = chrono::Duration::hours(24);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -96,6 +103,16 @@ impl MessageIn {
                 self.payload_retention_period.is_none_or(|days| (1..=90).contains(&days)),
                 &["payloadRetentionPeriod"],
                 "must be between 1 and 90 days",
+            )
+            .check(
+                self.deliver_at.is_none_or(|at| at <= Utc::now() + MAX_SCHEDULE_AHEAD),
+                &["deliverAt"],
+                "must be at most 24 hours ahead",
+            )
+            .check(
+                self.deliver_at.is_none() || self.ordering_key.is_none(),
+                &["deliverAt"],
+                "cannot be combined with `orderingKey`: ordered messages go in the order they were accepted",
             )
             .finish()?;
         if let Some(application) = &self.application {
@@ -147,6 +164,7 @@ pub async fn create_message(
         channels: body.channels,
         tags: body.tags,
         ordering_key: body.ordering_key,
+        deliver_at: body.deliver_at,
     };
     match accept_message(&state, &caller.0, &routing.app, Recipients::Subscribed(&routing.endpoints), draft).await? {
         Accepted::New { message, payload } => {
@@ -260,4 +278,40 @@ pub async fn expunge_content(
     let message = state.store.find_message(&tenant, &app.id, &msg_id).await?.ok_or(ApiError::NotFound("message"))?;
     state.store.expunge_message_content(&message.id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// What a cancel did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageCancelOut {
+    /// The message's id.
+    pub id: String,
+    /// How many of its deliveries were called off (they read `discarded`: never sent,
+    /// unless resent).
+    pub canceled: u64,
+}
+
+/// Calls off a scheduled message (one sent with `deliverAt`) before it is due: none of
+/// its deliveries is made. `409 not_scheduled` once it is due, or if it never was
+/// scheduled. Herald's addition.
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/msg/{msg_id}/cancel", tag = "Message", operation_id = "v1.message.cancel",
+    params(("app_id" = String, Path, description = "The application's id or uid"), ("msg_id" = String, Path, description = "The message's id or eventId")),
+    security(("HTTPBearer" = [])), responses((status = 200, body = MessageCancelOut), ErrorResponses))]
+pub async fn cancel_message(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    Path((app_id, msg_id)): Path<(String, String)>,
+) -> ApiResult<Json<MessageCancelOut>> {
+    let tenant = caller.tenant_id();
+    let app = state.store.find_application(&tenant, &app_id).await?.ok_or(ApiError::NotFound("application"))?;
+    let message = state.store.find_message(&tenant, &app.id, &msg_id).await?.ok_or(ApiError::NotFound("message"))?;
+    let now = Utc::now();
+    if message.deliver_at.is_none_or(|at| at <= now) {
+        return Err(ApiError::NotScheduled(match message.deliver_at {
+            Some(at) => format!("the message was due at {at}: it can no longer be canceled"),
+            None => "the message was not scheduled (no deliverAt): it cannot be canceled".to_owned(),
+        }));
+    }
+    let canceled = state.store.cancel_scheduled(&message.id, now).await?;
+    Ok(Json(MessageCancelOut { id: message.id.to_string(), canceled }))
 }

@@ -29,6 +29,8 @@ pub struct Draft {
     pub channels: Option<Vec<String>>,
     pub tags: Option<Vec<String>>,
     pub ordering_key: Option<String>,
+    /// Deliver not before this (`deliverAt`).
+    pub deliver_at: Option<chrono::DateTime<Utc>>,
 }
 
 /// Who a message goes to.
@@ -104,6 +106,7 @@ pub async fn accept_message(
         schema_violations,
         ordering_key: draft.ordering_key,
         trace_context: herald_observability::trace::traceparent_of(&tracing::Span::current()),
+        deliver_at: draft.deliver_at,
         now: Utc::now(),
     };
     let (message, rows) = match state.messages.create(new, deliveries).await {

@@ -20,11 +20,14 @@ pub struct Model {
     /// The deliveries it works on were created in `[since, until)`.
     pub since: DateTimeUtc,
     pub until: DateTimeUtc,
-    /// The last delivery it released; it goes on after this one.
+    /// The last delivery (a replay-missing: message) it took; it goes on after this one.
     pub cursor: Option<String>,
     /// How many it selected when it started, and how many it has released.
     pub total: i64,
     pub done: i64,
+    /// What it selects beyond its endpoint and window (a bulk replay's filters), as
+    /// [`crate::tasks::ReplayFilter`].
+    pub params: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -32,6 +32,9 @@ pub struct Model {
     /// The message's place in its application's feed (1, 2, 3, … in commit order):
     /// what pull readers page by (`crate::feed`).
     pub feed_seq: i64,
+    /// When the sender asked for it to be delivered (`deliverAt`): its deliveries were
+    /// created due then. `None`: at once.
+    pub deliver_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

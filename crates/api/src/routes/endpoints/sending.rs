@@ -1,5 +1,6 @@
-//! Sending to one endpoint on purpose: recovering what failed in a window, and an
-//! example message.
+//! Sending to one endpoint on purpose: recovering what failed in a window, replaying
+//! what it missed or a filtered selection of what it was sent (all three paced
+//! background tasks), and an example message.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -18,6 +19,8 @@ use crate::service::accept::{accept_message, Accepted, Draft, Recipients};
 use crate::shapes::MessageOut;
 use crate::validate::Validator;
 use crate::ApiState;
+use herald_core::DeliveryStatus;
+use herald_store::{ReplayFilter, TaskKind};
 
 /// Svix's `RecoverIn`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -59,10 +62,10 @@ pub async fn recover(
     let app = caller.application(&state, &app_id).await?;
     let existing = find(&state, &app, &endpoint_id).await?;
     let now = Utc::now();
-    let until = body.until.unwrap_or(now).min(now + Duration::seconds(1));
-    Validator::default().check(body.since < until, &["since"], "must be before `until` and now").finish()?;
+    let until = window_end(body.since, body.until, now)?;
     let id = fresh(herald_core::BackgroundTaskId::generate);
-    let task = state.store.start_recover_task(&id, &existing, body.since, until, now, &caller.actor()).await?;
+    let task =
+        state.store.start_task(&id, &existing, &TaskKind::Recover, body.since, until, now, &caller.actor()).await?;
     let out = RecoverOut {
         id: task.id.to_string(),
         status: task.status,
@@ -71,6 +74,131 @@ pub async fn recover(
         recovered: task.total,
     };
     Ok((StatusCode::ACCEPTED, Json(out)))
+}
+
+/// The end of a task's window `[since, until)`: `until`, else now (never past now).
+fn window_end(since: DateTime<Utc>, until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> ApiResult<DateTime<Utc>> {
+    let until = until.unwrap_or(now).min(now + Duration::seconds(1));
+    Validator::default().check(since < until, &["since"], "must be before `until` and now").finish()?;
+    Ok(until)
+}
+
+/// Svix's `ReplayIn`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReplayIn {
+    pub since: DateTime<Utc>,
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Svix's `BulkReplayIn`: which of the endpoint's deliveries to send again.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkReplayIn {
+    pub since: DateTime<Utc>,
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+    /// Only messages of these event types.
+    #[serde(default)]
+    pub event_types: Option<Vec<String>>,
+    /// Only messages sent on this channel.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Only messages carrying this tag.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// Only deliveries in this state, as Svix's MessageStatus: 0 success, 1 pending,
+    /// 2 failed, 3 sending (pending), 4 canceled (discarded).
+    #[serde(default)]
+    pub status: Option<i16>,
+    /// Only deliveries with an attempt answered in this class: 0 (no answer), 100, 200,
+    /// 300, 400 or 500.
+    #[serde(default)]
+    pub status_code_class: Option<i16>,
+}
+
+/// Svix's `ReplayOut`: the background task doing the replay.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplayOut {
+    /// The task's id, `qtask_…`.
+    pub id: String,
+    /// `running`, or `finished` when nothing matched.
+    pub status: String,
+    /// `endpoint.replay` or `endpoint.bulk-replay`.
+    pub task: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<herald_store::entity::background_task::Model> for ReplayOut {
+    fn from(task: herald_store::entity::background_task::Model) -> Self {
+        Self { id: task.id.to_string(), status: task.status, task: task.task, updated_at: task.updated_at }
+    }
+}
+
+/// Sends this endpoint every message of its application created in `[since, until)`
+/// that never went to it and that its filters (event types, channels) accept now,
+/// as a background task at the endpoint's pace. Messages that went to it are not sent
+/// again.
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/endpoint/{endpoint_id}/replay-missing", tag = "Endpoint", operation_id = "v1.endpoint.replay-missing",
+    params(("app_id" = String, Path, description = "The application's id or uid"), ("endpoint_id" = String, Path, description = "The endpoint's id or uid")),
+    request_body = ReplayIn, security(("HTTPBearer" = [])), responses((status = 202, body = ReplayOut), ErrorResponses))]
+pub async fn replay_missing(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((app_id, endpoint_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<ReplayIn>,
+) -> ApiResult<(StatusCode, Json<ReplayOut>)> {
+    let app = caller.application(&state, &app_id).await?;
+    let existing = find(&state, &app, &endpoint_id).await?;
+    let now = Utc::now();
+    let until = window_end(body.since, body.until, now)?;
+    let id = fresh(herald_core::BackgroundTaskId::generate);
+    let kind = TaskKind::ReplayMissing;
+    let task = state.store.start_task(&id, &existing, &kind, body.since, until, now, &caller.actor()).await?;
+    Ok((StatusCode::ACCEPTED, Json(task.into())))
+}
+
+/// Sends again, each in a fresh retry cycle with a manual first attempt, every
+/// delivery to this endpoint created in `[since, until)` that matches the filters,
+/// whatever became of it, as a background task at the endpoint's pace.
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/endpoint/{endpoint_id}/bulk-replay", tag = "Endpoint", operation_id = "v1.endpoint.bulk-replay",
+    params(("app_id" = String, Path, description = "The application's id or uid"), ("endpoint_id" = String, Path, description = "The endpoint's id or uid")),
+    request_body = BulkReplayIn, security(("HTTPBearer" = [])), responses((status = 202, body = ReplayOut), ErrorResponses))]
+pub async fn bulk_replay(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path((app_id, endpoint_id)): Path<(String, String)>,
+    ValidJson(body): ValidJson<BulkReplayIn>,
+) -> ApiResult<(StatusCode, Json<ReplayOut>)> {
+    let app = caller.application(&state, &app_id).await?;
+    let existing = find(&state, &app, &endpoint_id).await?;
+    let now = Utc::now();
+    let until = window_end(body.since, body.until, now)?;
+    let status = match body.status {
+        None => None,
+        Some(0) => Some(DeliveryStatus::Succeeded),
+        Some(1 | 3) => Some(DeliveryStatus::Pending),
+        Some(2) => Some(DeliveryStatus::Failed),
+        Some(4) => Some(DeliveryStatus::Discarded),
+        Some(_) => return Err(ApiError::validation(&["status"], "must be 0, 1, 2, 3 or 4")),
+    };
+    let class_known = body.status_code_class.is_none_or(|class| [0, 100, 200, 300, 400, 500].contains(&class));
+    Validator::default()
+        .check(class_known, &["statusCodeClass"], "must be 0, 100, 200, 300, 400 or 500")
+        .slug_list(body.event_types.as_deref(), 50, 256, "eventTypes")
+        .finish()?;
+    let filter = ReplayFilter {
+        event_types: body.event_types.filter(|types| !types.is_empty()),
+        channel: body.channel,
+        tag: body.tag,
+        status: status.map(|status| status.as_str().to_owned()),
+        status_code_class: body.status_code_class,
+    };
+    let id = fresh(herald_core::BackgroundTaskId::generate);
+    let kind = TaskKind::BulkReplay(filter);
+    let task = state.store.start_task(&id, &existing, &kind, body.since, until, now, &caller.actor()).await?;
+    Ok((StatusCode::ACCEPTED, Json(task.into())))
 }
 
 /// Svix's `EventExampleIn`.
@@ -123,6 +251,7 @@ pub async fn send_example(
         channels: None,
         tags: None,
         ordering_key: None,
+        deliver_at: None,
     };
     match accept_message(&state, &caller.tenant, &app, Recipients::Only(&existing), draft).await? {
         Accepted::New { message, payload } => Ok((StatusCode::ACCEPTED, Json(MessageOut::new(message, payload)))),
