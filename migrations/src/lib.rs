@@ -20,6 +20,8 @@ mod m20261207_000014_backlog_caps;
 mod m20261207_000015_background_tasks;
 mod m20261207_000016_task_params;
 mod m20261207_000017_scheduled_messages;
+mod m20261207_000018_auto_redrive;
+mod m20261207_000019_one_delivery_per_endpoint;
 
 /// Runs hand-written statements in order (sea-query's index builder has no `WHERE`, so
 /// partial indexes are written out; the syntax is the same on both databases). Used
@@ -58,6 +60,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000015_background_tasks::Migration),
             Box::new(m20261207_000016_task_params::Migration),
             Box::new(m20261207_000017_scheduled_messages::Migration),
+            Box::new(m20261207_000018_auto_redrive::Migration),
+            Box::new(m20261207_000019_one_delivery_per_endpoint::Migration),
         ]
     }
 }

@@ -357,3 +357,105 @@ async fn replay_missing_sends_only_what_never_went_to_the_endpoint() {
     assert_eq!(received.iter().copied().collect::<std::collections::HashSet<_>>(), expected);
     herald.stop().await;
 }
+
+/// Automatic redrive: endpoints fail long enough for an outage (more than
+/// `auto_redrive_after`, here one second) and dead-letter five messages each; one is
+/// disabled meanwhile and gets none of them. When the receiver answers again (and the
+/// disabled one is enabled), the endpoint that did not opt out gets its dead letters
+/// again, the disabled one the messages it missed, the opted-out one nothing more; the
+/// redrive is a task recorded as started by Herald. A tenant that opts out gets no
+/// redrive either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_that_comes_back_is_redriven_unless_it_or_its_tenant_opted_out() {
+    const OPERATOR: &str = "redrive-operator";
+    let herald = TestApp::builder()
+        .configure(|s| {
+            s.retry_schedule = "0s".to_owned();
+            s.retry_jitter = 0.0;
+            s.breaker_failure_threshold = 100_000;
+            s.breaker_min_attempts = 100_000;
+            s.auto_redrive_after = Some(Duration::from_secs(1));
+            s.operator_token = OPERATOR.to_string().into();
+        })
+        .start()
+        .await;
+    let receiver = TestReceiver::start().await;
+    receiver.set_default(Reply::status(503));
+    herald.create_application("acme").await;
+    let mut ids = Vec::new();
+    for (path, extra) in
+        [("/redriven", json!({})), ("/opted-out", json!({"autoRedrive": false})), ("/paused", json!({}))]
+    {
+        let endpoint = herald.create_endpoint("acme", &receiver.url(path), extra).await;
+        ids.push(endpoint["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(herald.get(&format!("/api/v1/app/acme/endpoint/{}", ids[1])).await.1["autoRedrive"], false);
+    let patch = |id: &str, body: serde_json::Value| {
+        let path = format!("/api/v1/app/acme/endpoint/{id}");
+        let herald = &herald;
+        async move { herald.request(Method::PATCH, &path, Some(&herald.api_key), Some(&body.to_string())).await }
+    };
+    assert_eq!(patch(&ids[2], json!({"disabled": true})).await.0, 200);
+    for n in 0..5 {
+        herald.send_message("acme", "invoice.paid", json!({ "n": n })).await;
+    }
+    for id in &ids[..2] {
+        let failed_path = format!("/api/v1/app/acme/endpoint/{id}/msg?status=2");
+        eventually(Duration::from_secs(30), "five dead letters", || async {
+            let (_, page) = herald.get(&failed_path).await;
+            (page["data"].as_array().map(Vec::len) == Some(5)).then_some(())
+        })
+        .await;
+    }
+    // Failing for longer than auto_redrive_after: an outage.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    receiver.set_default(Reply::status(200));
+    herald.send_message("acme", "invoice.paid", json!({ "n": "back" })).await;
+    assert_eq!(patch(&ids[2], json!({"disabled": false})).await.0, 200);
+
+    let answered = |path: &'static str| {
+        let receiver = &receiver;
+        move || receiver.requests().iter().filter(|r| r.path == path).count()
+    };
+    eventually(Duration::from_secs(30), "the redriven dead letters and the missed messages", || async {
+        // 5 failed + the new one + 5 again; the paused one: the 6 it missed (the new
+        // message found it disabled too).
+        (answered("/redriven")() == 11 && answered("/paused")() == 6).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(answered("/opted-out")(), 6, "the opted-out endpoint gets nothing more");
+    assert_eq!(answered("/redriven")(), 11, "each dead letter once more");
+    assert_eq!(answered("/paused")(), 6, "each missed message once");
+    let (_, tasks) = herald.get("/api/v1/background-task?task=endpoint.recover").await;
+    let recover = tasks["data"].as_array().unwrap().iter().find(|t| t["data"]["endpointId"] == ids[0].as_str());
+    assert_eq!(recover.map(|t| (&t["status"], &t["data"]["done"])), Some((&json!("finished"), &json!(5))), "{tasks}");
+    let (_, log) = herald.get("/api/v1/audit-log?action=endpoint.recover").await;
+    assert_eq!(log["data"][0]["actorKind"], "herald", "{log}");
+
+    // The tenant opts out: a second outage of the same endpoint is not redriven.
+    let tenant_path = format!("/admin/v1/tenant/{}", herald.tenant_id);
+    let body = json!({"autoRedrive": false}).to_string();
+    let (status, tenant) = herald.request(Method::PATCH, &tenant_path, Some(OPERATOR), Some(&body)).await;
+    assert_eq!((status, &tenant["autoRedrive"]), (200, &json!(false)), "{tenant}");
+    receiver.set_default(Reply::status(503));
+    let before = answered("/redriven")();
+    for n in 0..3 {
+        herald.send_message("acme", "invoice.voided", json!({ "n": n })).await;
+    }
+    eventually(Duration::from_secs(30), "three more failures", || async {
+        (answered("/redriven")() >= before + 3).then_some(())
+    })
+    .await;
+    assert_eq!(answered("/redriven")(), before + 3);
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    receiver.set_default(Reply::status(200));
+    herald.send_message("acme", "invoice.voided", json!({ "n": "back" })).await;
+    eventually(Duration::from_secs(10), "the new message", || async {
+        (answered("/redriven")() == before + 4).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(answered("/redriven")(), before + 4, "the tenant opted out: no redrive");
+    herald.stop().await;
+}

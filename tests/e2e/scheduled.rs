@@ -36,7 +36,9 @@ async fn a_scheduled_message_arrives_not_before_deliver_at_and_within_a_second_a
     let now = herald.send_message("acme", "report.ready", json!({"n": 2})).await;
     assert!(now.get("deliverAt").is_none(), "{now}");
     let past = json!({"eventType": "report.ready", "payload": {"n": 3}, "deliverAt": in_ms(-60_000)});
-    assert_eq!(herald.post("/api/v1/app/acme/msg", &past).await.0, 202, "a past deliverAt goes at once");
+    let (status, past) = herald.post("/api/v1/app/acme/msg", &past).await;
+    assert_eq!(status, 202, "a past deliverAt goes at once: {past}");
+    assert!(past.get("deliverAt").is_none(), "and schedules nothing: {past}");
     eventually(Duration::from_secs(10), "both unscheduled messages", || async {
         (receiver.request_count() == 2).then_some(())
     })
@@ -69,7 +71,7 @@ async fn a_scheduled_message_can_be_canceled_until_it_is_due_and_then_nothing_is
     for path in ["/a", "/b"] {
         herald.create_endpoint("acme", &receiver.url(path), json!({})).await;
     }
-    let body = json!({"eventType": "report.ready", "payload": {}, "deliverAt": in_ms(2_000), "eventId": "weekly-1"});
+    let body = json!({"eventType": "report.ready", "payload": {}, "deliverAt": in_ms(5_000), "eventId": "weekly-1"});
     let (status, scheduled) = herald.post("/api/v1/app/acme/msg", &body).await;
     assert_eq!(status, 202, "{scheduled}");
     let id = scheduled["id"].as_str().unwrap().to_owned();
@@ -77,7 +79,7 @@ async fn a_scheduled_message_can_be_canceled_until_it_is_due_and_then_nothing_is
     // By eventId, as every message route takes it.
     let (status, canceled) = herald.post("/api/v1/app/acme/msg/weekly-1/cancel", &json!({})).await;
     assert_eq!((status, &canceled["canceled"], &canceled["id"]), (200, &json!(2), &json!(id)), "{canceled}");
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    tokio::time::sleep(Duration::from_secs(7)).await;
     assert_eq!(receiver.request_count(), 0, "a canceled message is never sent");
     let (_, destinations) = herald.get(&format!("/api/v1/app/acme/msg/{id}/endpoint")).await;
     let destinations = destinations["data"].as_array().unwrap();
@@ -87,7 +89,12 @@ async fn a_scheduled_message_can_be_canceled_until_it_is_due_and_then_nothing_is
         "called off (discarded): {destinations:?}"
     );
 
-    // Once due (or never scheduled) it cannot be canceled.
+    // Once due (or in its last two seconds, or never scheduled) it cannot be canceled.
+    let soon = json!({"eventType": "report.ready", "payload": {}, "deliverAt": in_ms(1_000)});
+    let soon = herald.post("/api/v1/app/acme/msg", &soon).await.1;
+    let (status, refused) =
+        herald.post(&format!("/api/v1/app/acme/msg/{}/cancel", soon["id"].as_str().unwrap()), &json!({})).await;
+    assert_eq!((status, refused["code"].as_str()), (409, Some("not_scheduled")), "too late: {refused}");
     let (status, refused) = herald.post(&format!("/api/v1/app/acme/msg/{id}/cancel"), &json!({})).await;
     assert_eq!((status, refused["code"].as_str()), (409, Some("not_scheduled")), "{refused}");
     let now = herald.send_message("acme", "report.ready", json!({})).await;
@@ -110,9 +117,9 @@ async fn a_scheduled_message_can_be_canceled_until_it_is_due_and_then_nothing_is
     let first = endpoints["data"][0]["id"].as_str().unwrap().to_owned();
     let (status, _) = herald.post(&format!("/api/v1/app/acme/msg/{id}/endpoint/{first}/resend"), &json!({})).await;
     assert_eq!(status, 202);
-    // Two for the unscheduled message, one for the resend.
+    // Two each for the unscheduled and the too-late message, one for the resend.
     eventually(Duration::from_secs(10), "the resent message", || async {
-        (receiver.request_count() == 3).then_some(())
+        (receiver.request_count() == 5).then_some(())
     })
     .await;
     herald.stop().await;

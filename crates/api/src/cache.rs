@@ -123,6 +123,7 @@ mod tests {
             ingest_rate_limit: None,
             max_backlog: None,
             max_backlog_age_secs: None,
+            auto_redrive: None,
         };
         KeyOwner { tenant, key_id: "key_1".into() }
     }

@@ -92,6 +92,8 @@ pub struct EndpointOut {
     /// Herald's delivery receipts: the seconds the consumer has to confirm a delivery
     /// it processed; `null` when the endpoint expects no receipts.
     pub receipt_window: Option<i32>,
+    /// Herald's automatic redrive after an outage (see `EndpointIn.autoRedrive`).
+    pub auto_redrive: bool,
 }
 
 impl From<endpoint::Model> for EndpointOut {
@@ -114,6 +116,7 @@ impl From<endpoint::Model> for EndpointOut {
             updated_at: model.updated_at,
             ordered: model.ordered,
             receipt_window: model.receipt_window_secs,
+            auto_redrive: model.auto_redrive,
         }
     }
 }

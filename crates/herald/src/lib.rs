@@ -304,6 +304,7 @@ fn worker_config(settings: &Settings) -> anyhow::Result<WorkerConfig> {
         shutdown_grace: settings.shutdown_grace,
         send_svix_headers: settings.send_svix_headers,
         endpoint_disable_after: settings.endpoint_disable_after,
+        auto_redrive_after: settings.auto_redrive_after,
         operational_app_uid: Some(settings.operational_app_uid.trim().to_owned()).filter(|uid| !uid.is_empty()),
         operational_relay_interval: settings.operational_relay_interval,
     })

@@ -62,7 +62,7 @@ enum TenantCommand {
     /// List tenants: id, schema validation mode, name.
     List,
     /// Change a tenant's settings (at least one of them).
-    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["schema_validation", "ingest_rate_limit", "max_backlog", "max_backlog_age"])))]
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true).args(["schema_validation", "ingest_rate_limit", "max_backlog", "max_backlog_age", "auto_redrive"])))]
     Update {
         tenant_id: String,
         /// What a payload that breaks its event type's schema gets: accept, flag or reject.
@@ -81,6 +81,10 @@ enum TenantCommand {
         /// `max_backlog_age`.
         #[arg(long)]
         max_backlog_age: Option<String>,
+        /// Whether the tenant's endpoints are redriven automatically when they come back
+        /// after an outage: on, off, or `default` (on).
+        #[arg(long)]
+        auto_redrive: Option<String>,
     },
 }
 
@@ -184,7 +188,14 @@ async fn tenant_command(settings: &Settings, action: TenantCommand) -> anyhow::R
                 println!("{}\t{}\t{}", tenant.id, tenant.schema_validation, tenant.name);
             }
         }
-        TenantCommand::Update { tenant_id, schema_validation, ingest_rate_limit, max_backlog, max_backlog_age } => {
+        TenantCommand::Update {
+            tenant_id,
+            schema_validation,
+            ingest_rate_limit,
+            max_backlog,
+            max_backlog_age,
+            auto_redrive,
+        } => {
             let id = herald_core::TenantId::parse(&tenant_id)?;
             let request = tenants::SettingsRequest {
                 schema_validation,
@@ -192,6 +203,11 @@ async fn tenant_command(settings: &Settings, action: TenantCommand) -> anyhow::R
                 max_backlog: override_of("--max-backlog", max_backlog, |text| text.parse().ok())?,
                 max_backlog_age: override_of("--max-backlog-age", max_backlog_age, |text| {
                     text.parse().ok().or_else(|| humantime::parse_duration(text).ok().map(|age| age.as_secs()))
+                })?,
+                auto_redrive: override_of("--auto-redrive", auto_redrive, |text| match text {
+                    "on" => Some(true),
+                    "off" => Some(false),
+                    _ => None,
                 })?,
             };
             let updated = tenants::change_settings(&store, &id, request).await.map_err(admin_error)?;
@@ -201,12 +217,14 @@ async fn tenant_command(settings: &Settings, action: TenantCommand) -> anyhow::R
                 Some(n) => format!("{n} {unit}"),
             };
             println!(
-                "Tenant {} now uses schema validation `{}`; ingest rate limit: {}; backlog cap: {}; backlog age cap: {}.",
+                "Tenant {} now uses schema validation `{}`; ingest rate limit: {}; backlog cap: {}; backlog age cap: {}; \
+                 automatic redrive: {}.",
                 updated.id,
                 updated.schema_validation,
                 own(updated.ingest_rate_limit.map(i64::from), "messages per second"),
                 own(updated.max_backlog, "deliveries"),
                 own(updated.max_backlog_age_secs, "seconds"),
+                if updated.auto_redrive == Some(false) { "off" } else { "on" },
             );
         }
     }
@@ -224,9 +242,9 @@ fn override_of<T>(
     match given.as_deref().map(str::trim) {
         None => Ok(None),
         Some("default") => Ok(Some(None)),
-        Some(text) => parse(text)
-            .map(|value| Some(Some(value)))
-            .ok_or_else(|| anyhow::anyhow!("{flag} takes a number, or `default` for the setting; not `{text}`")),
+        Some(text) => parse(text).map(|value| Some(Some(value))).ok_or_else(|| {
+            anyhow::anyhow!("{flag} does not take `{text}` (see --help), nor anything but `default` for the setting")
+        }),
     }
 }
 

@@ -83,6 +83,9 @@ pub struct Settings {
     pub breaker_cool_down: Duration,
     pub recovery_start_rate: f64,
     pub recovery_full_rate: f64,
+    /// `None`: no automatic redrive (`"never"`, empty, or zero).
+    #[serde(deserialize_with = "never_or_duration")]
+    pub auto_redrive_after: Option<Duration>,
     pub read_batch: usize,
     #[serde(deserialize_with = "duration")]
     pub reclaim_idle: Duration,

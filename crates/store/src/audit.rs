@@ -28,6 +28,8 @@ pub enum Actor {
     ScopedKey(String),
     /// The operator: the admin API's operator token or the `herald` command line.
     Operator,
+    /// Herald itself, e.g. the task runner starting an automatic redrive.
+    Herald,
 }
 
 impl Actor {
@@ -37,6 +39,7 @@ impl Actor {
             Actor::PortalToken(_) => "portal_token",
             Actor::ScopedKey(_) => "scoped_key",
             Actor::Operator => "operator",
+            Actor::Herald => "herald",
         }
     }
 
@@ -44,6 +47,7 @@ impl Actor {
         match self {
             Actor::ApiKey(id) | Actor::PortalToken(id) | Actor::ScopedKey(id) => id,
             Actor::Operator => "operator",
+            Actor::Herald => "herald",
         }
     }
 }

@@ -411,9 +411,22 @@ impl Store {
             None => {
                 let row = manual_delivery(message, endpoint, new_delivery_id.clone(), now);
                 delivery::Entity::insert(delivery::ActiveModel::from(row.clone()))
+                    .on_conflict(one_per_endpoint())
+                    .do_nothing()
                     .exec_without_returning(&self.db)
                     .await?;
-                Ok(row)
+                // Another writer may have created it meanwhile: restart that one.
+                let stored = delivery::Entity::find()
+                    .filter(delivery::Column::MsgId.eq(message.id.as_str()))
+                    .filter(delivery::Column::EndpointId.eq(endpoint_id.as_str()))
+                    .one(&self.db)
+                    .await?
+                    .ok_or(sea_orm::DbErr::RecordNotFound("the delivery just written".into()))?;
+                if stored.id != row.id {
+                    restart_deliveries(&self.db, delivery::Column::Id.eq(stored.id.as_str()), now, now).await?;
+                    return Ok(delivery::Entity::find_by_id(stored.id.clone()).one(&self.db).await?.unwrap_or(stored));
+                }
+                Ok(stored)
             }
         }
     }
@@ -618,8 +631,9 @@ fn manual_delivery(
     }
 }
 
-/// Creates a manual delivery of each of `messages` to `endpoint` (none of which went
-/// there), due `now`, and returns them.
+/// Creates a manual delivery of each of `messages` to `endpoint`, due `now` (or at
+/// the message's `deliverAt`, if later), and returns those created: a message that
+/// meanwhile got a delivery there (a resend committed first) keeps that one alone.
 pub(crate) async fn insert_manual_deliveries(
     db: &impl ConnectionTrait,
     messages: &[message::Model],
@@ -629,16 +643,36 @@ pub(crate) async fn insert_manual_deliveries(
     let millis = now.timestamp_millis().max(0) as u64;
     let rows: Vec<delivery::Model> = messages
         .iter()
-        .map(|message| manual_delivery(message, endpoint, DeliveryId::generate(millis, rand::random()), now))
+        .map(|message| {
+            let due = message.deliver_at.map_or(now, |at| at.max(now));
+            let mut row = manual_delivery(message, endpoint, DeliveryId::generate(millis, rand::random()), now);
+            row.next_attempt_at = Some(due);
+            row
+        })
         .collect();
+    let mut created = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(500) {
         delivery::Entity::insert_many(chunk.iter().cloned().map(delivery::ActiveModel::from))
+            .on_conflict(one_per_endpoint())
+            .do_nothing()
             .exec_without_returning(db)
             .await?;
+        let ids = chunk.iter().map(|row| row.id.as_str());
+        created.extend(delivery::Entity::find().filter(delivery::Column::Id.is_in(ids)).all(db).await?);
     }
-    Ok(rows)
+    Ok(created)
 }
 
+/// The unique `(msg_id, endpoint_id)` of deliveries, as a conflict target.
+fn one_per_endpoint() -> sea_orm::sea_query::OnConflict {
+    sea_orm::sea_query::OnConflict::columns([delivery::Column::MsgId, delivery::Column::EndpointId])
+        .do_nothing()
+        .to_owned()
+}
+
+/// Starts a manual retry cycle, due `due`, for the deliveries `which` selects. A
+/// pending delivery without a due time (held behind an earlier ordered delivery) keeps
+/// waiting its turn.
 pub(crate) async fn restart_deliveries(
     db: &impl ConnectionTrait,
     which: sea_orm::sea_query::SimpleExpr,

@@ -36,6 +36,8 @@ pub struct NewEndpoint {
     pub signing_key: Option<String>,
     /// Delivery receipts (see `endpoint::Model::receipt_window_secs`).
     pub receipt_window_secs: Option<i32>,
+    /// Automatic redrive (see `endpoint::Model::auto_redrive`).
+    pub auto_redrive: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -70,6 +72,9 @@ impl Store {
             ordered: Set(new.ordered),
             signing_key: Set(signing_key),
             receipt_window_secs: Set(new.receipt_window_secs),
+            auto_redrive: Set(new.auto_redrive),
+            // Created disabled: an outage from the start, redriven when it is enabled.
+            redrive_from: Set(new.disabled.then_some(new.now)),
         }
         .insert(&txn)
         .await

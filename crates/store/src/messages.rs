@@ -276,9 +276,10 @@ impl Store {
         Ok(())
     }
 
-    /// Calls off a scheduled message's deliveries not yet due at `now` (and never
+    /// Calls off a scheduled message's deliveries due after `after` (and never
     /// attempted): they become `discarded`, with no due time. Returns how many.
-    pub async fn cancel_scheduled(&self, msg_id: &MessageId, now: DateTime<Utc>) -> StoreResult<u64> {
+    pub async fn cancel_scheduled(&self, msg_id: &MessageId, after: DateTime<Utc>) -> StoreResult<u64> {
+        let now = Utc::now();
         let canceled = delivery::Entity::update_many()
             .col_expr(delivery::Column::Status, Expr::value(DeliveryStatus::Discarded.as_str()))
             .col_expr(delivery::Column::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
@@ -286,7 +287,7 @@ impl Store {
             .filter(delivery::Column::MsgId.eq(msg_id.as_str()))
             .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
             .filter(delivery::Column::AttemptCount.eq(0))
-            .filter(delivery::Column::NextAttemptAt.gt(now))
+            .filter(delivery::Column::NextAttemptAt.gt(after))
             .exec(&self.db)
             .await?;
         Ok(canceled.rows_affected)

@@ -14,7 +14,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::deliveries::{restart_deliveries, TRIGGER_MANUAL};
-use crate::entity::{attempt, background_task, delivery, endpoint, message, Stored};
+use crate::entity::{attempt, background_task, delivery, endpoint, message, tenant, Stored};
 use crate::feed::FeedFilter;
 use crate::messages::MessageFilter;
 use crate::paging::{fetch_page, Listed, Page};
@@ -56,9 +56,10 @@ pub struct ReplayFilter {
     /// Messages carrying this tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
-    /// Deliveries in this state (`pending`, `succeeded`, `failed`, `discarded`).
+    /// Deliveries in any of these states (`succeeded`, `failed`, `discarded`; pending
+    /// ones are on their way and never replayed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
+    pub statuses: Option<Vec<String>>,
     /// Deliveries with an attempt answered in this class (0: no answer, 100 … 500).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_code_class: Option<i16>,
@@ -67,8 +68,12 @@ pub struct ReplayFilter {
 /// What a task works through.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskKind {
-    /// The endpoint's dead letters, restarted.
+    /// The endpoint's dead letters created in the window, restarted.
     Recover,
+    /// An automatic redrive's recover: the endpoint's dead letters that were
+    /// dead-lettered in the window (its outage), whenever they were created. Stored as
+    /// an `endpoint.recover` whose params say so.
+    Redrive,
     /// The application's messages that never went to the endpoint (and would go to it
     /// now, by its filters), sent to it.
     ReplayMissing,
@@ -80,7 +85,7 @@ impl TaskKind {
     /// Svix's task type.
     pub fn name(&self) -> &'static str {
         match self {
-            TaskKind::Recover => RECOVER_TASK,
+            TaskKind::Recover | TaskKind::Redrive => RECOVER_TASK,
             TaskKind::ReplayMissing => REPLAY_MISSING_TASK,
             TaskKind::BulkReplay(_) => BULK_REPLAY_TASK,
         }
@@ -88,19 +93,27 @@ impl TaskKind {
 
     fn action(&self) -> crate::Action {
         match self {
-            TaskKind::Recover => crate::Action::EndpointRecover,
+            TaskKind::Recover | TaskKind::Redrive => crate::Action::EndpointRecover,
             TaskKind::ReplayMissing => crate::Action::EndpointReplayMissing,
             TaskKind::BulkReplay(_) => crate::Action::EndpointBulkReplay,
         }
     }
 
-    fn of(task: &background_task::Model) -> Self {
+    /// The kind of a stored task; `None` for a type this version does not know, or a
+    /// bulk replay whose filter it cannot read (the task fails rather than guess).
+    fn of(task: &background_task::Model) -> Option<Self> {
         match task.task.as_str() {
-            REPLAY_MISSING_TASK => TaskKind::ReplayMissing,
-            BULK_REPLAY_TASK => TaskKind::BulkReplay(
-                task.params.clone().and_then(|params| serde_json::from_value(params).ok()).unwrap_or_default(),
-            ),
-            _ => TaskKind::Recover,
+            RECOVER_TASK => match task.params.as_ref().and_then(|params| params.get("window")) {
+                None => Some(TaskKind::Recover),
+                Some(window) if window == DEAD_LETTERED => Some(TaskKind::Redrive),
+                Some(_) => None,
+            },
+            REPLAY_MISSING_TASK => Some(TaskKind::ReplayMissing),
+            BULK_REPLAY_TASK => {
+                let filter = task.params.clone().unwrap_or_else(|| serde_json::json!({}));
+                serde_json::from_value(filter).ok().map(TaskKind::BulkReplay)
+            }
+            _ => None,
         }
     }
 }
@@ -117,8 +130,10 @@ fn replayed_in_window(
         .add(delivery::Column::EndpointId.eq(endpoint_id))
         .add(delivery::Column::CreatedAt.gte(since))
         .add(delivery::Column::CreatedAt.lt(until));
-    if let Some(status) = &filter.status {
-        condition = condition.add(delivery::Column::Status.eq(status.as_str()));
+    // A pending delivery is queued or being sent: restarting it would queue it twice.
+    condition = condition.add(delivery::Column::Status.ne(DeliveryStatus::Pending.as_str()));
+    if let Some(statuses) = &filter.statuses {
+        condition = condition.add(delivery::Column::Status.is_in(statuses.iter().map(String::as_str)));
     }
     let messages = MessageFilter {
         event_types: filter.event_types.clone(),
@@ -183,6 +198,19 @@ fn missing_in_window(endpoint: &endpoint::Model, since: DateTime<Utc>, until: Da
         )
 }
 
+/// How a redrive's params name its window: when its deliveries were dead-lettered.
+const DEAD_LETTERED: &str = "deadLettered";
+
+/// The failed deliveries of `endpoint_id` dead-lettered in `[since, until)` (a failed
+/// delivery's `updated_at` is when it failed for good).
+fn dead_lettered_in_window(endpoint_id: &str, since: DateTime<Utc>, until: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(delivery::Column::EndpointId.eq(endpoint_id))
+        .add(delivery::Column::Status.eq(DeliveryStatus::Failed.as_str()))
+        .add(delivery::Column::UpdatedAt.gte(since))
+        .add(delivery::Column::UpdatedAt.lt(until))
+}
+
 /// The failed deliveries of `endpoint_id` created in `[since, until)`.
 fn failed_in_window(endpoint_id: &str, since: DateTime<Utc>, until: DateTime<Utc>) -> Condition {
     Condition::all()
@@ -241,6 +269,64 @@ async fn restart(
     Ok(restarted)
 }
 
+/// [`Store::start_task`] inside `txn`.
+#[allow(clippy::too_many_arguments)]
+async fn start_task_in(
+    txn: &DatabaseTransaction,
+    id: &BackgroundTaskId,
+    endpoint: &endpoint::Model,
+    kind: &TaskKind,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    now: DateTime<Utc>,
+    by: &Actor,
+) -> StoreResult<background_task::Model> {
+    let endpoint_id = endpoint.id.as_str();
+    let total = match kind {
+        TaskKind::Recover => {
+            delivery::Entity::find().filter(failed_in_window(endpoint_id, since, until)).count(txn).await?
+        }
+        TaskKind::Redrive => {
+            delivery::Entity::find().filter(dead_lettered_in_window(endpoint_id, since, until)).count(txn).await?
+        }
+        TaskKind::BulkReplay(filter) => {
+            delivery::Entity::find().filter(replayed_in_window(endpoint_id, since, until, filter)).count(txn).await?
+        }
+        TaskKind::ReplayMissing => {
+            message::Entity::find().filter(missing_in_window(endpoint, since, until)).count(txn).await?
+        }
+    };
+    let params = match kind {
+        TaskKind::BulkReplay(filter) => Some(serde_json::to_value(filter).expect("a filter serializes")),
+        TaskKind::Redrive => Some(serde_json::json!({ "window": DEAD_LETTERED })),
+        _ => None,
+    };
+    let task = background_task::ActiveModel {
+        id: Set(Stored(id.clone())),
+        tenant_id: Set(endpoint.tenant_id.clone()),
+        app_id: Set(endpoint.app_id.clone()),
+        endpoint_id: Set(endpoint.id.clone()),
+        task: Set(kind.name().to_owned()),
+        status: Set(if total == 0 { FINISHED } else { RUNNING }.to_owned()),
+        since: Set(since),
+        until: Set(until),
+        cursor: Set(None),
+        total: Set(total as i64),
+        done: Set(0),
+        params: Set(params.clone()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    let mut detail = serde_json::json!({ "since": since, "until": until, "taskId": id.as_str(), "selected": total });
+    if let Some(params) = params {
+        detail["filter"] = params;
+    }
+    crate::endpoints::audit(endpoint, by, kind.action(), detail, now).write(txn).await?;
+    Ok(task)
+}
+
 impl Store {
     /// Starts a paced task over `endpoint`'s deliveries (or, for a replay-missing, its
     /// application's messages) created in `[since, until)`: counts what it selects,
@@ -258,51 +344,69 @@ impl Store {
         by: &Actor,
     ) -> StoreResult<background_task::Model> {
         let txn = self.db.begin().await?;
-        let endpoint_id = endpoint.id.as_str();
-        let total = match kind {
-            TaskKind::Recover => {
-                delivery::Entity::find().filter(failed_in_window(endpoint_id, since, until)).count(&txn).await?
-            }
-            TaskKind::BulkReplay(filter) => {
-                delivery::Entity::find()
-                    .filter(replayed_in_window(endpoint_id, since, until, filter))
-                    .count(&txn)
-                    .await?
-            }
-            TaskKind::ReplayMissing => {
-                message::Entity::find().filter(missing_in_window(endpoint, since, until)).count(&txn).await?
-            }
-        };
-        let params = match kind {
-            TaskKind::BulkReplay(filter) => Some(serde_json::to_value(filter).expect("a filter serializes")),
-            _ => None,
-        };
-        let task = background_task::ActiveModel {
-            id: Set(Stored(id.clone())),
-            tenant_id: Set(endpoint.tenant_id.clone()),
-            app_id: Set(endpoint.app_id.clone()),
-            endpoint_id: Set(endpoint.id.clone()),
-            task: Set(kind.name().to_owned()),
-            status: Set(if total == 0 { FINISHED } else { RUNNING }.to_owned()),
-            since: Set(since),
-            until: Set(until),
-            cursor: Set(None),
-            total: Set(total as i64),
-            done: Set(0),
-            params: Set(params.clone()),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        let mut detail =
-            serde_json::json!({ "since": since, "until": until, "taskId": id.as_str(), "selected": total });
-        if let Some(params) = params {
-            detail["filter"] = params;
-        }
-        crate::endpoints::audit(endpoint, by, kind.action(), detail, now).write(&txn).await?;
+        let task = start_task_in(&txn, id, endpoint, kind, since, until, now, by).await?;
         txn.commit().await?;
         Ok(task)
+    }
+
+    /// Marks the start of every outage that has lasted past `failing_before`: the
+    /// endpoint's `redrive_from` becomes its `failing_since`. Returns how many.
+    pub async fn mark_outages(&self, failing_before: DateTime<Utc>) -> StoreResult<u64> {
+        let marked = endpoint::Entity::update_many()
+            .col_expr(endpoint::Column::RedriveFrom, Expr::col(endpoint::Column::FailingSince).into())
+            .filter(endpoint::Column::RedriveFrom.is_null())
+            .filter(endpoint::Column::FailingSince.lte(failing_before))
+            .filter(endpoint::Column::DeletedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(marked.rows_affected)
+    }
+
+    /// Starts the automatic redrive of up to `limit` endpoints back from an outage
+    /// (enabled, no longer failing, `redrive_from` set): a recover of what was
+    /// dead-lettered during the outage and a replay-missing of the messages created
+    /// during it that they were not sent (while disabled), unless the endpoint or its
+    /// tenant opted out. Each endpoint is
+    /// claimed (its `redrive_from` cleared) in the transaction that records its tasks,
+    /// so a redrive starts once. Returns the tasks started.
+    pub async fn start_redrives(&self, now: DateTime<Utc>, limit: u64) -> StoreResult<Vec<background_task::Model>> {
+        let back = endpoint::Entity::find()
+            .filter(endpoint::Column::RedriveFrom.is_not_null())
+            .filter(endpoint::Column::FailingSince.is_null())
+            .filter(endpoint::Column::Disabled.eq(false))
+            .filter(endpoint::Column::DeletedAt.is_null())
+            .order_by_asc(endpoint::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        let mut started = Vec::new();
+        for endpoint in back {
+            let Some(since) = endpoint.redrive_from else { continue };
+            let txn = self.db.begin().await?;
+            let claimed = endpoint::Entity::update_many()
+                .col_expr(endpoint::Column::RedriveFrom, Expr::value(Option::<DateTime<Utc>>::None))
+                .filter(endpoint::Column::Id.eq(endpoint.id.as_str()))
+                .filter(endpoint::Column::RedriveFrom.is_not_null())
+                .exec(&txn)
+                .await?;
+            if claimed.rows_affected == 0 {
+                continue;
+            }
+            let tenant = tenant::Entity::find_by_id(endpoint.tenant_id.clone()).one(&txn).await?;
+            let tenant_on = tenant.and_then(|tenant| tenant.auto_redrive) != Some(false);
+            // A minute early: the first failure's dead letter may carry a time a hair
+            // before the failing streak's.
+            let since = since - chrono::Duration::minutes(1);
+            if endpoint.auto_redrive && tenant_on && since < now {
+                for kind in [TaskKind::Redrive, TaskKind::ReplayMissing] {
+                    let millis = now.timestamp_millis().max(0) as u64;
+                    let id = BackgroundTaskId::generate(millis, rand::random());
+                    started.push(start_task_in(&txn, &id, &endpoint, &kind, since, now, now, &Actor::Herald).await?);
+                }
+            }
+            txn.commit().await?;
+        }
+        Ok(started)
     }
 
     /// Running tasks, least recently advanced first, so every task gets its turn.
@@ -352,9 +456,22 @@ impl Store {
             return Ok(None);
         }
         let endpoint_id = task.endpoint_id.as_str();
-        let (last, taken, released) = match TaskKind::of(task) {
-            TaskKind::Recover => {
-                let selection = failed_in_window(endpoint_id, task.since, task.until);
+        let Some(kind) = TaskKind::of(task) else {
+            background_task::Entity::update_many()
+                .col_expr(background_task::Column::Status, Expr::value(FAILED))
+                .filter(background_task::Column::Id.eq(task.id.as_str()))
+                .exec(&txn)
+                .await?;
+            txn.commit().await?;
+            tracing::warn!(task = %task.id, kind = %task.task, "a background task this version cannot run: it failed");
+            return Ok(None);
+        };
+        let (last, taken, released) = match kind {
+            TaskKind::Recover | TaskKind::Redrive => {
+                let selection = match kind {
+                    TaskKind::Redrive => dead_lettered_in_window(endpoint_id, task.since, task.until),
+                    _ => failed_in_window(endpoint_id, task.since, task.until),
+                };
                 let ids = next_ids(&txn, selection, task.cursor.as_deref(), batch).await?;
                 let still_failed = delivery::Column::Status.eq(DeliveryStatus::Failed.as_str());
                 let released = restart(&txn, &ids, Some(still_failed), now).await?;
@@ -393,6 +510,21 @@ impl Store {
         let updated = background_task::Entity::find_by_id(task.id.clone()).one(&txn).await?;
         txn.commit().await?;
         Ok(updated.map(|updated| (updated, released)))
+    }
+
+    /// Moves running tasks that got no turn this tick (their endpoint is paused) to the
+    /// back of the queue, so tasks that can go are not kept waiting behind them.
+    pub async fn pass_over_tasks(&self, ids: &[String], now: DateTime<Utc>) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        background_task::Entity::update_many()
+            .col_expr(background_task::Column::UpdatedAt, Expr::value(now))
+            .filter(background_task::Column::Id.is_in(ids.iter().map(String::as_str)))
+            .filter(background_task::Column::Status.eq(RUNNING))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// Ends a running task as `failed`, e.g. when its endpoint was deleted.

@@ -21,6 +21,9 @@ pub struct TenantSettingsChange {
     pub max_backlog: Option<Option<i64>>,
     /// The tenant's backlog age cap in seconds (see `tenant::Model::max_backlog_age_secs`).
     pub max_backlog_age_secs: Option<Option<i64>>,
+    /// Whether the tenant's endpoints are redriven automatically (see
+    /// `tenant::Model::auto_redrive`); `Some(None)` goes back to on.
+    pub auto_redrive: Option<Option<bool>>,
 }
 
 impl Store {
@@ -43,6 +46,7 @@ impl Store {
             ingest_rate_limit: Set(None),
             max_backlog: Set(None),
             max_backlog_age_secs: Set(None),
+            auto_redrive: Set(None),
         }
         .insert(&txn)
         .await?;
@@ -122,6 +126,10 @@ impl Store {
         if let Some(cap) = change.max_backlog_age_secs {
             active.max_backlog_age_secs = Set(cap);
             detail.insert("maxBacklogAge".into(), cap.into());
+        }
+        if let Some(on) = change.auto_redrive {
+            active.auto_redrive = Set(on);
+            detail.insert("autoRedrive".into(), on.into());
         }
         let updated = active.update(&txn).await?;
         let detail = serde_json::Value::Object(detail);

@@ -90,6 +90,7 @@ async fn endpoint(store: &Store, tenant: &TenantId, app_id: &ApplicationId, filt
         ordered: false,
         signing_key: None,
         receipt_window_secs: None,
+        auto_redrive: true,
         now: Utc::now(),
     };
     store.create_endpoint(new, &Actor::ApiKey("key_test".into())).await.unwrap().id.into_inner()

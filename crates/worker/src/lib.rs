@@ -95,6 +95,9 @@ pub struct WorkerConfig {
     pub shutdown_grace: Duration,
     /// Also send `svix-id`, `svix-timestamp` and `svix-signature`.
     pub send_svix_headers: bool,
+    /// An endpoint failing longer than this (or disabled) is redriven automatically when
+    /// it comes back; `None`: never.
+    pub auto_redrive_after: Option<Duration>,
     /// An endpoint whose every attempt has failed for this long is disabled.
     pub endpoint_disable_after: Option<Duration>,
     /// The `uid` of each tenant's operational application (see [`operational`]).

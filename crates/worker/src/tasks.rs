@@ -27,6 +27,8 @@ const TICK: Duration = Duration::from_secs(1);
 const FULL_BATCH: u64 = 1_000;
 /// Running tasks looked at per tick.
 const TASKS_PER_TICK: u64 = 100;
+/// Endpoints back from an outage whose redrive starts per tick.
+const REDRIVES_PER_TICK: u64 = 50;
 
 /// Runs background tasks until `shutdown`.
 pub async fn task_loop(ctx: WorkerContext, shutdown: CancellationToken) {
@@ -52,10 +54,16 @@ pub async fn run_once(ctx: &WorkerContext, ramps: &mut HashMap<String, Option<Ra
         ramps.clear();
         return Ok(0);
     }
+    if let Some(after) = ctx.config.auto_redrive_after {
+        if let Err(error) = redrive(ctx, after).await {
+            tracing::warn!(%error, "automatic redrives could not start; trying again");
+        }
+    }
     let running = ctx.store.running_tasks(TASKS_PER_TICK).await?;
     ramps.retain(|endpoint, _| running.iter().any(|task| task.endpoint_id.as_str() == endpoint));
     // Each endpoint (`None`: deleted) and what it may still take this tick.
     let mut budgets: HashMap<String, (Option<endpoint::Model>, u64)> = HashMap::new();
+    let mut passed_over = Vec::new();
     let mut released = 0;
     for task in running {
         let endpoint = task.endpoint_id.to_string();
@@ -65,12 +73,14 @@ pub async fn run_once(ctx: &WorkerContext, ramps: &mut HashMap<String, Option<Ra
                 Ok(paced) => Some(budgets.entry(endpoint.clone()).or_insert(paced).clone()),
                 Err(error) => {
                     tracing::warn!(%error, task = %task.id, "background task skipped this tick");
+                    passed_over.push(task.id.to_string());
                     None
                 }
             },
         };
         let Some((Some(target), budget)) = paced else { continue };
         if budget == 0 {
+            passed_over.push(task.id.to_string());
             continue;
         }
         match ctx.store.advance_task(&task, &target, budget, Utc::now()).await {
@@ -80,10 +90,29 @@ pub async fn run_once(ctx: &WorkerContext, ramps: &mut HashMap<String, Option<Ra
                 crate::queue_released(&ctx.queue, &made_due).await;
             }
             Ok(None) => {}
-            Err(error) => tracing::warn!(%error, task = %task.id, "background task could not advance; trying again"),
+            Err(error) => {
+                tracing::warn!(%error, task = %task.id, "background task could not advance; trying again");
+                passed_over.push(task.id.to_string());
+            }
         }
     }
+    // Paused tasks go to the back, so that the first TASKS_PER_TICK are not all paused.
+    ctx.store.pass_over_tasks(&passed_over, Utc::now()).await?;
     Ok(released)
+}
+
+/// Automatic redrive: marks the outages that have lasted longer than `after`, and
+/// starts the redrive tasks of the endpoints that came back (the store claims each
+/// endpoint as it records its tasks, so a redrive starts once).
+async fn redrive(ctx: &WorkerContext, after: Duration) -> Result<(), WorkerError> {
+    let now = Utc::now();
+    let after = chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
+    ctx.store.mark_outages(now.checked_sub_signed(after).unwrap_or(now)).await?;
+    for task in ctx.store.start_redrives(now, REDRIVES_PER_TICK).await? {
+        tracing::info!(task = %task.id, kind = %task.task, endpoint = %task.endpoint_id, total = task.total,
+            "an endpoint came back: automatic redrive started");
+    }
+    Ok(())
 }
 
 /// How many deliveries `task`'s endpoint may take this tick: its `rateLimit` when it

@@ -286,8 +286,9 @@ export interface paths {
         put?: never;
         /**
          * Sends again, each in a fresh retry cycle with a manual first attempt, every
-         *     delivery to this endpoint created in `[since, until)` that matches the filters,
-         *     whatever became of it, as a background task at the endpoint's pace.
+         *     delivery to this endpoint created in `[since, until)` that matches the filters and
+         *     is no longer pending (succeeded, failed or discarded), as a background task at the
+         *     endpoint's pace.
          */
         post: operations["v1.endpoint.bulk-replay"];
         delete?: never;
@@ -396,9 +397,9 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Calls off a scheduled message (one sent with `deliverAt`) before it is due: none of
-         *     its deliveries is made. `409 not_scheduled` once it is due, or if it never was
-         *     scheduled. Herald's addition.
+         * Calls off a scheduled message (one sent with `deliverAt`) until two seconds before
+         *     it is due: none of its deliveries is made. `409 not_scheduled` after that, or if it
+         *     never was scheduled. Herald's addition.
          */
         post: operations["v1.message.cancel"];
         delete?: never;
@@ -1242,8 +1243,9 @@ export interface components {
             tag?: string | null;
             /**
              * Format: int32
-             * @description Only deliveries in this state, as Svix's MessageStatus: 0 success, 1 pending,
-             *     2 failed, 3 sending (pending), 4 canceled (discarded).
+             * @description Only deliveries in this state, as Svix's MessageStatus: 0 success, 2 failed (or
+             *     discarded), 4 canceled (discarded); 1 pending and 3 sending select nothing, as
+             *     pending deliveries are on their way and never replayed.
              */
             status?: number | null;
             /**
@@ -1388,6 +1390,13 @@ export interface components {
              *     created without it; a `PUT` without it keeps the current setting.
              */
             receiptWindow?: number | null;
+            /**
+             * @description Herald's automatic redrive: when the endpoint comes back after an outage longer
+             *     than the setting `auto_redrive_after` (or is enabled again), its dead letters
+             *     and what it missed while disabled are sent again at its pace. On when created
+             *     without it; a `PUT` without it keeps the current setting.
+             */
+            autoRedrive?: boolean | null;
         };
         /** @description Svix's `EndpointMessageOut`: a message and the state of its delivery to one endpoint. */
         EndpointMessageOut: components["schemas"]["MessageOut"] & {
@@ -1437,6 +1446,8 @@ export interface components {
              *     it processed; `null` when the endpoint expects no receipts.
              */
             receiptWindow?: number | null;
+            /** @description Herald's automatic redrive after an outage (see `EndpointIn.autoRedrive`). */
+            autoRedrive: boolean;
         };
         /** @description Svix's `EndpointPatch`: absent fields stay; `null` clears the nullable ones. */
         EndpointPatch: {
@@ -1461,6 +1472,8 @@ export interface components {
              * @description Herald's delivery receipts (see `EndpointIn`); `null` turns them off.
              */
             receiptWindow?: number | null;
+            /** @description Herald's automatic redrive (see `EndpointIn`). */
+            autoRedrive?: boolean | null;
         };
         /** @description An endpoint's ed25519 public key. */
         EndpointPublicKeyOut: {
@@ -1733,6 +1746,8 @@ export interface components {
                  *     it processed; `null` when the endpoint expects no receipts.
                  */
                 receiptWindow?: number | null;
+                /** @description Herald's automatic redrive after an outage (see `EndpointIn.autoRedrive`). */
+                autoRedrive: boolean;
             }[];
             iterator?: string | null;
             prevIterator?: string | null;
@@ -2268,6 +2283,11 @@ export interface components {
              *     `max_backlog_age`, `0` is no cap.
              */
             maxBacklogAge?: number | null;
+            /**
+             * @description `false`: no endpoint of the tenant is redriven automatically after an outage;
+             *     `null` (the default) or `true`: each endpoint's `autoRedrive` decides.
+             */
+            autoRedrive?: boolean | null;
         };
         TenantPatch: {
             /** @description `accept`, `flag` or `reject`. */
@@ -2290,6 +2310,11 @@ export interface components {
              *     cap); `null` goes back to the setting `max_backlog_age`.
              */
             maxBacklogAge?: number | null;
+            /**
+             * @description Whether the tenant's endpoints are redriven automatically after an outage;
+             *     `null` goes back to the default (on).
+             */
+            autoRedrive?: boolean | null;
         };
         /** @description A delivery that succeeded and is still waiting for its receipt. */
         UnconfirmedOut: {

@@ -30,6 +30,15 @@ describe('endpoint form', () => {
     expect(patchBody({ ...loaded, ordered: true }, loaded)).toMatchObject({ url: 'https://a', ordered: true });
     expect(patchBody({ ...orderedLoaded, ordered: false }, orderedLoaded)).toMatchObject({ ordered: false });
   });
+  it('sends autoRedrive only to turn it off on creation, and in a patch only when it changed', () => {
+    expect(createBody({ ...emptyEndpointForm, url: 'https://a' })).not.toHaveProperty('autoRedrive');
+    expect(createBody({ ...emptyEndpointForm, url: 'https://a', autoRedrive: false })).toMatchObject({ autoRedrive: false });
+    const loaded = { ...emptyEndpointForm, url: 'https://a' };
+    expect(patchBody({ ...loaded, description: 'd' }, loaded)).not.toHaveProperty('autoRedrive');
+    expect(patchBody({ ...loaded, autoRedrive: false }, loaded)).toMatchObject({ autoRedrive: false });
+    expect(formFromEndpoint({ url: 'u', description: '', disabled: false })).toMatchObject({ autoRedrive: true });
+    expect(formFromEndpoint({ url: 'u', description: '', disabled: false, autoRedrive: false })).toMatchObject({ autoRedrive: false });
+  });
   it('clears emptied fields in a patch', () => {
     expect(patchBody({ ...emptyEndpointForm, url: 'https://a', disabled: true }, emptyEndpointForm)).toEqual({
       url: 'https://a',

@@ -15,6 +15,8 @@ export interface EndpointFormState {
   disabled: boolean;
   /** Herald's ordered mode: one ordering key's messages are delivered one after another. */
   ordered: boolean;
+  /** Herald's automatic redrive after an outage (on unless turned off). */
+  autoRedrive: boolean;
   /** Create only; blank lets Herald generate one. */
   secret: string;
 }
@@ -28,6 +30,7 @@ export const emptyEndpointForm: EndpointFormState = {
   uid: '',
   disabled: false,
   ordered: false,
+  autoRedrive: true,
   secret: '',
 };
 
@@ -42,6 +45,7 @@ export interface EndpointLike {
   throttleRate?: number | null;
   uid?: string | null;
   ordered?: boolean;
+  autoRedrive?: boolean;
 }
 
 export function formFromEndpoint(endpoint: EndpointLike): EndpointFormState {
@@ -55,6 +59,7 @@ export function formFromEndpoint(endpoint: EndpointLike): EndpointFormState {
     uid: endpoint.uid ?? '',
     disabled: endpoint.disabled,
     ordered: endpoint.ordered ?? false,
+    autoRedrive: endpoint.autoRedrive ?? true,
     secret: '',
   };
 }
@@ -89,6 +94,7 @@ export interface EndpointCreateBody {
   disabled?: boolean;
   secret?: string | null;
   ordered?: boolean;
+  autoRedrive?: boolean;
 }
 
 export function createBody(form: EndpointFormState): EndpointCreateBody {
@@ -102,6 +108,8 @@ export function createBody(form: EndpointFormState): EndpointCreateBody {
   if (form.secret.trim() !== '') body.secret = form.secret.trim();
   // Off is Herald's default, so an unordered endpoint is created without the field.
   if (form.ordered) body.ordered = true;
+  // On is the default, so only turning it off is sent.
+  if (!form.autoRedrive) body.autoRedrive = false;
   return body;
 }
 
@@ -114,11 +122,12 @@ export interface EndpointPatchBody {
   uid?: string | null;
   disabled?: boolean | null;
   ordered?: boolean;
+  autoRedrive?: boolean;
 }
 
 /**
  * A patch with every edited field; emptied lists, limits and uid are cleared with `null`.
- * `ordered` is sent only when it differs from `before` (the form as loaded), so a save that
+ * `ordered` and `autoRedrive` are sent only when they differ from `before` (the form as loaded), so a save that
  * leaves the box alone does not undo a change made elsewhere since the form was opened.
  */
 export function patchBody(form: EndpointFormState, before: EndpointFormState): EndpointPatchBody {
@@ -134,5 +143,6 @@ export function patchBody(form: EndpointFormState, before: EndpointFormState): E
     disabled: form.disabled,
   };
   if (form.ordered !== before.ordered) body.ordered = form.ordered;
+  if (form.autoRedrive !== before.autoRedrive) body.autoRedrive = form.autoRedrive;
   return body;
 }

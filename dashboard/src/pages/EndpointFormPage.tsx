@@ -100,6 +100,21 @@ export function EndpointFormPage() {
             Messages with the same ordering key arrive one after another; the next waits until the one before succeeded or was dead-lettered.
           </span>
         </div>
+        <div className="field">
+          <label className="checkbox">
+            <input
+              type="checkbox"
+              name="autoRedrive"
+              aria-describedby="ep-redrive-hint"
+              checked={form.autoRedrive}
+              onChange={(e) => set('autoRedrive', e.target.checked)}
+            />{' '}
+            Automatic redrive
+          </label>
+          <span id="ep-redrive-hint" className="muted small">
+            When the endpoint comes back after an outage (or is enabled again), what was dead-lettered meanwhile, and what it missed while disabled, is sent again at its pace.
+          </span>
+        </div>
         <Field id="ep-uid" label="uid (optional)">
           <input id="ep-uid" name="uid" value={form.uid} onChange={(e) => set('uid', e.target.value)} />
         </Field>

@@ -68,6 +68,7 @@ export function EndpointPage() {
           ['Channels', ep.channels && ep.channels.length > 0 ? ep.channels.join(', ') : 'Any channel'],
           ['Rate limit', rateLimit ? `${rateLimit} per second` : 'None'],
           ['Ordered delivery', ep.ordered ? 'On' : 'Off'],
+          ['Automatic redrive', ep.autoRedrive === false ? 'Off' : 'On'],
           ['Receipts', ep.receiptWindow ? `Expected within ${formatDuration(ep.receiptWindow * 1000)}` : 'Not expected'],
           ['Version', String(ep.version)],
           ['Created', formatTimestamp(ep.createdAt)],

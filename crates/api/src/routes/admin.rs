@@ -38,6 +38,9 @@ pub struct TenantOut {
     /// creation answers `429 backlog_full`; `null` follows the setting
     /// `max_backlog_age`, `0` is no cap.
     pub max_backlog_age: Option<i64>,
+    /// `false`: no endpoint of the tenant is redriven automatically after an outage;
+    /// `null` (the default) or `true`: each endpoint's `autoRedrive` decides.
+    pub auto_redrive: Option<bool>,
 }
 
 impl From<tenant::Model> for TenantOut {
@@ -50,6 +53,7 @@ impl From<tenant::Model> for TenantOut {
             ingest_rate_limit: model.ingest_rate_limit,
             max_backlog: model.max_backlog,
             max_backlog_age: model.max_backlog_age_secs,
+            auto_redrive: model.auto_redrive,
         }
     }
 }
@@ -89,6 +93,11 @@ pub struct TenantPatch {
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<u64>)]
     pub max_backlog_age: Option<Option<u64>>,
+    /// Whether the tenant's endpoints are redriven automatically after an outage;
+    /// `null` goes back to the default (on).
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<bool>)]
+    pub auto_redrive: Option<Option<bool>>,
 }
 
 /// An API key's record (never the key itself).
@@ -162,6 +171,7 @@ pub async fn update_tenant(
         ingest_rate_limit: body.ingest_rate_limit,
         max_backlog: body.max_backlog,
         max_backlog_age: body.max_backlog_age,
+        auto_redrive: body.auto_redrive,
     };
     let updated = if request.is_empty() {
         state.store.find_tenant(&id).await?.ok_or(ApiError::NotFound("tenant"))?

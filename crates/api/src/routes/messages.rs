@@ -280,6 +280,9 @@ pub async fn expunge_content(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// How close to its `deliverAt` a message can no longer be canceled.
+const CANCEL_MARGIN: chrono::Duration = chrono::Duration::seconds(2);
+
 /// What a cancel did.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -291,9 +294,9 @@ pub struct MessageCancelOut {
     pub canceled: u64,
 }
 
-/// Calls off a scheduled message (one sent with `deliverAt`) before it is due: none of
-/// its deliveries is made. `409 not_scheduled` once it is due, or if it never was
-/// scheduled. Herald's addition.
+/// Calls off a scheduled message (one sent with `deliverAt`) until two seconds before
+/// it is due: none of its deliveries is made. `409 not_scheduled` after that, or if it
+/// never was scheduled. Herald's addition.
 #[utoipa::path(post, path = "/api/v1/app/{app_id}/msg/{msg_id}/cancel", tag = "Message", operation_id = "v1.message.cancel",
     params(("app_id" = String, Path, description = "The application's id or uid"), ("msg_id" = String, Path, description = "The message's id or eventId")),
     security(("HTTPBearer" = [])), responses((status = 200, body = MessageCancelOut), ErrorResponses))]
@@ -306,12 +309,13 @@ pub async fn cancel_message(
     let app = state.store.find_application(&tenant, &app_id).await?.ok_or(ApiError::NotFound("application"))?;
     let message = state.store.find_message(&tenant, &app.id, &msg_id).await?.ok_or(ApiError::NotFound("message"))?;
     let now = Utc::now();
-    if message.deliver_at.is_none_or(|at| at <= now) {
+    // Not in its last seconds: a worker whose clock runs ahead may be sending it.
+    if message.deliver_at.is_none_or(|at| at <= now + CANCEL_MARGIN) {
         return Err(ApiError::NotScheduled(match message.deliver_at {
-            Some(at) => format!("the message was due at {at}: it can no longer be canceled"),
+            Some(at) => format!("the message is due at {at}: it can no longer be canceled"),
             None => "the message was not scheduled (no deliverAt): it cannot be canceled".to_owned(),
         }));
     }
-    let canceled = state.store.cancel_scheduled(&message.id, now).await?;
+    let canceled = state.store.cancel_scheduled(&message.id, now + CANCEL_MARGIN).await?;
     Ok(Json(MessageCancelOut { id: message.id.to_string(), canceled }))
 }

@@ -94,6 +94,7 @@ pub async fn accept_message(
 
     let deliveries = recipients.plan(&draft.event_type, draft.channels.as_deref());
     let event_id = draft.event_id.clone();
+    let now = Utc::now();
     let new = NewMessage {
         id: fresh(MessageId::generate),
         tenant_id: tenant_id.clone(),
@@ -106,7 +107,8 @@ pub async fn accept_message(
         schema_violations,
         ordering_key: draft.ordering_key,
         trace_context: herald_observability::trace::traceparent_of(&tracing::Span::current()),
-        deliver_at: draft.deliver_at,
+        // Only a future one schedules anything (and only it is kept to show).
+        deliver_at: draft.deliver_at.filter(|at| *at > now),
         now: Utc::now(),
     };
     let (message, rows) = match state.messages.create(new, deliveries).await {

@@ -54,6 +54,9 @@ pub struct SettingsRequest {
     pub max_backlog: Option<Option<u64>>,
     /// Seconds the oldest ready delivery may have waited.
     pub max_backlog_age: Option<Option<u64>>,
+    /// Whether endpoints are redriven automatically after an outage; `Some(None)` is
+    /// the default (on).
+    pub auto_redrive: Option<Option<bool>>,
 }
 
 impl SettingsRequest {
@@ -63,6 +66,7 @@ impl SettingsRequest {
             && self.ingest_rate_limit.is_none()
             && self.max_backlog.is_none()
             && self.max_backlog_age.is_none()
+            && self.auto_redrive.is_none()
     }
 }
 
@@ -95,6 +99,7 @@ pub async fn change_settings(
         ingest_rate_limit: request.ingest_rate_limit.map(|limit| limit.map(|per_second| per_second as i32)),
         max_backlog: stored(request.max_backlog),
         max_backlog_age_secs: stored(request.max_backlog_age),
+        auto_redrive: request.auto_redrive,
     };
     store.change_tenant_settings(tenant_id, change, &Actor::Operator).await?.ok_or(ApiError::NotFound("tenant"))
 }

@@ -52,6 +52,12 @@ pub struct Model {
     /// (a receipt) within this many seconds; deliveries created while it is set wait
     /// for their receipt.
     pub receipt_window_secs: Option<i32>,
+    /// Whether its dead letters are redriven when it comes back after an outage (on
+    /// unless turned off for the endpoint or its tenant).
+    pub auto_redrive: bool,
+    /// When the outage to redrive began: set once it has failed for longer than
+    /// `auto_redrive_after` or was disabled; cleared when the redrive starts.
+    pub redrive_from: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,6 +23,9 @@ pub struct Model {
     /// Seconds the tenant's oldest ready delivery may have waited before message
     /// creation is refused: `None` follows the setting `max_backlog_age`, `Some(0)` is no cap.
     pub max_backlog_age_secs: Option<i64>,
+    /// `Some(false)`: no endpoint of the tenant is redriven automatically; `None` or
+    /// `Some(true)`: each endpoint's own `auto_redrive` decides.
+    pub auto_redrive: Option<bool>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,9 +10,14 @@ use super::{headers_value, EndpointIn, EndpointPatch};
 use crate::shapes::metadata_value;
 
 /// Enables or disables an endpoint. Enabled again, its failure streak starts over.
-pub(super) fn set_disabled(endpoint: &mut endpoint::Model, disabled: bool) {
+/// Disabled, it is in an outage from when it started failing (or now): what it misses
+/// is redriven when it is enabled again (`auto_redrive`).
+pub(super) fn set_disabled(endpoint: &mut endpoint::Model, disabled: bool, now: DateTime<Utc>) {
     if endpoint.disabled && !disabled {
         endpoint.failing_since = None;
+    }
+    if !endpoint.disabled && disabled {
+        endpoint.redrive_from = endpoint.redrive_from.or(endpoint.failing_since).or(Some(now));
     }
     endpoint.disabled = disabled;
 }
@@ -26,7 +31,7 @@ pub(super) fn replaced(existing: &endpoint::Model, body: EndpointIn, now: DateTi
     endpoint.url = body.url;
     endpoint.description = body.description;
     endpoint.version = body.version.map_or(endpoint.version, i32::from);
-    set_disabled(&mut endpoint, body.disabled);
+    set_disabled(&mut endpoint, body.disabled, now);
     endpoint.filter_types = body.event_types.map(herald_store::entity::Names::from);
     endpoint.channels = body.channels.map(herald_store::entity::Names::from);
     endpoint.rate_limit = body.throttle_rate.map(i32::from);
@@ -34,6 +39,7 @@ pub(super) fn replaced(existing: &endpoint::Model, body: EndpointIn, now: DateTi
     if let Some(window) = body.receipt_window {
         endpoint.receipt_window_secs = Some(super::receipt_window_secs(window));
     }
+    endpoint.auto_redrive = body.auto_redrive.unwrap_or(endpoint.auto_redrive);
     endpoint.uid = body.uid.or(endpoint.uid);
     endpoint.metadata = metadata_value(body.metadata);
     if let Some(headers) = body.headers {
@@ -57,7 +63,7 @@ pub(super) fn patched(existing: &endpoint::Model, body: EndpointPatch, now: Date
         endpoint.version = i32::from(version);
     }
     if let Some(disabled) = body.disabled {
-        set_disabled(&mut endpoint, disabled);
+        set_disabled(&mut endpoint, disabled, now);
     }
     if let Some(filter) = body.event_types {
         endpoint.filter_types = filter.map(herald_store::entity::Names::from);
@@ -79,6 +85,9 @@ pub(super) fn patched(existing: &endpoint::Model, body: EndpointPatch, now: Date
     }
     if let Some(metadata) = body.metadata {
         endpoint.metadata = metadata_value(Some(metadata));
+    }
+    if let Some(on) = body.auto_redrive {
+        endpoint.auto_redrive = on;
     }
     endpoint.updated_at = now;
     endpoint
@@ -120,6 +129,8 @@ mod tests {
             ordered: true,
             signing_key: None,
             receipt_window_secs: Some(3600),
+            auto_redrive: true,
+            redrive_from: Some(at(-600)),
         }
     }
 
@@ -166,6 +177,21 @@ mod tests {
         for (body, rule, holds) in cases {
             assert!(holds(&put(body.clone())), "PUT {body}: {rule}");
         }
+    }
+
+    #[test]
+    fn disabling_starts_the_outage_that_is_redriven_and_auto_redrive_is_kept_unless_named() {
+        let mut enabled = stored();
+        (enabled.disabled, enabled.redrive_from) = (false, None);
+        let off = patched(&enabled, serde_json::from_value(json!({"disabled": true})).unwrap(), at(60));
+        assert_eq!(off.redrive_from, Some(at(-600)), "from when it started failing");
+        enabled.failing_since = None;
+        let off = patched(&enabled, serde_json::from_value(json!({"disabled": true})).unwrap(), at(60));
+        assert_eq!(off.redrive_from, Some(at(60)), "from now when it was not failing");
+        assert!(put(json!({"url": "https://e.com"})).auto_redrive, "a PUT without it keeps it");
+        assert!(!put(json!({"url": "https://e.com", "autoRedrive": false})).auto_redrive);
+        assert!(!patch(json!({"autoRedrive": false})).auto_redrive);
+        assert!(patch(json!({"description": "d"})).auto_redrive);
     }
 
     #[test]

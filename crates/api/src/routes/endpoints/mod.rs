@@ -72,6 +72,12 @@ pub struct EndpointIn {
     /// created without it; a `PUT` without it keeps the current setting.
     #[serde(default)]
     pub receipt_window: Option<u32>,
+    /// Herald's automatic redrive: when the endpoint comes back after an outage longer
+    /// than the setting `auto_redrive_after` (or is enabled again), its dead letters
+    /// and what it missed while disabled are sent again at its pace. On when created
+    /// without it; a `PUT` without it keeps the current setting.
+    #[serde(default)]
+    pub auto_redrive: Option<bool>,
 }
 
 /// Svix's `EndpointPatch`: absent fields stay; `null` clears the nullable ones.
@@ -109,6 +115,9 @@ pub struct EndpointPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<u32>)]
     pub receipt_window: Option<Option<u32>>,
+    /// Herald's automatic redrive (see `EndpointIn`).
+    #[serde(default)]
+    pub auto_redrive: Option<bool>,
 }
 
 fn check_headers<'a>(validator: &mut Validator, names: impl Iterator<Item = &'a String>) {
@@ -246,6 +255,8 @@ fn new_endpoint_model(
         ordered: body.ordered.unwrap_or(false),
         signing_key: None,
         receipt_window_secs: body.receipt_window.map(receipt_window_secs),
+        auto_redrive: body.auto_redrive.unwrap_or(true),
+        redrive_from: None,
     };
     validate_endpoint(config, &model)?;
     Ok((model, secret))
@@ -273,6 +284,7 @@ async fn insert(state: &ApiState, model: endpoint::Model, by: &Actor) -> ApiResu
                 ordered: model.ordered,
                 signing_key: model.signing_key,
                 receipt_window_secs: model.receipt_window_secs,
+                auto_redrive: model.auto_redrive,
                 now: model.created_at,
             },
             by,

@@ -79,7 +79,10 @@ pub async fn recover(
 /// The end of a task's window `[since, until)`: `until`, else now (never past now).
 fn window_end(since: DateTime<Utc>, until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> ApiResult<DateTime<Utc>> {
     let until = until.unwrap_or(now).min(now + Duration::seconds(1));
-    Validator::default().check(since < until, &["since"], "must be before `until` and now").finish()?;
+    Validator::default()
+        .check(since >= DateTime::UNIX_EPOCH, &["since"], "must be after 1970")
+        .check(since < until, &["since"], "must be before `until` and now")
+        .finish()?;
     Ok(until)
 }
 
@@ -107,8 +110,9 @@ pub struct BulkReplayIn {
     /// Only messages carrying this tag.
     #[serde(default)]
     pub tag: Option<String>,
-    /// Only deliveries in this state, as Svix's MessageStatus: 0 success, 1 pending,
-    /// 2 failed, 3 sending (pending), 4 canceled (discarded).
+    /// Only deliveries in this state, as Svix's MessageStatus: 0 success, 2 failed (or
+    /// discarded), 4 canceled (discarded); 1 pending and 3 sending select nothing, as
+    /// pending deliveries are on their way and never replayed.
     #[serde(default)]
     pub status: Option<i16>,
     /// Only deliveries with an attempt answered in this class: 0 (no answer), 100, 200,
@@ -160,8 +164,9 @@ pub async fn replay_missing(
 }
 
 /// Sends again, each in a fresh retry cycle with a manual first attempt, every
-/// delivery to this endpoint created in `[since, until)` that matches the filters,
-/// whatever became of it, as a background task at the endpoint's pace.
+/// delivery to this endpoint created in `[since, until)` that matches the filters and
+/// is no longer pending (succeeded, failed or discarded), as a background task at the
+/// endpoint's pace.
 #[utoipa::path(post, path = "/api/v1/app/{app_id}/endpoint/{endpoint_id}/bulk-replay", tag = "Endpoint", operation_id = "v1.endpoint.bulk-replay",
     params(("app_id" = String, Path, description = "The application's id or uid"), ("endpoint_id" = String, Path, description = "The endpoint's id or uid")),
     request_body = BulkReplayIn, security(("HTTPBearer" = [])), responses((status = 202, body = ReplayOut), ErrorResponses))]
@@ -175,12 +180,13 @@ pub async fn bulk_replay(
     let existing = find(&state, &app, &endpoint_id).await?;
     let now = Utc::now();
     let until = window_end(body.since, body.until, now)?;
-    let status = match body.status {
+    // As listings show them: a discarded delivery reads as failed (2).
+    let statuses = match body.status {
         None => None,
-        Some(0) => Some(DeliveryStatus::Succeeded),
-        Some(1 | 3) => Some(DeliveryStatus::Pending),
-        Some(2) => Some(DeliveryStatus::Failed),
-        Some(4) => Some(DeliveryStatus::Discarded),
+        Some(0) => Some(vec![DeliveryStatus::Succeeded]),
+        Some(1 | 3) => Some(vec![DeliveryStatus::Pending]),
+        Some(2) => Some(vec![DeliveryStatus::Failed, DeliveryStatus::Discarded]),
+        Some(4) => Some(vec![DeliveryStatus::Discarded]),
         Some(_) => return Err(ApiError::validation(&["status"], "must be 0, 1, 2, 3 or 4")),
     };
     let class_known = body.status_code_class.is_none_or(|class| [0, 100, 200, 300, 400, 500].contains(&class));
@@ -192,7 +198,7 @@ pub async fn bulk_replay(
         event_types: body.event_types.filter(|types| !types.is_empty()),
         channel: body.channel,
         tag: body.tag,
-        status: status.map(|status| status.as_str().to_owned()),
+        statuses: statuses.map(|statuses| statuses.iter().map(|status| status.as_str().to_owned()).collect()),
         status_code_class: body.status_code_class,
     };
     let id = fresh(herald_core::BackgroundTaskId::generate);
