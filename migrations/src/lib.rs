@@ -22,6 +22,7 @@ mod m20261207_000016_task_params;
 mod m20261207_000017_scheduled_messages;
 mod m20261207_000018_auto_redrive;
 mod m20261207_000019_one_delivery_per_endpoint;
+mod m20261207_000020_portal_sessions;
 
 /// Runs hand-written statements in order (sea-query's index builder has no `WHERE`, so
 /// partial indexes are written out; the syntax is the same on both databases). Used
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000017_scheduled_messages::Migration),
             Box::new(m20261207_000018_auto_redrive::Migration),
             Box::new(m20261207_000019_one_delivery_per_endpoint::Migration),
+            Box::new(m20261207_000020_portal_sessions::Migration),
         ]
     }
 }

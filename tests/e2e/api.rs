@@ -378,3 +378,79 @@ async fn the_message_log_filters_by_delivery_status_and_shows_the_attempts_still
     assert_eq!(all["data"].as_array().map(Vec::len), Some(2));
     herald.stop().await;
 }
+
+/// Svix's message and token housekeeping: `precheck/active` says whether a message
+/// would go anywhere (by event type, channels and enabled endpoints) without creating
+/// one; `bulk-expunge` expunges several payloads by id or eventId and says which it
+/// found; `expire-all` ends an application's portal tokens, all of them or one
+/// session's, at once or later, and leaves other applications' alone.
+#[tokio::test]
+async fn precheck_bulk_expunge_and_expire_all() {
+    let herald = TestApp::spawn().await;
+    herald.create_application("house").await;
+    herald.create_application("other").await;
+    let precheck = |body: Value| {
+        let herald = &herald;
+        async move { herald.post("/api/v1/app/house/msg/precheck/active", &body).await }
+    };
+    assert_eq!(precheck(json!({"eventType": "a.b"})).await, (200, json!({"active": false})), "no endpoint yet");
+    let filtered = json!({"filterTypes": ["a.b"], "channels": ["eu"]});
+    let endpoint = herald.create_endpoint("house", "https://example.com/hook", filtered).await;
+    assert_eq!(precheck(json!({"eventType": "a.b", "channels": ["eu"]})).await.1, json!({"active": true}));
+    assert_eq!(precheck(json!({"eventType": "a.b", "channels": ["us"]})).await.1, json!({"active": false}));
+    assert_eq!(precheck(json!({"eventType": "c.d", "channels": ["eu"]})).await.1, json!({"active": false}));
+    let path = format!("/api/v1/app/house/endpoint/{}", endpoint["id"].as_str().unwrap());
+    let (status, _) = herald.request(Method::PATCH, &path, Some(&herald.api_key), Some(r#"{"disabled": true}"#)).await;
+    assert_eq!(status, 200);
+    assert_eq!(precheck(json!({"eventType": "a.b", "channels": ["eu"]})).await.1, json!({"active": false}), "disabled");
+    let (status, refused) = precheck(json!({"eventType": "not a slug"})).await;
+    assert_eq!((status, refused["code"].as_str()), (422, Some("validation")));
+    let (_, listed) = herald.get("/api/v1/app/house/msg").await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 0, "a precheck creates nothing");
+
+    let first = herald.send_message("house", "a.b", json!({"secret": 1})).await;
+    let body = json!({"eventType": "a.b", "eventId": "evt-2", "payload": {"secret": 2}});
+    assert_eq!(herald.post("/api/v1/app/house/msg", &body).await.0, 202);
+    let first = first["id"].as_str().unwrap().to_owned();
+    let ids = json!({"ids": [first, "evt-2", "msg_0000000000000000000000"]});
+    let (status, out) = herald.post("/api/v1/app/house/msg/bulk-expunge", &ids).await;
+    assert_eq!(status, 200, "{out}");
+    let expected = json!({"results": {first.as_str(): "expunged", "evt-2": "expunged", "msg_0000000000000000000000": "not-found"}});
+    assert_eq!(out, expected);
+    for id in [first.as_str(), "evt-2"] {
+        let (_, read) = herald.get(&format!("/api/v1/app/house/msg/{id}")).await;
+        assert_eq!(read["payload"], json!({}), "expunged: {read}");
+    }
+    let too_many: Vec<String> = (0..1_001).map(|n| format!("m{n}")).collect();
+    let (status, _) = herald.post("/api/v1/app/house/msg/bulk-expunge", &json!({ "ids": too_many })).await;
+    assert_eq!(status, 422);
+
+    // Portal tokens: two sessions of `house`, one of `other`.
+    let mut tokens = Vec::new();
+    for (app, session) in [("house", "s1"), ("house", "s2"), ("other", "s1")] {
+        let body = json!({"sessionId": session});
+        let (status, access) = herald.post(&format!("/api/v1/auth/app-portal-access/{app}"), &body).await;
+        assert_eq!(status, 200, "{access}");
+        tokens.push((app, access["token"].as_str().unwrap().to_owned()));
+    }
+    let works = |app: &'static str, token: String| {
+        let herald = &herald;
+        async move { herald.request(Method::GET, &format!("/api/v1/app/{app}/endpoint"), Some(&token), None).await.0 }
+    };
+    let expire = |body: Value| {
+        let herald = &herald;
+        async move { herald.post("/api/v1/auth/app/house/expire-all", &body).await.0 }
+    };
+    assert_eq!(expire(json!({"sessionIds": ["s1"]})).await, 204);
+    let statuses = [works("house", tokens[0].1.clone()).await, works("house", tokens[1].1.clone()).await];
+    assert_eq!(statuses, [401, 200], "only session s1 of house ended");
+    assert_eq!(works("other", tokens[2].1.clone()).await, 200, "another application's tokens are untouched");
+    assert_eq!(expire(json!({"expiry": 2})).await, 204);
+    assert_eq!(works("house", tokens[1].1.clone()).await, 200, "still valid for two seconds");
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(works("house", tokens[1].1.clone()).await, 401, "then expired");
+    assert_eq!(expire(json!({"expiry": 700_000})).await, 422);
+    let (status, _) = herald.post("/api/v1/auth/app/nope/expire-all", &json!({})).await;
+    assert_eq!(status, 404);
+    herald.stop().await;
+}

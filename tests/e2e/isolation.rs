@@ -47,6 +47,16 @@ async fn objects(herald: &TestApp, key: &str, uid: &str, receiver: &TestReceiver
     Objects { app, endpoint: endpoint["id"].as_str().unwrap().to_owned(), msg, attempt, poller }
 }
 
+/// A `since` for the replay routes.
+const SINCE: &str = "2020-01-01T00:00:00Z";
+
+/// Whether only the tenant's API key may use this route of an application: a portal
+/// token gets `403` even for its own application (an attempt's content it may expunge).
+fn tenant_only(path: &str) -> bool {
+    let message_content = path.ends_with("/content") && !path.contains("/attempt/");
+    message_content || ["/cancel", "/precheck/active", "/bulk-expunge", "/expire-all"].iter().any(|t| path.ends_with(t))
+}
+
 /// Every route that names an application's objects, with a body that would be valid.
 fn app_routes(o: &Objects) -> Vec<(Method, String, Option<Value>)> {
     let (app, ep, msg, at, poll) = (&o.app, &o.endpoint, &o.msg, &o.attempt, &o.poller);
@@ -110,6 +120,12 @@ fn app_routes(o: &Objects) -> Vec<(Method, String, Option<Value>)> {
         (Method::DELETE, format!("/api/v1/app/{app}/endpoint/{ep}/key/skey_0000000000000000000000"), None),
         (Method::POST, format!("/api/v1/app/{app}/endpoint/{ep}/receipt"), Some(json!({"msgIds": [msg]}))),
         (Method::GET, format!("/api/v1/app/{app}/endpoint/{ep}/receipt/unconfirmed"), None),
+        (Method::POST, format!("/api/v1/app/{app}/endpoint/{ep}/replay-missing"), Some(json!({"since": SINCE}))),
+        (Method::POST, format!("/api/v1/app/{app}/endpoint/{ep}/bulk-replay"), Some(json!({"since": SINCE}))),
+        (Method::POST, format!("/api/v1/app/{app}/msg/{msg}/cancel"), None),
+        (Method::POST, format!("/api/v1/app/{app}/msg/precheck/active"), Some(json!({"eventType": "a.b"}))),
+        (Method::POST, format!("/api/v1/app/{app}/msg/bulk-expunge"), Some(json!({"ids": ["msg_nothing"]}))),
+        (Method::POST, format!("/api/v1/auth/app/{app}/expire-all"), Some(json!({"expiry": 600}))),
         (Method::POST, format!("/api/v1/auth/app-portal-access/{app}"), Some(json!({}))),
         (Method::DELETE, format!("/api/v1/app/{app}/poller/{poll}"), None),
         (Method::DELETE, format!("/api/v1/app/{app}/endpoint/{ep}"), None),
@@ -196,7 +212,10 @@ async fn a_portal_token_reaches_its_application_only() {
         .into_iter()
         .filter(|(method, path, _)| {
             // A stream of its own poller stays open (pull::a_server_sent_events_stream_…).
-            !(path.ends_with("/content") || path.contains("app-portal-access") || path.ends_with("/stream"))
+            !(path.ends_with("/content")
+                || tenant_only(path)
+                || path.contains("app-portal-access")
+                || path.ends_with("/stream"))
                 && *method != Method::DELETE
                 && !(path == &format!("/api/v1/app/{}", x.app) && *method != Method::GET)
                 && !path.ends_with("/msg") | (*method == Method::GET)
@@ -221,6 +240,7 @@ async fn a_portal_token_reaches_its_application_only() {
     routes.push((Method::PUT, "/api/v1/event-type/p.t".into(), Some(json!({"description": "d"}))));
     routes.push((Method::POST, format!("/api/v1/app/{}/msg", x.app), Some(json!({"eventType": "a.b", "payload": {}}))));
     routes.push((Method::POST, format!("/api/v1/auth/app-portal-access/{}", x.app), Some(json!({}))));
+    routes.extend(app_routes(&x).into_iter().filter(|(_, path, _)| tenant_only(path)));
     routes.push((Method::DELETE, format!("/api/v1/app/{}", x.app), None));
     routes.push((Method::GET, "/api/v1/audit-log".into(), None));
     routes.push((Method::GET, "/api/v1/background-task".into(), None));

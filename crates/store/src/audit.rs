@@ -71,6 +71,7 @@ pub enum Action {
     EndpointBulkReplay,
     PortalTokenIssue,
     PortalTokenLogout,
+    PortalTokenExpireAll,
     DeadLetterReplay,
     DeadLetterDiscard,
     PollerCreate,
@@ -83,7 +84,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::TenantCreate,
         Action::TenantSettingsUpdate,
         Action::ApiKeyCreate,
@@ -100,6 +101,7 @@ impl Action {
         Action::EndpointBulkReplay,
         Action::PortalTokenIssue,
         Action::PortalTokenLogout,
+        Action::PortalTokenExpireAll,
         Action::DeadLetterReplay,
         Action::DeadLetterDiscard,
         Action::PollerCreate,
@@ -130,6 +132,7 @@ impl Action {
             Action::EndpointBulkReplay => "endpoint.bulk_replay",
             Action::PortalTokenIssue => "portal_token.issue",
             Action::PortalTokenLogout => "portal_token.logout",
+            Action::PortalTokenExpireAll => "portal_token.expire_all",
             Action::DeadLetterReplay => "dead_letter.replay",
             Action::DeadLetterDiscard => "dead_letter.discard",
             Action::PollerCreate => "poller.create",
@@ -152,7 +155,7 @@ impl Action {
             Action::TenantCreate | Action::TenantSettingsUpdate => "tenant",
             Action::ApiKeyCreate | Action::ApiKeyRevoke => "api_key",
             Action::PortalTokenIssue | Action::PortalTokenLogout => "portal_token",
-            Action::DeadLetterReplay | Action::DeadLetterDiscard => "application",
+            Action::DeadLetterReplay | Action::DeadLetterDiscard | Action::PortalTokenExpireAll => "application",
             Action::PollerCreate
             | Action::PollerUpdate
             | Action::PollerDelete

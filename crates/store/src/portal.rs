@@ -21,6 +21,8 @@ pub struct NewPortalToken {
     pub token: String,
     pub read_only: bool,
     pub expires_at: DateTime<Utc>,
+    /// Svix's `sessionId`, for expiring one session's tokens.
+    pub session_id: Option<String>,
     pub now: DateTime<Utc>,
 }
 
@@ -36,6 +38,7 @@ impl Store {
             expires_at: Set(new.expires_at),
             revoked_at: Set(None),
             created_at: Set(new.now),
+            session_id: Set(new.session_id),
         }
         .insert(&txn)
         .await?;
@@ -97,5 +100,37 @@ impl Store {
         Entry { tenant_id, actor: by, action, target_id: token_id, outcome, detail, now }.write(&txn).await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Makes every live portal token of an application (of those sessions, when
+    /// given) expire at `at`, unless it expires sooner. Returns how many were cut short.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn expire_portal_tokens(
+        &self,
+        tenant_id: &TenantId,
+        app_id: &ApplicationId,
+        session_ids: Option<&[String]>,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+        by: &Actor,
+    ) -> StoreResult<u64> {
+        let txn = self.db.begin().await?;
+        let mut update = portal_token::Entity::update_many()
+            .col_expr(portal_token::Column::ExpiresAt, Expr::value(at))
+            .filter(portal_token::Column::TenantId.eq(tenant_id.as_str()))
+            .filter(portal_token::Column::AppId.eq(app_id.as_str()))
+            .filter(portal_token::Column::RevokedAt.is_null())
+            .filter(portal_token::Column::ExpiresAt.gt(at));
+        if let Some(sessions) = session_ids {
+            update = update.filter(portal_token::Column::SessionId.is_in(sessions.iter().map(String::as_str)));
+        }
+        let expired = update.exec(&txn).await?.rows_affected;
+        let outcome = if expired > 0 { Outcome::Changed } else { Outcome::Unchanged };
+        let detail =
+            serde_json::json!({ "expiresAt": at, "tokens": expired, "sessions": session_ids.map(<[String]>::len) });
+        let (tenant_id, action) = (tenant_id.as_str(), Action::PortalTokenExpireAll);
+        Entry { tenant_id, actor: by, action, target_id: app_id.as_str(), outcome, detail, now }.write(&txn).await?;
+        txn.commit().await?;
+        Ok(expired)
     }
 }

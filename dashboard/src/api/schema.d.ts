@@ -408,6 +408,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/app/{app_id}/msg/precheck/active": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Whether a message of this event type (on these channels) would go anywhere: any
+         *     enabled endpoint of the application whose filters take it. Nothing is created.
+         */
+        post: operations["v1.message.precheck"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/app/{app_id}/msg/bulk-expunge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Expunges the payloads of many messages at once, like `DELETE …/msg/{id}/content`
+         *     for each: deliveries not yet made will not be made.
+         */
+        post: operations["v1.message.bulk-expunge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/app/{app_id}/attempt/endpoint/{endpoint_id}": {
         parameters: {
             query?: never;
@@ -885,6 +925,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/app/{app_id}/expire-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Expires every portal token of an application (or of the given sessions) at once or
+         *     after `expiry` seconds; tokens expiring sooner keep their time. API keys only.
+         */
+        post: operations["v1.authentication.expire-all"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/logout": {
         parameters: {
             query?: never;
@@ -1076,6 +1136,11 @@ export interface components {
             featureFlags?: string[] | null;
             /** @description A token that may only read. */
             readOnly?: boolean | null;
+            /**
+             * @description A session the token belongs to: `expire-all` with `sessionIds` expires only
+             *     that session's tokens (up to 256 characters).
+             */
+            sessionId?: string | null;
         };
         /** @description Svix's `AppPortalAccessOut`. */
         AppPortalAccessOut: {
@@ -1151,6 +1216,16 @@ export interface components {
             metadata?: {
                 [key: string]: string;
             } | null;
+        };
+        /** @description Svix's `ApplicationTokenExpireIn`. */
+        ApplicationTokenExpireIn: {
+            /**
+             * Format: int64
+             * @description Seconds until the tokens stop working (0 to 604800; default 0, at once).
+             */
+            expiry?: number | null;
+            /** @description Only the tokens issued with one of these `sessionId`s. */
+            sessionIds?: string[] | null;
         };
         /** @description One management action. */
         AuditEntryOut: {
@@ -1228,6 +1303,18 @@ export interface components {
              * @description Failures in a row that led to the opening (0 when closed).
              */
             consecutiveFailures: number;
+        };
+        /** @description Svix's `BulkExpungeContentsIn`. */
+        BulkExpungeContentsIn: {
+            /** @description Message ids or eventIds (up to 1000). */
+            ids?: string[] | null;
+        };
+        /** @description Svix's `BulkExpungeContentsOut`. */
+        BulkExpungeContentsOut: {
+            /** @description Each id as given: `expunged` or `not-found`. */
+            results: {
+                [key: string]: string;
+            };
         };
         /** @description Svix's `BulkReplayIn`: which of the endpoint's deliveries to send again. */
         BulkReplayIn: {
@@ -2041,6 +2128,16 @@ export interface components {
              * @description When the message is (or was) to be delivered, if it was scheduled (`deliverAt`).
              */
             deliverAt?: string | null;
+        };
+        /** @description Svix's `MessagePrecheckIn`. */
+        MessagePrecheckIn: {
+            eventType: string;
+            channels?: string[] | null;
+        };
+        /** @description Svix's `MessagePrecheckOut`. */
+        MessagePrecheckOut: {
+            /** @description Whether any enabled endpoint of the application would get such a message. */
+            active: boolean;
         };
         /**
          * @description Svix's `Ordering`.
@@ -5702,6 +5799,220 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MessageCancelOut"];
+                };
+            };
+            /** @description The body is not JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The credentials do not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A conflicting object or request exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The body or payload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The request is well-formed JSON but a field or parameter is wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An internal error; the cause is in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A backing service is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+        };
+    };
+    "v1.message.precheck": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The application's id or uid */
+                app_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessagePrecheckIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagePrecheckOut"];
+                };
+            };
+            /** @description The body is not JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The credentials do not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A conflicting object or request exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The body or payload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The request is well-formed JSON but a field or parameter is wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An internal error; the cause is in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A backing service is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+        };
+    };
+    "v1.message.bulk-expunge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The application's id or uid */
+                app_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BulkExpungeContentsIn"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BulkExpungeContentsOut"];
                 };
             };
             /** @description The body is not JSON. */
@@ -9451,6 +9762,112 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["AppPortalAccessOut"];
                 };
+            };
+            /** @description The body is not JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The credentials do not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A conflicting object or request exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The body or payload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The request is well-formed JSON but a field or parameter is wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An internal error; the cause is in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A backing service is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+        };
+    };
+    "v1.authentication.expire-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The application's id or uid */
+                app_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApplicationTokenExpireIn"];
+            };
+        };
+        responses: {
+            /** @description The tokens expire as asked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The body is not JSON. */
             400: {

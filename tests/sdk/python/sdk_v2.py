@@ -40,7 +40,9 @@ import svix  # noqa: E402
 from svix.api import (  # noqa: E402
     ApplicationIn,
     ApplicationListOptions,
+    ApplicationTokenExpireIn,
     BackgroundTaskListOptions,
+    BulkExpungeContentsIn,
     BulkReplayIn,
     EndpointGetStatsOptions,
     EndpointHeadersIn,
@@ -62,6 +64,7 @@ from svix.api import (  # noqa: E402
     MessageGetOptions,
     MessageIn,
     MessageListOptions,
+    MessagePrecheckIn,
     RecoverIn,
     ReplayIn,
     Svix,
@@ -500,6 +503,17 @@ def scheduled_message():
     check_eq(message.deliver_at, deliver_at, "MessageOut.deliverAt (create)")
     read = client.message.get(s["app_id"], message.id)
     check_eq(read.deliver_at, deliver_at, "MessageOut.deliverAt (get)")
+    s["scheduled_msg_id"] = message.id
+
+
+def housekeeping():
+    active = client.message.precheck(s["app_id"], MessagePrecheckIn(event_type=TYPE_B))
+    check(active.active, "message.precheck: an endpoint takes TYPE_B")
+    ids = [s["scheduled_msg_id"], "msg_0000000000000000000000"]
+    out = client.message.bulk_expunge_content(s["app_id"], BulkExpungeContentsIn(ids=ids))
+    check_eq({k: str(v) for k, v in out.results.items()}, {ids[0]: "expunged", ids[1]: "not-found"}, "bulk expunge")
+    # No portal token of this application is live: the call itself must answer 204.
+    client.authentication.expire_all(s["app_id"], ApplicationTokenExpireIn(expiry=60))
 
 
 def stats():
@@ -576,4 +590,5 @@ steps.run("endpoint.replay_missing / bulk_replay", replays)
 steps.run("endpoint.get_stats", stats)
 steps.run("event_type.list / get / upsert / patch / delete", event_types_list_get_update_delete)
 steps.run("message.create with deliver_at -> shown by message.get", scheduled_message)
+steps.run("message.precheck / bulk_expunge_content, authentication.expire_all", housekeeping)
 steps.finish(out)

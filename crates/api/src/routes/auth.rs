@@ -36,6 +36,10 @@ pub struct AppPortalAccessIn {
     /// A token that may only read.
     #[serde(default)]
     pub read_only: Option<bool>,
+    /// A session the token belongs to: `expire-all` with `sessionIds` expires only
+    /// that session's tokens (up to 256 characters).
+    #[serde(default)]
+    pub session_id: Option<String>,
 }
 
 /// Svix's `AppPortalAccessOut`.
@@ -72,6 +76,7 @@ pub async fn app_portal_access(
             "must be between 60 and 604800 seconds",
         )
         .slug_list(body.feature_flags.as_deref(), 100, 256, "featureFlags")
+        .check(body.session_id.as_deref().is_none_or(valid_session_id), &["sessionId"], SESSION_ID_RULE)
         .finish()?;
     let tenant = caller.tenant_id();
     let app = find_or_create_application(&state, &caller, &app_id, body.application).await?;
@@ -88,6 +93,7 @@ pub async fn app_portal_access(
                 token: token.clone(),
                 read_only: body.read_only.unwrap_or(false),
                 expires_at,
+                session_id: body.session_id,
                 now,
             },
             &caller.actor(),
@@ -95,6 +101,53 @@ pub async fn app_portal_access(
         .await?;
     let url = format!("{}/portal#token={token}&app={}", state.config.public_url.trim_end_matches('/'), app.id);
     Ok(Json(AppPortalAccessOut { token, url, expires_at }))
+}
+
+/// A session id: 1 to 256 visible ASCII characters.
+fn valid_session_id(id: &str) -> bool {
+    (1..=256).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+const SESSION_ID_RULE: &str = "must be 1 to 256 visible ASCII characters";
+
+/// Svix's `ApplicationTokenExpireIn`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationTokenExpireIn {
+    /// Seconds until the tokens stop working (0 to 604800; default 0, at once).
+    #[serde(default)]
+    pub expiry: Option<u64>,
+    /// Only the tokens issued with one of these `sessionId`s.
+    #[serde(default)]
+    pub session_ids: Option<Vec<String>>,
+}
+
+/// Expires every portal token of an application (or of the given sessions) at once or
+/// after `expiry` seconds; tokens expiring sooner keep their time. API keys only.
+#[utoipa::path(post, path = "/api/v1/auth/app/{app_id}/expire-all", tag = "Authentication", operation_id = "v1.authentication.expire-all",
+    params(("app_id" = String, Path, description = "The application's id or uid")), request_body = ApplicationTokenExpireIn,
+    security(("HTTPBearer" = [])), responses((status = 204, description = "The tokens expire as asked."), ErrorResponses))]
+pub async fn expire_all(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    Path(app_id): Path<String>,
+    ValidJson(body): ValidJson<ApplicationTokenExpireIn>,
+) -> ApiResult<StatusCode> {
+    let expiry = body.expiry.unwrap_or(0);
+    let sessions = body.session_ids.as_deref();
+    let mut validator = Validator::default();
+    validator.check(expiry <= MAX_EXPIRY_SECONDS, &["expiry"], "must be between 0 and 604800 seconds");
+    validator.check(sessions.is_none_or(|ids| ids.len() <= 1_000), &["sessionIds"], "must have at most 1000 entries");
+    for (index, id) in sessions.unwrap_or_default().iter().enumerate() {
+        validator.check(valid_session_id(id), &["sessionIds", &index.to_string()], SESSION_ID_RULE);
+    }
+    validator.finish()?;
+    let tenant = caller.tenant_id();
+    let app = state.store.find_application(&tenant, &app_id).await?.ok_or(ApiError::NotFound("application"))?;
+    let now = Utc::now();
+    let at = now + Duration::seconds(expiry as i64);
+    state.store.expire_portal_tokens(&tenant, &app.id, sessions, at, now, &caller.actor()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Revokes the portal token the request carries, read-only ones included. API keys

@@ -319,3 +319,94 @@ pub async fn cancel_message(
     let canceled = state.store.cancel_scheduled(&message.id, now + CANCEL_MARGIN).await?;
     Ok(Json(MessageCancelOut { id: message.id.to_string(), canceled }))
 }
+
+/// Svix's `MessagePrecheckIn`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagePrecheckIn {
+    pub event_type: String,
+    #[serde(default)]
+    pub channels: Option<Vec<String>>,
+}
+
+/// Svix's `MessagePrecheckOut`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessagePrecheckOut {
+    /// Whether any enabled endpoint of the application would get such a message.
+    pub active: bool,
+}
+
+/// Whether a message of this event type (on these channels) would go anywhere: any
+/// enabled endpoint of the application whose filters take it. Nothing is created.
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/msg/precheck/active", tag = "Message", operation_id = "v1.message.precheck",
+    params(("app_id" = String, Path, description = "The application's id or uid")), request_body = MessagePrecheckIn,
+    security(("HTTPBearer" = [])), responses((status = 200, body = MessagePrecheckOut), ErrorResponses))]
+pub async fn precheck(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    Path(app_id): Path<String>,
+    ValidJson(body): ValidJson<MessagePrecheckIn>,
+) -> ApiResult<Json<MessagePrecheckOut>> {
+    Validator::default()
+        .slug(&body.event_type, 256, &["eventType"])
+        .slug_list(body.channels.as_deref(), 5, 128, "channels")
+        .finish()?;
+    let tenant = caller.tenant_id();
+    let app = state.store.find_application(&tenant, &app_id).await?.ok_or(ApiError::NotFound("application"))?;
+    let endpoints = state.store.list_application_endpoints(&app.id).await?;
+    let active = endpoints
+        .iter()
+        .any(|endpoint| herald_store::endpoint_accepts(endpoint, &body.event_type, body.channels.as_deref()));
+    Ok(Json(MessagePrecheckOut { active }))
+}
+
+/// The most messages one bulk expunge names.
+const MAX_BULK_EXPUNGE: usize = 1_000;
+
+/// Svix's `BulkExpungeContentsIn`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BulkExpungeContentsIn {
+    /// Message ids or eventIds (up to 1000).
+    #[serde(default)]
+    pub ids: Option<Vec<String>>,
+}
+
+/// Svix's `BulkExpungeContentsOut`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkExpungeContentsOut {
+    /// Each id as given: `expunged` or `not-found`.
+    pub results: std::collections::BTreeMap<String, String>,
+}
+
+/// Expunges the payloads of many messages at once, like `DELETE …/msg/{id}/content`
+/// for each: deliveries not yet made will not be made.
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/msg/bulk-expunge", tag = "Message", operation_id = "v1.message.bulk-expunge",
+    params(("app_id" = String, Path, description = "The application's id or uid")), request_body = BulkExpungeContentsIn,
+    security(("HTTPBearer" = [])), responses((status = 200, body = BulkExpungeContentsOut), ErrorResponses))]
+pub async fn bulk_expunge(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    Path(app_id): Path<String>,
+    ValidJson(body): ValidJson<BulkExpungeContentsIn>,
+) -> ApiResult<Json<BulkExpungeContentsOut>> {
+    let ids = body.ids.unwrap_or_default();
+    Validator::default().check(ids.len() <= MAX_BULK_EXPUNGE, &["ids"], "must have at most 1000 entries").finish()?;
+    let tenant = caller.tenant_id();
+    let app = state.store.find_application(&tenant, &app_id).await?.ok_or(ApiError::NotFound("application"))?;
+    let mut results = std::collections::BTreeMap::new();
+    for id in ids {
+        let found = match id.len() {
+            1..=256 => state.store.find_message(&tenant, &app.id, &id).await?,
+            _ => None,
+        };
+        let outcome = match found {
+            Some(message) => {
+                state.store.expunge_message_content(&message.id).await?;
+                "expunged"
+            }
+            None => "not-found",
+        };
+        results.insert(id, outcome.to_owned());
+    }
+    Ok(Json(BulkExpungeContentsOut { results }))
+}

@@ -74,6 +74,8 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
         .routes(routes!(messages::get_message))
         .routes(routes!(messages::expunge_content))
         .routes(routes!(messages::cancel_message))
+        .routes(routes!(messages::precheck))
+        .routes(routes!(messages::bulk_expunge))
         .routes(routes!(attempts::list_by_endpoint))
         .routes(routes!(attempts::list_by_message))
         .routes(routes!(attempts::get_attempt))
@@ -104,6 +106,7 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
             event_types::delete_event_type
         ))
         .routes(routes!(auth::app_portal_access))
+        .routes(routes!(auth::expire_all))
         .routes(routes!(auth::logout))
         .routes(routes!(admin::list_tenants, admin::create_tenant))
         .routes(routes!(admin::update_tenant))
