@@ -459,3 +459,47 @@ async fn an_endpoint_that_comes_back_is_redriven_unless_it_or_its_tenant_opted_o
     assert_eq!(answered("/redriven")(), before + 4, "the tenant opted out: no redrive");
     herald.stop().await;
 }
+
+/// An endpoint Herald disables itself (its receiver answered `410 Gone`) is in an
+/// outage from then, however short `auto_redrive_after` is not: enabled again, it gets
+/// the message that was gone and the three it missed while disabled, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_disabled_by_herald_gets_what_it_missed_when_enabled_again() {
+    let herald = TestApp::builder()
+        .configure(|s| {
+            s.retry_schedule = "0s".to_owned();
+            s.auto_redrive_after = Some(Duration::from_secs(3_600));
+        })
+        .start()
+        .await;
+    let receiver = TestReceiver::start().await;
+    receiver.set_default(Reply::status(410));
+    herald.create_application("acme").await;
+    let endpoint = herald.create_endpoint("acme", &receiver.url("/hook"), json!({})).await;
+    let path = format!("/api/v1/app/acme/endpoint/{}", endpoint["id"].as_str().unwrap());
+    let gone = herald.send_message("acme", "invoice.paid", json!({"n": 0})).await["id"].as_str().unwrap().to_owned();
+    eventually(Duration::from_secs(30), "Herald to disable the endpoint", || async {
+        (herald.get(&path).await.1["disabled"] == true).then_some(())
+    })
+    .await;
+    let mut missed = Vec::new();
+    for n in 1..4 {
+        missed.push(
+            herald.send_message("acme", "invoice.paid", json!({ "n": n })).await["id"].as_str().unwrap().to_owned(),
+        );
+    }
+    receiver.set_default(Reply::status(200));
+    let body = json!({"disabled": false}).to_string();
+    assert_eq!(herald.request(Method::PATCH, &path, Some(&herald.api_key), Some(&body)).await.0, 200);
+    eventually(Duration::from_secs(30), "the gone message again and the three missed", || async {
+        (receiver.request_count() >= 5).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let requests = receiver.requests();
+    let ids: Vec<&str> = requests.iter().filter_map(|r| r.header("webhook-id")).collect();
+    assert_eq!(ids.len(), 5, "{ids:?}");
+    assert_eq!(ids.iter().filter(|id| **id == gone).count(), 2, "the gone message once more: {ids:?}");
+    assert!(missed.iter().all(|id| ids.iter().filter(|seen| **seen == id.as_str()).count() == 1), "{ids:?}");
+    herald.stop().await;
+}

@@ -286,9 +286,17 @@ impl Store {
             }
         }
         if !disabled.is_empty() {
+            // Disabled, it is in an outage (from when it started failing): what it misses
+            // is redriven when it is enabled again.
+            let outage_from = sea_orm::sea_query::Func::coalesce([
+                Expr::col(endpoint::Column::RedriveFrom).into(),
+                Expr::col(endpoint::Column::FailingSince).into(),
+                Expr::value(batch_now),
+            ]);
             endpoint::Entity::update_many()
                 .col_expr(endpoint::Column::Disabled, Expr::value(true))
                 .col_expr(endpoint::Column::UpdatedAt, Expr::value(batch_now))
+                .col_expr(endpoint::Column::RedriveFrom, Expr::expr(outage_from).into())
                 .filter(endpoint::Column::Id.is_in(disabled.iter().map(|d| d.endpoint.id.as_str())))
                 .exec(&txn)
                 .await?;

@@ -45,7 +45,7 @@ pub struct TaskFilter {
 
 /// What a bulk replay sends again, beyond its endpoint and window: Svix's `BulkReplayIn`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReplayFilter {
     /// Messages of any of these event types.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -197,6 +197,9 @@ fn missing_in_window(endpoint: &endpoint::Model, since: DateTime<Utc>, until: Da
             ),
         )
 }
+
+/// The longest outage an automatic redrive goes back over.
+pub const MAX_REDRIVE: chrono::Duration = chrono::Duration::days(7);
 
 /// How a redrive's params name its window: when its deliveries were dead-lettered.
 const DEAD_LETTERED: &str = "deadLettered";
@@ -383,10 +386,15 @@ impl Store {
         for endpoint in back {
             let Some(since) = endpoint.redrive_from else { continue };
             let txn = self.db.begin().await?;
+            // Only if it is still back: a disable that read the endpoint before this
+            // claim must not lose its outage.
             let claimed = endpoint::Entity::update_many()
                 .col_expr(endpoint::Column::RedriveFrom, Expr::value(Option::<DateTime<Utc>>::None))
                 .filter(endpoint::Column::Id.eq(endpoint.id.as_str()))
                 .filter(endpoint::Column::RedriveFrom.is_not_null())
+                .filter(endpoint::Column::FailingSince.is_null())
+                .filter(endpoint::Column::Disabled.eq(false))
+                .filter(endpoint::Column::DeletedAt.is_null())
                 .exec(&txn)
                 .await?;
             if claimed.rows_affected == 0 {
@@ -394,11 +402,17 @@ impl Store {
             }
             let tenant = tenant::Entity::find_by_id(endpoint.tenant_id.clone()).one(&txn).await?;
             let tenant_on = tenant.and_then(|tenant| tenant.auto_redrive) != Some(false);
-            // A minute early: the first failure's dead letter may carry a time a hair
-            // before the failing streak's.
-            let since = since - chrono::Duration::minutes(1);
+            // Never further back than MAX_REDRIVE (an outage recorded while redrive was
+            // off must not replay months); the recover a minute early (the first
+            // failure's dead letter may carry a time a hair before the failing streak's),
+            // the replay-missing not before the endpoint existed.
+            let since = since.max(now - MAX_REDRIVE);
+            let windows = [
+                (TaskKind::Redrive, since - chrono::Duration::minutes(1)),
+                (TaskKind::ReplayMissing, since.max(endpoint.created_at)),
+            ];
             if endpoint.auto_redrive && tenant_on && since < now {
-                for kind in [TaskKind::Redrive, TaskKind::ReplayMissing] {
+                for (kind, since) in windows {
                     let millis = now.timestamp_millis().max(0) as u64;
                     let id = BackgroundTaskId::generate(millis, rand::random());
                     started.push(start_task_in(&txn, &id, &endpoint, &kind, since, now, now, &Actor::Herald).await?);

@@ -107,7 +107,7 @@ pub async fn run_once(ctx: &WorkerContext, ramps: &mut HashMap<String, Option<Ra
 async fn redrive(ctx: &WorkerContext, after: Duration) -> Result<(), WorkerError> {
     let now = Utc::now();
     let after = chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
-    ctx.store.mark_outages(now.checked_sub_signed(after).unwrap_or(now)).await?;
+    ctx.store.mark_outages(now.checked_sub_signed(after).unwrap_or(chrono::DateTime::<Utc>::MIN_UTC)).await?;
     for task in ctx.store.start_redrives(now, REDRIVES_PER_TICK).await? {
         tracing::info!(task = %task.id, kind = %task.task, endpoint = %task.endpoint_id, total = task.total,
             "an endpoint came back: automatic redrive started");

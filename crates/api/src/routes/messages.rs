@@ -390,15 +390,19 @@ pub async fn bulk_expunge(
     ValidJson(body): ValidJson<BulkExpungeContentsIn>,
 ) -> ApiResult<Json<BulkExpungeContentsOut>> {
     let ids = body.ids.unwrap_or_default();
-    Validator::default().check(ids.len() <= MAX_BULK_EXPUNGE, &["ids"], "must have at most 1000 entries").finish()?;
+    let mut validator = Validator::default();
+    validator.check(ids.len() <= MAX_BULK_EXPUNGE, &["ids"], "must have at most 1000 entries");
+    // All checked before any is expunged: a bad id leaves every message as it was.
+    for (index, id) in ids.iter().enumerate() {
+        let ok = (1..=256).contains(&id.len()) && !id.chars().any(char::is_control);
+        validator.check(ok, &["ids", &index.to_string()], "must be 1 to 256 characters, none a control character");
+    }
+    validator.finish()?;
     let tenant = caller.tenant_id();
     let app = state.store.find_application(&tenant, &app_id).await?.ok_or(ApiError::NotFound("application"))?;
     let mut results = std::collections::BTreeMap::new();
     for id in ids {
-        let found = match id.len() {
-            1..=256 => state.store.find_message(&tenant, &app.id, &id).await?,
-            _ => None,
-        };
+        let found = state.store.find_message(&tenant, &app.id, &id).await?;
         let outcome = match found {
             Some(message) => {
                 state.store.expunge_message_content(&message.id).await?;
