@@ -580,6 +580,16 @@ async function main() {
   check(calledOff.length > 0 && calledOff.every((d) => d.nextAttempt == null), `a canceled message still has due deliveries: ${JSON.stringify(calledOff)}`);
   log('a scheduled message shows when it goes and is canceled from its page');
 
+  // Retention: a message shows how long its payload and itself are kept, and an
+  // expunged payload reads as expunged, not as an empty object.
+  await page.locator('.fact').filter({ hasText: 'Payload kept until' }).waitFor();
+  await page.locator('.fact').filter({ hasText: 'Deleted on' }).waitFor();
+  await api('DELETE', `/api/v1/app/${acme.id}/msg/${scheduled.id}/content`);
+  await page.reload();
+  await page.getByText(/^Payload expunged: its retention period ended/).waitFor();
+  check((await page.locator('.fact').filter({ hasText: 'Payload kept until' }).count()) === 0, 'an expunged payload still shows how long it is kept');
+  log('a message shows its retention, and an expunged payload reads as expunged');
+
   // --- channels and a rate limit, set in the form and changed in the edit form. A
   // separate endpoint, deleted at once: with channels it would miss the messages below.
   const rateOf = (endpoint) => endpoint.rateLimit ?? endpoint.throttleRate ?? null;

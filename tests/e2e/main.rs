@@ -25,6 +25,7 @@ mod recovery;
 mod redis_cluster;
 mod redis_loss;
 mod redis_tls;
+mod retention;
 mod scheduled;
 mod sdk;
 mod security;

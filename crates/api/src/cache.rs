@@ -124,6 +124,8 @@ mod tests {
             max_backlog: None,
             max_backlog_age_secs: None,
             auto_redrive: None,
+            payload_retention_secs: None,
+            metadata_retention_secs: None,
         };
         KeyOwner { tenant, key_id: "key_1".into() }
     }

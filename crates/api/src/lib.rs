@@ -73,6 +73,8 @@ pub struct ApiConfig {
     /// How long a tenant's oldest ready delivery may have waited before message creation
     /// is refused, unless the tenant has its own cap; `None` is no cap (`max_backlog_age`).
     pub max_backlog_age: Option<std::time::Duration>,
+    /// How long payloads and messages are kept, unless the tenant has its own periods.
+    pub retention: herald_core::Retention,
 }
 
 impl ApiConfig {

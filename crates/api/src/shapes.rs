@@ -142,6 +142,15 @@ pub struct MessageOut {
     /// When the message is (or was) to be delivered, if it was scheduled (`deliverAt`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver_at: Option<DateTime<Utc>>,
+    /// `true` once the payload was expunged (on request or by payload retention): `payload`
+    /// is then `{}` and nothing more is sent.
+    pub payload_expunged: bool,
+    /// When payload retention expunges the payload (the past once it has).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_expires_at: Option<DateTime<Utc>>,
+    /// When metadata retention deletes the message with its attempts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl MessageOut {
@@ -157,6 +166,9 @@ impl MessageOut {
             timestamp: model.created_at,
             ordering_key: model.ordering_key,
             deliver_at: model.deliver_at,
+            payload_expunged: model.payload_expunged,
+            payload_expires_at: model.payload_expires_at,
+            expires_at: model.expires_at,
         }
     }
 

@@ -137,6 +137,7 @@ pub async fn pull_read(
                     ordering_key: None,
                     trace_context: None,
                     deliver_at: None,
+                    expiry: herald_core::Retention::default().expiry(chrono::Utc::now(), None),
                     now: at,
                 };
                 (new, Vec::new())

@@ -20,6 +20,7 @@ pub mod headers;
 pub mod health;
 pub mod id;
 pub mod ramp;
+pub mod retention;
 pub mod retry;
 pub mod schema_mode;
 pub mod signing;
@@ -32,6 +33,7 @@ pub use id::{
     ApiKeyId, ApplicationId, AttemptId, AuditId, BackgroundTaskId, DeliveryId, EndpointId, EventTypeId, MessageId,
     PollerId, ScopedKeyId, TenantId,
 };
+pub use retention::{Expiry, Retention};
 pub use retry::{RetrySchedule, RetryScheduleError};
 pub use schema_mode::SchemaMode;
 pub use signing::{EndpointSecret, EndpointSigningKey, SecretError};

@@ -226,6 +226,7 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
             ingest_rate_limit: settings.ingest_rate_limit,
             max_backlog: settings.max_backlog,
             max_backlog_age: settings.max_backlog_age,
+            retention: settings.retention(),
         };
         let state = ApiState::new(store.clone(), queue.clone(), config, metrics.clone());
         tokio::spawn(prune_idempotency_keys(store.clone(), shutdown.clone()));
@@ -307,5 +308,7 @@ fn worker_config(settings: &Settings) -> anyhow::Result<WorkerConfig> {
         auto_redrive_after: settings.auto_redrive_after,
         operational_app_uid: Some(settings.operational_app_uid.trim().to_owned()).filter(|uid| !uid.is_empty()),
         operational_relay_interval: settings.operational_relay_interval,
+        retention: settings.retention(),
+        prune_interval: settings.prune_interval,
     })
 }

@@ -85,6 +85,16 @@ enum TenantCommand {
         /// after an outage: on, off, or `default` (on).
         #[arg(long)]
         auto_redrive: Option<String>,
+        /// How long the tenant's payloads are kept (`7d`, `12h`, or seconds), or
+        /// `default` to follow the setting `payload_retention`. Applies to messages
+        /// accepted from now on.
+        #[arg(long)]
+        payload_retention: Option<String>,
+        /// How long the tenant's messages, deliveries and attempts are kept (`90d`), or
+        /// `default` to follow the setting `metadata_retention`. Applies to messages
+        /// accepted from now on.
+        #[arg(long)]
+        metadata_retention: Option<String>,
     },
 }
 
@@ -195,20 +205,25 @@ async fn tenant_command(settings: &Settings, action: TenantCommand) -> anyhow::R
             max_backlog,
             max_backlog_age,
             auto_redrive,
+            payload_retention,
+            metadata_retention,
         } => {
+            let seconds = |text: &str| -> Option<u64> {
+                text.parse().ok().or_else(|| humantime::parse_duration(text).ok().map(|period| period.as_secs()))
+            };
             let id = herald_core::TenantId::parse(&tenant_id)?;
             let request = tenants::SettingsRequest {
                 schema_validation,
                 ingest_rate_limit: override_of("--ingest-rate-limit", ingest_rate_limit, |text| text.parse().ok())?,
                 max_backlog: override_of("--max-backlog", max_backlog, |text| text.parse().ok())?,
-                max_backlog_age: override_of("--max-backlog-age", max_backlog_age, |text| {
-                    text.parse().ok().or_else(|| humantime::parse_duration(text).ok().map(|age| age.as_secs()))
-                })?,
+                max_backlog_age: override_of("--max-backlog-age", max_backlog_age, seconds)?,
                 auto_redrive: override_of("--auto-redrive", auto_redrive, |text| match text {
                     "on" => Some(true),
                     "off" => Some(false),
                     _ => None,
                 })?,
+                payload_retention: override_of("--payload-retention", payload_retention, seconds)?,
+                metadata_retention: override_of("--metadata-retention", metadata_retention, seconds)?,
             };
             let updated = tenants::change_settings(&store, &id, request).await.map_err(admin_error)?;
             let own = |value: Option<i64>, unit: &str| match value {
@@ -218,13 +233,15 @@ async fn tenant_command(settings: &Settings, action: TenantCommand) -> anyhow::R
             };
             println!(
                 "Tenant {} now uses schema validation `{}`; ingest rate limit: {}; backlog cap: {}; backlog age cap: {}; \
-                 automatic redrive: {}.",
+                 automatic redrive: {}; payload retention: {}; metadata retention: {}.",
                 updated.id,
                 updated.schema_validation,
                 own(updated.ingest_rate_limit.map(i64::from), "messages per second"),
                 own(updated.max_backlog, "deliveries"),
                 own(updated.max_backlog_age_secs, "seconds"),
                 if updated.auto_redrive == Some(false) { "off" } else { "on" },
+                own(updated.payload_retention_secs, "seconds"),
+                own(updated.metadata_retention_secs, "seconds"),
             );
         }
     }

@@ -86,6 +86,12 @@ pub struct Settings {
     /// `None`: no automatic redrive (`"never"`, empty, or zero).
     #[serde(deserialize_with = "never_or_duration")]
     pub auto_redrive_after: Option<Duration>,
+    #[serde(deserialize_with = "duration")]
+    pub payload_retention: Duration,
+    #[serde(deserialize_with = "duration")]
+    pub metadata_retention: Duration,
+    #[serde(deserialize_with = "duration")]
+    pub prune_interval: Duration,
     pub read_batch: usize,
     #[serde(deserialize_with = "duration")]
     pub reclaim_idle: Duration,
@@ -173,6 +179,17 @@ impl Settings {
         if self.poll_max_wait.is_zero() || self.poll_max_wait > Duration::from_secs(300) {
             bail!("setting `poll_max_wait` must be between 1 ms and 300 s, not {:?}", self.poll_max_wait);
         }
+        if self.payload_retention.is_zero() || self.metadata_retention.is_zero() || self.prune_interval.is_zero() {
+            bail!("settings `payload_retention`, `metadata_retention` and `prune_interval` must be longer than zero");
+        }
+        if self.payload_retention > self.metadata_retention {
+            bail!(
+                "setting `payload_retention` ({:?}) is longer than `metadata_retention` ({:?}): a payload cannot \
+                 outlive its message",
+                self.payload_retention,
+                self.metadata_retention
+            );
+        }
         self.metrics_address()?;
         if !(0.0..=1.0).contains(&self.trace_sample_ratio) {
             bail!("setting `trace_sample_ratio` must be between 0.0 and 1.0, not {}", self.trace_sample_ratio);
@@ -221,6 +238,11 @@ impl Settings {
         let schedule = RetrySchedule::parse(&self.retry_schedule, self.retry_jitter)
             .map_err(|error| anyhow::anyhow!("setting `retry_schedule`/`retry_jitter`: {error}"))?;
         Ok(DeliveryPolicy { schedule, max_retry_after: self.max_retry_after })
+    }
+
+    /// How long payloads and messages are kept unless a tenant says otherwise.
+    pub fn retention(&self) -> herald_core::Retention {
+        herald_core::Retention { payload: self.payload_retention, metadata: self.metadata_retention }
     }
 
     /// The recovery ramp of an endpoint whose breaker closes after being open.

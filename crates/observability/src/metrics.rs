@@ -56,6 +56,7 @@ pub struct Metrics {
     deliveries_finished: IntCounterVec,
     reclaimed: IntCounterVec,
     reconciled: IntCounterVec,
+    pruned: IntCounterVec,
     polls: IntCounterVec,
     poll_waits: IntCounterVec,
     consumer_lag: IntGaugeVec,
@@ -126,6 +127,12 @@ impl Metrics {
                 "herald_ingest_rejected_total",
                 "Message-create requests refused with a 4xx, by error code.",
                 &["code"],
+            ),
+            pruned: counter(
+                r,
+                "herald_retention_pruned_total",
+                "What the retention pruner removed: `payload` (payloads expunged) or `message` (messages deleted with their deliveries and attempts).",
+                &["kind"],
             ),
             ingest_throttled: counter(
                 r,
@@ -254,6 +261,12 @@ impl Metrics {
         self.deliveries_finished.with_label_values(&[tenant, status]).inc();
     }
 
+    /// One pass of the retention pruner: payloads expunged, messages deleted.
+    pub fn pruned(&self, payloads: u64, messages: u64) {
+        self.pruned.with_label_values(&["payload"]).inc_by(payloads);
+        self.pruned.with_label_values(&["message"]).inc_by(messages);
+    }
+
     pub fn reclaimed(&self, tenant: &str, count: u64) {
         self.reclaimed.with_label_values(&[tenant]).inc_by(count);
     }
@@ -306,6 +319,7 @@ impl Metrics {
             &self.deliveries_finished,
             &self.reclaimed,
             &self.reconciled,
+            &self.pruned,
             &self.queue_depth,
             &self.queue_oldest_age,
             &self.delayed,

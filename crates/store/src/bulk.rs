@@ -36,9 +36,11 @@ const INSERT_MESSAGES: &str = "\
 WITH m AS (
     SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::text[], $5::text[], $6::text[],
                          $7::text[], $8::timestamptz[], $9::text[], $10::text[], $11::bool[], $12::varchar[],
-                         $13::varchar[], $29::timestamptz[]) WITH ORDINALITY
+                         $13::varchar[], $29::timestamptz[], $30::timestamptz[], $31::timestamptz[])
+        WITH ORDINALITY
         AS m (id, tenant_id, app_id, event_type, event_id, payload, channels, created_at,
-              tags, schema_violations, payload_expunged, ordering_key, trace_context, deliver_at, ord)
+              tags, schema_violations, payload_expunged, ordering_key, trace_context, deliver_at,
+              payload_expires_at, expires_at, ord)
 ), counts AS (
     SELECT app_id, count(*) AS n FROM m GROUP BY app_id
 ), feeds AS (
@@ -49,10 +51,10 @@ WITH m AS (
 ), new_messages AS (
     INSERT INTO messages (id, tenant_id, app_id, event_type, event_id, payload, channels, created_at,
                           tags, schema_violations, payload_expunged, ordering_key, trace_context, deliver_at,
-                          feed_seq)
+                          payload_expires_at, expires_at, feed_seq)
     SELECT m.id, m.tenant_id, m.app_id, m.event_type, m.event_id, m.payload, m.channels::json, m.created_at,
            m.tags::json, m.schema_violations::json, m.payload_expunged, m.ordering_key, m.trace_context, m.deliver_at,
-           f.last_seq - c.n + row_number() OVER (PARTITION BY m.app_id ORDER BY m.ord)
+           m.payload_expires_at, m.expires_at, f.last_seq - c.n + row_number() OVER (PARTITION BY m.app_id ORDER BY m.ord)
     FROM m JOIN feeds f ON f.app_id = m.app_id JOIN counts c ON c.app_id = m.app_id
     RETURNING id, feed_seq
 ), new_deliveries AS (
@@ -186,6 +188,8 @@ pub(crate) async fn insert_messages(
         .bind(column(deliveries, |d| d.sequence))
         .bind(column(deliveries, |d| d.receipt_expected))
         .bind(column(messages, |m| m.deliver_at))
+        .bind(column(messages, |m| m.payload_expires_at))
+        .bind(column(messages, |m| m.expires_at))
         .fetch_all(executor)
         .await
         .map_err(db_err)?;

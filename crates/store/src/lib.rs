@@ -33,6 +33,7 @@ mod paging;
 mod pollers;
 mod portal;
 mod receipts;
+mod retention;
 mod scoped_keys;
 mod sealing;
 mod session;

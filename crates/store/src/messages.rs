@@ -30,6 +30,8 @@ pub struct NewMessage {
     pub trace_context: Option<String>,
     /// Delivered not before this (`deliverAt`); `None` or a past instant: at once.
     pub deliver_at: Option<DateTime<Utc>>,
+    /// When the payload is expunged and the message deleted (`herald_core::retention`).
+    pub expiry: herald_core::Expiry,
     pub now: DateTime<Utc>,
 }
 
@@ -134,6 +136,8 @@ fn message_row(new: &NewMessage) -> message::Model {
         // Numbered by the write ([`crate::feed`]), in the transaction that commits it.
         feed_seq: 0,
         deliver_at: new.deliver_at.map(|at| at.trunc_subsecs(6)),
+        payload_expires_at: Some(new.expiry.payload_at.trunc_subsecs(6)),
+        expires_at: Some(new.expiry.metadata_at.trunc_subsecs(6)),
     }
 }
 

@@ -24,6 +24,10 @@ pub struct TenantSettingsChange {
     /// Whether the tenant's endpoints are redriven automatically (see
     /// `tenant::Model::auto_redrive`); `Some(None)` goes back to on.
     pub auto_redrive: Option<Option<bool>>,
+    /// Seconds the tenant's payloads are kept (see `tenant::Model::payload_retention_secs`).
+    pub payload_retention_secs: Option<Option<i64>>,
+    /// Seconds the tenant's messages are kept (see `tenant::Model::metadata_retention_secs`).
+    pub metadata_retention_secs: Option<Option<i64>>,
 }
 
 impl Store {
@@ -47,6 +51,8 @@ impl Store {
             max_backlog: Set(None),
             max_backlog_age_secs: Set(None),
             auto_redrive: Set(None),
+            payload_retention_secs: Set(None),
+            metadata_retention_secs: Set(None),
         }
         .insert(&txn)
         .await?;
@@ -130,6 +136,14 @@ impl Store {
         if let Some(on) = change.auto_redrive {
             active.auto_redrive = Set(on);
             detail.insert("autoRedrive".into(), on.into());
+        }
+        if let Some(secs) = change.payload_retention_secs {
+            active.payload_retention_secs = Set(secs);
+            detail.insert("payloadRetention".into(), secs.into());
+        }
+        if let Some(secs) = change.metadata_retention_secs {
+            active.metadata_retention_secs = Set(secs);
+            detail.insert("metadataRetention".into(), secs.into());
         }
         let updated = active.update(&txn).await?;
         let detail = serde_json::Value::Object(detail);

@@ -249,6 +249,7 @@ async fn a_message_and_its_deliveries_commit_together_and_attempts_move_them_onc
             ordering_key: None,
             trace_context: None,
             deliver_at: None,
+            expiry: herald_core::Retention::default().expiry(chrono::Utc::now(), None),
             now,
         };
         let (message, deliveries) = store.create_message(new, &planned).await.unwrap();
@@ -369,6 +370,7 @@ async fn a_failed_message_write_leaves_nothing_behind() {
             ordering_key: None,
             trace_context: None,
             deliver_at: None,
+            expiry: herald_core::Retention::default().expiry(chrono::Utc::now(), None),
             now: Utc::now(),
         };
         assert!(store.create_message(new, &planned).await.is_err());
@@ -401,6 +403,7 @@ async fn the_message_writer_commits_concurrent_messages_and_a_bad_one_fails_alon
                 ordering_key: None,
                 trace_context: None,
                 deliver_at: None,
+                expiry: herald_core::Retention::default().expiry(chrono::Utc::now(), None),
                 now: Utc::now(),
             };
             (new, planned)
@@ -478,6 +481,7 @@ async fn a_batch_load_reads_each_message_once_for_its_fan_out() {
             ordering_key: None,
             trace_context: None,
             deliver_at: None,
+            expiry: herald_core::Retention::default().expiry(chrono::Utc::now(), None),
             now: Utc::now(),
         };
         store.create_message(new, &planned).await.unwrap();
@@ -518,6 +522,7 @@ async fn ordered_deliveries_are_numbered_held_and_released_one_at_a_time() {
                 ordering_key: key.map(str::to_owned),
                 trace_context: None,
                 deliver_at: None,
+                expiry: herald_core::Retention::default().expiry(chrono::Utc::now(), None),
                 now: Utc::now(),
             };
             (new, planned)
@@ -620,6 +625,7 @@ async fn batch_writes_keep_every_column_and_successes_move_their_deliveries_once
                     ordering_key: None,
                     trace_context: (n == 1).then(|| "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
                     deliver_at: None,
+                    expiry: herald_core::Retention::default().expiry(chrono::Utc::now(), None),
                     now,
                 };
                 let planned = vec![PlannedDelivery {
@@ -822,6 +828,7 @@ async fn a_reader_racing_the_writers_sees_every_message_of_the_feed_once() {
             ordering_key: None,
             trace_context: None,
             deliver_at: None,
+            expiry: herald_core::Retention::default().expiry(chrono::Utc::now(), None),
             now: Utc::now(),
         };
         // Both applications' messages, interleaved; those without an eventId go in
@@ -935,4 +942,206 @@ async fn a_reader_racing_the_writers_sees_every_message_of_the_feed_once() {
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
         assert_eq!(store.open_feed_iterator(&poller, &String::from_utf8(tampered).unwrap()), None);
     }
+}
+
+/// Runs `sql` on the store's database through a connection of its own.
+async fn run_sql(url: &str, sql: &str) {
+    use sea_orm::ConnectionTrait;
+    let db = sea_orm::Database::connect(url).await.unwrap();
+    db.execute_unprepared(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    db.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn retention_expunges_payloads_then_deletes_messages_with_their_deliveries_and_attempts() {
+    for url in [postgres_url(), sqlite_url()] {
+        herald_store::ensure_database_exists(&url).await.unwrap();
+        let store = Store::connect(
+            &url,
+            herald_store::PoolOptions::with_max_connections(4),
+            herald_store::Keyring::parse(TEST_KEYS).unwrap(),
+        )
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let tenant = tenant(&store, &format!("sk_{}", tag())).await;
+        let app_id = application(&store, &tenant, None).await.unwrap();
+        let endpoint_id = endpoint(&store, &tenant, &app_id, None).await;
+        let now = Utc::now();
+        let past = now - Duration::seconds(5);
+        let future = now + Duration::hours(1);
+        // (payload expires, message expires): both gone, payload gone, nothing gone yet.
+        let mut ids = Vec::new();
+        let mut deliveries = Vec::new();
+        for (payload_at, metadata_at) in [(past, past), (past, future), (future, future)] {
+            let new = NewMessage {
+                id: id(MessageId::generate),
+                tenant_id: tenant.clone(),
+                app_id: app_id.clone(),
+                event_type: "a.b".into(),
+                event_id: None,
+                payload: r#"{"secret":1}"#.into(),
+                channels: None,
+                tags: None,
+                schema_violations: None,
+                ordering_key: None,
+                trace_context: None,
+                deliver_at: None,
+                expiry: herald_core::Expiry { payload_at, metadata_at },
+                now,
+            };
+            let planned = PlannedDelivery {
+                id: id(DeliveryId::generate),
+                endpoint_id: endpoint_id.clone(),
+                ordered: false,
+                receipt_expected: false,
+            };
+            let (message, rows) = store.create_message(new, &[planned]).await.unwrap();
+            ids.push(message.id.0.clone());
+            deliveries.push(rows[0].clone());
+        }
+        // An attempt for each, so deleting a message must take its attempts along.
+        for delivery in &deliveries {
+            let attempt = NewAttempt {
+                id: id(AttemptId::generate),
+                tenant_id: tenant.clone(),
+                app_id: app_id.clone(),
+                msg_id: delivery.msg_id.0.clone(),
+                endpoint_id: endpoint_id.clone(),
+                delivery_id: delivery.id.0.clone(),
+                attempt_number: 1,
+                url: "https://example.com/hook".into(),
+                status: 0,
+                outcome_class: "success".into(),
+                response_status_code: 200,
+                response: "ok".into(),
+                response_duration_ms: 3,
+                trigger_type: 0,
+                next_attempt_at: None,
+                created_at: now,
+                request_headers: None,
+                response_headers: None,
+            };
+            let health = health_of(&attempt);
+            let record = AttemptRecord {
+                attempt,
+                transition: DeliveryTransition::Succeeded,
+                expected_attempt_count: 0,
+                disable_endpoint: false,
+                health,
+                ordering_key: None,
+            };
+            store.record_attempts(vec![record], None).await.unwrap();
+        }
+        let message = |n: usize| {
+            let (store, tenant, app_id, id) = (store.clone(), tenant.clone(), app_id.clone(), ids[n].clone());
+            async move { store.find_message(&tenant, &app_id, id.as_str()).await.unwrap() }
+        };
+        let attempts = |n: usize| {
+            let (store, tenant, id) = (store.clone(), tenant.clone(), ids[n].clone());
+            async move {
+                store
+                    .list_message_attempts(&tenant, &id, &AttemptFilter::default(), &Page::first(10))
+                    .await
+                    .unwrap()
+                    .items
+            }
+        };
+
+        // Payloads: in batches, only the expired ones, and each once.
+        assert_eq!(store.expunge_expired_payloads(Utc::now(), 1).await.unwrap(), 1, "{url}: one per batch of one");
+        assert_eq!(store.expunge_expired_payloads(Utc::now(), 10).await.unwrap(), 1, "{url}");
+        assert_eq!(store.expunge_expired_payloads(Utc::now(), 10).await.unwrap(), 0, "{url}: nothing twice");
+        for n in [0, 1] {
+            let expunged = message(n).await.unwrap();
+            assert!(expunged.payload_expunged && expunged.payload == "{}", "{url}: message {n} expunged");
+        }
+        assert_eq!(message(2).await.unwrap().payload, r#"{"secret":1}"#, "{url}: the unexpired payload stays");
+
+        // Messages: the expired one goes with its delivery and attempt; the others stay whole.
+        assert_eq!(store.delete_expired_messages(Utc::now(), 10).await.unwrap(), 1, "{url}");
+        assert!(message(0).await.is_none(), "{url}: the expired message is gone");
+        assert!(store.message_deliveries(&ids[0]).await.unwrap().is_empty(), "{url}: its deliveries too");
+        assert!(attempts(0).await.is_empty(), "{url}: and its attempts");
+        for n in [1, 2] {
+            assert!(message(n).await.is_some(), "{url}: message {n} stays");
+            assert_eq!(store.message_deliveries(&ids[n]).await.unwrap().len(), 1, "{url}");
+            assert_eq!(attempts(n).await.len(), 1, "{url}");
+        }
+        assert_eq!(store.delete_expired_messages(Utc::now(), 10).await.unwrap(), 0, "{url}");
+
+        // A message from before retention existed gets its tenant's periods from when it
+        // was accepted: this tenant keeps messages for one second.
+        store
+            .change_tenant_settings(
+                &tenant,
+                herald_store::TenantSettingsChange { metadata_retention_secs: Some(Some(1)), ..Default::default() },
+                &Actor::Operator,
+            )
+            .await
+            .unwrap();
+        run_sql(
+            &url,
+            &format!("UPDATE messages SET expires_at = NULL, payload_expires_at = NULL WHERE id = '{}'", ids[2]),
+        )
+        .await;
+        assert_eq!(store.stamp_unexpiring(herald_core::Retention::default(), 10).await.unwrap(), 1, "{url}");
+        assert_eq!(store.stamp_unexpiring(herald_core::Retention::default(), 10).await.unwrap(), 0, "{url}");
+        let stamped = message(2).await.unwrap();
+        let accepted = stamped.created_at;
+        assert_eq!(stamped.expires_at, Some(accepted + Duration::seconds(1)), "{url}: the tenant's one second");
+        assert_eq!(stamped.payload_expires_at, stamped.expires_at, "{url}: a payload never outlives its message");
+        assert_eq!(store.delete_expired_messages(accepted + Duration::seconds(2), 10).await.unwrap(), 1, "{url}");
+        assert!(message(2).await.is_none(), "{url}");
+        store.close().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn pruners_racing_on_postgres_share_the_expired_messages_without_waiting_or_repeating() {
+    let store = stores().await.remove(0);
+    let tenant = tenant(&store, &format!("sk_{}", tag())).await;
+    let app_id = application(&store, &tenant, None).await.unwrap();
+    let endpoint_id = endpoint(&store, &tenant, &app_id, None).await;
+    let past = Utc::now() - Duration::seconds(5);
+    for _ in 0..60 {
+        let new = NewMessage {
+            id: id(MessageId::generate),
+            tenant_id: tenant.clone(),
+            app_id: app_id.clone(),
+            event_type: "a.b".into(),
+            event_id: None,
+            payload: "{}".into(),
+            channels: None,
+            tags: None,
+            schema_violations: None,
+            ordering_key: None,
+            trace_context: None,
+            deliver_at: None,
+            expiry: herald_core::Expiry { payload_at: past, metadata_at: past },
+            now: Utc::now(),
+        };
+        let planned = PlannedDelivery {
+            id: id(DeliveryId::generate),
+            endpoint_id: endpoint_id.clone(),
+            ordered: false,
+            receipt_expected: false,
+        };
+        store.create_message(new, &[planned]).await.unwrap();
+    }
+    let drain = || {
+        let store = store.clone();
+        async move {
+            let mut total = 0;
+            loop {
+                let done = store.delete_expired_messages(Utc::now(), 7).await.unwrap();
+                if done == 0 {
+                    return total;
+                }
+                total += done;
+            }
+        }
+    };
+    let (a, b, c) = tokio::join!(drain(), drain(), drain());
+    assert_eq!(a + b + c, 60, "each message deleted by exactly one pruner ({a} + {b} + {c})");
 }

@@ -30,6 +30,7 @@ pub mod limits;
 pub mod operational;
 pub mod reconciler;
 pub mod recorder;
+pub mod retention;
 pub mod sender;
 pub mod ssrf;
 pub mod tasks;
@@ -104,6 +105,10 @@ pub struct WorkerConfig {
     pub operational_app_uid: Option<String>,
     /// How often the outbox of operational notices is relayed.
     pub operational_relay_interval: Duration,
+    /// How long payloads and messages are kept, unless a tenant says otherwise.
+    pub retention: herald_core::Retention,
+    /// How often the pruner looks for expired payloads and messages (see [`retention`]).
+    pub prune_interval: Duration,
 }
 
 /// What every loop and attempt shares.
@@ -180,12 +185,14 @@ pub async fn run(
         store: ctx.store.clone(),
         queue: ctx.queue.clone(),
         app_uid: ctx.config.operational_app_uid.clone(),
+        retention: ctx.config.retention,
     };
+    let pruner = tokio::spawn(retention::prune_loop(ctx.clone(), background.clone()));
     let relay = ctx.config.operational_relay_interval;
     let relay = tokio::spawn(operational::relay_loop(webhooks, relay, background.clone()));
     let result = dispatcher::dispatch_loop(ctx, shutdown).await;
     background.cancel();
-    let _ = tokio::join!(promoter, reconciler, relay, liveness, tasks);
+    let _ = tokio::join!(promoter, reconciler, relay, liveness, tasks, pruner);
     result
 }
 

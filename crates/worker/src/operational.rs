@@ -35,6 +35,8 @@ pub struct OperationalWebhooks {
     pub queue: herald_queue::Queue,
     /// The `uid` of each tenant's operational application; `None` turns them off.
     pub app_uid: Option<String>,
+    /// How long notices are kept (the tenant's own periods where it set them).
+    pub retention: herald_core::Retention,
 }
 
 /// Relays the outbox every `interval` until `stop`.
@@ -147,6 +149,11 @@ impl OperationalWebhooks {
                 receipt_expected: endpoint.receipt_window_secs.is_some(),
             })
             .collect();
+        let retention = match self.store.find_tenant(&tenant).await? {
+            Some(found) => self.retention.overridden(found.payload_retention_secs, found.metadata_retention_secs),
+            None => self.retention,
+        };
+        let now = Utc::now();
         let message = NewMessage {
             id: fresh_id(MessageId::generate),
             tenant_id: tenant.clone(),
@@ -161,7 +168,8 @@ impl OperationalWebhooks {
             ordering_key: None,
             trace_context: None,
             deliver_at: None,
-            now: Utc::now(),
+            expiry: retention.expiry(now, None),
+            now,
         };
         let deliveries = match self.store.create_message(message, &planned).await {
             Ok((_, deliveries)) => deliveries,

@@ -1958,6 +1958,21 @@ export interface components {
                  * @description When the message is (or was) to be delivered, if it was scheduled (`deliverAt`).
                  */
                 deliverAt?: string | null;
+                /**
+                 * @description `true` once the payload was expunged (on request or by payload retention): `payload`
+                 *     is then `{}` and nothing more is sent.
+                 */
+                payloadExpunged: boolean;
+                /**
+                 * Format: date-time
+                 * @description When payload retention expunges the payload (the past once it has).
+                 */
+                payloadExpiresAt?: string | null;
+                /**
+                 * Format: date-time
+                 * @description When metadata retention deletes the message with its attempts.
+                 */
+                expiresAt?: string | null;
             }[];
             iterator?: string | null;
             prevIterator?: string | null;
@@ -2091,9 +2106,15 @@ export interface components {
             tags?: string[] | null;
             /**
              * Format: int64
-             * @description Accepted for compatibility; Herald keeps payloads until they are expunged.
+             * @description Days to keep the payload (1 to 90), instead of the tenant's payload retention;
+             *     never beyond its metadata retention.
              */
             payloadRetentionPeriod?: number | null;
+            /**
+             * Format: int64
+             * @description Hours to keep the payload (1 to 2160); not with `payloadRetentionPeriod`.
+             */
+            payloadRetentionHours?: number | null;
             application?: null | components["schemas"]["ApplicationIn"];
             /**
              * @description Herald's ordering key: endpoints in ordered mode receive the messages of one key
@@ -2128,6 +2149,21 @@ export interface components {
              * @description When the message is (or was) to be delivered, if it was scheduled (`deliverAt`).
              */
             deliverAt?: string | null;
+            /**
+             * @description `true` once the payload was expunged (on request or by payload retention): `payload`
+             *     is then `{}` and nothing more is sent.
+             */
+            payloadExpunged: boolean;
+            /**
+             * Format: date-time
+             * @description When payload retention expunges the payload (the past once it has).
+             */
+            payloadExpiresAt?: string | null;
+            /**
+             * Format: date-time
+             * @description When metadata retention deletes the message with its attempts.
+             */
+            expiresAt?: string | null;
         };
         /** @description Svix's `MessagePrecheckIn`. */
         MessagePrecheckIn: {
@@ -2385,6 +2421,17 @@ export interface components {
              *     `null` (the default) or `true`: each endpoint's `autoRedrive` decides.
              */
             autoRedrive?: boolean | null;
+            /**
+             * Format: int64
+             * @description Seconds a message's payload is kept; `null` follows the setting `payload_retention`.
+             */
+            payloadRetention?: number | null;
+            /**
+             * Format: int64
+             * @description Seconds a message, its deliveries and attempts are kept; `null` follows the
+             *     setting `metadata_retention`.
+             */
+            metadataRetention?: number | null;
         };
         TenantPatch: {
             /** @description `accept`, `flag` or `reject`. */
@@ -2412,6 +2459,19 @@ export interface components {
              *     `null` goes back to the default (on).
              */
             autoRedrive?: boolean | null;
+            /**
+             * Format: int64
+             * @description Seconds the tenant's payloads are kept (1 to 315,360,000, ten years), for
+             *     messages accepted from now on; `null` goes back to the setting `payload_retention`.
+             */
+            payloadRetention?: number | null;
+            /**
+             * Format: int64
+             * @description Seconds the tenant's messages, deliveries and attempts are kept (1 to
+             *     315,360,000), for messages accepted from now on; `null` goes back to the setting
+             *     `metadata_retention`.
+             */
+            metadataRetention?: number | null;
         };
         /** @description A delivery that succeeded and is still waiting for its receipt. */
         UnconfirmedOut: {

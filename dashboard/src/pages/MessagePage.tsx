@@ -59,6 +59,8 @@ export function MessagePage() {
   // Only ordered endpoints care about the key, so a message without one does not get an empty row.
   if (msg.orderingKey) facts.push(['Ordering key', <Mono key="ordering-key">{msg.orderingKey}</Mono>]);
   if (msg.deliverAt) facts.push(['Scheduled for', formatTimestamp(msg.deliverAt)]);
+  if (msg.payloadExpiresAt && !msg.payloadExpunged) facts.push(['Payload kept until', formatTimestamp(msg.payloadExpiresAt)]);
+  if (msg.expiresAt) facts.push(['Deleted on', formatTimestamp(msg.expiresAt)]);
 
   return (
     <>
@@ -89,9 +91,16 @@ export function MessagePage() {
         </div>
       ) : null}
       <Section id="payload" title="Payload">
-        <CodeBlock label="Payload" tall>
-          {prettyJson(msg.payload)}
-        </CodeBlock>
+        {msg.payloadExpunged ? (
+          <p className="notice">
+            Payload expunged: its retention period ended or it was expunged on request. Nothing more is sent for this
+            message; its deliveries and attempts stay until it is deleted.
+          </p>
+        ) : (
+          <CodeBlock label="Payload" tall>
+            {prettyJson(msg.payload)}
+          </CodeBlock>
+        )}
       </Section>
       <Section id="deliveries" title="Deliveries">
         <ErrorBox error={deliveries.error} onRetry={deliveries.reload} />

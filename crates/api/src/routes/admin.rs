@@ -41,6 +41,11 @@ pub struct TenantOut {
     /// `false`: no endpoint of the tenant is redriven automatically after an outage;
     /// `null` (the default) or `true`: each endpoint's `autoRedrive` decides.
     pub auto_redrive: Option<bool>,
+    /// Seconds a message's payload is kept; `null` follows the setting `payload_retention`.
+    pub payload_retention: Option<i64>,
+    /// Seconds a message, its deliveries and attempts are kept; `null` follows the
+    /// setting `metadata_retention`.
+    pub metadata_retention: Option<i64>,
 }
 
 impl From<tenant::Model> for TenantOut {
@@ -54,6 +59,8 @@ impl From<tenant::Model> for TenantOut {
             max_backlog: model.max_backlog,
             max_backlog_age: model.max_backlog_age_secs,
             auto_redrive: model.auto_redrive,
+            payload_retention: model.payload_retention_secs,
+            metadata_retention: model.metadata_retention_secs,
         }
     }
 }
@@ -98,6 +105,17 @@ pub struct TenantPatch {
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<bool>)]
     pub auto_redrive: Option<Option<bool>>,
+    /// Seconds the tenant's payloads are kept (1 to 315,360,000, ten years), for
+    /// messages accepted from now on; `null` goes back to the setting `payload_retention`.
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u64>)]
+    pub payload_retention: Option<Option<u64>>,
+    /// Seconds the tenant's messages, deliveries and attempts are kept (1 to
+    /// 315,360,000), for messages accepted from now on; `null` goes back to the setting
+    /// `metadata_retention`.
+    #[serde(default, deserialize_with = "super::double_option")]
+    #[schema(value_type = Option<u64>)]
+    pub metadata_retention: Option<Option<u64>>,
 }
 
 /// An API key's record (never the key itself).
@@ -172,6 +190,8 @@ pub async fn update_tenant(
         max_backlog: body.max_backlog,
         max_backlog_age: body.max_backlog_age,
         auto_redrive: body.auto_redrive,
+        payload_retention: body.payload_retention,
+        metadata_retention: body.metadata_retention,
     };
     let updated = if request.is_empty() {
         state.store.find_tenant(&id).await?.ok_or(ApiError::NotFound("tenant"))?

@@ -48,9 +48,13 @@ pub struct MessageIn {
     pub channels: Option<Vec<String>>,
     #[serde(default)]
     pub tags: Option<Vec<String>>,
-    /// Accepted for compatibility; Herald keeps payloads until they are expunged.
+    /// Days to keep the payload (1 to 90), instead of the tenant's payload retention;
+    /// never beyond its metadata retention.
     #[serde(default)]
     pub payload_retention_period: Option<i64>,
+    /// Hours to keep the payload (1 to 2160); not with `payloadRetentionPeriod`.
+    #[serde(default)]
+    pub payload_retention_hours: Option<i64>,
     /// Creates the application (with the path's `app_id` as its `uid`) if it does not exist.
     #[serde(default)]
     pub application: Option<ApplicationIn>,
@@ -63,6 +67,9 @@ pub struct MessageIn {
     #[serde(default)]
     pub deliver_at: Option<DateTime<Utc>>,
 }
+
+/// The longest `payloadRetentionHours` (90 days, Svix's bound).
+const MAX_RETENTION_HOURS: i64 = 90 * 24;
 
 /// How far ahead `deliverAt` may be (Svix's bound).
 const MAX_SCHEDULE_AHEAD: chrono::Duration = chrono::Duration::hours(24);
@@ -103,6 +110,16 @@ impl MessageIn {
                 self.payload_retention_period.is_none_or(|days| (1..=90).contains(&days)),
                 &["payloadRetentionPeriod"],
                 "must be between 1 and 90 days",
+            )
+            .check(
+                self.payload_retention_hours.is_none_or(|hours| (1..=MAX_RETENTION_HOURS).contains(&hours)),
+                &["payloadRetentionHours"],
+                "must be between 1 and 2160 hours",
+            )
+            .check(
+                self.payload_retention_period.is_none() || self.payload_retention_hours.is_none(),
+                &["payloadRetentionHours"],
+                "cannot be combined with `payloadRetentionPeriod`",
             )
             .check(
                 self.deliver_at.is_none_or(|at| at <= Utc::now() + MAX_SCHEDULE_AHEAD),
@@ -165,6 +182,12 @@ pub async fn create_message(
         tags: body.tags,
         ordering_key: body.ordering_key,
         deliver_at: body.deliver_at,
+        // Validated positive above.
+        payload_retention: body
+            .payload_retention_period
+            .map(|days| days * 24)
+            .or(body.payload_retention_hours)
+            .map(|hours| std::time::Duration::from_secs(hours.unsigned_abs() * 3600)),
     };
     match accept_message(&state, &caller.0, &routing.app, Recipients::Subscribed(&routing.endpoints), draft).await? {
         Accepted::New { message, payload } => {

@@ -31,6 +31,8 @@ pub struct Draft {
     pub ordering_key: Option<String>,
     /// Deliver not before this (`deliverAt`).
     pub deliver_at: Option<chrono::DateTime<Utc>>,
+    /// How long the sender asked for the payload to be kept (`payloadRetentionPeriod`).
+    pub payload_retention: Option<std::time::Duration>,
 }
 
 /// Who a message goes to.
@@ -95,6 +97,7 @@ pub async fn accept_message(
     let deliveries = recipients.plan(&draft.event_type, draft.channels.as_deref());
     let event_id = draft.event_id.clone();
     let now = Utc::now();
+    let retention = state.config.retention.overridden(tenant.payload_retention_secs, tenant.metadata_retention_secs);
     let new = NewMessage {
         id: fresh(MessageId::generate),
         tenant_id: tenant_id.clone(),
@@ -109,7 +112,8 @@ pub async fn accept_message(
         trace_context: herald_observability::trace::traceparent_of(&tracing::Span::current()),
         // Only a future one schedules anything (and only it is kept to show).
         deliver_at: draft.deliver_at.filter(|at| *at > now),
-        now: Utc::now(),
+        expiry: retention.expiry(now, draft.payload_retention),
+        now,
     };
     let (message, rows) = match state.messages.create(new, deliveries).await {
         Ok(created) => created,

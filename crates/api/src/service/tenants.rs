@@ -42,6 +42,9 @@ pub const MAX_BACKLOG: u64 = 1_000_000_000;
 /// The highest per-tenant backlog age cap, seconds (thirty days).
 pub const MAX_BACKLOG_AGE_SECS: u64 = 30 * 24 * 3600;
 
+/// The longest retention a tenant may have: ten years.
+pub const MAX_RETENTION_SECS: u64 = 10 * 365 * 24 * 3600;
+
 /// What an operator asks to change of a tenant's settings; `None` fields stay as they
 /// are, `Some(None)` goes back to the setting, `Some(Some(0))` is no limit.
 #[derive(Debug, Clone, Default)]
@@ -57,6 +60,10 @@ pub struct SettingsRequest {
     /// Whether endpoints are redriven automatically after an outage; `Some(None)` is
     /// the default (on).
     pub auto_redrive: Option<Option<bool>>,
+    /// Seconds payloads are kept (messages accepted from now on).
+    pub payload_retention: Option<Option<u64>>,
+    /// Seconds messages, deliveries and attempts are kept (messages accepted from now on).
+    pub metadata_retention: Option<Option<u64>>,
 }
 
 impl SettingsRequest {
@@ -67,6 +74,8 @@ impl SettingsRequest {
             && self.max_backlog.is_none()
             && self.max_backlog_age.is_none()
             && self.auto_redrive.is_none()
+            && self.payload_retention.is_none()
+            && self.metadata_retention.is_none()
     }
 }
 
@@ -78,6 +87,8 @@ pub async fn change_settings(
 ) -> ApiResult<tenant::Model> {
     let mode = request.schema_validation.as_deref().map(SchemaMode::parse);
     let within = |value: Option<Option<u64>>, most: u64| value.flatten().is_none_or(|value| value <= most);
+    let positive_within =
+        |value: Option<Option<u64>>, most: u64| value.flatten().is_none_or(|value| (1..=most).contains(&value));
     Validator::default()
         .check(!matches!(mode, Some(None)), &["schemaValidation"], "must be `accept`, `flag` or `reject`")
         .check(
@@ -91,6 +102,16 @@ pub async fn change_settings(
             &["maxBacklogAge"],
             "must be from 0 (no cap) to 2592000 seconds",
         )
+        .check(
+            positive_within(request.payload_retention, MAX_RETENTION_SECS),
+            &["payloadRetention"],
+            "must be from 1 to 315360000 seconds",
+        )
+        .check(
+            positive_within(request.metadata_retention, MAX_RETENTION_SECS),
+            &["metadataRetention"],
+            "must be from 1 to 315360000 seconds",
+        )
         .finish()?;
     // Each value was checked to fit above.
     let stored = |value: Option<Option<u64>>| value.map(|value| value.map(|value| value as i64));
@@ -100,6 +121,8 @@ pub async fn change_settings(
         max_backlog: stored(request.max_backlog),
         max_backlog_age_secs: stored(request.max_backlog_age),
         auto_redrive: request.auto_redrive,
+        payload_retention_secs: stored(request.payload_retention),
+        metadata_retention_secs: stored(request.metadata_retention),
     };
     store.change_tenant_settings(tenant_id, change, &Actor::Operator).await?.ok_or(ApiError::NotFound("tenant"))
 }

@@ -35,6 +35,11 @@ pub struct Model {
     /// When the sender asked for it to be delivered (`deliverAt`): its deliveries were
     /// created due then. `None`: at once.
     pub deliver_at: Option<DateTimeUtc>,
+    /// When the pruner expunges the payload (`herald_core::retention`). `None` only for a
+    /// message accepted before retention existed, until the pruner stamps it.
+    pub payload_expires_at: Option<DateTimeUtc>,
+    /// When the pruner deletes the message with its deliveries and attempts.
+    pub expires_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

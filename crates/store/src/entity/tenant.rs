@@ -26,6 +26,11 @@ pub struct Model {
     /// `Some(false)`: no endpoint of the tenant is redriven automatically; `None` or
     /// `Some(true)`: each endpoint's own `auto_redrive` decides.
     pub auto_redrive: Option<bool>,
+    /// Seconds a message's payload is kept: `None` follows the setting `payload_retention`.
+    pub payload_retention_secs: Option<i64>,
+    /// Seconds a message, its deliveries and attempts are kept: `None` follows the
+    /// setting `metadata_retention`.
+    pub metadata_retention_secs: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

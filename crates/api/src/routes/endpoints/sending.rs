@@ -258,6 +258,7 @@ pub async fn send_example(
         tags: None,
         ordering_key: None,
         deliver_at: None,
+        payload_retention: None,
     };
     match accept_message(&state, &caller.tenant, &app, Recipients::Only(&existing), draft).await? {
         Accepted::New { message, payload } => Ok((StatusCode::ACCEPTED, Json(MessageOut::new(message, payload)))),
