@@ -29,6 +29,15 @@
 //!   tenant's ingest latency (request to `202`) and delivery latency (request to
 //!   arrival) in both phases, and what the flood got.
 //!
+//! - **retention**: one tenant whose payloads are kept `--payload-retention` seconds and
+//!   messages `--metadata-retention` seconds (its overrides; the binary keeps its default
+//!   settings, so the pruner runs every 30 s) sends `--retention-rate` messages a second
+//!   with a 1 KiB payload for `--retention-minutes`. Every `--report-seconds` it prints the
+//!   database's size, the rows in `messages` and `attempts`, what the pruner removed
+//!   (`herald_retention_pruned_total`) and the delivery latency of the window; at the end,
+//!   the delivery p50/p99/p99.9 of messages sent in seconds while the pruner was deleting
+//!   beside those sent in the other seconds after the first metadata period.
+//!
 //! Numbers go in docs/benchmarks.md.
 
 use std::path::PathBuf;
@@ -91,7 +100,23 @@ struct Args {
     /// The flooding tenant's requests per second (0: as fast as `--in-flight` allows).
     #[arg(long, default_value_t = 1_000)]
     flood_rate: u64,
-    /// Which measurements: `idle`, `busy`, `parked`, `isolation`.
+    /// The retention tenant's messages per second.
+    #[arg(long, default_value_t = 200)]
+    retention_rate: u64,
+    /// How long the retention run lasts.
+    #[arg(long, default_value_t = 30)]
+    retention_minutes: u64,
+    /// The retention tenant's payload retention, in seconds.
+    #[arg(long, default_value_t = 120)]
+    payload_retention: u64,
+    /// The retention tenant's metadata retention, in seconds.
+    #[arg(long, default_value_t = 300)]
+    metadata_retention: u64,
+    /// How often the retention run prints a line.
+    #[arg(long, default_value_t = 60)]
+    report_seconds: u64,
+    /// Which measurements: `idle`, `busy`, `parked`, `isolation`, `retention` (not in the
+    /// default set: it lasts `--retention-minutes`).
     #[arg(long, value_delimiter = ',', default_value = "idle,busy,parked,isolation")]
     only: Vec<String>,
 }
@@ -589,6 +614,187 @@ async fn isolation(args: &Args, binary: &PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One value from `psql` against the bench's database.
+fn psql_value(herald: &Herald, sql: &str) -> anyhow::Result<f64> {
+    let base = herald.admin.rsplit_once('/').map_or(herald.admin.as_str(), |(base, _)| base);
+    let output = Command::new("psql").args([&format!("{base}/{}", herald.database), "-qAt", "-c", sql]).output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.trim().parse().with_context(|| format!("{sql} answered {text:?}"))
+}
+
+/// `herald_retention_pruned_total{kind}` now: (payloads, messages).
+async fn pruned_so_far(client: &reqwest::Client, herald: &Herald) -> anyhow::Result<(f64, f64)> {
+    let text = client.get(&herald.metrics_url).send().await?.text().await?;
+    let count = |kind: &str| {
+        let prefix = format!("herald_retention_pruned_total{{kind=\"{kind}\"}} ");
+        text.lines().find_map(|line| line.strip_prefix(&prefix)?.trim().parse().ok()).unwrap_or(0.0)
+    };
+    Ok((count("payload"), count("message")))
+}
+
+/// A receiver that records, for each message, the second of the run it was sent in and
+/// its delivery latency (ms).
+async fn timed_receiver(start_micros: i64) -> anyhow::Result<(String, Arc<std::sync::Mutex<Vec<(u64, f64)>>>)> {
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let recorded = latencies.clone();
+    let app = axum::Router::new().route(
+        "/{*path}",
+        post(move |body: axum::body::Bytes| {
+            let recorded = recorded.clone();
+            async move {
+                let sent = serde_json::from_slice::<Value>(&body).ok().and_then(|payload| payload["sentAt"].as_i64());
+                if let Some(sent) = sent {
+                    let second = ((sent - start_micros).max(0) / 1_000_000) as u64;
+                    recorded.lock().unwrap().push((second, (unix_micros() - sent) as f64 / 1000.0));
+                }
+                StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((url, latencies))
+}
+
+async fn retention(args: &Args, binary: &PathBuf) -> anyhow::Result<()> {
+    let herald = Herald::start(binary, &args.postgres).await?;
+    let start_micros = unix_micros();
+    let (receiver, delivered) = timed_receiver(start_micros).await?;
+    let key = one_tenant(&herald, "steady", &format!("{receiver}/steady")).await?;
+    let client = reqwest::Client::new();
+    let tenants: Value =
+        client.get(format!("{}/admin/v1/tenant", herald.url)).bearer_auth(OPERATOR_TOKEN).send().await?.json().await?;
+    let id = tenants.as_array().and_then(|all| all.first()).and_then(|t| t["id"].as_str()).context("the tenant")?;
+    let periods = json!({"payloadRetention": args.payload_retention, "metadataRetention": args.metadata_retention});
+    let patched = client
+        .patch(format!("{}/admin/v1/tenant/{id}", herald.url))
+        .bearer_auth(OPERATOR_TOKEN)
+        .json(&periods)
+        .send()
+        .await?;
+    if !patched.status().is_success() {
+        bail!("cannot set the tenant's retention: {}", patched.status());
+    }
+    // The API reads the tenant through a one-second cache.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    println!(
+        "retention | {} msg/s, 1 KiB payloads, payload kept {} s, messages {} s, {} min",
+        args.retention_rate, args.payload_retention, args.metadata_retention, args.retention_minutes
+    );
+
+    // The sender: one request per tick, each on its own task.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let padding = "x".repeat(1024);
+    let sender = {
+        let (client, stop, url) = (client.clone(), stop.clone(), format!("{}/api/v1/app/steady/msg", herald.url));
+        let (key, rate) = (key.clone(), args.retention_rate);
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+            let failed = Arc::new(AtomicUsize::new(0));
+            while !stop.load(Ordering::Relaxed) {
+                ticks.tick().await;
+                let (client, url, key, failed) = (client.clone(), url.clone(), key.clone(), failed.clone());
+                let body = json!({"eventType": "steady", "payload": {"sentAt": unix_micros(), "padding": padding}});
+                tokio::spawn(async move {
+                    if send(&client, url, &key, body).await.is_err() {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+            failed.load(Ordering::Relaxed)
+        })
+    };
+    // Once a second: whether the pruner deleted anything since the last look.
+    let pruning_seconds = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let watcher = {
+        let (client, stop, seconds) = (client.clone(), stop.clone(), pruning_seconds.clone());
+        let metrics_url = herald.metrics_url.clone();
+        tokio::spawn(async move {
+            let mut last = 0.0;
+            while !stop.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let Ok(response) = client.get(&metrics_url).send().await else { continue };
+                let text = response.text().await.unwrap_or_default();
+                let prefix = "herald_retention_pruned_total{kind=\"message\"} ";
+                let now: f64 =
+                    text.lines().find_map(|line| line.strip_prefix(prefix)?.trim().parse().ok()).unwrap_or(0.0);
+                if now > last {
+                    // Deleting happened within the last second or two: mark both.
+                    let second = ((unix_micros() - start_micros) / 1_000_000) as u64;
+                    let mut marked = seconds.lock().unwrap();
+                    marked.insert(second);
+                    marked.insert(second.saturating_sub(1));
+                }
+                last = now;
+            }
+        })
+    };
+
+    let total = Duration::from_secs(args.retention_minutes * 60);
+    let started = Instant::now();
+    let mut seen = 0;
+    while started.elapsed() < total {
+        tokio::time::sleep(Duration::from_secs(args.report_seconds).min(total - started.elapsed())).await;
+        let mut window: Vec<f64> = delivered.lock().unwrap()[seen..].iter().map(|(_, ms)| *ms).collect();
+        seen += window.len();
+        let (payloads, messages) = pruned_so_far(&client, &herald).await?;
+        let size = psql_value(&herald, "SELECT pg_database_size(current_database())")? / 1_048_576.0;
+        let tables = psql_value(
+            &herald,
+            "SELECT pg_total_relation_size('messages') + pg_total_relation_size('deliveries') + \
+             pg_total_relation_size('attempts')",
+        )? / 1_048_576.0;
+        let rows = psql_value(&herald, "SELECT count(*) FROM messages")?;
+        let attempts = psql_value(&herald, "SELECT count(*) FROM attempts")?;
+        println!(
+            "retention | {:>5} s | database {:>7.1} MiB, messages+deliveries+attempts {:>7.1} MiB | {:>7} messages \
+             {:>7} attempts | pruned {:>8} payloads {:>8} messages | delivery p50 {:>6.1} ms p99 {:>6.1} ms ({})",
+            started.elapsed().as_secs(),
+            size,
+            tables,
+            rows,
+            attempts,
+            payloads,
+            messages,
+            quantile(&mut window, 0.5),
+            quantile(&mut window, 0.99),
+            window.len(),
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    let failed = sender.await?;
+    watcher.await?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+
+    // Messages sent after the first metadata period: in a second the pruner was deleting,
+    // or not.
+    let marked = pruning_seconds.lock().unwrap().clone();
+    let settled = args.metadata_retention + 30;
+    let (mut pruning, mut quiet) = (Vec::new(), Vec::new());
+    for (second, ms) in delivered.lock().unwrap().iter() {
+        if *second < settled {
+            continue;
+        }
+        if marked.contains(second) {
+            pruning.push(*ms)
+        } else {
+            quiet.push(*ms)
+        }
+    }
+    for (name, values) in [("while the pruner deletes", &mut pruning), ("otherwise", &mut quiet)] {
+        println!(
+            "retention | delivery {name:<25} | p50 {:>6.1} ms p99 {:>6.1} ms p99.9 {:>6.1} ms ({} messages)",
+            quantile(values, 0.5),
+            quantile(values, 0.99),
+            quantile(values, 0.999),
+            values.len()
+        );
+    }
+    println!("retention | {failed} requests failed");
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -614,6 +820,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if args.only.iter().any(|m| m == "isolation") {
         isolation(&args, &binary).await?;
+    }
+    if args.only.iter().any(|m| m == "retention") {
+        retention(&args, &binary).await?;
     }
     Ok(())
 }
