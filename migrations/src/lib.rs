@@ -24,6 +24,7 @@ mod m20261207_000018_auto_redrive;
 mod m20261207_000019_one_delivery_per_endpoint;
 mod m20261207_000020_portal_sessions;
 mod m20261207_000021_retention;
+mod m20261207_000022_event_type_groups;
 
 /// Runs hand-written statements in order (sea-query's index builder has no `WHERE`, so
 /// partial indexes are written out; the syntax is the same on both databases). Used
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000019_one_delivery_per_endpoint::Migration),
             Box::new(m20261207_000020_portal_sessions::Migration),
             Box::new(m20261207_000021_retention::Migration),
+            Box::new(m20261207_000022_event_type_groups::Migration),
         ]
     }
 }

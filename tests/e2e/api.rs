@@ -454,3 +454,66 @@ async fn precheck_bulk_expunge_and_expire_all() {
     assert_eq!(status, 404);
     herald.stop().await;
 }
+
+/// Svix's attempt statistics: an application's (and one endpoint's) attempts that
+/// succeeded and failed, in five-minute buckets of a window of at most a day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempt_statistics_count_successes_and_failures_in_five_minute_buckets() {
+    let herald = TestApp::builder().configure(|s| s.retry_schedule = "0s,1s".into()).start().await;
+    let good = TestReceiver::start().await;
+    let bad = TestReceiver::start().await;
+    bad.set_default(Reply::status(500));
+    herald.create_application("stats").await;
+    let ok = herald.create_endpoint("stats", &good.url("/ok"), json!({})).await;
+    let failing = herald.create_endpoint("stats", &bad.url("/bad"), json!({})).await;
+    for n in 0..3 {
+        herald.send_message("stats", "a.b", json!({"n": n})).await;
+    }
+    // Three successes at the good endpoint; two attempts of each of three at the bad one.
+    eventually(Duration::from_secs(20), "every attempt", || async {
+        (good.request_count() == 3 && bad.request_count() == 6).then_some(())
+    })
+    .await;
+    let total = |answer: &Value, field: &str| -> i64 {
+        answer["data"][field].as_array().map_or(0, |counts| counts.iter().map(|n| n.as_i64().unwrap()).sum())
+    };
+    let app = eventually(Duration::from_secs(10), "the attempts recorded", || async {
+        let (status, answer) = herald.get("/api/v1/stats/app/stats/attempt").await;
+        assert_eq!(status, 200, "{answer}");
+        (total(&answer, "successCount") == 3 && total(&answer, "failureCount") == 6).then_some(answer)
+    })
+    .await;
+    assert_eq!(app["period"], "FiveMinutes");
+    let buckets = app["data"]["successCount"].as_array().unwrap().len();
+    assert!((71..=72).contains(&buckets), "six hours of five minutes: {buckets}");
+    let start: chrono::DateTime<chrono::Utc> = app["startDate"].as_str().unwrap().parse().unwrap();
+    assert_eq!(start.timestamp() % 300, 0, "rounded down to five minutes: {start}");
+
+    let one = |id: &Value| format!("/api/v1/stats/app/stats/ep/{}/attempt", id.as_str().unwrap());
+    let (status, answer) = herald.get(&one(&ok["id"])).await;
+    assert_eq!((status, total(&answer, "successCount"), total(&answer, "failureCount")), (200, 3, 0), "{answer}");
+    let (status, answer) = herald.get(&one(&failing["id"])).await;
+    assert_eq!((status, total(&answer, "successCount"), total(&answer, "failureCount")), (200, 0, 6), "{answer}");
+
+    // A window of the past hour counts them too; an old one counts nothing.
+    let now = chrono::Utc::now();
+    let window = |start: chrono::DateTime<chrono::Utc>, end: chrono::DateTime<chrono::Utc>| {
+        let encode = |at: chrono::DateTime<chrono::Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        format!("/api/v1/stats/app/stats/attempt?startDate={}&endDate={}", encode(start), encode(end))
+    };
+    let (_, recent) = herald.get(&window(now - chrono::Duration::hours(1), now + chrono::Duration::hours(1))).await;
+    assert_eq!(total(&recent, "successCount"), 3, "{recent}");
+    let (_, old) = herald.get(&window(now - chrono::Duration::hours(30), now - chrono::Duration::hours(29))).await;
+    assert_eq!(total(&old, "successCount") + total(&old, "failureCount"), 0, "{old}");
+
+    for bad in [
+        format!("/api/v1/stats/app/stats/attempt?startDate={}", now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        window(now, now - chrono::Duration::hours(1)),
+        window(now - chrono::Duration::days(3), now),
+    ] {
+        let (status, answer) = herald.get(&bad).await;
+        assert_eq!(status, 422, "{bad}: {answer}");
+    }
+    let (status, _) = herald.get("/api/v1/stats/app/nobody/attempt").await;
+    assert_eq!(status, 404);
+}

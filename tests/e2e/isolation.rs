@@ -88,6 +88,8 @@ fn app_routes(o: &Objects) -> Vec<(Method, String, Option<Value>)> {
         (Method::POST, format!("/api/v1/app/{app}/dead-letter/replay"), Some(json!({}))),
         (Method::POST, format!("/api/v1/app/{app}/dead-letter/discard"), Some(json!({}))),
         (Method::GET, format!("/api/v1/app/{app}/endpoint/{ep}/stats"), None),
+        (Method::GET, format!("/api/v1/stats/app/{app}/attempt"), None),
+        (Method::GET, format!("/api/v1/stats/app/{app}/ep/{ep}/attempt"), None),
         (Method::GET, format!("/api/v1/app/{app}/endpoint/{ep}/msg"), None),
         (Method::GET, format!("/api/v1/app/{app}/msg"), None),
         (Method::POST, format!("/api/v1/app/{app}/msg"), Some(json!({"eventType": "a.b", "payload": {}}))),

@@ -60,7 +60,12 @@ pub async fn ensure_database_exists(url: &str) -> StoreResult<()> {
                 .await?
                 .is_some();
             if !exists {
-                let created = admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await;
+                // Byte order for text: ids begin with their creation time in base 62
+                // (`0-9A-Za-z`, ASCII order), and time windows, cursors and the feed's seek
+                // compare them; a linguistic collation would sort `a` before `B`.
+                let created = admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0 LC_COLLATE 'C'"))
+                    .await;
                 // Two processes may race to create it; the loser finds it there.
                 if let Err(error) = created {
                     if !error.to_string().contains("already exists") {

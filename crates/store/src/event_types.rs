@@ -20,6 +20,8 @@ pub struct NewEventType {
     pub archived: bool,
     pub deprecated: bool,
     pub feature_flag: Option<String>,
+    pub feature_flags: Option<Vec<String>>,
+    pub group_name: Option<String>,
     pub now: DateTime<Utc>,
 }
 
@@ -35,6 +37,8 @@ impl Store {
             archived: Set(new.archived),
             deprecated: Set(new.deprecated),
             feature_flag: Set(new.feature_flag),
+            feature_flags: Set(new.feature_flags.map(crate::entity::Names::from)),
+            group_name: Set(new.group_name),
             created_at: Set(new.now),
             updated_at: Set(new.now),
         }

@@ -172,3 +172,53 @@ impl Store {
         Ok(series)
     }
 }
+
+impl Store {
+    /// The endpoints' attempts that succeeded and failed in each `width`-long bucket of
+    /// `[start, end)`, by when they were made: Svix's attempt statistics. Each bucket is one
+    /// count over `ix_attempts_endpoint (endpoint_id, id)`, whose ids begin with their
+    /// creation time, so the cost follows the attempts in the window, never the table.
+    pub async fn attempt_buckets(
+        &self,
+        endpoint_ids: &[String],
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        width: chrono::Duration,
+    ) -> StoreResult<(Vec<i64>, Vec<i64>)> {
+        let (mut succeeded, mut failed) = (Vec::new(), Vec::new());
+        let mut from = start;
+        while from < end {
+            let to = (from + width).min(end);
+            let (mut ok, mut failing) = (0, 0);
+            if !endpoint_ids.is_empty() {
+                let rows: Vec<(i16, i64)> = attempt::Entity::find()
+                    .select_only()
+                    .column(attempt::Column::Status)
+                    .column_as(attempt::Column::Id.count(), "count")
+                    .filter(attempt::Column::EndpointId.is_in(endpoint_ids.iter().map(String::as_str)))
+                    .filter(attempt::Column::Id.gte(first_attempt_id_at(from)))
+                    .filter(attempt::Column::Id.lt(first_attempt_id_at(to)))
+                    .group_by(attempt::Column::Status)
+                    .into_tuple()
+                    .all(&self.db)
+                    .await?;
+                for (status, count) in rows {
+                    match status {
+                        0 => ok += count,
+                        2 => failing += count,
+                        _ => {}
+                    }
+                }
+            }
+            succeeded.push(ok);
+            failed.push(failing);
+            from = to;
+        }
+        Ok((succeeded, failed))
+    }
+}
+
+/// The smallest attempt id made at `at`: ids sort by the millisecond they were made in.
+fn first_attempt_id_at(at: DateTime<Utc>) -> String {
+    herald_core::AttemptId::generate(at.timestamp_millis().max(0) as u64, [0; 10]).into_string()
+}

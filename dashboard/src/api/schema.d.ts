@@ -75,6 +75,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/stats/app/{app_id}/attempt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Counts the application's attempts that succeeded and failed, per five minutes. */
+        get: operations["v1.statistics.app-attempts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stats/app/{app_id}/ep/{endpoint_id}/attempt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Counts the endpoint's attempts that succeeded and failed, per five minutes. */
+        get: operations["v1.statistics.endpoint-attempts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/app": {
         parameters: {
             query?: never;
@@ -1227,6 +1261,24 @@ export interface components {
             /** @description Only the tokens issued with one of these `sessionId`s. */
             sessionIds?: string[] | null;
         };
+        /** @description Svix's `AttemptStatisticsData`: attempts per bucket, oldest first. */
+        AttemptStatisticsData: {
+            successCount?: number[] | null;
+            failureCount?: number[] | null;
+        };
+        /**
+         * @description Svix's `AttemptStatisticsResponse`: the attempts that succeeded and failed in each
+         *     five-minute bucket from `startDate` (rounded down to five minutes) to `endDate`
+         *     (rounded down, and no later than now).
+         */
+        AttemptStatisticsResponse: {
+            /** Format: date-time */
+            startDate: string;
+            /** Format: date-time */
+            endDate: string;
+            period: components["schemas"]["StatisticsPeriod"];
+            data: components["schemas"]["AttemptStatisticsData"];
+        };
         /** @description One management action. */
         AuditEntryOut: {
             /** @description `audit_…`, time-sortable. */
@@ -1621,6 +1673,10 @@ export interface components {
             archived?: boolean;
             deprecated?: boolean;
             featureFlag?: string | null;
+            /** @description The feature flags that make it visible (Svix's successor of `featureFlag`). */
+            featureFlags?: string[] | null;
+            /** @description The group it is listed under in catalogs. */
+            groupName?: string | null;
         };
         /** @description Svix's `EventTypeOut`. */
         EventTypeOut: {
@@ -1630,6 +1686,8 @@ export interface components {
             archived: boolean;
             deprecated: boolean;
             featureFlag?: string | null;
+            featureFlags?: string[] | null;
+            groupName?: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -1642,6 +1700,8 @@ export interface components {
             archived?: boolean | null;
             deprecated?: boolean | null;
             featureFlag?: string | null;
+            featureFlags?: string[] | null;
+            groupName?: string | null;
         };
         /** @description Svix's `EventTypeUpdate`: `EventTypeIn` without the name (it is in the path). */
         EventTypeUpdate: {
@@ -1650,6 +1710,10 @@ export interface components {
             archived?: boolean;
             deprecated?: boolean;
             featureFlag?: string | null;
+            /** @description The feature flags that make it visible (Svix's successor of `featureFlag`). */
+            featureFlags?: string[] | null;
+            /** @description The group it is listed under in catalogs. */
+            groupName?: string | null;
         };
         /** @description A `422`: Svix's `HTTPValidationError`, with Herald's `code`. */
         HTTPValidationError: {
@@ -1853,6 +1917,8 @@ export interface components {
                 archived: boolean;
                 deprecated: boolean;
                 featureFlag?: string | null;
+                featureFlags?: string[] | null;
+                groupName?: string | null;
                 /** Format: date-time */
                 createdAt: string;
                 /** Format: date-time */
@@ -2382,6 +2448,11 @@ export interface components {
             /** Format: date-time */
             start: string;
         };
+        /**
+         * @description Svix's `StatisticsPeriod`: the width of one bucket.
+         * @enum {string}
+         */
+        StatisticsPeriod: "FiveMinutes";
         /** @description A new tenant and its first API key (shown only here). */
         TenantCreatedOut: components["schemas"]["TenantOut"] & {
             apiKey: string;
@@ -2587,6 +2658,224 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OverviewOut"];
+                };
+            };
+            /** @description The body is not JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The credentials do not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A conflicting object or request exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The body or payload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The request is well-formed JSON but a field or parameter is wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An internal error; the cause is in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A backing service is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+        };
+    };
+    "v1.statistics.app-attempts": {
+        parameters: {
+            query?: {
+                /** @description Start of the window (rounded down to five minutes). */
+                startDate?: string;
+                /** @description End of the window (rounded down to five minutes; at most a day after the start). */
+                endDate?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The application's id or uid */
+                app_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptStatisticsResponse"];
+                };
+            };
+            /** @description The body is not JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The credentials do not allow this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The object does not exist. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A conflicting object or request exists. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The body or payload is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description The request is well-formed JSON but a field or parameter is wrong. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description An internal error; the cause is in the server log. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+            /** @description A backing service is unavailable; retry later. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorOut"];
+                };
+            };
+        };
+    };
+    "v1.statistics.endpoint-attempts": {
+        parameters: {
+            query?: {
+                /** @description Start of the window (rounded down to five minutes). */
+                startDate?: string;
+                /** @description End of the window (rounded down to five minutes; at most a day after the start). */
+                endDate?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The application's id or uid */
+                app_id: string;
+                /** @description The endpoint's id or uid */
+                endpoint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttemptStatisticsResponse"];
                 };
             };
             /** @description The body is not JSON. */

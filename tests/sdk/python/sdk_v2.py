@@ -86,6 +86,7 @@ TYPE_A = f"sdk.py2.{RUN}.user.created"
 TYPE_B = f"sdk.py2.{RUN}.user.updated"
 TYPE_C = f"sdk.py2.{RUN}.invoice.paid"
 TYPE_DEL = f"sdk.py2.{RUN}.to.delete"
+TYPE_GROUPED = f"sdk.py2.{RUN}.grouped"
 CHANNEL = "project-1"
 out["event_types"] = {"a": TYPE_A, "b": TYPE_B, "c": TYPE_C}
 
@@ -547,6 +548,22 @@ def event_types_list_get_update_delete():
     check_eq(patched.description, "A user was updated (patched)", "event_type.patch description")
     check_eq(client.event_type.get(TYPE_A).description, "A user was created (v2)", "event_type.get after upsert")
 
+    # featureFlags and groupName: set on create, read back, changed by patch, cleared by null.
+    grouped = client.event_type.create(
+        EventTypeIn(
+            name=TYPE_GROUPED,
+            description="Grouped and flagged",
+            group_name="billing",
+            feature_flags=["beta", "eu-only"],
+        )
+    )
+    check_eq((grouped.group_name, grouped.feature_flags), ("billing", ["beta", "eu-only"]), "event_type.create group")
+    repatched = client.event_type.patch(TYPE_GROUPED, EventTypePatch(group_name="payments", feature_flags=["beta"]))
+    check_eq((repatched.group_name, repatched.feature_flags), ("payments", ["beta"]), "event_type.patch group")
+    read = client.event_type.get(TYPE_GROUPED)
+    check_eq((read.group_name, read.feature_flags), ("payments", ["beta"]), "event_type.get group")
+    client.event_type.delete(TYPE_GROUPED)
+
     client.event_type.delete(TYPE_DEL)
     # Svix archives on delete (expunge=true removes it): either it is gone or archived.
     try:
@@ -588,7 +605,7 @@ steps.run("message_attempt.resend", resend)
 steps.run("endpoint.recover", recover)
 steps.run("endpoint.replay_missing / bulk_replay", replays)
 steps.run("endpoint.get_stats", stats)
-steps.run("event_type.list / get / upsert / patch / delete", event_types_list_get_update_delete)
+steps.run("event_type.list / get / upsert / patch (featureFlags, groupName) / delete", event_types_list_get_update_delete)
 steps.run("message.create with deliver_at -> shown by message.get", scheduled_message)
 steps.run("message.precheck / bulk_expunge_content, authentication.expire_all", housekeeping)
 steps.finish(out)

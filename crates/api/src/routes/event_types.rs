@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use herald_core::EventTypeId;
-use herald_store::entity::event_type;
+use herald_store::entity::{event_type, Names};
 use herald_store::NewEventType;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -35,6 +35,12 @@ pub struct EventTypeIn {
     pub deprecated: bool,
     #[serde(default)]
     pub feature_flag: Option<String>,
+    /// The feature flags that make it visible (Svix's successor of `featureFlag`).
+    #[serde(default)]
+    pub feature_flags: Option<Vec<String>>,
+    /// The group it is listed under in catalogs.
+    #[serde(default)]
+    pub group_name: Option<String>,
 }
 
 /// Svix's `EventTypeUpdate`: `EventTypeIn` without the name (it is in the path).
@@ -51,6 +57,12 @@ pub struct EventTypeUpdate {
     pub deprecated: bool,
     #[serde(default)]
     pub feature_flag: Option<String>,
+    /// The feature flags that make it visible (Svix's successor of `featureFlag`).
+    #[serde(default)]
+    pub feature_flags: Option<Vec<String>>,
+    /// The group it is listed under in catalogs.
+    #[serde(default)]
+    pub group_name: Option<String>,
 }
 
 /// Svix's `EventTypePatch`: absent fields stay, `null` clears the nullable ones.
@@ -69,6 +81,12 @@ pub struct EventTypePatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub feature_flag: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub feature_flags: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub group_name: Option<Option<String>>,
 }
 
 /// Svix's `EventTypeOut`.
@@ -82,6 +100,8 @@ pub struct EventTypeOut {
     pub archived: bool,
     pub deprecated: bool,
     pub feature_flag: Option<String>,
+    pub feature_flags: Option<Vec<String>>,
+    pub group_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -95,6 +115,8 @@ impl EventTypeOut {
             archived: model.archived,
             deprecated: model.deprecated,
             feature_flag: model.feature_flag,
+            feature_flags: model.feature_flags.map(|flags| flags.0),
+            group_name: model.group_name,
             created_at: model.created_at,
             updated_at: model.updated_at,
         }
@@ -111,8 +133,12 @@ fn check_fields(
     validator: &mut Validator,
     schemas: Option<&serde_json::Map<String, serde_json::Value>>,
     feature_flag: Option<&str>,
+    feature_flags: Option<&[String]>,
+    group_name: Option<&str>,
 ) {
     validator.optional_slug(feature_flag, 256, &["featureFlag"]);
+    validator.slug_list(feature_flags, 100, 256, "featureFlags");
+    validator.optional_slug(group_name, 256, &["groupName"]);
     for (version, schema) in schemas.into_iter().flatten() {
         match crate::schema::compile(schema) {
             Ok(_) if schema.is_object() => {}
@@ -173,7 +199,13 @@ pub async fn create_event_type(
 ) -> ApiResult<(StatusCode, Json<EventTypeOut>)> {
     let mut validator = Validator::default();
     validator.slug(&body.name, 256, &["name"]);
-    check_fields(&mut validator, body.schemas.as_ref(), body.feature_flag.as_deref());
+    check_fields(
+        &mut validator,
+        body.schemas.as_ref(),
+        body.feature_flag.as_deref(),
+        body.feature_flags.as_deref(),
+        body.group_name.as_deref(),
+    );
     validator.finish()?;
     let created = state
         .store
@@ -186,6 +218,8 @@ pub async fn create_event_type(
             archived: body.archived,
             deprecated: body.deprecated,
             feature_flag: body.feature_flag,
+            feature_flags: body.feature_flags,
+            group_name: body.group_name,
             now: Utc::now(),
         })
         .await?;
@@ -221,7 +255,13 @@ pub async fn update_event_type(
 ) -> ApiResult<(StatusCode, Json<EventTypeOut>)> {
     let mut validator = Validator::default();
     validator.slug(&name, 256, &["name"]);
-    check_fields(&mut validator, body.schemas.as_ref(), body.feature_flag.as_deref());
+    check_fields(
+        &mut validator,
+        body.schemas.as_ref(),
+        body.feature_flag.as_deref(),
+        body.feature_flags.as_deref(),
+        body.group_name.as_deref(),
+    );
     validator.finish()?;
     let tenant = caller.tenant_id();
     let now = Utc::now();
@@ -237,6 +277,8 @@ pub async fn update_event_type(
                 archived: body.archived,
                 deprecated: body.deprecated,
                 feature_flag: body.feature_flag,
+                feature_flags: body.feature_flags,
+                group_name: body.group_name,
                 now,
             })
             .await?;
@@ -248,6 +290,8 @@ pub async fn update_event_type(
     existing.archived = body.archived;
     existing.deprecated = body.deprecated;
     existing.feature_flag = body.feature_flag;
+    existing.feature_flags = body.feature_flags.map(Names::from);
+    existing.group_name = body.group_name;
     existing.updated_at = now;
     let updated = state.store.update_event_type(&before, existing).await?.ok_or(ApiError::NotFound("event type"))?;
     Ok((StatusCode::OK, Json(updated.into())))
@@ -270,6 +314,8 @@ pub async fn patch_event_type(
         &mut validator,
         body.schemas.as_ref().and_then(Option::as_ref),
         body.feature_flag.as_ref().and_then(Option::as_deref),
+        body.feature_flags.as_ref().and_then(Option::as_deref),
+        body.group_name.as_ref().and_then(Option::as_deref),
     );
     validator.finish()?;
     if let Some(description) = body.description {
@@ -286,6 +332,12 @@ pub async fn patch_event_type(
     }
     if let Some(flag) = body.feature_flag {
         existing.feature_flag = flag;
+    }
+    if let Some(flags) = body.feature_flags {
+        existing.feature_flags = flags.map(Names::from);
+    }
+    if let Some(group) = body.group_name {
+        existing.group_name = group;
     }
     existing.updated_at = Utc::now();
     let updated = state.store.update_event_type(&before, existing).await?.ok_or(ApiError::NotFound("event type"))?;

@@ -39,6 +39,8 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
         .routes(routes!(health::ping))
         .routes(routes!(health::ready))
         .routes(routes!(stats::overview))
+        .routes(routes!(stats::app_attempts))
+        .routes(routes!(stats::endpoint_attempts))
         .routes(routes!(applications::list_applications, applications::create_application))
         .routes(routes!(
             applications::get_application,

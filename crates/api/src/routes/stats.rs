@@ -172,3 +172,151 @@ pub async fn overview(
         series: series.into_iter().map(|(start, counts)| SeriesPointOut { start, counts: counts.into() }).collect(),
     }))
 }
+
+/// Svix's `StatisticsPeriod`: the width of one bucket.
+#[derive(Debug, Serialize, ToSchema)]
+pub enum StatisticsPeriod {
+    FiveMinutes,
+}
+
+/// Svix's `AttemptStatisticsData`: attempts per bucket, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptStatisticsData {
+    pub success_count: Option<Vec<i64>>,
+    pub failure_count: Option<Vec<i64>>,
+}
+
+/// Svix's `AttemptStatisticsResponse`: the attempts that succeeded and failed in each
+/// five-minute bucket from `startDate` (rounded down to five minutes) to `endDate`
+/// (rounded down, and no later than now).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptStatisticsResponse {
+    pub start_date: DateTime<Utc>,
+    pub end_date: DateTime<Utc>,
+    pub period: StatisticsPeriod,
+    pub data: AttemptStatisticsData,
+}
+
+/// The window of attempt statistics: both or neither (the last six hours); at most a day.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct AttemptStatsQuery {
+    /// Start of the window (rounded down to five minutes).
+    #[serde(default, deserialize_with = "crate::extract::lenient_datetime")]
+    pub start_date: Option<DateTime<Utc>>,
+    /// End of the window (rounded down to five minutes; at most a day after the start).
+    #[serde(default, deserialize_with = "crate::extract::lenient_datetime")]
+    pub end_date: Option<DateTime<Utc>>,
+}
+
+const BUCKET_MINUTES: i64 = 5;
+
+/// `at` rounded down to a five-minute boundary.
+fn round_down(at: DateTime<Utc>) -> DateTime<Utc> {
+    let bucket = BUCKET_MINUTES * 60;
+    DateTime::from_timestamp(at.timestamp().div_euclid(bucket) * bucket, 0).unwrap_or(at)
+}
+
+impl AttemptStatsQuery {
+    /// The window, checked and rounded as Svix does.
+    fn window(&self, now: DateTime<Utc>) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> {
+        let (start, mut end) = match (self.start_date, self.end_date) {
+            (None, None) => (now - Duration::hours(6), now),
+            (Some(start), Some(end)) => (start, end),
+            (Some(_), None) => return Err(ApiError::validation(&["query", "endDate"], "is required with startDate")),
+            (None, Some(_)) => return Err(ApiError::validation(&["query", "startDate"], "is required with endDate")),
+        };
+        if start >= end {
+            return Err(ApiError::validation(&["query", "startDate"], "must be before endDate"));
+        }
+        if end - start > Duration::days(1) {
+            return Err(ApiError::validation(&["query", "endDate"], "must be at most a day after startDate"));
+        }
+        if start < now && now < end {
+            end = now;
+        }
+        Ok((round_down(start), round_down(end)))
+    }
+}
+
+async fn attempt_statistics(
+    state: &ApiState,
+    endpoint_ids: Vec<String>,
+    query: &AttemptStatsQuery,
+) -> ApiResult<Json<AttemptStatisticsResponse>> {
+    let (start, end) = query.window(Utc::now())?;
+    let (succeeded, failed) =
+        state.store.attempt_buckets(&endpoint_ids, start, end, Duration::minutes(BUCKET_MINUTES)).await?;
+    let some = |counts: Vec<i64>| (!counts.is_empty()).then_some(counts);
+    Ok(Json(AttemptStatisticsResponse {
+        start_date: start,
+        end_date: end,
+        period: StatisticsPeriod::FiveMinutes,
+        data: AttemptStatisticsData { success_count: some(succeeded), failure_count: some(failed) },
+    }))
+}
+
+/// Counts the application's attempts that succeeded and failed, per five minutes.
+#[utoipa::path(get, path = "/api/v1/stats/app/{app_id}/attempt", tag = "Statistics", operation_id = "v1.statistics.app-attempts",
+    params(("app_id" = String, Path, description = "The application's id or uid"), AttemptStatsQuery),
+    security(("HTTPBearer" = [])), responses((status = 200, body = AttemptStatisticsResponse), ErrorResponses))]
+pub async fn app_attempts(
+    State(state): State<ApiState>,
+    caller: crate::auth::Caller,
+    axum::extract::Path(app_id): axum::extract::Path<String>,
+    ValidQuery(query): ValidQuery<AttemptStatsQuery>,
+) -> ApiResult<Json<AttemptStatisticsResponse>> {
+    let app = caller.application(&state, &app_id).await?;
+    let endpoints = state.store.list_application_endpoints(&app.id).await?;
+    attempt_statistics(&state, endpoints.into_iter().map(|endpoint| endpoint.id.to_string()).collect(), &query).await
+}
+
+/// Counts the endpoint's attempts that succeeded and failed, per five minutes.
+#[utoipa::path(get, path = "/api/v1/stats/app/{app_id}/ep/{endpoint_id}/attempt", tag = "Statistics", operation_id = "v1.statistics.endpoint-attempts",
+    params(("app_id" = String, Path, description = "The application's id or uid"), ("endpoint_id" = String, Path, description = "The endpoint's id or uid"), AttemptStatsQuery),
+    security(("HTTPBearer" = [])), responses((status = 200, body = AttemptStatisticsResponse), ErrorResponses))]
+pub async fn endpoint_attempts(
+    State(state): State<ApiState>,
+    caller: crate::auth::Caller,
+    axum::extract::Path((app_id, endpoint_id)): axum::extract::Path<(String, String)>,
+    ValidQuery(query): ValidQuery<AttemptStatsQuery>,
+) -> ApiResult<Json<AttemptStatisticsResponse>> {
+    let app = caller.application(&state, &app_id).await?;
+    let endpoint = super::endpoints::find(&state, &app, &endpoint_id).await?;
+    attempt_statistics(&state, vec![endpoint.id.to_string()], &query).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_window_is_rounded_down_to_five_minutes_and_ends_no_later_than_now() {
+        let now = at("2026-12-07T12:07:30Z");
+        let both = |start: &str, end: &str| AttemptStatsQuery { start_date: Some(at(start)), end_date: Some(at(end)) };
+        let window = both("2026-12-07T10:03:00Z", "2026-12-07T13:00:00Z").window(now).unwrap();
+        assert_eq!(window, (at("2026-12-07T10:00:00Z"), at("2026-12-07T12:05:00Z")));
+        let default = AttemptStatsQuery { start_date: None, end_date: None }.window(now).unwrap();
+        assert_eq!(default, (at("2026-12-07T06:05:00Z"), at("2026-12-07T12:05:00Z")));
+    }
+
+    #[test]
+    fn a_window_needs_both_ends_in_order_and_at_most_a_day_apart() {
+        let now = at("2026-12-07T12:00:00Z");
+        let query = |start: Option<&str>, end: Option<&str>| AttemptStatsQuery {
+            start_date: start.map(at),
+            end_date: end.map(at),
+        };
+        assert!(query(Some("2026-12-07T10:00:00Z"), None).window(now).is_err());
+        assert!(query(None, Some("2026-12-07T10:00:00Z")).window(now).is_err());
+        assert!(query(Some("2026-12-07T10:00:00Z"), Some("2026-12-07T09:00:00Z")).window(now).is_err());
+        assert!(query(Some("2026-12-05T10:00:00Z"), Some("2026-12-07T09:00:00Z")).window(now).is_err());
+    }
+}

@@ -3,7 +3,7 @@
 use herald_core::{EventTypeId, TenantId};
 use sea_orm::entity::prelude::*;
 
-use super::Stored;
+use super::{Names, Stored};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "event_types")]
@@ -18,6 +18,10 @@ pub struct Model {
     pub archived: bool,
     pub deprecated: bool,
     pub feature_flag: Option<String>,
+    /// Svix's `featureFlags`: the flags that make the event type visible.
+    pub feature_flags: Option<Names>,
+    /// Svix's `groupName`: how catalogs group event types.
+    pub group_name: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

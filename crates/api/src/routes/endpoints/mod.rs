@@ -199,7 +199,7 @@ fn stored_headers(model: &endpoint::Model) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-async fn find(state: &ApiState, app: &ScopedApp, endpoint_id: &str) -> ApiResult<endpoint::Model> {
+pub(crate) async fn find(state: &ApiState, app: &ScopedApp, endpoint_id: &str) -> ApiResult<endpoint::Model> {
     state.store.find_endpoint(&app.id, endpoint_id).await?.ok_or(ApiError::NotFound("endpoint"))
 }
 
