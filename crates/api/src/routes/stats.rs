@@ -189,7 +189,7 @@ pub struct AttemptStatisticsData {
 
 /// Svix's `AttemptStatisticsResponse`: the attempts that succeeded and failed in each
 /// five-minute bucket from `startDate` (rounded down to five minutes) to `endDate`
-/// (rounded down, and no later than now).
+/// (no later than now, rounded up, so the bucket in progress counts).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptStatisticsResponse {
@@ -207,7 +207,8 @@ pub struct AttemptStatsQuery {
     /// Start of the window (rounded down to five minutes).
     #[serde(default, deserialize_with = "crate::extract::lenient_datetime")]
     pub start_date: Option<DateTime<Utc>>,
-    /// End of the window (rounded down to five minutes; at most a day after the start).
+    /// End of the window (at most a day after the start; no later than now, rounded up to
+    /// five minutes).
     #[serde(default, deserialize_with = "crate::extract::lenient_datetime")]
     pub end_date: Option<DateTime<Utc>>,
 }
@@ -220,8 +221,20 @@ fn round_down(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(at.timestamp().div_euclid(bucket) * bucket, 0).unwrap_or(at)
 }
 
+/// `at` rounded up to a five-minute boundary.
+fn round_up(at: DateTime<Utc>) -> DateTime<Utc> {
+    let down = round_down(at);
+    if down == at {
+        at
+    } else {
+        down + Duration::minutes(BUCKET_MINUTES)
+    }
+}
+
 impl AttemptStatsQuery {
-    /// The window, checked and rounded as Svix does.
+    /// The window, checked as Svix does; the start rounded down to five minutes and the
+    /// end up (Svix's server rounds it down, which leaves out the bucket in progress:
+    /// the last minutes' attempts would not show).
     fn window(&self, now: DateTime<Utc>) -> ApiResult<(DateTime<Utc>, DateTime<Utc>)> {
         let (start, mut end) = match (self.start_date, self.end_date) {
             (None, None) => (now - Duration::hours(6), now),
@@ -238,7 +251,7 @@ impl AttemptStatsQuery {
         if start < now && now < end {
             end = now;
         }
-        Ok((round_down(start), round_down(end)))
+        Ok((round_down(start), round_up(end)))
     }
 }
 
@@ -302,9 +315,11 @@ mod tests {
         let now = at("2026-12-07T12:07:30Z");
         let both = |start: &str, end: &str| AttemptStatsQuery { start_date: Some(at(start)), end_date: Some(at(end)) };
         let window = both("2026-12-07T10:03:00Z", "2026-12-07T13:00:00Z").window(now).unwrap();
-        assert_eq!(window, (at("2026-12-07T10:00:00Z"), at("2026-12-07T12:05:00Z")));
+        assert_eq!(window, (at("2026-12-07T10:00:00Z"), at("2026-12-07T12:10:00Z")));
         let default = AttemptStatsQuery { start_date: None, end_date: None }.window(now).unwrap();
-        assert_eq!(default, (at("2026-12-07T06:05:00Z"), at("2026-12-07T12:05:00Z")));
+        assert_eq!(default, (at("2026-12-07T06:05:00Z"), at("2026-12-07T12:10:00Z")));
+        let aligned = both("2026-12-07T10:00:00Z", "2026-12-07T11:00:00Z").window(now).unwrap();
+        assert_eq!(aligned, (at("2026-12-07T10:00:00Z"), at("2026-12-07T11:00:00Z")));
     }
 
     #[test]
