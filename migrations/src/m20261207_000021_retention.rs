@@ -52,7 +52,13 @@ impl MigrationTrait for Migration {
             for table in TABLES {
                 db.execute_unprepared(&format!(
                     "ALTER TABLE {table} SET (autovacuum_vacuum_scale_factor = 0.02, \
-                     autovacuum_vacuum_insert_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02)"
+                     autovacuum_analyze_scale_factor = 0.02)"
+                ))
+                .await?;
+                // The insert threshold exists from PostgreSQL 13 on.
+                db.execute_unprepared(&format!(
+                    "DO $$ BEGIN IF current_setting('server_version_num')::int >= 130000 THEN \
+                     ALTER TABLE {table} SET (autovacuum_vacuum_insert_scale_factor = 0.02); END IF; END $$"
                 ))
                 .await?;
             }
@@ -65,8 +71,12 @@ impl MigrationTrait for Migration {
         if manager.get_database_backend() == DatabaseBackend::Postgres {
             for table in TABLES {
                 db.execute_unprepared(&format!(
-                    "ALTER TABLE {table} RESET (autovacuum_vacuum_scale_factor, \
-                     autovacuum_vacuum_insert_scale_factor, autovacuum_analyze_scale_factor)"
+                    "ALTER TABLE {table} RESET (autovacuum_vacuum_scale_factor, autovacuum_analyze_scale_factor)"
+                ))
+                .await?;
+                db.execute_unprepared(&format!(
+                    "DO $$ BEGIN IF current_setting('server_version_num')::int >= 130000 THEN \
+                     ALTER TABLE {table} RESET (autovacuum_vacuum_insert_scale_factor); END IF; END $$"
                 ))
                 .await?;
             }

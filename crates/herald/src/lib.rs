@@ -62,6 +62,7 @@ pub struct Running {
 const ENQUEUER_FLUSH: std::time::Duration = std::time::Duration::from_secs(5);
 
 static AUTOVACUUM_WARNING: std::sync::Once = std::sync::Once::new();
+static COLLATION_WARNING: std::sync::Once = std::sync::Once::new();
 
 /// Opens the database (creating and migrating it as configured).
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
@@ -98,6 +99,17 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
         store.seal_plain_secrets_once(Utc::now()).await.context("while sealing secrets stored in the clear")?
     {
         tracing::info!(rows = sealed, "sealed the secrets stored before encryption at rest");
+    }
+    if !COLLATION_WARNING.is_completed()
+        && !store.byte_order_text().await.context("while reading the database's collation")?
+    {
+        COLLATION_WARNING.call_once(|| {
+            tracing::warn!(
+                "the database compares text in a linguistic order, not byte order: Herald's ids sort by time only \
+                 in byte order, so time windows and paging may skip or repeat items; create the database with \
+                 LC_COLLATE 'C' (docs/operations.md)"
+            );
+        });
     }
     if !AUTOVACUUM_WARNING.is_completed()
         && store.autovacuum_off().await.context("while reading the database's settings")?

@@ -414,7 +414,11 @@ impl Store {
         match existing {
             Some(existing) => {
                 restart_deliveries(&self.db, delivery::Column::Id.eq(existing.id.as_str()), now, now).await?;
-                Ok(delivery::Entity::find_by_id(existing.id).one(&self.db).await?.expect("the delivery just updated"))
+                // Gone meanwhile only if the pruner deleted the message with it.
+                delivery::Entity::find_by_id(existing.id)
+                    .one(&self.db)
+                    .await?
+                    .ok_or(crate::StoreError::Conflict("a deletion of this message"))
             }
             None => {
                 let row = manual_delivery(message, endpoint, new_delivery_id.clone(), now);

@@ -227,6 +227,23 @@ impl Store {
         Ok(setting == "off")
     }
 
+    /// Whether the database compares text in byte order, as Herald's time-ordered ids
+    /// need (`docs/operations.md`): PostgreSQL is asked directly (`'B' < 'a'` holds only
+    /// in byte order, whatever the collation's name or provider); SQLite always does.
+    pub async fn byte_order_text(&self) -> StoreResult<bool> {
+        if self.kind != DatabaseKind::Postgres {
+            return Ok(true);
+        }
+        let row = self
+            .db
+            .query_one(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, "SELECT 'B' < 'a'"))
+            .await?;
+        match row {
+            Some(row) => Ok(row.try_get_by_index(0)?),
+            None => Ok(true),
+        }
+    }
+
     /// A round trip to the database, for readiness checks.
     pub async fn ping(&self) -> StoreResult<()> {
         self.db.ping().await?;

@@ -186,6 +186,9 @@ fn missing_in_window(endpoint: &endpoint::Model, since: DateTime<Utc>, until: Da
         .add(message::Column::AppId.eq(endpoint.app_id.as_str()))
         .add(message::Column::CreatedAt.gte(since))
         .add(message::Column::CreatedAt.lt(until))
+        // An expunged payload (on request, or its retention is over) has nothing to send,
+        // and the pruner deletes such a message soon: never start a delivery of it.
+        .add(message::Column::PayloadExpunged.eq(false))
         .add(filters.condition())
         .add(
             message::Column::Id.not_in_subquery(

@@ -1058,8 +1058,13 @@ async fn retention_expunges_payloads_then_deletes_messages_with_their_deliveries
         }
         assert_eq!(message(2).await.unwrap().payload, r#"{"secret":1}"#, "{url}: the unexpired payload stays");
 
-        // Messages: the expired one goes with its delivery and attempt; the others stay whole.
-        assert_eq!(store.delete_expired_messages(Utc::now(), 10).await.unwrap(), 1, "{url}");
+        // Messages: the expired one goes with its delivery and attempt once they have
+        // settled (its attempt was recorded just now); the others stay whole.
+        let later = Utc::now() + Duration::minutes(1);
+        let much_later = later + Duration::minutes(1);
+        assert_eq!(store.delete_expired_messages(Utc::now(), 10).await.unwrap(), (0, 0), "{url}: not settled yet");
+        assert!(message(0).await.is_some(), "{url}: not deleted");
+        assert_eq!(store.delete_expired_messages(later, 10).await.unwrap(), (1, 1), "{url}");
         assert!(message(0).await.is_none(), "{url}: the expired message is gone");
         assert!(store.message_deliveries(&ids[0]).await.unwrap().is_empty(), "{url}: its deliveries too");
         assert!(attempts(0).await.is_empty(), "{url}: and its attempts");
@@ -1068,7 +1073,39 @@ async fn retention_expunges_payloads_then_deletes_messages_with_their_deliveries
             assert_eq!(store.message_deliveries(&ids[n]).await.unwrap().len(), 1, "{url}");
             assert_eq!(attempts(n).await.len(), 1, "{url}");
         }
-        assert_eq!(store.delete_expired_messages(Utc::now(), 10).await.unwrap(), 0, "{url}");
+        assert_eq!(store.delete_expired_messages(much_later, 10).await.unwrap(), (0, 0), "{url}");
+
+        // A message whose delivery is still pending is not deleted, however expired: the
+        // delivery ends first (its payload is gone, so its next attempt ends it).
+        let pending = NewMessage {
+            id: id(MessageId::generate),
+            tenant_id: tenant.clone(),
+            app_id: app_id.clone(),
+            event_type: "a.b".into(),
+            event_id: None,
+            payload: "{}".into(),
+            channels: None,
+            tags: None,
+            schema_violations: None,
+            ordering_key: None,
+            trace_context: None,
+            deliver_at: None,
+            expiry: herald_core::Expiry { payload_at: past, metadata_at: past },
+            now,
+        };
+        let planned = PlannedDelivery {
+            id: id(DeliveryId::generate),
+            endpoint_id: endpoint_id.clone(),
+            ordered: false,
+            receipt_expected: false,
+        };
+        let (waiting, _) = store.create_message(pending, &[planned]).await.unwrap();
+        store.expunge_expired_payloads(much_later, 10).await.unwrap();
+        let far = much_later + Duration::minutes(1);
+        assert_eq!(store.delete_expired_messages(far, 10).await.unwrap(), (1, 0), "{url}: a pending delivery holds it");
+        let held = store.find_message(&tenant, &app_id, waiting.id.as_str()).await.unwrap().unwrap();
+        assert_eq!(store.message_deliveries(&waiting.id.0).await.unwrap().len(), 1, "{url}: the delivery stays");
+        assert!(held.expires_at.unwrap() > far, "{url}: looked at again later");
 
         // A message from before retention existed gets its tenant's periods from when it
         // was accepted: this tenant keeps messages for one second.
@@ -1091,7 +1128,8 @@ async fn retention_expunges_payloads_then_deletes_messages_with_their_deliveries
         let accepted = stamped.created_at;
         assert_eq!(stamped.expires_at, Some(accepted + Duration::seconds(1)), "{url}: the tenant's one second");
         assert_eq!(stamped.payload_expires_at, stamped.expires_at, "{url}: a payload never outlives its message");
-        assert_eq!(store.delete_expired_messages(accepted + Duration::seconds(2), 10).await.unwrap(), 1, "{url}");
+        assert_eq!(store.expunge_expired_payloads(much_later, 10).await.unwrap(), 1, "{url}");
+        assert_eq!(store.delete_expired_messages(much_later, 10).await.unwrap(), (1, 1), "{url}");
         assert!(message(2).await.is_none(), "{url}");
         store.close().await.unwrap();
     }
@@ -1099,7 +1137,16 @@ async fn retention_expunges_payloads_then_deletes_messages_with_their_deliveries
 
 #[tokio::test]
 async fn pruners_racing_on_postgres_share_the_expired_messages_without_waiting_or_repeating() {
-    let store = stores().await.remove(0);
+    let url = postgres_url();
+    herald_store::ensure_database_exists(&url).await.unwrap();
+    let store = Store::connect(
+        &url,
+        herald_store::PoolOptions::with_max_connections(4),
+        herald_store::Keyring::parse(TEST_KEYS).unwrap(),
+    )
+    .await
+    .unwrap();
+    store.migrate().await.unwrap();
     let tenant = tenant(&store, &format!("sk_{}", tag())).await;
     let app_id = application(&store, &tenant, None).await.unwrap();
     let endpoint_id = endpoint(&store, &tenant, &app_id, None).await;
@@ -1129,16 +1176,20 @@ async fn pruners_racing_on_postgres_share_the_expired_messages_without_waiting_o
         };
         store.create_message(new, &[planned]).await.unwrap();
     }
+    // Delivered, as far as the pruner can tell (this database is the test's own).
+    run_sql(&url, "UPDATE deliveries SET status = 'succeeded', next_attempt_at = NULL").await;
+    let later = Utc::now() + Duration::minutes(1);
+    assert_eq!(store.expunge_expired_payloads(later, 100).await.unwrap(), 60);
     let drain = || {
         let store = store.clone();
         async move {
             let mut total = 0;
             loop {
-                let done = store.delete_expired_messages(Utc::now(), 7).await.unwrap();
-                if done == 0 {
+                let (looked_at, deleted) = store.delete_expired_messages(later, 7).await.unwrap();
+                if looked_at == 0 {
                     return total;
                 }
-                total += done;
+                total += deleted;
             }
         }
     };

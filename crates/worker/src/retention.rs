@@ -1,10 +1,11 @@
 //! The pruner: every `prune_interval`, stamps messages accepted before retention
 //! existed, expunges payloads past their time and deletes messages past theirs (with
-//! their deliveries and attempts), in batches of [`BATCH`] messages, each its own short
+//! their deliveries and attempts, once none of them is still on its way), in batches of [`BATCH`] messages, each its own short
 //! transaction, until a batch comes back short. Between batches it yields for
 //! [`PAUSE`], so the hot path's statements never queue behind a long run of deletes.
 //! Every worker runs one; on PostgreSQL they share the rows (`SKIP LOCKED`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -37,8 +38,19 @@ pub async fn prune_once(ctx: &WorkerContext, shutdown: &CancellationToken) -> Re
     let retention = ctx.config.retention;
     drain(shutdown, || ctx.store.stamp_unexpiring(retention, BATCH)).await?;
     let payloads = drain(shutdown, || ctx.store.expunge_expired_payloads(Utc::now(), BATCH)).await?;
-    let messages = drain(shutdown, || ctx.store.delete_expired_messages(Utc::now(), BATCH)).await?;
-    ctx.metrics.pruned(payloads, messages);
+    ctx.metrics.pruned(payloads, 0);
+    let deleted = AtomicU64::new(0);
+    drain(shutdown, || {
+        let deleted = &deleted;
+        async move {
+            let (looked_at, now_deleted) = ctx.store.delete_expired_messages(Utc::now(), BATCH).await?;
+            ctx.metrics.pruned(0, now_deleted);
+            deleted.fetch_add(now_deleted, Ordering::Relaxed);
+            Ok(looked_at)
+        }
+    })
+    .await?;
+    let messages = deleted.load(Ordering::Relaxed);
     if payloads + messages > 0 {
         tracing::debug!(payloads, messages, "retention: expunged payloads and deleted messages");
     }

@@ -1269,7 +1269,7 @@ export interface components {
         /**
          * @description Svix's `AttemptStatisticsResponse`: the attempts that succeeded and failed in each
          *     five-minute bucket from `startDate` (rounded down to five minutes) to `endDate`
-         *     (rounded down, and no later than now).
+         *     (no later than now, rounded up, so the bucket in progress counts).
          */
         AttemptStatisticsResponse: {
             /** Format: date-time */
@@ -2532,14 +2532,14 @@ export interface components {
             autoRedrive?: boolean | null;
             /**
              * Format: int64
-             * @description Seconds the tenant's payloads are kept (1 to 315,360,000, ten years), for
+             * @description Seconds the tenant's payloads are kept (1 to 315,576,000, ten years), for
              *     messages accepted from now on; `null` goes back to the setting `payload_retention`.
              */
             payloadRetention?: number | null;
             /**
              * Format: int64
              * @description Seconds the tenant's messages, deliveries and attempts are kept (1 to
-             *     315,360,000), for messages accepted from now on; `null` goes back to the setting
+             *     315,576,000), for messages accepted from now on; `null` goes back to the setting
              *     `metadata_retention`.
              */
             metadataRetention?: number | null;
@@ -2748,7 +2748,10 @@ export interface operations {
             query?: {
                 /** @description Start of the window (rounded down to five minutes). */
                 startDate?: string;
-                /** @description End of the window (rounded down to five minutes; at most a day after the start). */
+                /**
+                 * @description End of the window (at most a day after the start; no later than now, rounded up to
+                 *     five minutes).
+                 */
                 endDate?: string;
             };
             header?: never;
@@ -2856,7 +2859,10 @@ export interface operations {
             query?: {
                 /** @description Start of the window (rounded down to five minutes). */
                 startDate?: string;
-                /** @description End of the window (rounded down to five minutes; at most a day after the start). */
+                /**
+                 * @description End of the window (at most a day after the start; no later than now, rounded up to
+                 *     five minutes).
+                 */
                 endDate?: string;
             };
             header?: never;

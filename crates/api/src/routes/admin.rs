@@ -105,13 +105,13 @@ pub struct TenantPatch {
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<bool>)]
     pub auto_redrive: Option<Option<bool>>,
-    /// Seconds the tenant's payloads are kept (1 to 315,360,000, ten years), for
+    /// Seconds the tenant's payloads are kept (1 to 315,576,000, ten years), for
     /// messages accepted from now on; `null` goes back to the setting `payload_retention`.
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<u64>)]
     pub payload_retention: Option<Option<u64>>,
     /// Seconds the tenant's messages, deliveries and attempts are kept (1 to
-    /// 315,360,000), for messages accepted from now on; `null` goes back to the setting
+    /// 315,576,000), for messages accepted from now on; `null` goes back to the setting
     /// `metadata_retention`.
     #[serde(default, deserialize_with = "super::double_option")]
     #[schema(value_type = Option<u64>)]

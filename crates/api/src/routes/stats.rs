@@ -227,7 +227,7 @@ fn round_up(at: DateTime<Utc>) -> DateTime<Utc> {
     if down == at {
         at
     } else {
-        down + Duration::minutes(BUCKET_MINUTES)
+        down.checked_add_signed(Duration::minutes(BUCKET_MINUTES)).unwrap_or(down)
     }
 }
 
@@ -242,6 +242,10 @@ impl AttemptStatsQuery {
             (Some(_), None) => return Err(ApiError::validation(&["query", "endDate"], "is required with startDate")),
             (None, Some(_)) => return Err(ApiError::validation(&["query", "startDate"], "is required with endDate")),
         };
+        let sane = |at: DateTime<Utc>| (1970..=9999).contains(&chrono::Datelike::year(&at));
+        if !sane(start) || !sane(end) {
+            return Err(ApiError::validation(&["query", "startDate"], "must be between the years 1970 and 9999"));
+        }
         if start >= end {
             return Err(ApiError::validation(&["query", "startDate"], "must be before endDate"));
         }

@@ -98,6 +98,14 @@ pub async fn accept_message(
     let event_id = draft.event_id.clone();
     let now = Utc::now();
     let retention = state.config.retention.overridden(tenant.payload_retention_secs, tenant.metadata_retention_secs);
+    let expiry = retention.expiry(now, draft.payload_retention);
+    if draft.deliver_at.is_some_and(|at| at >= expiry.payload_at) {
+        // Its payload would be expunged before its deliveries are due: nothing would be sent.
+        return Err(ApiError::validation(
+            &["deliverAt"],
+            format!("is after the payload's retention ends ({})", expiry.payload_at.to_rfc3339()),
+        ));
+    }
     let new = NewMessage {
         id: fresh(MessageId::generate),
         tenant_id: tenant_id.clone(),
@@ -112,7 +120,7 @@ pub async fn accept_message(
         trace_context: herald_observability::trace::traceparent_of(&tracing::Span::current()),
         // Only a future one schedules anything (and only it is kept to show).
         deliver_at: draft.deliver_at.filter(|at| *at > now),
-        expiry: retention.expiry(now, draft.payload_retention),
+        expiry,
         now,
     };
     let (message, rows) = match state.messages.create(new, deliveries).await {

@@ -42,8 +42,9 @@ pub const MAX_BACKLOG: u64 = 1_000_000_000;
 /// The highest per-tenant backlog age cap, seconds (thirty days).
 pub const MAX_BACKLOG_AGE_SECS: u64 = 30 * 24 * 3600;
 
-/// The longest retention a tenant may have: ten years.
-pub const MAX_RETENTION_SECS: u64 = 10 * 365 * 24 * 3600;
+/// The longest retention a tenant may have: ten years of 365.25 days (what `10y` means
+/// to the CLI's duration parser).
+pub const MAX_RETENTION_SECS: u64 = 315_576_000;
 
 /// What an operator asks to change of a tenant's settings; `None` fields stay as they
 /// are, `Some(None)` goes back to the setting, `Some(Some(0))` is no limit.
@@ -105,12 +106,12 @@ pub async fn change_settings(
         .check(
             positive_within(request.payload_retention, MAX_RETENTION_SECS),
             &["payloadRetention"],
-            "must be from 1 to 315360000 seconds",
+            "must be from 1 to 315576000 seconds (ten years)",
         )
         .check(
             positive_within(request.metadata_retention, MAX_RETENTION_SECS),
             &["metadataRetention"],
-            "must be from 1 to 315360000 seconds",
+            "must be from 1 to 315576000 seconds (ten years)",
         )
         .finish()?;
     // Each value was checked to fit above.

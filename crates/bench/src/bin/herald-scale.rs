@@ -100,6 +100,11 @@ struct Args {
     /// The flooding tenant's requests per second (0: as fast as `--in-flight` allows).
     #[arg(long, default_value_t = 1_000)]
     flood_rate: u64,
+    /// Fill the flooding tenant up to its cap (until the first `429`) and let the cap's
+    /// reading settle before the flood phase, so the phase measures a tenant that is
+    /// already over its cap, without the burst that got it there.
+    #[arg(long)]
+    flood_prefill: bool,
     /// The retention tenant's messages per second.
     #[arg(long, default_value_t = 200)]
     retention_rate: u64,
@@ -551,12 +556,30 @@ async fn isolation(args: &Args, binary: &PathBuf) -> anyhow::Result<()> {
     if !patched.status().is_success() {
         bail!("cannot cap the flood tenant: {}", patched.status());
     }
+    if args.flood_prefill {
+        let url = format!("{}/api/v1/app/flood/msg", herald.url);
+        let mut sent = 0;
+        loop {
+            let body = json!({"eventType": "flood", "payload": {}});
+            let status = client.post(&url).bearer_auth(&flood_key).json(&body).send().await?.status().as_u16();
+            match status {
+                202 => sent += 1,
+                429 => break,
+                other => bail!("the prefill got {other}"),
+            }
+        }
+        println!("isolation | prefill: {sent} flood messages accepted before the first 429");
+        // The 32 hanging deliveries time out (15 s) and park: wait past that, so the
+        // flood phase starts from the steady state of a tenant pinned at its cap.
+        tokio::time::sleep(Duration::from_secs(20)).await;
+    }
     // A warm-up, so the baseline is not the first messages of a fresh process.
     steady(&herald, &steady_key, args.steady_rate, 2).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let already = if args.flood_prefill { "already " } else { "" };
     let flood = match args.flood_rate {
-        0 => "beside a flood (unpaced) over its cap".to_owned(),
-        rate => format!("beside a flood ({rate}/s) over its cap"),
+        0 => format!("beside a flood (unpaced) {already}over its cap"),
+        rate => format!("beside a flood ({rate}/s) {already}over its cap"),
     };
     for phase in ["alone", flood.as_str()] {
         delivered.lock().unwrap().clear();
