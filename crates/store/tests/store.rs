@@ -29,21 +29,26 @@ fn sqlite_url() -> String {
     format!("sqlite://{}/herald.db?mode=rwc", dir.display())
 }
 
+/// A migrated store on the database `url` names.
+async fn migrated_store(url: &str) -> Store {
+    herald_store::ensure_database_exists(url).await.unwrap_or_else(|e| panic!("create {url}: {e}"));
+    let store = Store::connect(
+        url,
+        herald_store::PoolOptions::with_max_connections(4),
+        herald_store::Keyring::parse(TEST_KEYS).unwrap(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    store.migrate().await.expect("migrations apply");
+    assert_eq!(store.pending_migrations().await.unwrap(), 0);
+    store
+}
+
 /// A migrated store on each backend.
 async fn stores() -> Vec<Store> {
     let mut stores = Vec::new();
     for url in [postgres_url(), sqlite_url()] {
-        herald_store::ensure_database_exists(&url).await.unwrap_or_else(|e| panic!("create {url}: {e}"));
-        let store = Store::connect(
-            &url,
-            herald_store::PoolOptions::with_max_connections(4),
-            herald_store::Keyring::parse(TEST_KEYS).unwrap(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
-        store.migrate().await.expect("migrations apply");
-        assert_eq!(store.pending_migrations().await.unwrap(), 0);
-        stores.push(store);
+        stores.push(migrated_store(&url).await);
     }
     stores
 }
@@ -944,6 +949,32 @@ async fn a_reader_racing_the_writers_sees_every_message_of_the_feed_once() {
     }
 }
 
+/// A message of `app_id` whose payload and self expire as `expiry` says.
+fn expiring(
+    tenant: &TenantId,
+    app_id: &ApplicationId,
+    payload: &str,
+    expiry: herald_core::Expiry,
+    now: chrono::DateTime<Utc>,
+) -> NewMessage {
+    NewMessage {
+        id: id(MessageId::generate),
+        tenant_id: tenant.clone(),
+        app_id: app_id.clone(),
+        event_type: "a.b".into(),
+        event_id: None,
+        payload: payload.into(),
+        channels: None,
+        tags: None,
+        schema_violations: None,
+        ordering_key: None,
+        trace_context: None,
+        deliver_at: None,
+        expiry,
+        now,
+    }
+}
+
 /// Runs `sql` on the store's database through a connection of its own.
 async fn run_sql(url: &str, sql: &str) {
     use sea_orm::ConnectionTrait;
@@ -955,15 +986,7 @@ async fn run_sql(url: &str, sql: &str) {
 #[tokio::test]
 async fn retention_expunges_payloads_then_deletes_messages_with_their_deliveries_and_attempts() {
     for url in [postgres_url(), sqlite_url()] {
-        herald_store::ensure_database_exists(&url).await.unwrap();
-        let store = Store::connect(
-            &url,
-            herald_store::PoolOptions::with_max_connections(4),
-            herald_store::Keyring::parse(TEST_KEYS).unwrap(),
-        )
-        .await
-        .unwrap();
-        store.migrate().await.unwrap();
+        let store = migrated_store(&url).await;
         let tenant = tenant(&store, &format!("sk_{}", tag())).await;
         let app_id = application(&store, &tenant, None).await.unwrap();
         let endpoint_id = endpoint(&store, &tenant, &app_id, None).await;
@@ -974,22 +997,8 @@ async fn retention_expunges_payloads_then_deletes_messages_with_their_deliveries
         let mut ids = Vec::new();
         let mut deliveries = Vec::new();
         for (payload_at, metadata_at) in [(past, past), (past, future), (future, future)] {
-            let new = NewMessage {
-                id: id(MessageId::generate),
-                tenant_id: tenant.clone(),
-                app_id: app_id.clone(),
-                event_type: "a.b".into(),
-                event_id: None,
-                payload: r#"{"secret":1}"#.into(),
-                channels: None,
-                tags: None,
-                schema_violations: None,
-                ordering_key: None,
-                trace_context: None,
-                deliver_at: None,
-                expiry: herald_core::Expiry { payload_at, metadata_at },
-                now,
-            };
+            let new =
+                expiring(&tenant, &app_id, r#"{"secret":1}"#, herald_core::Expiry { payload_at, metadata_at }, now);
             let planned = PlannedDelivery {
                 id: id(DeliveryId::generate),
                 endpoint_id: endpoint_id.clone(),
@@ -1077,22 +1086,8 @@ async fn retention_expunges_payloads_then_deletes_messages_with_their_deliveries
 
         // A message whose delivery is still pending is not deleted, however expired: the
         // delivery ends first (its payload is gone, so its next attempt ends it).
-        let pending = NewMessage {
-            id: id(MessageId::generate),
-            tenant_id: tenant.clone(),
-            app_id: app_id.clone(),
-            event_type: "a.b".into(),
-            event_id: None,
-            payload: "{}".into(),
-            channels: None,
-            tags: None,
-            schema_violations: None,
-            ordering_key: None,
-            trace_context: None,
-            deliver_at: None,
-            expiry: herald_core::Expiry { payload_at: past, metadata_at: past },
-            now,
-        };
+        let pending =
+            expiring(&tenant, &app_id, "{}", herald_core::Expiry { payload_at: past, metadata_at: past }, now);
         let planned = PlannedDelivery {
             id: id(DeliveryId::generate),
             endpoint_id: endpoint_id.clone(),
@@ -1138,36 +1133,14 @@ async fn retention_expunges_payloads_then_deletes_messages_with_their_deliveries
 #[tokio::test]
 async fn pruners_racing_on_postgres_share_the_expired_messages_without_waiting_or_repeating() {
     let url = postgres_url();
-    herald_store::ensure_database_exists(&url).await.unwrap();
-    let store = Store::connect(
-        &url,
-        herald_store::PoolOptions::with_max_connections(4),
-        herald_store::Keyring::parse(TEST_KEYS).unwrap(),
-    )
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
+    let store = migrated_store(&url).await;
     let tenant = tenant(&store, &format!("sk_{}", tag())).await;
     let app_id = application(&store, &tenant, None).await.unwrap();
     let endpoint_id = endpoint(&store, &tenant, &app_id, None).await;
     let past = Utc::now() - Duration::seconds(5);
     for _ in 0..60 {
-        let new = NewMessage {
-            id: id(MessageId::generate),
-            tenant_id: tenant.clone(),
-            app_id: app_id.clone(),
-            event_type: "a.b".into(),
-            event_id: None,
-            payload: "{}".into(),
-            channels: None,
-            tags: None,
-            schema_violations: None,
-            ordering_key: None,
-            trace_context: None,
-            deliver_at: None,
-            expiry: herald_core::Expiry { payload_at: past, metadata_at: past },
-            now: Utc::now(),
-        };
+        let new =
+            expiring(&tenant, &app_id, "{}", herald_core::Expiry { payload_at: past, metadata_at: past }, Utc::now());
         let planned = PlannedDelivery {
             id: id(DeliveryId::generate),
             endpoint_id: endpoint_id.clone(),
