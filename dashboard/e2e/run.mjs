@@ -699,6 +699,8 @@ async function main() {
   await shot(page, '06-dead-letter');
   await page.getByRole('button', { name: 'Replay selected' }).click();
   await page.getByRole('status').getByText(/Replay: 2 of 2 sent · Herald accepted 2/).waitFor();
+  // One background task (one endpoint) releases them; the page follows it to the end.
+  await page.getByRole('status').getByText(/Released 2 of 2 by 1 background task at each endpoint's pace · done/).waitFor();
   await eventually('the replayed messages 3 and 3b to reach the receiver', async () =>
     [msg3.id, msg3b.id].every((id) => receiver.state.requests.some((r) => r.headers['webhook-id'] === id && r.status === 200)),
   );
@@ -706,7 +708,7 @@ async function main() {
   const afterReplay = await api('GET', `/api/v1/app/${acme.id}/dead-letter`);
   check(!afterReplay.data.some((entry) => entry.msgId === msg3.id || entry.msgId === msg3b.id), 'a replayed dead letter is still in the API\'s queue');
   await shot(page, '07-dead-letter-replayed');
-  log('two dead letters selected and replayed in one action: progress 2 of 2, delivered, gone from the queue');
+  log('two dead letters selected and replayed in one action: progress 2 of 2, its task followed to done, delivered, gone from the queue');
 
   // --- and one discarded
   receiver.state.failing = true;

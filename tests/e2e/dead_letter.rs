@@ -1,6 +1,6 @@
 //! The dead-letter queue: deliveries that exhausted their retries are listed per
-//! application and endpoint, replayed one by one or in bulk (spread out, so a replay
-//! never storms the receiver), and discarded. Also: what an attempt record carries
+//! application and endpoint, replayed one by one or in bulk (by a background task at the
+//! endpoint's pace, so a replay never storms the receiver), and discarded. Also: what an attempt record carries
 //! (request and response headers), and the SSRF allow-list.
 
 use std::time::Duration;
@@ -15,7 +15,6 @@ async fn dead_letter_app() -> TestApp {
             s.retry_jitter = 0.0;
             s.breaker_failure_threshold = 1000;
             s.breaker_min_attempts = 1000;
-            s.dead_letter_replay_rate = 5.0;
         })
         .start()
         .await
@@ -33,7 +32,7 @@ async fn dead_letters(app: &TestApp, query: &str, count: usize) -> Vec<Value> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dead_letters_are_listed_replayed_spread_out_and_discarded() {
+async fn dead_letters_are_listed_replayed_by_paced_tasks_and_discarded() {
     let app = dead_letter_app().await;
     let failing = TestReceiver::start().await;
     failing.set_default(Reply::status(500).with_header("x-receiver", "failing"));
@@ -76,6 +75,11 @@ async fn dead_letters_are_listed_replayed_spread_out_and_discarded() {
         .await;
     assert_eq!(status, 202, "{one}");
     assert_eq!(one["replayed"], 1);
+    let tasks = one["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 1, "{one}");
+    assert_eq!(tasks[0]["task"], "endpoint.recover");
+    assert_eq!(tasks[0]["data"]["endpointId"], endpoint["id"]);
+    assert_eq!(tasks[0]["data"]["total"], 1);
     dead_letters(&app, "&endpoint_id=failing", 9).await;
     eventually(Duration::from_secs(10), "the replayed delivery", || async {
         (failing.request_count() == before + 1).then_some(())
@@ -90,12 +94,29 @@ async fn dead_letters_are_listed_replayed_spread_out_and_discarded() {
     assert_eq!(replayed[0]["outcome"], "success");
     assert_eq!(failing.request_count(), before + 1, "only the one replayed delivery went out");
 
-    // Replay the rest in bulk: nine deliveries at 5 per second take about 1.6 s to
-    // go out, never all at once.
-    let (status, bulk) = app.post("/api/v1/app/shop/dead-letter/replay", &json!({"endpointId": "failing"})).await;
+    // Replay the rest in bulk, with the endpoint limited to 5 a second: the task releases
+    // them at that pace, so nine go out over more than a second, never all at once.
+    let limit = json!({"rateLimit": 5}).to_string();
+    let (status, patched) = app
+        .request(reqwest::Method::PATCH, "/api/v1/app/shop/endpoint/failing", Some(&app.api_key), Some(&limit))
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    let (status, bulk) = app.post("/api/v1/app/shop/dead-letter/replay", &json!({})).await;
     assert_eq!(status, 202, "{bulk}");
-    assert_eq!(bulk["replayed"], 9);
-    dead_letters(&app, "&endpoint_id=failing", 0).await;
+    // Nine of the failing endpoint's and ten of the other's: one task each.
+    assert_eq!(bulk["replayed"], 19);
+    let tasks = bulk["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 2, "{bulk}");
+    let task = tasks.iter().find(|task| task["data"]["endpointId"] == endpoint["id"]).unwrap();
+    assert_eq!(task["data"]["total"], 9);
+    let task_id = task["id"].as_str().unwrap().to_owned();
+    let finished = eventually(Duration::from_secs(15), "the replay task to finish", || async {
+        let (status, task) = app.get(&format!("/api/v1/background-task/{task_id}")).await;
+        assert_eq!(status, 200, "{task}");
+        (task["status"] == "finished").then_some(task)
+    })
+    .await;
+    assert_eq!(finished["data"]["done"], 9);
     eventually(Duration::from_secs(10), "nine replayed deliveries", || async {
         (failing.request_count() == before + 10).then_some(())
     })
@@ -103,7 +124,10 @@ async fn dead_letters_are_listed_replayed_spread_out_and_discarded() {
     let received: Vec<_> = failing.requests().into_iter().skip(before + 1).collect();
     assert_eq!(received.len(), 9);
     let spread = received.last().unwrap().received_at.duration_since(received[0].received_at);
-    assert!(spread >= Duration::from_millis(1_400), "a bulk replay went out within {spread:?}");
+    assert!(spread >= Duration::from_millis(800), "a bulk replay went out within {spread:?}");
+    // The other endpoint still fails: its replayed deliveries run their schedule again
+    // and come back to the queue.
+    dead_letters(&app, "&endpoint_id=other", 10).await;
     // Every replayed delivery succeeded, in a manual retry cycle (trigger type 1).
     for msg_id in &msg_ids {
         let attempts = app.attempts("shop", msg_id).await;

@@ -53,8 +53,6 @@ pub struct ApiConfig {
     pub public_url: String,
     /// The operator token guarding `/admin/v1`; `None` turns the admin API off.
     pub operator_token: Option<SecretString>,
-    /// Dead letters replayed per endpoint per second (a bulk replay is spread out).
-    pub dead_letter_replay_rate: f64,
     /// The dashboard's built files, served at `/` ([`dashboard`]); `None` serves none.
     pub dashboard_dir: Option<std::path::PathBuf>,
     /// The workers' retry schedule, to show a delivery's upcoming attempts.

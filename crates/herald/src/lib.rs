@@ -225,12 +225,18 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
             tokio::net::TcpListener::bind(address).await.with_context(|| format!("while binding {address}"))?;
         api_address = Some(listener.local_addr()?);
         let operator_token = settings.operator_token.expose_secret().trim();
+        if let Some(rate) = settings.dead_letter_replay_rate {
+            tracing::warn!(
+                rate,
+                "setting `dead_letter_replay_rate` no longer has an effect: a dead-letter replay runs \
+                as background tasks at each endpoint's `rateLimit` or recovery ramp; remove it from the configuration"
+            );
+        }
         let config = ApiConfig {
             max_payload_bytes: settings.max_payload_bytes,
             max_json_depth: settings.max_json_depth,
             public_url: settings.public_url(),
             operator_token: (!operator_token.is_empty()).then(|| operator_token.to_owned().into()),
-            dead_letter_replay_rate: settings.dead_letter_replay_rate,
             dashboard_dir: settings.dashboard_dir(),
             retry_schedule: settings.delivery_policy()?.schedule,
             https_only: settings.https_only,

@@ -55,7 +55,9 @@ pub struct Settings {
     pub allow_private_targets: bool,
     pub allowed_target_cidrs: String,
     pub https_only: bool,
-    pub dead_letter_replay_rate: f64,
+    /// No longer has an effect (dead-letter replays run as background tasks at the
+    /// endpoint's pace); still accepted so older configuration files load, with a warning.
+    pub dead_letter_replay_rate: Option<f64>,
     #[serde(deserialize_with = "duration")]
     pub poll_max_wait: Duration,
     pub ingest_rate_limit: u32,
@@ -172,9 +174,6 @@ impl Settings {
                 herald_api::MAX_JSON_DEPTH,
                 self.max_json_depth
             );
-        }
-        if !(self.dead_letter_replay_rate > 0.0 && self.dead_letter_replay_rate.is_finite()) {
-            bail!("setting `dead_letter_replay_rate` must be a positive number, not {}", self.dead_letter_replay_rate);
         }
         if self.poll_max_wait.is_zero() || self.poll_max_wait > Duration::from_secs(300) {
             bail!("setting `poll_max_wait` must be between 1 ms and 300 s, not {:?}", self.poll_max_wait);

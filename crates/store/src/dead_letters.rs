@@ -1,22 +1,22 @@
 //! The dead-letter queue: an application's deliveries that exhausted their retry
-//! schedule (status `failed`), listed, replayed (throttled) or discarded.
+//! schedule (status `failed`), listed, replayed (by paced background tasks) or discarded.
 //!
 //! A dead letter is not a separate row: it is a delivery in the `failed` state, so
 //! replaying one is putting it back to `pending` in a new manual retry cycle, and the
 //! attempt history stays with it.
 
-use herald_core::{ApplicationId, DeliveryId, EndpointId, TenantId};
+use herald_core::{ApplicationId, BackgroundTaskId, DeliveryId, EndpointId, TenantId};
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use herald_core::DeliveryStatus;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 use crate::audit::{Action, Actor, Entry, Outcome};
-use crate::deliveries::{restart_deliveries, TRIGGER_MANUAL};
-use crate::entity::{attempt, delivery, message};
+use crate::entity::{attempt, background_task, delivery, endpoint, message};
 use crate::paging::{fetch_page, Listed, Page};
+use crate::tasks::{start_task_in, TaskKind};
 use crate::{Store, StoreResult};
 
 /// Which of an application's dead letters an operation covers. Every narrowing is
@@ -38,8 +38,9 @@ pub struct DeadLetter {
     pub last_attempt: Option<attempt::Model>,
 }
 
-/// Most deliveries one replay or discard call moves; larger selections are done in
-/// several calls (each answers how many it moved).
+/// Most deliveries one discard call moves; larger selections are done in several calls
+/// (each answers how many it moved). A replay has no such cap: its tasks work through
+/// any number.
 pub const MAX_DEAD_LETTERS_PER_CALL: u64 = 10_000;
 
 impl DeadLetterSelection {
@@ -111,57 +112,54 @@ impl Store {
         }))
     }
 
-    /// Puts selected dead letters back to `pending` in a new manual retry cycle, at
-    /// most [`MAX_DEAD_LETTERS_PER_CALL`]. Throttled: each endpoint's replays are due
-    /// `1 / per_endpoint_per_second` apart from `now`, so a bulk replay never storms a
-    /// receiver, and the queue's fair scheduling keeps other tenants unaffected.
-    /// Returns the replayed deliveries with their due times, for queueing.
-    pub async fn replay_dead_letters(
+    /// Starts the replay of selected dead letters: one background task per endpoint
+    /// that has any (an `endpoint.recover` over what was dead-lettered in the selection's
+    /// window, up to now), which the task runner carries out at the endpoint's pace (its
+    /// `rateLimit`, else the recovery ramp), each delivery in a new manual retry cycle.
+    /// The tasks and one audit entry for the application commit together. Returns how
+    /// many dead letters the tasks selected, and the tasks.
+    pub async fn start_dead_letter_replay(
         &self,
         tenant_id: &TenantId,
         app_id: &ApplicationId,
         selection: &DeadLetterSelection,
         now: DateTime<Utc>,
-        per_endpoint_per_second: f64,
         by: &Actor,
-    ) -> StoreResult<Vec<delivery::Model>> {
+    ) -> StoreResult<(u64, Vec<background_task::Model>)> {
+        let now = now.trunc_subsecs(6);
         let txn = self.db.begin().await?;
-        let chosen = delivery::Entity::find()
+        let endpoint_ids: Vec<String> = delivery::Entity::find()
             .filter(selection.condition(tenant_id, app_id))
-            .order_by_asc(delivery::Column::Id)
-            .limit(MAX_DEAD_LETTERS_PER_CALL)
+            .select_only()
+            .column(delivery::Column::EndpointId)
+            .distinct()
+            .order_by_asc(delivery::Column::EndpointId)
+            .into_tuple()
             .all(&txn)
             .await?;
-        let spacing_us = (1_000_000.0 / per_endpoint_per_second.max(0.001)) as i64;
-        let mut next_slot: HashMap<EndpointId, i64> = HashMap::new();
-        let mut replayed = Vec::with_capacity(chosen.len());
-        // One update per due time; the spacing puts each delivery of an endpoint in a slot
-        // of its own, but deliveries of different endpoints share slots.
-        let mut by_due: std::collections::BTreeMap<DateTime<Utc>, Vec<String>> = Default::default();
-        for mut delivery in chosen {
-            let slot = next_slot.entry(delivery.endpoint_id.0.clone()).or_insert(0);
-            let due = now + chrono::Duration::microseconds(*slot * spacing_us);
-            *slot += 1;
-            by_due.entry(due).or_default().push(delivery.id.to_string());
-            delivery.status = DeliveryStatus::Pending.into();
-            delivery.cycle_start = delivery.attempt_count;
-            delivery.next_trigger = TRIGGER_MANUAL;
-            delivery.next_attempt_at = Some(due);
-            delivery.updated_at = now;
-            replayed.push(delivery);
+        // Up to now, so what fails for good while the tasks run is not replayed unasked.
+        let since = selection.since.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        let until = selection.until.map_or(now, |until| until.min(now)) + chrono::Duration::microseconds(1);
+        let kind = TaskKind::DeadLetterReplay(selection.msg_ids.clone());
+        let mut tasks = Vec::with_capacity(endpoint_ids.len());
+        for endpoint_id in endpoint_ids {
+            let found = endpoint::Entity::find()
+                .filter(endpoint::Column::Id.eq(endpoint_id.as_str()))
+                .filter(endpoint::Column::AppId.eq(app_id.as_str()))
+                .filter(endpoint::Column::DeletedAt.is_null())
+                .one(&txn)
+                .await?;
+            // A deleted endpoint's dead letters have nowhere to go.
+            let Some(endpoint) = found else { continue };
+            let id = BackgroundTaskId::generate(now.timestamp_millis().max(0) as u64, rand::random());
+            tasks.push(start_task_in(&txn, &id, &endpoint, &kind, since, until, now, by).await?);
         }
-        for (due, ids) in by_due {
-            for ids in ids.chunks(500) {
-                let still_dead = Condition::all()
-                    .add(delivery::Column::Id.is_in(ids.iter().map(String::as_str)))
-                    .add(delivery::Column::Status.eq(DeliveryStatus::Failed.as_str()));
-                restart_deliveries(&txn, still_dead.into(), due, now).await?;
-            }
-        }
-        let detail = serde_json::json!({ "replayed": replayed.len() });
+        let selected: u64 = tasks.iter().map(|task| task.total as u64).sum();
+        let task_ids: Vec<String> = tasks.iter().map(|task| task.id.to_string()).collect();
+        let detail = serde_json::json!({ "replayed": selected, "taskIds": task_ids });
         audit(tenant_id, app_id, by, Action::DeadLetterReplay, detail, now).write(&txn).await?;
         txn.commit().await?;
-        Ok(replayed)
+        Ok((selected, tasks))
     }
 
     /// Takes selected dead letters out of the queue for good (status `discarded`; the

@@ -79,13 +79,17 @@ pub enum TaskKind {
     ReplayMissing,
     /// The endpoint's deliveries matching the filter, sent again.
     BulkReplay(ReplayFilter),
+    /// A dead-letter replay (`POST …/dead-letter/replay`): the endpoint's dead letters
+    /// dead-lettered in the window, of these messages when given. Stored as an
+    /// `endpoint.recover` whose params say so, a type every Svix SDK can read.
+    DeadLetterReplay(Option<Vec<String>>),
 }
 
 impl TaskKind {
     /// Svix's task type.
     pub fn name(&self) -> &'static str {
         match self {
-            TaskKind::Recover | TaskKind::Redrive => RECOVER_TASK,
+            TaskKind::Recover | TaskKind::Redrive | TaskKind::DeadLetterReplay(_) => RECOVER_TASK,
             TaskKind::ReplayMissing => REPLAY_MISSING_TASK,
             TaskKind::BulkReplay(_) => BULK_REPLAY_TASK,
         }
@@ -96,6 +100,7 @@ impl TaskKind {
             TaskKind::Recover | TaskKind::Redrive => crate::Action::EndpointRecover,
             TaskKind::ReplayMissing => crate::Action::EndpointReplayMissing,
             TaskKind::BulkReplay(_) => crate::Action::EndpointBulkReplay,
+            TaskKind::DeadLetterReplay(_) => crate::Action::DeadLetterReplay,
         }
     }
 
@@ -103,11 +108,24 @@ impl TaskKind {
     /// bulk replay whose filter it cannot read (the task fails rather than guess).
     fn of(task: &background_task::Model) -> Option<Self> {
         match task.task.as_str() {
-            RECOVER_TASK => match task.params.as_ref().and_then(|params| params.get("window")) {
-                None => Some(TaskKind::Recover),
-                Some(window) if window == DEAD_LETTERED => Some(TaskKind::Redrive),
-                Some(_) => None,
-            },
+            RECOVER_TASK => {
+                let params = task.params.as_ref();
+                let of_dead_letter_replay =
+                    params.and_then(|params| params.get("origin")) == Some(&DEAD_LETTER_REPLAY.into());
+                match params.and_then(|params| params.get("window")) {
+                    None => Some(TaskKind::Recover),
+                    Some(window) if window == DEAD_LETTERED && of_dead_letter_replay => {
+                        match params.and_then(|params| params.get("msgIds")).cloned() {
+                            None => Some(TaskKind::DeadLetterReplay(None)),
+                            Some(ids) => {
+                                serde_json::from_value(ids).ok().map(|ids| TaskKind::DeadLetterReplay(Some(ids)))
+                            }
+                        }
+                    }
+                    Some(window) if window == DEAD_LETTERED => Some(TaskKind::Redrive),
+                    Some(_) => None,
+                }
+            }
             REPLAY_MISSING_TASK => Some(TaskKind::ReplayMissing),
             BULK_REPLAY_TASK => {
                 let filter = task.params.clone().unwrap_or_else(|| serde_json::json!({}));
@@ -217,6 +235,24 @@ fn dead_lettered_in_window(endpoint_id: &str, since: DateTime<Utc>, until: DateT
         .add(delivery::Column::UpdatedAt.lt(until))
 }
 
+/// How a dead-letter replay's params say where it came from.
+const DEAD_LETTER_REPLAY: &str = "deadLetterReplay";
+
+/// The dead letters of `endpoint_id` a dead-letter replay restarts: dead-lettered in
+/// `[since, until)`, of `msg_ids` when given.
+fn dead_letters_of(
+    endpoint_id: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    msg_ids: Option<&Vec<String>>,
+) -> Condition {
+    let mut condition = dead_lettered_in_window(endpoint_id, since, until);
+    if let Some(ids) = msg_ids {
+        condition = condition.add(delivery::Column::MsgId.is_in(ids.iter().map(String::as_str)));
+    }
+    condition
+}
+
 /// The failed deliveries of `endpoint_id` created in `[since, until)`.
 fn failed_in_window(endpoint_id: &str, since: DateTime<Utc>, until: DateTime<Utc>) -> Condition {
     Condition::all()
@@ -277,7 +313,7 @@ async fn restart(
 
 /// [`Store::start_task`] inside `txn`.
 #[allow(clippy::too_many_arguments)]
-async fn start_task_in(
+pub(crate) async fn start_task_in(
     txn: &DatabaseTransaction,
     id: &BackgroundTaskId,
     endpoint: &endpoint::Model,
@@ -295,6 +331,12 @@ async fn start_task_in(
         TaskKind::Redrive => {
             delivery::Entity::find().filter(dead_lettered_in_window(endpoint_id, since, until)).count(txn).await?
         }
+        TaskKind::DeadLetterReplay(msg_ids) => {
+            delivery::Entity::find()
+                .filter(dead_letters_of(endpoint_id, since, until, msg_ids.as_ref()))
+                .count(txn)
+                .await?
+        }
         TaskKind::BulkReplay(filter) => {
             delivery::Entity::find().filter(replayed_in_window(endpoint_id, since, until, filter)).count(txn).await?
         }
@@ -305,6 +347,13 @@ async fn start_task_in(
     let params = match kind {
         TaskKind::BulkReplay(filter) => Some(serde_json::to_value(filter).expect("a filter serializes")),
         TaskKind::Redrive => Some(serde_json::json!({ "window": DEAD_LETTERED })),
+        TaskKind::DeadLetterReplay(msg_ids) => {
+            let mut params = serde_json::json!({ "window": DEAD_LETTERED, "origin": DEAD_LETTER_REPLAY });
+            if let Some(ids) = msg_ids {
+                params["msgIds"] = serde_json::json!(ids);
+            }
+            Some(params)
+        }
         _ => None,
     };
     let task = background_task::ActiveModel {
@@ -325,11 +374,15 @@ async fn start_task_in(
     }
     .insert(txn)
     .await?;
-    let mut detail = serde_json::json!({ "since": since, "until": until, "taskId": id.as_str(), "selected": total });
-    if let Some(params) = params {
-        detail["filter"] = params;
+    // A dead-letter replay is audited once for its application, by its caller.
+    if !matches!(kind, TaskKind::DeadLetterReplay(_)) {
+        let mut detail =
+            serde_json::json!({ "since": since, "until": until, "taskId": id.as_str(), "selected": total });
+        if let Some(params) = params {
+            detail["filter"] = params;
+        }
+        crate::endpoints::audit(endpoint, by, kind.action(), detail, now).write(txn).await?;
     }
-    crate::endpoints::audit(endpoint, by, kind.action(), detail, now).write(txn).await?;
     Ok(task)
 }
 
@@ -484,9 +537,12 @@ impl Store {
             return Ok(None);
         };
         let (last, taken, released) = match kind {
-            TaskKind::Recover | TaskKind::Redrive => {
-                let selection = match kind {
+            TaskKind::Recover | TaskKind::Redrive | TaskKind::DeadLetterReplay(_) => {
+                let selection = match &kind {
                     TaskKind::Redrive => dead_lettered_in_window(endpoint_id, task.since, task.until),
+                    TaskKind::DeadLetterReplay(msg_ids) => {
+                        dead_letters_of(endpoint_id, task.since, task.until, msg_ids.as_ref())
+                    }
                     _ => failed_in_window(endpoint_id, task.since, task.until),
                 };
                 let ids = next_ids(&txn, selection, task.cursor.as_deref(), batch).await?;

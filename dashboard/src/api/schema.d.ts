@@ -637,8 +637,9 @@ export interface paths {
         put?: never;
         /**
          * Replays dead letters: each goes back to the queue in a new manual retry cycle (its
-         *     whole retry schedule again). Spread out per endpoint so a bulk replay never storms
-         *     a receiver; the endpoint's lane, rate limit and circuit breaker still apply.
+         *     whole retry schedule again), released by a background task per endpoint at the
+         *     endpoint's pace, so a bulk replay never storms a receiver; nothing is released while
+         *     the endpoint is disabled or its breaker is open. The tasks survive a restart.
          */
         post: operations["v1.dead-letter.replay"];
         delete?: never;
@@ -1431,6 +1432,22 @@ export interface components {
              *     absent when the delivery was dead-lettered without an attempt (endpoint disabled).
              */
             lastOutcome?: string | null;
+        };
+        /** @description What a replay started. */
+        DeadLetterReplayOut: {
+            /**
+             * Format: int64
+             * @description How many dead letters the replay selected (no cap: the tasks work through any
+             *     number).
+             */
+            replayed: number;
+            /**
+             * @description One background task per endpoint with selected dead letters (an
+             *     `endpoint.recover`), releasing them at the endpoint's `rateLimit` or, without
+             *     one, at the recovery ramp's pace; `GET /api/v1/background-task/{id}` shows how far
+             *     each has got.
+             */
+            tasks: components["schemas"]["BackgroundTaskOut"][];
         };
         /**
          * @description Which dead letters to replay or discard. Every field narrows the selection; an
@@ -2416,19 +2433,16 @@ export interface components {
             /** Format: date-time */
             until?: string | null;
         };
-        /** @description What a replay did. */
+        /** @description Svix's `ReplayOut`: the background task doing the replay. */
         ReplayOut: {
-            /**
-             * @description How many deliveries were put back in the queue (at most 10,000 per call; call
-             *     again for more).
-             */
-            replayed: number;
-            /**
-             * Format: date-time
-             * @description When the last of them is due: replays are spread out per endpoint at
-             *     `dead_letter_replay_rate` per second.
-             */
-            finishesBy: string;
+            /** @description The task's id, `qtask_…`. */
+            id: string;
+            /** @description `running`, or `finished` when nothing matched. */
+            status: string;
+            /** @description `endpoint.replay` or `endpoint.bulk-replay`. */
+            task: string;
+            /** Format: date-time */
+            updatedAt: string;
         };
         /** @description A scoped key: the key itself only in the answer that created it. */
         ScopedKeyOut: {
@@ -7394,7 +7408,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ReplayOut"];
+                    "application/json": components["schemas"]["DeadLetterReplayOut"];
                 };
             };
             /** @description The body is not JSON. */

@@ -7,7 +7,7 @@ import {
   repeatUntilShort,
   runBatches,
   selectionReducer,
-  spreadProgress,
+  taskProgress,
   type BatchProgress,
   type DeliveryRef,
 } from './selection';
@@ -77,11 +77,11 @@ describe('runBatches', () => {
         { endpointId: 'ep_a', msgIds: ['m1', 'm2'] },
         { endpointId: 'ep_b', msgIds: ['m3'] },
       ],
-      async (batch) => ({ affected: batch.msgIds.length, finishesBy: batch.endpointId === 'ep_a' ? '2024-05-01T12:00:10Z' : '2024-05-01T12:00:05Z' }),
+      async (batch) => ({ affected: batch.msgIds.length, taskIds: [`qtask_${batch.endpointId}`] }),
       (p) => seen.push(p),
     );
     expect(seen.map((p) => p.done)).toEqual([0, 2, 3, 3]);
-    expect(result).toEqual({ done: 3, total: 3, affected: 3, finishesBy: '2024-05-01T12:00:10Z', error: null, finished: true });
+    expect(result).toEqual({ done: 3, total: 3, affected: 3, taskIds: ['qtask_ep_a', 'qtask_ep_b'], error: null, finished: true });
   });
   it('stops at the first failure and says how far it got', async () => {
     let calls = 0;
@@ -103,16 +103,14 @@ describe('runBatches', () => {
   });
 });
 
-describe('spreadProgress', () => {
-  const start = Date.parse('2024-05-01T12:00:00Z');
-  it('runs from 0 to 1 between the start and finishesBy', () => {
-    expect(spreadProgress(start, '2024-05-01T12:00:10Z', start)).toBe(0);
-    expect(spreadProgress(start, '2024-05-01T12:00:10Z', start + 5000)).toBe(0.5);
-    expect(spreadProgress(start, '2024-05-01T12:00:10Z', start + 60_000)).toBe(1);
+describe('taskProgress', () => {
+  const task = (status: string, done: number, total: number) => ({ status, data: { done, total } });
+  it('sums what the tasks released of what they selected', () => {
+    expect(taskProgress([task('running', 3, 10), task('finished', 5, 5)])).toEqual({ done: 8, total: 15, settled: false, failed: 0 });
   });
-  it('is done when there is nothing to wait for', () => {
-    expect(spreadProgress(start, null, start)).toBe(1);
-    expect(spreadProgress(start, '2024-05-01T11:00:00Z', start)).toBe(1);
+  it('is settled once no task is running, and counts the failed ones', () => {
+    expect(taskProgress([task('finished', 5, 5), task('failed', 1, 4)])).toEqual({ done: 6, total: 9, settled: true, failed: 1 });
+    expect(taskProgress([])).toEqual({ done: 0, total: 0, settled: true, failed: 0 });
   });
 });
 
@@ -121,15 +119,15 @@ describe('repeatUntilShort', () => {
     const answers = [10, 10, 3];
     const totals: number[] = [];
     const result = await repeatUntilShort(async () => ({ affected: answers.shift()! }), 10, (total) => totals.push(total));
-    expect(result).toEqual({ total: 23, finishesBy: null, rounds: 3, complete: true });
+    expect(result).toEqual({ total: 23, rounds: 3, complete: true });
     expect(totals).toEqual([10, 20, 23]);
   });
-  it('stops after one short round and keeps the latest finishesBy', async () => {
-    const result = await repeatUntilShort(async () => ({ affected: 0, finishesBy: '2024-05-01T12:00:00Z' }), 10, () => {});
-    expect(result).toEqual({ total: 0, finishesBy: '2024-05-01T12:00:00Z', rounds: 1, complete: true });
+  it('stops after one short round', async () => {
+    const result = await repeatUntilShort(async () => ({ affected: 0 }), 10, () => {});
+    expect(result).toEqual({ total: 0, rounds: 1, complete: true });
   });
   it('gives up after maxRounds', async () => {
     const result = await repeatUntilShort(async () => ({ affected: 5 }), 5, () => {}, 3);
-    expect(result).toEqual({ total: 15, finishesBy: null, rounds: 3, complete: false });
+    expect(result).toEqual({ total: 15, rounds: 3, complete: false });
   });
 });

@@ -95,8 +95,8 @@ export interface BatchProgress {
   total: number;
   /** What the server reported as affected (replayed or discarded), summed. */
   affected: number;
-  /** The latest `finishesBy` the server announced (replay only). */
-  finishesBy: string | null;
+  /** The background tasks a replay started (one per endpoint), to follow. */
+  taskIds: string[];
   error: string | null;
   finished: boolean;
 }
@@ -107,17 +107,21 @@ export interface BatchProgress {
  */
 export async function runBatches(
   batches: DeadLetterBatch[],
-  send: (batch: DeadLetterBatch) => Promise<{ affected: number; finishesBy?: string | null }>,
+  send: (batch: DeadLetterBatch) => Promise<{ affected: number; taskIds?: string[] }>,
   onProgress: (progress: BatchProgress) => void,
 ): Promise<BatchProgress> {
   const total = batches.reduce((sum, batch) => sum + batch.msgIds.length, 0);
-  let progress: BatchProgress = { done: 0, total, affected: 0, finishesBy: null, error: null, finished: false };
+  let progress: BatchProgress = { done: 0, total, affected: 0, taskIds: [], error: null, finished: false };
   onProgress(progress);
   for (const batch of batches) {
     try {
       const result = await send(batch);
-      const finishesBy = latest(progress.finishesBy, result.finishesBy ?? null);
-      progress = { ...progress, done: progress.done + batch.msgIds.length, affected: progress.affected + result.affected, finishesBy };
+      progress = {
+        ...progress,
+        done: progress.done + batch.msgIds.length,
+        affected: progress.affected + result.affected,
+        taskIds: [...progress.taskIds, ...(result.taskIds ?? [])],
+      };
       onProgress(progress);
     } catch (error) {
       progress = { ...progress, error: error instanceof Error ? error.message : String(error), finished: true };
@@ -130,21 +134,23 @@ export async function runBatches(
   return progress;
 }
 
-function latest(a: string | null, b: string | null): string | null {
-  if (!a) return b;
-  if (!b) return a;
-  return Date.parse(b) > Date.parse(a) ? b : a;
+/** How far a replay's background tasks have got, summed over them. */
+export interface TaskProgress {
+  done: number;
+  total: number;
+  /** Every task finished or failed. */
+  settled: boolean;
+  failed: number;
 }
 
-/**
- * How far the server-side spreading of a replay has got, 0 to 1, assuming it runs
- * evenly from `startedAt` to `finishesBy`.
- */
-export function spreadProgress(startedAt: number, finishesBy: string | null, now: number): number {
-  if (!finishesBy) return 1;
-  const end = Date.parse(finishesBy);
-  if (Number.isNaN(end) || end <= startedAt) return 1;
-  return Math.min(1, Math.max(0, (now - startedAt) / (end - startedAt)));
+/** Sums the tasks' `data.done` of `data.total`. */
+export function taskProgress(tasks: { status: string; data: { done: number; total: number } }[]): TaskProgress {
+  return {
+    done: tasks.reduce((sum, task) => sum + task.data.done, 0),
+    total: tasks.reduce((sum, task) => sum + task.data.total, 0),
+    settled: tasks.every((task) => task.status !== 'running'),
+    failed: tasks.filter((task) => task.status === 'failed').length,
+  };
 }
 
 /**
@@ -153,19 +159,17 @@ export function spreadProgress(startedAt: number, finishesBy: string | null, now
  * most `maxRounds` times. Reports the running total after every round.
  */
 export async function repeatUntilShort(
-  call: () => Promise<{ affected: number; finishesBy?: string | null }>,
+  call: () => Promise<{ affected: number }>,
   limit: number,
-  onRound: (total: number, finishesBy: string | null) => void,
+  onRound: (total: number) => void,
   maxRounds = 20,
-): Promise<{ total: number; finishesBy: string | null; rounds: number; complete: boolean }> {
+): Promise<{ total: number; rounds: number; complete: boolean }> {
   let total = 0;
-  let finishesBy: string | null = null;
   for (let round = 1; round <= maxRounds; round += 1) {
     const result = await call();
     total += result.affected;
-    finishesBy = latest(finishesBy, result.finishesBy ?? null);
-    onRound(total, finishesBy);
-    if (result.affected < limit) return { total, finishesBy, rounds: round, complete: true };
+    onRound(total);
+    if (result.affected < limit) return { total, rounds: round, complete: true };
   }
-  return { total, finishesBy, rounds: maxRounds, complete: false };
+  return { total, rounds: maxRounds, complete: false };
 }

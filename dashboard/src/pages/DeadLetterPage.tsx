@@ -4,6 +4,7 @@ import { getApplication, listAllEndpoints } from '../api/queries';
 import {
   DEAD_LETTER_CALL_LIMIT,
   discardDeadLetters,
+  getBackgroundTask,
   listDeadLetters,
   replayDeadLetters,
   type DeadLetterOut,
@@ -22,7 +23,7 @@ import {
   repeatUntilShort,
   runBatches,
   selectionReducer,
-  spreadProgress,
+  taskProgress,
   type BatchProgress,
   type DeliveryRef,
 } from '../lib/selection';
@@ -92,7 +93,7 @@ export function DeadLetterPage() {
         const body: DeadLetterSelectionIn = { endpointId: batch.endpointId, msgIds: batch.msgIds };
         const out = action === 'replay' ? await replayDeadLetters(appId, body) : await discardDeadLetters(appId, body);
         sent.push(...batch.msgIds.map((msgId) => ({ msgId, endpointId: batch.endpointId })));
-        return 'replayed' in out ? { affected: out.replayed, finishesBy: out.finishesBy } : { affected: out.discarded };
+        return 'replayed' in out ? { affected: out.replayed, taskIds: out.tasks.map((task) => task.id) } : { affected: out.discarded };
       },
       (progress) => setJob({ action, startedAt, progress }),
     );
@@ -110,30 +111,34 @@ export function DeadLetterPage() {
     const scope = applied.endpointId || since || until ? 'matching the filter' : 'of this application';
     if (!window.confirm(`${action === 'replay' ? 'Replay' : 'Discard'} every dead-lettered delivery ${scope}?`)) return;
     const startedAt = Date.now();
-    const start: BatchProgress = { done: 0, total: 0, affected: 0, finishesBy: null, error: null, finished: false };
+    const start: BatchProgress = { done: 0, total: 0, affected: 0, taskIds: [], error: null, finished: false };
     setJob({ action, startedAt, progress: start });
     try {
-      const result = await repeatUntilShort(
-        async () => {
-          const out = action === 'replay' ? await replayDeadLetters(appId, body) : await discardDeadLetters(appId, body);
-          return 'replayed' in out ? { affected: out.replayed, finishesBy: out.finishesBy } : { affected: out.discarded };
-        },
-        DEAD_LETTER_CALL_LIMIT,
-        (total, finishesBy) => setJob({ action, startedAt, progress: { ...start, done: total, total, affected: total, finishesBy } }),
-      );
-      const { total, finishesBy } = result;
-      setJob({
-        action,
-        startedAt,
-        progress: {
-          done: total,
-          total,
-          affected: total,
-          finishesBy,
-          error: result.complete ? null : `stopped after ${result.rounds} rounds; run it again for the rest`,
-          finished: true,
-        },
-      });
+      if (action === 'replay') {
+        // One call: the server's tasks work through any number.
+        const out = await replayDeadLetters(appId, body);
+        const taskIds = out.tasks.map((task) => task.id);
+        setJob({ action, startedAt, progress: { ...start, done: out.replayed, total: out.replayed, affected: out.replayed, taskIds, finished: true } });
+      } else {
+        const result = await repeatUntilShort(
+          async () => ({ affected: (await discardDeadLetters(appId, body)).discarded }),
+          DEAD_LETTER_CALL_LIMIT,
+          (total) => setJob({ action, startedAt, progress: { ...start, done: total, total, affected: total } }),
+        );
+        const { total } = result;
+        setJob({
+          action,
+          startedAt,
+          progress: {
+            ...start,
+            done: total,
+            total,
+            affected: total,
+            error: result.complete ? null : `stopped after ${result.rounds} rounds; run it again for the rest`,
+            finished: true,
+          },
+        });
+      }
     } catch (error) {
       setJob({ action, startedAt, progress: { ...start, error: errorMessage(error), finished: true } });
     }
@@ -196,7 +201,7 @@ export function DeadLetterPage() {
             Discard all matching
           </button>
         </div>
-        {job ? <JobProgress job={job} now={now} onDismiss={() => setJob(null)} /> : null}
+        {job ? <JobProgress job={job} onDismiss={() => setJob(null)} /> : null}
 
         <ErrorBox error={list.error} onRetry={list.reload} />
         {list.loading && !list.data ? <Loading /> : null}
@@ -278,10 +283,10 @@ export function DeadLetterPage() {
   );
 }
 
-function JobProgress({ job, now, onDismiss }: { job: Job; now: number; onDismiss: () => void }) {
+function JobProgress({ job, onDismiss }: { job: Job; onDismiss: () => void }) {
   const { progress, action } = job;
   const noun = action === 'replay' ? 'Replay' : 'Discard';
-  const spread = action === 'replay' && progress.finished && !progress.error ? spreadProgress(job.startedAt, progress.finishesBy, now) : null;
+  const following = action === 'replay' && progress.finished && !progress.error && progress.taskIds.length > 0;
   return (
     <div className={`progress-box${progress.error ? ' progress-error' : ''}`} role="status" aria-live="polite">
       {progress.total > 0 ? (
@@ -298,17 +303,37 @@ function JobProgress({ job, now, onDismiss }: { job: Job; now: number; onDismiss
           {noun}: Herald {action === 'replay' ? 'accepted' : 'discarded'} {progress.affected}.
         </div>
       ) : null}
-      {spread !== null && progress.finishesBy ? (
-        <div>
-          <progress value={spread} max={1} /> {spread < 1 ? `Replays are spread out; the last one is sent ${formatRelative(progress.finishesBy, now)}.` : 'All replays have been handed to the delivery queue.'}
-        </div>
-      ) : null}
+      {following ? <ReplayTasks taskIds={progress.taskIds} /> : null}
       {progress.error ? <div role="alert">Stopped: {progress.error}</div> : null}
       {progress.finished ? (
         <button type="button" className="button-link" onClick={onDismiss}>
           Dismiss
         </button>
       ) : null}
+    </div>
+  );
+}
+
+/**
+ * Follows a replay's background tasks (one per endpoint), which release the dead
+ * letters at each endpoint's pace. A portal session may not read tasks: it says so
+ * and the queue below shows what is left.
+ */
+function ReplayTasks({ taskIds }: { taskIds: string[] }) {
+  const [settled, setSettled] = useState(false);
+  const tasks = useAsync(() => Promise.all(taskIds.map(getBackgroundTask)), [taskIds.join(',')], { pollMs: settled ? undefined : 1000 });
+  const sum = tasks.data ? taskProgress(tasks.data) : null;
+  useEffect(() => {
+    if (sum?.settled) setSettled(true);
+  }, [sum?.settled]);
+  const count = `${taskIds.length} background ${taskIds.length === 1 ? 'task' : 'tasks'}`;
+  if (tasks.error || !sum) {
+    return <div>Sent by {count} at each endpoint's pace{tasks.error ? '; the queue below shows what is left.' : '…'}</div>;
+  }
+  return (
+    <div>
+      <progress value={sum.done} max={Math.max(sum.total, 1)} /> Released {sum.done} of {sum.total} by {count} at each endpoint's pace
+      {sum.settled ? (sum.failed > 0 ? ` · ${sum.failed} failed (endpoint deleted)` : ' · done') : ''}
     </div>
   );
 }

@@ -1,6 +1,7 @@
 //! The dead-letter queue of an application (Herald's addition; Svix's OSS server has
 //! only `recover`): list the deliveries that exhausted their retries, replay some or
-//! all of them (throttled per endpoint), or discard them. See `docs/api.md`.
+//! all of them (background tasks at each endpoint's pace), or discard them. See
+//! `docs/api.md`.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,6 +12,7 @@ use herald_store::{DeadLetter, DeadLetterSelection};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::background_tasks::BackgroundTaskOut;
 use super::{envelope, ListResponse, PageQuery};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorResponses};
@@ -90,16 +92,18 @@ pub struct DeadLetterSelectionIn {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// What a replay did.
+/// What a replay started.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ReplayOut {
-    /// How many deliveries were put back in the queue (at most 10,000 per call; call
-    /// again for more).
-    pub replayed: usize,
-    /// When the last of them is due: replays are spread out per endpoint at
-    /// `dead_letter_replay_rate` per second.
-    pub finishes_by: DateTime<Utc>,
+pub struct DeadLetterReplayOut {
+    /// How many dead letters the replay selected (no cap: the tasks work through any
+    /// number).
+    pub replayed: u64,
+    /// One background task per endpoint with selected dead letters (an
+    /// `endpoint.recover`), releasing them at the endpoint's `rateLimit` or, without
+    /// one, at the recovery ramp's pace; `GET /api/v1/background-task/{id}` shows how far
+    /// each has got.
+    pub tasks: Vec<BackgroundTaskOut>,
 }
 
 /// What a discard did.
@@ -130,23 +134,29 @@ pub async fn list_dead_letters(
 }
 
 /// Replays dead letters: each goes back to the queue in a new manual retry cycle (its
-/// whole retry schedule again). Spread out per endpoint so a bulk replay never storms
-/// a receiver; the endpoint's lane, rate limit and circuit breaker still apply.
+/// whole retry schedule again), released by a background task per endpoint at the
+/// endpoint's pace, so a bulk replay never storms a receiver; nothing is released while
+/// the endpoint is disabled or its breaker is open. The tasks survive a restart.
 #[utoipa::path(post, path = "/api/v1/app/{app_id}/dead-letter/replay", tag = "Dead Letter", operation_id = "v1.dead-letter.replay",
     params(("app_id" = String, Path, description = "The application's id or uid")),
     request_body = DeadLetterSelectionIn, security(("HTTPBearer" = [])),
-    responses((status = 202, body = ReplayOut), ErrorResponses))]
+    responses((status = 202, body = DeadLetterReplayOut), ErrorResponses))]
 pub async fn replay_dead_letters(
     State(state): State<ApiState>,
     caller: Caller,
     Path(app_id): Path<String>,
     ValidJson(body): ValidJson<DeadLetterSelectionIn>,
-) -> ApiResult<(StatusCode, Json<ReplayOut>)> {
+) -> ApiResult<(StatusCode, Json<DeadLetterReplayOut>)> {
     let app = caller.application(&state, &app_id).await?;
     let selection = resolve(&state, &app.id, body).await?;
-    let (replayed, finishes_by) =
-        crate::service::deliveries::replay_dead_letters(&state, &app, &selection, &caller.actor()).await?;
-    Ok((StatusCode::ACCEPTED, Json(ReplayOut { replayed, finishes_by })))
+    let (replayed, tasks) = state
+        .store
+        .start_dead_letter_replay(&caller.tenant_id(), &app.id, &selection, Utc::now(), &caller.actor())
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(DeadLetterReplayOut { replayed, tasks: tasks.into_iter().map(Into::into).collect() }),
+    ))
 }
 
 /// Discards dead letters: they leave the dead-letter queue for good (status
