@@ -25,6 +25,8 @@ mod m20261207_000019_one_delivery_per_endpoint;
 mod m20261207_000020_portal_sessions;
 mod m20261207_000021_retention;
 mod m20261207_000022_event_type_groups;
+mod m20261208_000023_application_tasks;
+mod m20261208_000024_portal_feature_flags;
 
 /// Runs hand-written statements in order (sea-query's index builder has no `WHERE`, so
 /// partial indexes are written out; the syntax is the same on both databases). Used
@@ -68,6 +70,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000020_portal_sessions::Migration),
             Box::new(m20261207_000021_retention::Migration),
             Box::new(m20261207_000022_event_type_groups::Migration),
+            Box::new(m20261208_000023_application_tasks::Migration),
+            Box::new(m20261208_000024_portal_feature_flags::Migration),
         ]
     }
 }

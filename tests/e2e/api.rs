@@ -524,3 +524,165 @@ async fn attempt_statistics_count_successes_and_failures_in_five_minute_buckets(
     let (status, _) = herald.get("/api/v1/stats/app/nobody/attempt").await;
     assert_eq!(status, 404);
 }
+
+/// An OpenAPI 3.1 document as a producer keeps it, in YAML.
+const PETS_SPEC: &str = r##"
+openapi: 3.1.0
+info: {title: Pets, version: "1"}
+webhooks:
+  pet.new:
+    post:
+      description: A new pet has been added
+      x-svix-group-name: pets
+      x-svix-feature-flags: [beta]
+      requestBody:
+        content:
+          application/json:
+            schema: {$ref: "#/components/schemas/Pet"}
+  pet.gone:
+    post:
+      summary: A pet left
+      deprecated: true
+components:
+  schemas:
+    Pet:
+      type: object
+      required: [name]
+      properties:
+        name: {type: string}
+"##;
+
+#[tokio::test]
+async fn event_types_are_imported_from_an_openapi_document_all_or_nothing() {
+    let herald = TestApp::builder().configure(|s| s.operator_token = OPERATOR.to_string().into()).start().await;
+    let import = |body: Value| {
+        let herald = &herald;
+        async move { herald.post("/api/v1/event-type/import/openapi", &body).await }
+    };
+    let (status, _) = herald.post("/api/v1/event-type", &json!({"name": "old.one", "description": "old"})).await;
+    assert_eq!(status, 201);
+
+    // A dry run says what would change and changes nothing.
+    let (status, dry) = import(json!({"specRaw": PETS_SPEC, "dryRun": true})).await;
+    assert_eq!(status, 200, "{dry}");
+    assert_eq!(dry["data"]["modified"], json!([]));
+    let would: Vec<&str> =
+        dry["data"]["to_modify"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(would.len(), 2, "{dry}");
+    let (status, _) = herald.get("/api/v1/event-type/pet.new").await;
+    assert_eq!(status, 404, "a dry run created nothing");
+
+    // The real thing: both created, with the body's schema as version 1.
+    let (status, done) = import(json!({"specRaw": PETS_SPEC})).await;
+    assert_eq!(status, 200, "{done}");
+    let mut modified: Vec<&str> =
+        done["data"]["modified"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    modified.sort();
+    assert_eq!(modified, vec!["pet.gone", "pet.new"]);
+    assert!(done["data"].get("to_modify").is_none(), "{done}");
+    let (_, new) = herald.get("/api/v1/event-type/pet.new").await;
+    assert_eq!(new["description"], "A new pet has been added");
+    assert_eq!((&new["groupName"], &new["featureFlags"]), (&json!("pets"), &json!(["beta"])));
+    assert_eq!(new["schemas"]["1"]["required"], json!(["name"]), "{new}");
+    let (_, gone) = herald.get("/api/v1/event-type/pet.gone").await;
+    assert_eq!((&gone["description"], &gone["deprecated"]), (&json!("A pet left"), &json!(true)));
+    // The imported schema checks payloads like any other.
+    herald.create_application("pets").await;
+    set_mode(&herald, "reject").await;
+    // The API reads the tenant's settings through a one-second cache.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let (status, body) = herald.post("/api/v1/app/pets/msg", &json!({"eventType": "pet.new", "payload": {}})).await;
+    assert_eq!(status, 422, "a payload without the required name: {body}");
+
+    // The same document again changes nothing; a changed one, with replaceAll, changes
+    // that type and archives the ones it no longer defines (through `spec` as JSON, at
+    // the path with a trailing slash that Svix's GitHub Action uses).
+    let (_, again) = import(json!({"specRaw": PETS_SPEC})).await;
+    assert_eq!(again["data"]["modified"], json!([]));
+    let spec = json!({"openapi": "3.1.0", "webhooks": {"pet.new": {"post": {"description": "Renamed"}}}});
+    let (status, replaced) =
+        herald.post("/api/v1/event-type/import/openapi/", &json!({"spec": spec, "replaceAll": true})).await;
+    assert_eq!(status, 200, "{replaced}");
+    let mut modified: Vec<&str> =
+        replaced["data"]["modified"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    modified.sort();
+    assert_eq!(modified, vec!["old.one", "pet.gone", "pet.new"]);
+    let (_, old) = herald.get("/api/v1/event-type/old.one").await;
+    assert_eq!(old["archived"], true);
+
+    // Bad documents change nothing and say where the problem is.
+    let broken = json!({"webhooks": {
+        "ok.one": {"post": {"description": "fine"}},
+        "bad name!": {"post": {}},
+        "remote": {"post": {"requestBody": {"content": {"application/json": {"schema": {"$ref": "https://example.com/x"}}}}}}
+    }});
+    let (status, body) = import(json!({"spec": broken})).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("validation")), "{body}");
+    let (status, _) = herald.get("/api/v1/event-type/ok.one").await;
+    assert_eq!(status, 404, "nothing of a bad document is imported");
+    for bad in [
+        json!({}),
+        json!({"spec": {"webhooks": {}}, "specRaw": "webhooks: {}"}),
+        json!({"specRaw": "a: [unclosed"}),
+        json!({"specRaw": "openapi: 3.1.0"}),
+    ] {
+        let (status, body) = import(bad.clone()).await;
+        assert_eq!(status, 422, "{bad}: {body}");
+    }
+    herald.stop().await;
+}
+
+#[tokio::test]
+async fn a_portal_token_sees_the_event_types_behind_its_feature_flags_only() {
+    let herald = TestApp::spawn().await;
+    for body in [
+        json!({"name": "public.one", "description": "for everyone"}),
+        json!({"name": "beta.one", "description": "beta", "featureFlags": ["beta"]}),
+        json!({"name": "legacy.one", "description": "old flag", "featureFlag": "old"}),
+    ] {
+        let (status, created) = herald.post("/api/v1/event-type", &body).await;
+        assert_eq!(status, 201, "{created}");
+    }
+    herald.create_application("portal").await;
+    let names = |listing: &Value| -> Vec<String> {
+        listing["data"].as_array().unwrap().iter().map(|et| et["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let token = |flags: Value| {
+        let herald = &herald;
+        async move {
+            let (status, access) =
+                herald.post("/api/v1/auth/app-portal-access/portal", &json!({"featureFlags": flags})).await;
+            assert_eq!(status, 200, "{access}");
+            access["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let plain = token(json!(null)).await;
+    let beta = token(json!(["beta", "other"])).await;
+
+    let (_, all) = herald.get("/api/v1/event-type").await;
+    assert_eq!(names(&all), vec!["beta.one", "legacy.one", "public.one"], "an API key sees every event type");
+    let (status, listed) = herald.request(Method::GET, "/api/v1/event-type", Some(&plain), None).await;
+    assert_eq!((status, names(&listed)), (200, vec!["public.one".to_owned()]));
+    let (status, listed) = herald.request(Method::GET, "/api/v1/event-type?limit=1", Some(&beta), None).await;
+    assert_eq!(status, 200);
+    // Paged by the stored rows: following the iterator reaches every visible one.
+    let mut seen = names(&listed);
+    let mut iterator = listed["iterator"].as_str().map(str::to_owned);
+    for _ in 0..5 {
+        let Some(at) = iterator.take() else { break };
+        let (_, page) =
+            herald.request(Method::GET, &format!("/api/v1/event-type?limit=1&iterator={at}"), Some(&beta), None).await;
+        seen.extend(names(&page));
+        if page["done"] != true {
+            iterator = page["iterator"].as_str().map(str::to_owned);
+        }
+    }
+    assert_eq!(seen, vec!["beta.one", "public.one"]);
+    for (key, name, expected) in
+        [(&plain, "beta.one", 404), (&plain, "legacy.one", 404), (&beta, "beta.one", 200), (&beta, "legacy.one", 404)]
+    {
+        let (status, _) = herald.request(Method::GET, &format!("/api/v1/event-type/{name}"), Some(key), None).await;
+        assert_eq!(status, expected, "{name}");
+    }
+    herald.stop().await;
+}

@@ -54,7 +54,8 @@ const SINCE: &str = "2020-01-01T00:00:00Z";
 /// token gets `403` even for its own application (an attempt's content it may expunge).
 fn tenant_only(path: &str) -> bool {
     let message_content = path.ends_with("/content") && !path.contains("/attempt/");
-    message_content || ["/cancel", "/precheck/active", "/bulk-expunge", "/expire-all"].iter().any(|t| path.ends_with(t))
+    let endings = ["/cancel", "/precheck/active", "/bulk-expunge", "/expunge-all-contents", "/expire-all"];
+    message_content || endings.iter().any(|t| path.ends_with(t))
 }
 
 /// Every route that names an application's objects, with a body that would be valid.
@@ -127,11 +128,30 @@ fn app_routes(o: &Objects) -> Vec<(Method, String, Option<Value>)> {
         (Method::POST, format!("/api/v1/app/{app}/msg/{msg}/cancel"), None),
         (Method::POST, format!("/api/v1/app/{app}/msg/precheck/active"), Some(json!({"eventType": "a.b"}))),
         (Method::POST, format!("/api/v1/app/{app}/msg/bulk-expunge"), Some(json!({"ids": ["msg_nothing"]}))),
+        (Method::POST, format!("/api/v1/app/{app}/msg/expunge-all-contents"), None),
         (Method::POST, format!("/api/v1/auth/app/{app}/expire-all"), Some(json!({"expiry": 600}))),
         (Method::POST, format!("/api/v1/auth/app-portal-access/{app}"), Some(json!({}))),
         (Method::DELETE, format!("/api/v1/app/{app}/poller/{poll}"), None),
         (Method::DELETE, format!("/api/v1/app/{app}/endpoint/{ep}"), None),
         (Method::DELETE, format!("/api/v1/app/{app}"), None),
+    ]
+}
+
+/// Tenant-wide routes of Svix's surface beyond applications: no portal token or scoped
+/// key reaches them.
+fn tenant_wide_svix_routes() -> Vec<(Method, String, Option<Value>)> {
+    let ops = "/api/v1/operational-webhook/endpoint";
+    vec![
+        (Method::GET, ops.into(), None),
+        (Method::POST, ops.into(), Some(json!({"url": "https://example.com/ops"}))),
+        (Method::GET, format!("{ops}/ops"), None),
+        (Method::PUT, format!("{ops}/ops"), Some(json!({"url": "https://example.com/ops"}))),
+        (Method::DELETE, format!("{ops}/ops"), None),
+        (Method::GET, format!("{ops}/ops/headers"), None),
+        (Method::PUT, format!("{ops}/ops/headers"), Some(json!({"headers": {}}))),
+        (Method::GET, format!("{ops}/ops/secret"), None),
+        (Method::POST, format!("{ops}/ops/secret/rotate"), Some(json!({}))),
+        (Method::POST, "/api/v1/event-type/import/openapi".into(), Some(json!({"spec": {"webhooks": {}}}))),
     ]
 }
 
@@ -247,6 +267,7 @@ async fn a_portal_token_reaches_its_application_only() {
     routes.push((Method::GET, "/api/v1/audit-log".into(), None));
     routes.push((Method::GET, "/api/v1/background-task".into(), None));
     routes.push((Method::GET, "/api/v1/background-task/qtask_0000000000000000000000".into(), None));
+    routes.extend(tenant_wide_svix_routes());
     expect_all(&herald, &token, &routes, &[403]).await;
 
     // Reading event types (to choose filters) is allowed.
@@ -350,6 +371,7 @@ async fn a_scoped_key_reaches_its_own_endpoint_only(kind: ScopedKind) {
     routes.push((Method::GET, "/api/v1/audit-log".into(), None));
     routes.push((Method::GET, "/api/v1/background-task".into(), None));
     routes.push((Method::GET, "/api/v1/background-task/qtask_0000000000000000000000".into(), None));
+    routes.extend(tenant_wide_svix_routes());
     routes.push((Method::GET, "/api/v1/stats/overview".into(), None));
     routes.push((Method::POST, "/api/v1/auth/logout".into(), None));
     expect_all(&herald, &scoped_key, &routes, &[403]).await;

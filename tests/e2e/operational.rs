@@ -139,3 +139,98 @@ async fn an_endpoint_that_recovers_in_time_stays_enabled_and_the_operational_app
     assert_eq!(operational.request_count(), 1);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operational_webhook_endpoints_are_managed_through_svix_routes() {
+    let app = TestApp::builder()
+        .configure(|s| {
+            s.retry_schedule = "0s".to_owned();
+            s.breaker_failure_threshold = 1000;
+            s.breaker_min_attempts = 1000;
+        })
+        .start()
+        .await;
+    let request = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let app = &app;
+        async move {
+            let body = body.map(|body| body.to_string());
+            app.request(method, &path, Some(&app.api_key), body.as_deref()).await
+        }
+    };
+    let base = "/api/v1/operational-webhook/endpoint".to_owned();
+    // Before the first endpoint there is no operational application: an empty list.
+    let (status, listed) = request(reqwest::Method::GET, base.clone(), None).await;
+    assert_eq!((status, &listed["data"], &listed["done"]), (200, &json!([]), &json!(true)), "{listed}");
+    let (status, _) = request(reqwest::Method::GET, format!("{base}/ops"), None).await;
+    assert_eq!(status, 404);
+
+    // Created through the operational routes: Svix's `OperationalWebhookEndpointIn`.
+    let operational = TestReceiver::start().await;
+    let created_in = json!({"url": operational.url("/ops"), "uid": "ops", "secret": OPERATIONAL_SECRET,
+        "filterTypes": ["message.attempt.exhausted"], "metadata": {"team": "sre"}, "description": "pager"});
+    let (status, created) = request(reqwest::Method::POST, base.clone(), Some(created_in)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!((&created["uid"], &created["filterTypes"]), (&json!("ops"), &json!(["message.attempt.exhausted"])));
+    for key in ["id", "createdAt", "updatedAt", "url", "description", "metadata"] {
+        assert!(created.get(key).is_some(), "{key} in {created}");
+    }
+    let (_, listed) = request(reqwest::Method::GET, format!("{base}?limit=10"), None).await;
+    assert_eq!(listed["data"][0]["id"], created["id"], "{listed}");
+    // Another tenant has operational endpoints of its own, and none of these.
+    let other = app.create_other_tenant().await;
+    let (status, theirs) = app.request(reqwest::Method::GET, &base, Some(&other), None).await;
+    assert_eq!((status, &theirs["data"]), (200, &json!([])), "{theirs}");
+    let (status, _) = app.request(reqwest::Method::GET, &format!("{base}/ops"), Some(&other), None).await;
+    assert_eq!(status, 404);
+    // It is an endpoint of the operational application, like one made by hand.
+    let (status, same) = app.get("/api/v1/app/herald-operational/endpoint/ops").await;
+    assert_eq!((status, &same["id"]), (200, &created["id"]));
+
+    // Update, upsert (SDK 2.x's name for the PUT: a missing one is created), headers, secret.
+    let (status, updated) = request(
+        reqwest::Method::PUT,
+        format!("{base}/ops"),
+        Some(json!({"url": operational.url("/ops"), "description": "pager duty"})),
+    )
+    .await;
+    assert_eq!((status, &updated["description"]), (200, &json!("pager duty")), "{updated}");
+    let upsert = json!({"url": "https://example.com/upserted", "eventTypes": ["endpoint.disabled"], "throttleRate": 5});
+    let (status, upserted) = request(reqwest::Method::PUT, format!("{base}/second"), Some(upsert)).await;
+    assert_eq!(status, 201, "{upserted}");
+    assert_eq!(
+        (&upserted["uid"], &upserted["eventTypes"], &upserted["throttleRate"]),
+        (&json!("second"), &json!(["endpoint.disabled"]), &json!(5))
+    );
+    let (status, _) = request(reqwest::Method::DELETE, format!("{base}/second"), None).await;
+    assert_eq!(status, 204);
+    let (status, _) =
+        request(reqwest::Method::PUT, format!("{base}/ops/headers"), Some(json!({"headers": {"x-team": "sre"}}))).await;
+    assert_eq!(status, 204);
+    let (_, headers) = request(reqwest::Method::GET, format!("{base}/ops/headers"), None).await;
+    assert_eq!(headers["headers"]["x-team"], "sre", "{headers}");
+    let (_, secret) = request(reqwest::Method::GET, format!("{base}/ops/secret"), None).await;
+    assert_eq!(secret["key"], OPERATIONAL_SECRET);
+
+    // The endpoint hears what it filtered for: a delivery exhausted elsewhere.
+    let failing = TestReceiver::start().await;
+    failing.set_default(Reply::status(500));
+    app.create_application("shop").await;
+    app.create_endpoint("shop", &failing.url("/hook"), json!({})).await;
+    let message = app.send_message("shop", "order.paid", json!({})).await;
+    let exhausted = operational_event(&operational, "message.attempt.exhausted", "msgId", &message["id"]).await;
+    assert_eq!(exhausted["type"], "message.attempt.exhausted");
+    let sent = operational.requests();
+    assert_eq!(sent[0].header("x-team"), Some("sre"), "custom headers are sent");
+    verify_with_standardwebhooks(OPERATIONAL_SECRET, &operational.requests()).expect("operational webhooks verify");
+
+    // Rotation and deletion.
+    let (status, rotated) = request(reqwest::Method::POST, format!("{base}/ops/secret/rotate"), Some(json!({}))).await;
+    assert!((200..300).contains(&status), "{status} {rotated}");
+    let (_, secret) = request(reqwest::Method::GET, format!("{base}/ops/secret"), None).await;
+    assert_ne!(secret["key"], OPERATIONAL_SECRET, "a new secret after rotation");
+    let (status, _) = request(reqwest::Method::DELETE, format!("{base}/ops"), None).await;
+    assert_eq!(status, 204);
+    let (status, _) = request(reqwest::Method::GET, format!("{base}/ops"), None).await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}

@@ -127,3 +127,51 @@ async fn payloads_then_messages_are_pruned_when_their_retention_is_over() {
     };
     assert!(count("payload") >= 2.0 && count("message") >= 1.0, "{metrics}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expunge_all_contents_is_a_task_that_expunges_what_was_accepted_before_it() {
+    let herald = TestApp::builder().start().await;
+    herald.create_application("acme").await;
+    herald.create_application("other").await;
+    let mut ids = Vec::new();
+    for n in 0..30 {
+        ids.push(herald.send_message("acme", "invoice.paid", json!({"n": n})).await["id"].as_str().unwrap().to_owned());
+    }
+    let theirs = herald.send_message("other", "invoice.paid", json!({"keep": true})).await;
+
+    // Svix's call: no body, 202 with the task.
+    let (status, task) =
+        herald.request(Method::POST, "/api/v1/app/acme/msg/expunge-all-contents", Some(&herald.api_key), None).await;
+    assert_eq!(status, 202, "{task}");
+    assert_eq!((task["task"].as_str(), task["status"].as_str()), (Some("application.purge_content"), Some("running")));
+    assert!(task["updatedAt"].is_string(), "{task}");
+    let task_id = task["id"].as_str().unwrap().to_owned();
+    let kept = herald.send_message("acme", "invoice.paid", json!({"after": true})).await;
+
+    let finished = eventually(Duration::from_secs(15), "the purge task to finish", || async {
+        let (status, task) = herald.get(&format!("/api/v1/background-task/{task_id}")).await;
+        assert_eq!(status, 200, "{task}");
+        (task["status"] == "finished").then_some(task)
+    })
+    .await;
+    assert_eq!(finished["data"]["messagesPurged"], 30, "{finished}");
+    assert_eq!(finished["data"]["total"], 30);
+    assert!(finished["data"].get("endpointId").is_none(), "an application-level task has no endpoint: {finished}");
+    for id in &ids {
+        let (status, message) = herald.get(&format!("/api/v1/app/acme/msg/{id}")).await;
+        assert_eq!(status, 200);
+        assert_eq!((&message["payloadExpunged"], &message["payload"]), (&json!(true), &json!({})), "{message}");
+    }
+    let (_, kept) = herald.get(&format!("/api/v1/app/acme/msg/{}", kept["id"].as_str().unwrap())).await;
+    assert_eq!(kept["payload"], json!({"after": true}), "a message accepted after the call keeps its payload");
+    let (_, theirs) = herald.get(&format!("/api/v1/app/other/msg/{}", theirs["id"].as_str().unwrap())).await;
+    assert_eq!(theirs["payload"], json!({"keep": true}), "another application keeps its payloads");
+
+    // The task is listed under Svix's type, and an unknown application is a 404.
+    let (_, listed) = herald.get("/api/v1/background-task?task=application.purge_content").await;
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
+    let (status, _) =
+        herald.request(Method::POST, "/api/v1/app/nope/msg/expunge-all-contents", Some(&herald.api_key), None).await;
+    assert_eq!(status, 404);
+    herald.stop().await;
+}

@@ -51,7 +51,8 @@ pub enum Scope {
     /// Everything the tenant owns (an API key, `key_id`).
     Tenant { key_id: String },
     /// One application (a portal token).
-    Application { app_id: ApplicationId, token_id: String, read_only: bool },
+    /// `feature_flags`: the flags whose event types it may see.
+    Application { app_id: ApplicationId, token_id: String, read_only: bool, feature_flags: Vec<String> },
     /// One polling endpoint of one application (a poller key, `key_id`).
     Poller { app_id: ApplicationId, poller_id: PollerId, key_id: String },
     /// One webhook endpoint's message list and receipts (an endpoint key, `key_id`).
@@ -86,6 +87,18 @@ impl Caller {
             Scope::Tenant { key_id } => Actor::ApiKey(key_id.clone()),
             Scope::Application { token_id, .. } => Actor::PortalToken(token_id.clone()),
             Scope::Poller { key_id, .. } | Scope::Endpoint { key_id, .. } => Actor::ScopedKey(key_id.clone()),
+        }
+    }
+
+    /// Whether the caller may see an event type behind `flags` (its `featureFlag` and
+    /// `featureFlags` together): every caller sees one behind none; a portal token sees
+    /// one behind flags only when it was issued with one of them.
+    pub fn sees_feature(&self, flags: &[&str]) -> bool {
+        match &self.scope {
+            Scope::Application { feature_flags, .. } => {
+                flags.is_empty() || flags.iter().any(|flag| feature_flags.iter().any(|own| own == flag))
+            }
+            _ => true,
         }
     }
 
@@ -211,6 +224,7 @@ pub async fn authenticate(parts: &mut Parts, state: &ApiState) -> ApiResult<Call
                 app_id: token.app_id.into_inner(),
                 token_id: token.id,
                 read_only: token.read_only,
+                feature_flags: token.feature_flags.map(|flags| flags.0).unwrap_or_default(),
             },
         }
     } else {

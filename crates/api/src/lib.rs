@@ -20,6 +20,7 @@ pub mod idempotency;
 mod ids;
 pub mod ingest_limit;
 pub mod openapi;
+mod openapi_import;
 pub mod routes;
 pub mod schema;
 pub mod service;
@@ -53,6 +54,9 @@ pub struct ApiConfig {
     pub public_url: String,
     /// The operator token guarding `/admin/v1`; `None` turns the admin API off.
     pub operator_token: Option<SecretString>,
+    /// The uid of each tenant's operational application (`operational_app_uid`), whose
+    /// endpoints the operational-webhook routes manage; `None` turns them off.
+    pub operational_app_uid: Option<String>,
     /// The dashboard's built files, served at `/` ([`dashboard`]); `None` serves none.
     pub dashboard_dir: Option<std::path::PathBuf>,
     /// The workers' retry schedule, to show a delivery's upcoming attempts.

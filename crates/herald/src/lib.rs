@@ -237,6 +237,7 @@ pub async fn start(settings: &Settings, roles: Roles, shutdown: CancellationToke
             max_json_depth: settings.max_json_depth,
             public_url: settings.public_url(),
             operator_token: (!operator_token.is_empty()).then(|| operator_token.to_owned().into()),
+            operational_app_uid: Some(settings.operational_app_uid.trim().to_owned()).filter(|uid| !uid.is_empty()),
             dashboard_dir: settings.dashboard_dir(),
             retry_schedule: settings.delivery_policy()?.schedule,
             https_only: settings.https_only,

@@ -74,6 +74,7 @@ pub enum Action {
     PortalTokenExpireAll,
     DeadLetterReplay,
     DeadLetterDiscard,
+    ApplicationPurgeContent,
     PollerCreate,
     PollerUpdate,
     PollerDelete,
@@ -84,7 +85,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 27] = [
         Action::TenantCreate,
         Action::TenantSettingsUpdate,
         Action::ApiKeyCreate,
@@ -104,6 +105,7 @@ impl Action {
         Action::PortalTokenExpireAll,
         Action::DeadLetterReplay,
         Action::DeadLetterDiscard,
+        Action::ApplicationPurgeContent,
         Action::PollerCreate,
         Action::PollerUpdate,
         Action::PollerDelete,
@@ -135,6 +137,7 @@ impl Action {
             Action::PortalTokenExpireAll => "portal_token.expire_all",
             Action::DeadLetterReplay => "dead_letter.replay",
             Action::DeadLetterDiscard => "dead_letter.discard",
+            Action::ApplicationPurgeContent => "application.purge_content",
             Action::PollerCreate => "poller.create",
             Action::PollerUpdate => "poller.update",
             Action::PollerDelete => "poller.delete",
@@ -155,7 +158,10 @@ impl Action {
             Action::TenantCreate | Action::TenantSettingsUpdate => "tenant",
             Action::ApiKeyCreate | Action::ApiKeyRevoke => "api_key",
             Action::PortalTokenIssue | Action::PortalTokenLogout => "portal_token",
-            Action::DeadLetterReplay | Action::DeadLetterDiscard | Action::PortalTokenExpireAll => "application",
+            Action::DeadLetterReplay
+            | Action::DeadLetterDiscard
+            | Action::PortalTokenExpireAll
+            | Action::ApplicationPurgeContent => "application",
             Action::PollerCreate
             | Action::PollerUpdate
             | Action::PollerDelete

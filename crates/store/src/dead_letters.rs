@@ -139,7 +139,8 @@ impl Store {
             .await?;
         // Up to now, so what fails for good while the tasks run is not replayed unasked.
         let since = selection.since.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
-        let until = selection.until.map_or(now, |until| until.min(now)) + chrono::Duration::microseconds(1);
+        let up_to_now = now + chrono::Duration::microseconds(1);
+        let until = selection.until.map_or(up_to_now, |until| until.min(up_to_now));
         let kind = TaskKind::DeadLetterReplay(selection.msg_ids.clone());
         let mut tasks = Vec::with_capacity(endpoint_ids.len());
         for endpoint_id in endpoint_ids {
@@ -201,7 +202,7 @@ impl Store {
     }
 }
 
-fn audit<'a>(
+pub(crate) fn audit<'a>(
     tenant_id: &'a TenantId,
     app_id: &'a ApplicationId,
     actor: &'a Actor,

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use herald_core::{EventTypeId, TenantId};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 
 use crate::changes::{changed_columns, only_columns};
 use crate::entity::event_type;
@@ -93,5 +93,119 @@ impl Store {
     pub async fn expunge_event_type(&self, event_type: event_type::Model) -> StoreResult<()> {
         event_type.delete(&self.db).await?;
         Ok(())
+    }
+}
+
+/// An event type as an imported OpenAPI document defines it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedType {
+    pub name: String,
+    pub description: String,
+    pub deprecated: bool,
+    /// Schemas by version (`{"1": …}`), or none.
+    pub schemas: Option<serde_json::Value>,
+    pub group_name: Option<String>,
+    pub feature_flags: Option<Vec<String>>,
+}
+
+/// What an import changed (or, dry, would change).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ImportOutcome {
+    /// The document's event types that were created or differed from what was stored.
+    pub changed: Vec<String>,
+    /// Event types the document does not define, archived (`replace_all`).
+    pub archived: Vec<String>,
+}
+
+impl Store {
+    /// Creates or updates each of `types` (an archived one comes back), and with
+    /// `replace_all` archives the tenant's event types the document does not define, in
+    /// one transaction; `dry_run` rolls it back, so nothing changes and the outcome says
+    /// what would have. An event type's single `featureFlag` (the older field) is left
+    /// as it was.
+    pub async fn import_event_types(
+        &self,
+        tenant_id: &TenantId,
+        types: &[ImportedType],
+        replace_all: bool,
+        dry_run: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ImportOutcome> {
+        let txn = self.db.begin().await?;
+        let mut outcome = ImportOutcome::default();
+        for imported in types {
+            let found = event_type::Entity::find()
+                .filter(event_type::Column::TenantId.eq(tenant_id.as_str()))
+                .filter(event_type::Column::Name.eq(imported.name.as_str()))
+                .one(&txn)
+                .await?;
+            let flags = imported.feature_flags.clone().map(crate::entity::Names::from);
+            match found {
+                None => {
+                    let id = EventTypeId::generate(now.timestamp_millis().max(0) as u64, rand::random());
+                    event_type::ActiveModel {
+                        id: Set(id.into()),
+                        tenant_id: Set(tenant_id.clone().into()),
+                        name: Set(imported.name.clone()),
+                        description: Set(imported.description.clone()),
+                        schemas: Set(imported.schemas.clone()),
+                        archived: Set(false),
+                        deprecated: Set(imported.deprecated),
+                        feature_flag: Set(None),
+                        feature_flags: Set(flags),
+                        group_name: Set(imported.group_name.clone()),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                    }
+                    .insert(&txn)
+                    .await
+                    .map_err(conflict_as("an event type with this name"))?;
+                }
+                Some(existing) => {
+                    let same = existing.description == imported.description
+                        && existing.schemas == imported.schemas
+                        && !existing.archived
+                        && existing.deprecated == imported.deprecated
+                        && existing.feature_flags == flags
+                        && existing.group_name == imported.group_name;
+                    if same {
+                        continue;
+                    }
+                    let mut active: event_type::ActiveModel = existing.into();
+                    active.description = Set(imported.description.clone());
+                    active.schemas = Set(imported.schemas.clone());
+                    active.archived = Set(false);
+                    active.deprecated = Set(imported.deprecated);
+                    active.feature_flags = Set(flags);
+                    active.group_name = Set(imported.group_name.clone());
+                    active.updated_at = Set(now);
+                    active.update(&txn).await?;
+                }
+            }
+            outcome.changed.push(imported.name.clone());
+        }
+        if replace_all {
+            let defined: Vec<&str> = types.iter().map(|imported| imported.name.as_str()).collect();
+            let mut others = event_type::Entity::find()
+                .filter(event_type::Column::TenantId.eq(tenant_id.as_str()))
+                .filter(event_type::Column::Archived.eq(false));
+            if !defined.is_empty() {
+                others = others.filter(event_type::Column::Name.is_not_in(defined));
+            }
+            let others = others.order_by_asc(event_type::Column::Name).all(&txn).await?;
+            for other in others {
+                outcome.archived.push(other.name.clone());
+                let mut active: event_type::ActiveModel = other.into();
+                active.archived = Set(true);
+                active.updated_at = Set(now);
+                active.update(&txn).await?;
+            }
+        }
+        if dry_run {
+            txn.rollback().await?;
+        } else {
+            txn.commit().await?;
+        }
+        Ok(outcome)
     }
 }

@@ -32,6 +32,7 @@ mod outbox;
 mod paging;
 mod pollers;
 mod portal;
+mod purge;
 mod receipts;
 mod retention;
 mod scoped_keys;
@@ -51,7 +52,7 @@ pub use deliveries::{
     TRIGGER_MANUAL,
 };
 pub use endpoints::{endpoint_accepts, NewEndpoint};
-pub use event_types::NewEventType;
+pub use event_types::{ImportOutcome, ImportedType, NewEventType};
 pub use feed::{FeedFilter, FeedPage, SCAN_WINDOW};
 pub use idempotency::IdempotencyClaim;
 pub use ingest::MessageWriter;
@@ -66,7 +67,8 @@ pub use sealing::{KeyReloader, Keyring, Reseal, SealError};
 pub use session::Session;
 pub use stats::{ApplicationCounts, StatusCounts};
 pub use tasks::{
-    ReplayFilter, TaskFilter, TaskKind, BULK_REPLAY_TASK, FAILED, FINISHED, RECOVER_TASK, REPLAY_MISSING_TASK, RUNNING,
+    ReplayFilter, TaskFilter, TaskKind, BULK_REPLAY_TASK, FAILED, FINISHED, PURGE_CONTENT_TASK, RECOVER_TASK,
+    REPLAY_MISSING_TASK, RUNNING,
 };
 pub use tenants::TenantSettingsChange;
 

@@ -23,6 +23,8 @@ pub struct NewPortalToken {
     pub expires_at: DateTime<Utc>,
     /// Svix's `sessionId`, for expiring one session's tokens.
     pub session_id: Option<String>,
+    /// The feature flags whose event types it may see.
+    pub feature_flags: Option<Vec<String>>,
     pub now: DateTime<Utc>,
 }
 
@@ -39,6 +41,7 @@ impl Store {
             revoked_at: Set(None),
             created_at: Set(new.now),
             session_id: Set(new.session_id),
+            feature_flags: Set(new.feature_flags.map(crate::entity::Names::from)),
         }
         .insert(&txn)
         .await?;

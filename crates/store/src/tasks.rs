@@ -26,6 +26,8 @@ pub const RECOVER_TASK: &str = "endpoint.recover";
 pub const REPLAY_MISSING_TASK: &str = "endpoint.replay";
 /// A bulk replay: the endpoint's deliveries matching a filter are sent again.
 pub const BULK_REPLAY_TASK: &str = "endpoint.bulk-replay";
+/// An application's payloads expunged (`expunge-all-contents`), as Svix names it.
+pub const PURGE_CONTENT_TASK: &str = "application.purge_content";
 /// A task still releasing deliveries.
 pub const RUNNING: &str = "running";
 /// A task that released everything it selected.
@@ -311,6 +313,51 @@ async fn restart(
     Ok(restarted)
 }
 
+/// Claims `task` for this runner's batch inside `txn`: writes the row (so two runners
+/// queue on it rather than both reading and one failing to upgrade its lock on SQLite),
+/// only while it is running at the cursor this runner saw. False when another runner
+/// moved it first.
+pub(crate) async fn claim(
+    txn: &DatabaseTransaction,
+    task: &background_task::Model,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    let at_cursor = match &task.cursor {
+        Some(cursor) => background_task::Column::Cursor.eq(cursor.as_str()),
+        None => background_task::Column::Cursor.is_null(),
+    };
+    let claimed = background_task::Entity::update_many()
+        .col_expr(background_task::Column::UpdatedAt, Expr::value(now))
+        .filter(background_task::Column::Id.eq(task.id.as_str()))
+        .filter(background_task::Column::Status.eq(RUNNING))
+        .filter(at_cursor)
+        .exec(txn)
+        .await?;
+    Ok(claimed.rows_affected > 0)
+}
+
+/// Records a claimed batch of `task` inside `txn`: its cursor moves to `last`, `done`
+/// grows by `counted`, and the task finishes when the batch took fewer than `batch`.
+/// Returns the task as it is now.
+pub(crate) async fn record_batch(
+    txn: &DatabaseTransaction,
+    task: &background_task::Model,
+    last: Option<String>,
+    taken: u64,
+    batch: u64,
+    counted: u64,
+) -> StoreResult<Option<background_task::Model>> {
+    let finished = taken < batch;
+    background_task::Entity::update_many()
+        .col_expr(background_task::Column::Cursor, Expr::value(last.or(task.cursor.clone())))
+        .col_expr(background_task::Column::Done, Expr::col(background_task::Column::Done).add(counted as i64))
+        .col_expr(background_task::Column::Status, Expr::value(if finished { FINISHED } else { RUNNING }))
+        .filter(background_task::Column::Id.eq(task.id.as_str()))
+        .exec(txn)
+        .await?;
+    Ok(background_task::Entity::find_by_id(task.id.clone()).one(txn).await?)
+}
+
 /// [`Store::start_task`] inside `txn`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn start_task_in(
@@ -360,7 +407,7 @@ pub(crate) async fn start_task_in(
         id: Set(Stored(id.clone())),
         tenant_id: Set(endpoint.tenant_id.clone()),
         app_id: Set(endpoint.app_id.clone()),
-        endpoint_id: Set(endpoint.id.clone()),
+        endpoint_id: Set(Some(endpoint.id.clone())),
         task: Set(kind.name().to_owned()),
         status: Set(if total == 0 { FINISHED } else { RUNNING }.to_owned()),
         since: Set(since),
@@ -511,21 +558,10 @@ impl Store {
         // Stored exactly (microseconds), so the restarted rows can be told by it.
         let now = now.trunc_subsecs(6);
         let txn = self.db.begin().await?;
-        let at_cursor = match &task.cursor {
-            Some(cursor) => background_task::Column::Cursor.eq(cursor.as_str()),
-            None => background_task::Column::Cursor.is_null(),
-        };
-        let claimed = background_task::Entity::update_many()
-            .col_expr(background_task::Column::UpdatedAt, Expr::value(now))
-            .filter(background_task::Column::Id.eq(task.id.as_str()))
-            .filter(background_task::Column::Status.eq(RUNNING))
-            .filter(at_cursor)
-            .exec(&txn)
-            .await?;
-        if claimed.rows_affected == 0 {
+        if !claim(&txn, task, now).await? {
             return Ok(None);
         }
-        let endpoint_id = task.endpoint_id.as_str();
+        let endpoint_id = endpoint.id.as_str();
         let Some(kind) = TaskKind::of(task) else {
             background_task::Entity::update_many()
                 .col_expr(background_task::Column::Status, Expr::value(FAILED))
@@ -569,18 +605,7 @@ impl Store {
                 (messages.last().map(|message| message.id.to_string()), messages.len(), released)
             }
         };
-        let finished = (taken as u64) < batch;
-        background_task::Entity::update_many()
-            .col_expr(background_task::Column::Cursor, Expr::value(last.or(task.cursor.clone())))
-            .col_expr(
-                background_task::Column::Done,
-                Expr::col(background_task::Column::Done).add(released.len() as i64),
-            )
-            .col_expr(background_task::Column::Status, Expr::value(if finished { FINISHED } else { RUNNING }))
-            .filter(background_task::Column::Id.eq(task.id.as_str()))
-            .exec(&txn)
-            .await?;
-        let updated = background_task::Entity::find_by_id(task.id.clone()).one(&txn).await?;
+        let updated = record_batch(&txn, task, last, taken as u64, batch, released.len() as u64).await?;
         txn.commit().await?;
         Ok(updated.map(|updated| (updated, released)))
     }

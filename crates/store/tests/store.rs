@@ -1169,3 +1169,69 @@ async fn pruners_racing_on_postgres_share_the_expired_messages_without_waiting_o
     let (a, b, c) = tokio::join!(drain(), drain(), drain());
     assert_eq!(a + b + c, 60, "each message deleted by exactly one pruner ({a} + {b} + {c})");
 }
+
+#[tokio::test]
+async fn a_purge_task_expunges_what_was_accepted_before_it_in_batches_each_once() {
+    for url in [postgres_url(), sqlite_url()] {
+        let store = migrated_store(&url).await;
+        let tenant = tenant(&store, &format!("sk_{}", tag())).await;
+        let app_id = application(&store, &tenant, None).await.unwrap();
+        let other_app = application(&store, &tenant, None).await.unwrap();
+        let kept = herald_core::Expiry {
+            payload_at: Utc::now() + Duration::days(1),
+            metadata_at: Utc::now() + Duration::days(2),
+        };
+        let mut ids = Vec::new();
+        for _ in 0..25 {
+            let new = expiring(&tenant, &app_id, r#"{"secret":1}"#, kept, Utc::now() - Duration::seconds(1));
+            ids.push(store.create_message(new, &[]).await.unwrap().0.id.0);
+        }
+        let elsewhere = store
+            .create_message(expiring(&tenant, &other_app, r#"{"theirs":1}"#, kept, Utc::now()), &[])
+            .await
+            .unwrap()
+            .0
+            .id
+            .0;
+        // One already expunged by hand: selected by neither the total nor `done`.
+        store.expunge_message_content(&ids[3]).await.unwrap();
+
+        let task_id = id(herald_core::BackgroundTaskId::generate);
+        let by = Actor::ApiKey("key_test".into());
+        let task = store.start_purge_content(&task_id, &tenant, &app_id, Utc::now(), &by).await.unwrap();
+        assert_eq!(
+            (task.task.as_str(), task.status.as_str(), task.total),
+            ("application.purge_content", "running", 24)
+        );
+        assert_eq!(task.endpoint_id, None);
+        // Accepted after the task started: not its business.
+        let later = store
+            .create_message(expiring(&tenant, &app_id, r#"{"later":1}"#, kept, Utc::now() + Duration::seconds(1)), &[])
+            .await
+            .unwrap()
+            .0
+            .id
+            .0;
+
+        // Ten a batch: three batches, and a stale copy of the task cannot take a batch twice.
+        let first = store.advance_purge(&task, 10, Utc::now()).await.unwrap().expect("the first batch");
+        assert_eq!((first.status.as_str(), first.done), ("running", 9), "one of the ten was already expunged");
+        assert!(store.advance_purge(&task, 10, Utc::now()).await.unwrap().is_none(), "a stale task copy");
+        let second = store.advance_purge(&first, 10, Utc::now()).await.unwrap().unwrap();
+        let third = store.advance_purge(&second, 10, Utc::now()).await.unwrap().unwrap();
+        assert_eq!((third.status.as_str(), third.done), ("finished", 24));
+        assert!(store.advance_purge(&third, 10, Utc::now()).await.unwrap().is_none(), "a finished task");
+
+        for msg_id in &ids {
+            let message = store.find_message(&tenant, &app_id, msg_id.as_str()).await.unwrap().unwrap();
+            assert!(message.payload_expunged, "{msg_id}");
+        }
+        let later = store.find_message(&tenant, &app_id, later.as_str()).await.unwrap().unwrap();
+        assert!(!later.payload_expunged, "a message accepted after the task started keeps its payload");
+        let elsewhere = store.find_message(&tenant, &other_app, elsewhere.as_str()).await.unwrap().unwrap();
+        assert!(!elsewhere.payload_expunged, "another application's message keeps its payload");
+        let purges = AuditFilter { tenant_id: Some(tenant.to_string()), action: Some(Action::ApplicationPurgeContent) };
+        let audit = store.list_audit(&purges, &Page::first(50)).await.unwrap();
+        assert_eq!(audit.items.len(), 1, "one audit entry for the purge");
+    }
+}

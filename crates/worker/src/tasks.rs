@@ -1,6 +1,6 @@
-//! The task runner: carries out background tasks (a paced `recover`, `replay-missing`
-//! or `bulk-replay`) one batch a second, under a Redis lease so one worker at a time
-//! runs them.
+//! The task runner: carries out background tasks (a paced `recover`, `replay-missing`,
+//! `bulk-replay` or dead-letter replay, and an application's `purge_content`) one batch a
+//! second, under a Redis lease so one worker at a time runs them.
 //!
 //! Each second an endpoint's tasks release, between them, as many deliveries as its
 //! pace allows: the endpoint's `rateLimit` when it has one, else the recovery ramp
@@ -27,6 +27,9 @@ const TICK: Duration = Duration::from_secs(1);
 const FULL_BATCH: u64 = 1_000;
 /// Running tasks looked at per tick.
 const TASKS_PER_TICK: u64 = 100;
+/// Messages an application-level purge expunges per tick: a few hundred milliseconds of
+/// writes, so it never holds up the hot path for long.
+const PURGE_BATCH: u64 = 1_000;
 /// Endpoints back from an outage whose redrive starts per tick.
 const REDRIVES_PER_TICK: u64 = 50;
 
@@ -60,13 +63,22 @@ pub async fn run_once(ctx: &WorkerContext, ramps: &mut HashMap<String, Option<Ra
         }
     }
     let running = ctx.store.running_tasks(TASKS_PER_TICK).await?;
-    ramps.retain(|endpoint, _| running.iter().any(|task| task.endpoint_id.as_str() == endpoint));
+    ramps.retain(|endpoint, _| {
+        running.iter().any(|task| task.endpoint_id.as_ref().is_some_and(|id| id.as_str() == endpoint))
+    });
     // Each endpoint (`None`: deleted) and what it may still take this tick.
     let mut budgets: HashMap<String, (Option<endpoint::Model>, u64)> = HashMap::new();
     let mut passed_over = Vec::new();
     let mut released = 0;
     for task in running {
-        let endpoint = task.endpoint_id.to_string();
+        let Some(endpoint) = task.endpoint_id.as_ref().map(|id| id.to_string()) else {
+            // An application-level task: no endpoint to pace it.
+            if let Err(error) = advance_application_task(ctx, &task).await {
+                tracing::warn!(%error, task = %task.id, "background task could not advance; trying again");
+                passed_over.push(task.id.to_string());
+            }
+            continue;
+        };
         let paced = match budgets.get(&endpoint) {
             Some(paced) => Some(paced.clone()),
             None => match endpoint_pace(ctx, &task, ramps).await {
@@ -101,6 +113,20 @@ pub async fn run_once(ctx: &WorkerContext, ramps: &mut HashMap<String, Option<Ra
     Ok(released)
 }
 
+/// One batch of an application-level task; a type this version cannot run fails.
+async fn advance_application_task(
+    ctx: &WorkerContext,
+    task: &herald_store::entity::background_task::Model,
+) -> Result<(), WorkerError> {
+    if task.task != herald_store::PURGE_CONTENT_TASK {
+        ctx.store.fail_task(task, Utc::now()).await?;
+        tracing::warn!(task = %task.id, kind = %task.task, "a background task this version cannot run: it failed");
+        return Ok(());
+    }
+    ctx.store.advance_purge(task, PURGE_BATCH, Utc::now()).await?;
+    Ok(())
+}
+
 /// Automatic redrive: marks the outages that have lasted longer than `after`, and
 /// starts the redrive tasks of the endpoints that came back (the store claims each
 /// endpoint as it records its tasks, so a redrive starts once).
@@ -109,7 +135,7 @@ async fn redrive(ctx: &WorkerContext, after: Duration) -> Result<(), WorkerError
     let after = chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
     ctx.store.mark_outages(now.checked_sub_signed(after).unwrap_or(chrono::DateTime::<Utc>::MIN_UTC)).await?;
     for task in ctx.store.start_redrives(now, REDRIVES_PER_TICK).await? {
-        tracing::info!(task = %task.id, kind = %task.task, endpoint = %task.endpoint_id, total = task.total,
+        tracing::info!(task = %task.id, kind = %task.task, endpoint = ?task.endpoint_id, total = task.total,
             "an endpoint came back: automatic redrive started");
     }
     Ok(())
@@ -125,13 +151,14 @@ async fn endpoint_pace(
     ramps: &mut HashMap<String, Option<Ramp>>,
 ) -> Result<(Option<endpoint::Model>, u64), WorkerError> {
     let now = Instant::now();
-    let Some(endpoint) = ctx.store.find_endpoint(&task.app_id, task.endpoint_id.as_str()).await? else {
+    let endpoint_id = task.endpoint_id.as_ref().map_or("", |id| id.as_str());
+    let Some(endpoint) = ctx.store.find_endpoint(&task.app_id, endpoint_id).await? else {
         ctx.store.fail_task(task, Utc::now()).await?;
         tracing::info!(task = %task.id, "the task's endpoint was deleted: the task failed");
         return Ok((None, 0));
     };
     let ramp = ramps.entry(endpoint.id.to_string()).or_insert_with(|| ctx.config.ramp.begin(now));
-    let open = ctx.queue.breaker(task.endpoint_id.as_str()).await?.is_some();
+    let open = ctx.queue.breaker(endpoint.id.as_str()).await?.is_some();
     if endpoint.disabled || open {
         *ramp = ctx.config.ramp.begin(now);
         return Ok((Some(endpoint), 0));

@@ -25,6 +25,7 @@ The JSON line on stdout:
 """
 
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 import sdk_common as c
@@ -52,6 +53,7 @@ from svix.api import (  # noqa: E402
     EndpointPatch,
     EndpointSecretRotateIn,
     EndpointUpsertIn,
+    EventTypeImportOpenApiIn,
     EventTypeIn,
     EventTypeListOptions,
     EventTypePatch,
@@ -65,6 +67,10 @@ from svix.api import (  # noqa: E402
     MessageIn,
     MessageListOptions,
     MessagePrecheckIn,
+    OperationalWebhookEndpointHeadersIn,
+    OperationalWebhookEndpointIn,
+    OperationalWebhookEndpointSecretIn,
+    OperationalWebhookEndpointUpsertIn,
     RecoverIn,
     ReplayIn,
     Svix,
@@ -87,6 +93,7 @@ TYPE_B = f"sdk.py2.{RUN}.user.updated"
 TYPE_C = f"sdk.py2.{RUN}.invoice.paid"
 TYPE_DEL = f"sdk.py2.{RUN}.to.delete"
 TYPE_GROUPED = f"sdk.py2.{RUN}.grouped"
+TYPE_IMPORTED = f"sdk.py2.{RUN}.imported"
 CHANNEL = "project-1"
 out["event_types"] = {"a": TYPE_A, "b": TYPE_B, "c": TYPE_C}
 
@@ -517,6 +524,65 @@ def housekeeping():
     client.authentication.expire_all(s["app_id"], ApplicationTokenExpireIn(expiry=60))
 
 
+def import_openapi():
+    spec = {
+        "openapi": "3.1.0",
+        "info": {"title": "SDK", "version": "1"},
+        "webhooks": {
+            TYPE_IMPORTED: {
+                "post": {
+                    "description": "Imported from OpenAPI",
+                    "x-svix-group-name": "imported",
+                    "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                }
+            }
+        },
+    }
+    dry = client.event_type.import_openapi(EventTypeImportOpenApiIn(spec=spec, dry_run=True))
+    check_eq(dry.data.modified, [], "import_openapi dry run modified")
+    check_eq([t.name for t in dry.data.to_modify], [TYPE_IMPORTED], "import_openapi dry run to_modify")
+    done = client.event_type.import_openapi(EventTypeImportOpenApiIn(spec=spec))
+    check_eq(done.data.modified, [TYPE_IMPORTED], "import_openapi modified")
+    read = client.event_type.get(TYPE_IMPORTED)
+    check_eq((read.description, read.group_name), ("Imported from OpenAPI", "imported"), "imported event type")
+    check_eq(read.schemas, {"1": {"type": "object"}}, "imported event type schemas")
+
+
+def operational_endpoints():
+    ops = client.operational_webhook.endpoint
+    uid = f"ops-{RUN}"
+    created = ops.create(
+        OperationalWebhookEndpointIn(url="https://example.com/ops", uid=uid, event_types=["endpoint.disabled"])
+    )
+    check_eq((created.uid, created.event_types), (uid, ["endpoint.disabled"]), "operational_webhook.endpoint.create")
+    check(any(e.id == created.id for e in ops.list().data), "operational_webhook.endpoint.list")
+    check_eq(ops.get(uid).id, created.id, "operational_webhook.endpoint.get")
+    updated = ops.upsert(uid, OperationalWebhookEndpointUpsertIn(url="https://example.com/ops2", description="pager"))
+    check_eq((updated.id, updated.url, updated.description), (created.id, "https://example.com/ops2", "pager"), "upsert")
+    ops.set_headers(uid, OperationalWebhookEndpointHeadersIn(headers={"x-team": "sre"}))
+    check_eq(ops.get_headers(uid).headers, {"x-team": "sre"}, "operational_webhook.endpoint.get_headers")
+    before = ops.get_secret(uid).key
+    ops.rotate_secret(uid, OperationalWebhookEndpointSecretIn())
+    check(ops.get_secret(uid).key != before, "operational_webhook.endpoint.rotate_secret")
+    ops.delete(uid)
+    check(all(e.id != created.id for e in ops.list().data), "operational_webhook.endpoint.delete")
+
+
+def expunge_all():
+    # Last: every payload of the application goes.
+    task = client.message.expunge_all_contents(s["app_id"])
+    check_eq(str(task.task), "application.purge_content", "expunge_all_contents task type")
+    for _ in range(100):
+        read = client.background_task.get(task.id)
+        if str(read.status) != "running":
+            break
+        time.sleep(0.2)
+    check_eq(str(read.status), "finished", "expunge_all_contents task status")
+    check(read.data.get("messagesPurged", 0) >= len(s["msg_ids_a"]), f"messagesPurged {read.data}")
+    message = client.message.get(s["app_id"], s["msg_ids_a"][0])
+    check_eq(message.payload, {}, "message.get after expunge_all_contents")
+
+
 def stats():
     got = client.endpoint.get_stats(s["app_id"], s["ep_a"])
     check(got.success >= len(s["msg_ids_a"]), f"stats.success {got.success} < {len(s['msg_ids_a'])}")
@@ -606,6 +672,9 @@ steps.run("endpoint.recover", recover)
 steps.run("endpoint.replay_missing / bulk_replay", replays)
 steps.run("endpoint.get_stats", stats)
 steps.run("event_type.list / get / upsert / patch (featureFlags, groupName) / delete", event_types_list_get_update_delete)
+steps.run("event_type.import_openapi (dry run, then for real)", import_openapi)
+steps.run("operational_webhook.endpoint create / list / get / upsert / headers / secret / delete", operational_endpoints)
 steps.run("message.create with deliver_at -> shown by message.get", scheduled_message)
 steps.run("message.precheck / bulk_expunge_content, authentication.expire_all", housekeeping)
+steps.run("message.expunge_all_contents -> background_task finished", expunge_all)
 steps.finish(out)

@@ -30,7 +30,8 @@ pub struct AppPortalAccessIn {
     /// How long the token is valid, in seconds: 60 to 604800 (default 3600).
     #[serde(default)]
     pub expiry: Option<u64>,
-    /// Feature flags the token may see (accepted for compatibility).
+    /// The feature flags whose event types the token may see: an event type with
+    /// feature flags is hidden from a token that carries none of them.
     #[serde(default)]
     pub feature_flags: Option<Vec<String>>,
     /// A token that may only read.
@@ -94,6 +95,7 @@ pub async fn app_portal_access(
                 read_only: body.read_only.unwrap_or(false),
                 expires_at,
                 session_id: body.session_id,
+                feature_flags: body.feature_flags,
                 now,
             },
             &caller.actor(),

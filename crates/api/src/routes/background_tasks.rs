@@ -1,5 +1,5 @@
-//! Background tasks (Svix's `background-task` routes): what a paced `recover` is
-//! doing. A tenant reads its own with an API key; portal tokens get `403`.
+//! Background tasks (Svix's `background-task` routes): what a paced `recover`, a
+//! replay or an application's purge is doing. A tenant reads its own with an API key; portal tokens get `403`.
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -20,14 +20,19 @@ use crate::ApiState;
 #[serde(rename_all = "camelCase")]
 pub struct BackgroundTaskData {
     pub app_id: String,
-    pub endpoint_id: String,
-    /// The deliveries it works on were created in `[since, until)`.
+    /// Absent for an application-level task (`application.purge_content`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint_id: Option<String>,
+    /// The deliveries (messages) it works on were created in `[since, until)`.
     pub since: DateTime<Utc>,
     pub until: DateTime<Utc>,
     /// How many it selected when it started.
     pub total: i64,
-    /// How many it has released so far.
+    /// How many it has released (a purge: expunged) so far.
     pub done: i64,
+    /// A purge's payloads expunged so far (Svix's name for `done` of that task).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages_purged: Option<i64>,
 }
 
 /// Svix's `BackgroundTaskOut`, with `updatedAt` (Herald's addition).
@@ -46,17 +51,19 @@ pub struct BackgroundTaskOut {
 
 impl From<background_task::Model> for BackgroundTaskOut {
     fn from(row: background_task::Model) -> Self {
+        let purge = row.task == herald_store::PURGE_CONTENT_TASK;
         Self {
             id: row.id.to_string(),
             status: row.status,
             task: row.task,
             data: BackgroundTaskData {
                 app_id: row.app_id.to_string(),
-                endpoint_id: row.endpoint_id.to_string(),
+                endpoint_id: row.endpoint_id.map(|id| id.to_string()),
                 since: row.since,
                 until: row.until,
                 total: row.total,
                 done: row.done,
+                messages_purged: purge.then_some(row.done),
             },
             updated_at: row.updated_at,
         }

@@ -7,7 +7,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use herald_core::EventTypeId;
 use herald_store::entity::{event_type, Names};
-use herald_store::NewEventType;
+use herald_store::{ImportedType, NewEventType};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -107,6 +107,11 @@ pub struct EventTypeOut {
 }
 
 impl EventTypeOut {
+    /// The feature flags it is behind: `featureFlag` and `featureFlags` together.
+    fn flags(&self) -> Vec<&str> {
+        self.feature_flag.iter().chain(self.feature_flags.iter().flatten()).map(String::as_str).collect()
+    }
+
     fn new(model: event_type::Model, with_content: bool) -> Self {
         Self {
             name: model.name,
@@ -185,7 +190,11 @@ pub async fn list_event_types(
     let page = OrderedPageQuery { limit: query.limit, iterator: query.iterator.clone(), order: query.order }.page()?;
     let listed = state.store.list_event_types(&caller.tenant_id(), query.include_archived, &page).await?;
     let with_content = query.with_content;
-    Ok(Json(envelope(listed, &page, |et| et.name.clone(), |et| EventTypeOut::new(et, with_content))))
+    let mut listing = envelope(listed, &page, |et| et.name.clone(), |et| EventTypeOut::new(et, with_content));
+    // Paged first, so the iterators stay where the stored rows are; a portal token's page
+    // may then hold fewer than `limit`.
+    listing.data.retain(|et| caller.sees_feature(&et.flags()));
+    Ok(Json(listing))
 }
 
 /// Creates an event type.
@@ -239,7 +248,11 @@ pub async fn get_event_type(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<Json<EventTypeOut>> {
-    Ok(Json(find(&state, &caller.tenant_id(), &name).await?.into()))
+    let found: EventTypeOut = find(&state, &caller.tenant_id(), &name).await?.into();
+    if !caller.sees_feature(&found.flags()) {
+        return Err(ApiError::NotFound("event type"));
+    }
+    Ok(Json(found))
 }
 
 /// Replaces an event type; creates it when it does not exist.
@@ -372,4 +385,140 @@ pub async fn delete_event_type(
         state.store.update_event_type(&before, existing).await?.ok_or(ApiError::NotFound("event type"))?;
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Svix's `EventTypeImportOpenApiIn`: exactly one of `spec` (the document as JSON) and
+/// `specRaw` (its text, JSON or YAML).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventTypeImportOpenApiIn {
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub spec: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    pub spec_raw: Option<String>,
+    /// Change nothing; `data.to_modify` lists what would change.
+    #[serde(default, alias = "dry_run")]
+    pub dry_run: bool,
+    /// Archive the event types the document does not define.
+    #[serde(default)]
+    pub replace_all: bool,
+}
+
+/// Svix's `EventTypeFromOpenApi`: an event type as the document defines it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventTypeFromOpenApi {
+    pub name: String,
+    pub description: String,
+    pub deprecated: bool,
+    /// The payload's JSON Schema (stored as version `1`).
+    #[schema(value_type = Option<Object>)]
+    pub schemas: Option<serde_json::Value>,
+    pub group_name: Option<String>,
+    /// The first feature flag, for SDKs that know only the single field.
+    pub feature_flag: Option<String>,
+    pub feature_flags: Option<Vec<String>>,
+}
+
+/// Svix's `EventTypeImportOpenApiOutData`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventTypeImportOpenApiOutData {
+    /// The event types created, changed or (`replaceAll`) archived; empty on a dry run.
+    pub modified: Vec<String>,
+    /// On a dry run, the document's event types that would be created or changed.
+    #[serde(rename = "to_modify", skip_serializing_if = "Option::is_none")]
+    pub to_modify: Option<Vec<EventTypeFromOpenApi>>,
+}
+
+/// Svix's `EventTypeImportOpenApiOut`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventTypeImportOpenApiOut {
+    pub data: EventTypeImportOpenApiOutData,
+}
+
+/// Creates or updates event types from an OpenAPI document's `webhooks` (or
+/// `x-webhooks`): each webhook's name, description, `deprecated`, JSON body schema
+/// (version 1, with the components it refers to), `x-svix-group-name` and
+/// `x-svix-feature-flags`. An archived event type comes back; with `replaceAll` the
+/// others are archived. All or nothing: a document with any error changes nothing.
+#[utoipa::path(post, path = "/api/v1/event-type/import/openapi", tag = "Event Type",
+    operation_id = "v1.event-type.import-openapi", request_body = EventTypeImportOpenApiIn,
+    security(("HTTPBearer" = [])), responses((status = 200, body = EventTypeImportOpenApiOut), ErrorResponses))]
+pub async fn import_openapi(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    ValidJson(body): ValidJson<EventTypeImportOpenApiIn>,
+) -> ApiResult<Json<EventTypeImportOpenApiOut>> {
+    let invalid = |errors: Vec<crate::openapi_import::ImportError>| {
+        let mut validator = Validator::default();
+        for error in errors {
+            let at: Vec<&str> = error.at.iter().map(String::as_str).collect();
+            validator.check(false, &at, &error.message);
+        }
+        validator.finish().expect_err("at least one error")
+    };
+    let document = match (body.spec, body.spec_raw) {
+        (Some(spec), None) => serde_json::Value::Object(spec),
+        (None, Some(raw)) => crate::openapi_import::parse_raw(&raw).map_err(|error| invalid(vec![error]))?,
+        _ => {
+            let error = crate::openapi_import::ImportError {
+                at: vec!["spec".into()],
+                message: "give exactly one of `spec` and `specRaw`".into(),
+            };
+            return Err(invalid(vec![error]));
+        }
+    };
+    let found = crate::openapi_import::event_types(&document).map_err(invalid)?;
+    let mut validator = Validator::default();
+    for event in &found {
+        let at = ["spec", "webhooks", event.name.as_str()];
+        validator.slug(&event.name, 256, &at);
+        validator.optional_slug(event.group_name.as_deref(), 256, &[&at[..], &["x-svix-group-name"][..]].concat());
+        for (index, flag) in event.feature_flags.iter().flatten().enumerate() {
+            let index = index.to_string();
+            validator.slug(flag, 256, &[&at[..], &["x-svix-feature-flags", index.as_str()][..]].concat());
+        }
+        if let Some(schema) = &event.schema {
+            let at = [&at[..], &["requestBody"][..]].concat();
+            if !schema.is_object() {
+                validator.check(false, &at, "must be a JSON Schema object");
+            } else if let Err(error) = crate::schema::compile(schema) {
+                validator.check(false, &at, &format!("is not a valid JSON Schema: {error}"));
+            }
+        }
+    }
+    validator.finish()?;
+    let types: Vec<ImportedType> = found
+        .iter()
+        .map(|event| ImportedType {
+            name: event.name.clone(),
+            description: event.description.clone(),
+            deprecated: event.deprecated,
+            schemas: event.schema.clone().map(|schema| serde_json::json!({ "1": schema })),
+            group_name: event.group_name.clone(),
+            feature_flags: event.feature_flags.clone(),
+        })
+        .collect();
+    let outcome =
+        state.store.import_event_types(&caller.tenant_id(), &types, body.replace_all, body.dry_run, Utc::now()).await?;
+    let data = if body.dry_run {
+        let to_modify = found
+            .into_iter()
+            .filter(|event| outcome.changed.contains(&event.name))
+            .map(|event| EventTypeFromOpenApi {
+                feature_flag: event.feature_flags.as_ref().and_then(|flags| flags.first().cloned()),
+                name: event.name,
+                description: event.description,
+                deprecated: event.deprecated,
+                schemas: event.schema,
+                group_name: event.group_name,
+                feature_flags: event.feature_flags,
+            })
+            .collect();
+        EventTypeImportOpenApiOutData { modified: Vec::new(), to_modify: Some(to_modify) }
+    } else {
+        EventTypeImportOpenApiOutData { modified: [outcome.changed, outcome.archived].concat(), to_modify: None }
+    };
+    Ok(Json(EventTypeImportOpenApiOut { data }))
 }

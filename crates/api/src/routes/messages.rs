@@ -437,3 +437,41 @@ pub async fn bulk_expunge(
     }
     Ok(Json(BulkExpungeContentsOut { results }))
 }
+
+/// Svix's `ExpungeAllContentsOut`: the task expunging the application's payloads.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpungeAllContentsOut {
+    /// `qtask_…`; `GET /api/v1/background-task/{id}` shows how far it has got.
+    pub id: String,
+    /// `running`, or `finished` when there was nothing to expunge.
+    pub status: String,
+    /// `application.purge_content`.
+    pub task: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Expunges the payload of every message of the application accepted until now, as a
+/// background task (`application.purge_content`, 1,000 messages a second): deliveries
+/// not yet made will not be made. Messages accepted after the call keep theirs.
+#[utoipa::path(post, path = "/api/v1/app/{app_id}/msg/expunge-all-contents", tag = "Message",
+    operation_id = "v1.message.expunge-all-contents",
+    params(("app_id" = String, Path, description = "The application's id or uid")),
+    security(("HTTPBearer" = [])), responses((status = 202, body = ExpungeAllContentsOut), ErrorResponses))]
+pub async fn expunge_all_contents(
+    State(state): State<ApiState>,
+    caller: TenantCaller,
+    Path(app_id): Path<String>,
+) -> ApiResult<(StatusCode, Json<ExpungeAllContentsOut>)> {
+    let tenant = caller.tenant_id();
+    let app = state.store.find_application(&tenant, &app_id).await?.ok_or(ApiError::NotFound("application"))?;
+    let id = crate::ids::fresh(herald_core::BackgroundTaskId::generate);
+    let task = state.store.start_purge_content(&id, &tenant, &app.id, Utc::now(), &caller.actor()).await?;
+    let out = ExpungeAllContentsOut {
+        id: task.id.to_string(),
+        status: task.status,
+        task: task.task,
+        updated_at: task.updated_at,
+    };
+    Ok((StatusCode::ACCEPTED, Json(out)))
+}

@@ -13,6 +13,7 @@ pub mod endpoints;
 pub mod event_types;
 pub mod health;
 pub mod messages;
+pub mod operational;
 pub mod pollers;
 pub mod receipts;
 pub mod scoped_keys;
@@ -78,6 +79,7 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
         .routes(routes!(messages::cancel_message))
         .routes(routes!(messages::precheck))
         .routes(routes!(messages::bulk_expunge))
+        .routes(routes!(messages::expunge_all_contents))
         .routes(routes!(attempts::list_by_endpoint))
         .routes(routes!(attempts::list_by_message))
         .routes(routes!(attempts::get_attempt))
@@ -101,6 +103,12 @@ pub fn router_with_doc() -> OpenApiRouter<ApiState> {
         .routes(routes!(receipts::confirm_receipt))
         .routes(routes!(receipts::list_unconfirmed))
         .routes(routes!(event_types::list_event_types, event_types::create_event_type))
+        .routes(routes!(event_types::import_openapi))
+        .routes(routes!(operational::list, operational::create))
+        .routes(routes!(operational::get, operational::update, operational::delete))
+        .routes(routes!(operational::get_headers, operational::update_headers))
+        .routes(routes!(operational::get_secret))
+        .routes(routes!(operational::rotate_secret))
         .routes(routes!(
             event_types::get_event_type,
             event_types::update_event_type,

@@ -12,15 +12,17 @@ pub struct Model {
     pub id: Stored<BackgroundTaskId>,
     pub tenant_id: Stored<TenantId>,
     pub app_id: Stored<ApplicationId>,
-    pub endpoint_id: Stored<EndpointId>,
+    /// `None` for an application-level task (`application.purge_content`).
+    pub endpoint_id: Option<Stored<EndpointId>>,
     /// Svix's task type, e.g. `endpoint.recover`.
     pub task: String,
     /// `running`, `finished` or `failed`.
     pub status: String,
-    /// The deliveries it works on were created in `[since, until)`.
+    /// The deliveries (messages) it works on were created in `[since, until)`.
     pub since: DateTimeUtc,
     pub until: DateTimeUtc,
-    /// The last delivery (a replay-missing: message) it took; it goes on after this one.
+    /// The last delivery (a replay-missing or a purge: message) it took; it goes on after
+    /// this one.
     pub cursor: Option<String>,
     /// How many it selected when it started, and how many it has released.
     pub total: i64,

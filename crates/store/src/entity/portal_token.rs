@@ -20,6 +20,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The `sessionId` it was issued with, if any (for `expire-all` of one session).
     pub session_id: Option<String>,
+    /// The feature flags it was issued with: event types behind one of them are shown
+    /// to it; those behind others are not.
+    pub feature_flags: Option<super::Names>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
