@@ -41,7 +41,7 @@ impl MigrationTrait for Migration {
 /// Rebuilds SQLite's `background_tasks` from its stored definition changed by `change`.
 async fn rebuild_sqlite(
     manager: &SchemaManager<'_>,
-    change: impl Fn(&str) -> Result<String, DbErr>,
+    change: impl Fn(&str) -> Result<Option<String>, DbErr>,
 ) -> Result<(), DbErr> {
     let db = manager.get_connection();
     let backend = db.get_database_backend();
@@ -59,7 +59,10 @@ async fn rebuild_sqlite(
         .iter()
         .map(|row| row.try_get::<String>("", "sql"))
         .collect::<Result<_, _>>()?;
-    let copy = change(&table)?.replacen("background_tasks", "background_tasks_rebuilt", 1);
+    // SQLite migrations run outside a transaction: a process stopped between the rebuild
+    // and the migration's record finds the work done, and does not redo it.
+    let Some(changed) = change(&table)? else { return Ok(()) };
+    let copy = changed.replacen("background_tasks", "background_tasks_rebuilt", 1);
     // One call, so every statement runs on one connection of the pool (the schema a
     // statement sees is its connection's), inside a savepoint, so a failure leaves the
     // table as it was whether or not the migrator runs in a transaction.
@@ -72,25 +75,33 @@ async fn rebuild_sqlite(
     ];
     statements.extend(indexes);
     statements.push("RELEASE rebuild_background_tasks".to_owned());
-    db.execute_unprepared(&statements.join(";\n")).await?;
+    if let Err(error) = db.execute_unprepared(&statements.join(";\n")).await {
+        // Undone, so the table is as it was and the connection holds no savepoint.
+        let undo = "ROLLBACK TO rebuild_background_tasks; RELEASE rebuild_background_tasks";
+        let _ = db.execute_unprepared(undo).await;
+        return Err(error);
+    }
     Ok(())
 }
 
-/// `definition` with `column`'s `NOT NULL` taken out.
-fn without_not_null(definition: &str, column: &str) -> Result<String, DbErr> {
+/// `definition` with `column`'s `NOT NULL` taken out; `None` when it has none.
+fn without_not_null(definition: &str, column: &str) -> Result<Option<String>, DbErr> {
     let (start, end) = column_span(definition, column)?;
     let declared = &definition[start..end];
     let relaxed = declared.replacen(" NOT NULL", "", 1);
     if relaxed == declared {
-        return Err(DbErr::Migration(format!("`{column}` is not declared NOT NULL in: {definition}")));
+        return Ok(None);
     }
-    Ok(format!("{}{relaxed}{}", &definition[..start], &definition[end..]))
+    Ok(Some(format!("{}{relaxed}{}", &definition[..start], &definition[end..])))
 }
 
-/// `definition` with `NOT NULL` added to `column`.
-fn with_not_null(definition: &str, column: &str) -> Result<String, DbErr> {
+/// `definition` with `NOT NULL` added to `column`; `None` when it has it.
+fn with_not_null(definition: &str, column: &str) -> Result<Option<String>, DbErr> {
     let (start, end) = column_span(definition, column)?;
-    Ok(format!("{}{} NOT NULL{}", &definition[..start], &definition[start..end], &definition[end..]))
+    if definition[start..end].contains(" NOT NULL") {
+        return Ok(None);
+    }
+    Ok(Some(format!("{}{} NOT NULL{}", &definition[..start], &definition[start..end], &definition[end..])))
 }
 
 /// Where `column`'s declaration starts and ends (before its comma or the closing
@@ -157,13 +168,14 @@ mod tests {
 
     #[test]
     fn only_the_named_column_loses_and_gets_back_its_not_null() {
-        let relaxed = without_not_null(STORED, "endpoint_id").unwrap();
+        let relaxed = without_not_null(STORED, "endpoint_id").unwrap().unwrap();
         assert_eq!(
             relaxed,
             r#"CREATE TABLE "background_tasks" ( "id" varchar NOT NULL PRIMARY KEY, "endpoint_id" varchar, "task" varchar NOT NULL )"#
         );
-        assert_eq!(with_not_null(&relaxed, "endpoint_id").unwrap(), STORED);
-        assert!(without_not_null(&relaxed, "endpoint_id").is_err(), "a column that is already nullable is an error");
+        assert_eq!(with_not_null(&relaxed, "endpoint_id").unwrap().as_deref(), Some(STORED));
+        assert_eq!(without_not_null(&relaxed, "endpoint_id").unwrap(), None, "already nullable: nothing to do");
+        assert_eq!(with_not_null(STORED, "endpoint_id").unwrap(), None, "already NOT NULL: nothing to do");
         assert!(without_not_null(STORED, "missing").is_err());
     }
 }

@@ -665,19 +665,32 @@ async fn a_portal_token_sees_the_event_types_behind_its_feature_flags_only() {
     assert_eq!((status, names(&listed)), (200, vec!["public.one".to_owned()]));
     let (status, listed) = herald.request(Method::GET, "/api/v1/event-type?limit=1", Some(&beta), None).await;
     assert_eq!(status, 200);
-    // Paged by the stored rows: following the iterator reaches every visible one.
+    // Following the iterator reaches every visible one, and no iterator names a hidden
+    // one (an iterator is the base64 of a name).
     let mut seen = names(&listed);
-    let mut iterator = listed["iterator"].as_str().map(str::to_owned);
+    let mut next = listed["iterator"].as_str().unwrap().to_owned();
+    let mut iterators = vec![next.clone()];
     for _ in 0..5 {
-        let Some(at) = iterator.take() else { break };
+        let at = next.clone();
         let (_, page) =
             herald.request(Method::GET, &format!("/api/v1/event-type?limit=1&iterator={at}"), Some(&beta), None).await;
         seen.extend(names(&page));
-        if page["done"] != true {
-            iterator = page["iterator"].as_str().map(str::to_owned);
+        for key in ["iterator", "prevIterator"] {
+            if let Some(iterator) = page[key].as_str() {
+                iterators.push(iterator.to_owned());
+            }
         }
+        if page["done"] == true {
+            break;
+        }
+        next = page["iterator"].as_str().unwrap().to_owned();
     }
     assert_eq!(seen, vec!["beta.one", "public.one"]);
+    use base64::Engine;
+    for iterator in &iterators {
+        let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(iterator).unwrap();
+        assert!(!String::from_utf8_lossy(&decoded).contains("legacy"), "an iterator names a hidden event type");
+    }
     for (key, name, expected) in
         [(&plain, "beta.one", 404), (&plain, "legacy.one", 404), (&beta, "beta.one", 200), (&beta, "legacy.one", 404)]
     {

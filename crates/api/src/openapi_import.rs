@@ -13,6 +13,10 @@ use serde_json::{Map, Value};
 /// The most webhooks one document may define.
 pub const MAX_WEBHOOKS: usize = 1_000;
 
+/// The most the schemas of one document may come to, once each carries the components
+/// it refers to: a component shared by many webhooks is copied into each.
+pub const MAX_SCHEMA_BYTES: usize = 8 * 1024 * 1024;
+
 /// The methods looked at for a webhook's operation, `post` first.
 const METHODS: [&str; 5] = ["post", "put", "patch", "get", "delete"];
 
@@ -65,9 +69,18 @@ pub fn event_types(document: &Value) -> Result<Vec<ImportedEventType>, Vec<Impor
         return Err(vec![ImportError::new(&["spec", key], format!("defines more than {MAX_WEBHOOKS} webhooks"))]);
     }
     let (mut found, mut errors) = (Vec::new(), Vec::new());
+    let mut schema_bytes = 0;
     for (name, item) in webhooks {
         match event_type(document, name, item) {
-            Ok(imported) => found.push(imported),
+            Ok(imported) => {
+                schema_bytes += imported.schema.as_ref().map_or(0, |schema| schema.to_string().len());
+                if schema_bytes > MAX_SCHEMA_BYTES {
+                    let message =
+                        format!("its schemas, each with what it refers to, come to more than {MAX_SCHEMA_BYTES} bytes");
+                    return Err(vec![ImportError::new(&["spec", key], message)]);
+                }
+                found.push(imported);
+            }
             Err(error) => {
                 let mut at = vec!["spec".to_owned(), key.to_owned(), name.clone()];
                 at.extend(error.at);
@@ -165,16 +178,17 @@ fn target<'a>(document: &'a Value, reference: &str) -> Result<&'a Value, String>
 /// only a reference becomes what it refers to.
 fn self_contained(document: &Value, schema: &Value) -> Result<Value, String> {
     let mut defs: Map<String, Value> = Map::new();
+    let mut keys = Keys::default();
     let mut pending: Vec<String> = Vec::new();
-    let mut root = rewrite(schema, &mut pending)?;
+    let mut root = rewrite(schema, &mut pending, &mut keys)?;
     while let Some(reference) = pending.pop() {
-        let key = def_key(&reference);
+        let key = keys.of(&reference);
         if defs.contains_key(&key) {
             continue;
         }
         // Reserved first, so a reference back to it is not followed again.
         defs.insert(key.clone(), Value::Null);
-        let rewritten = rewrite(target(document, &reference)?, &mut pending)?;
+        let rewritten = rewrite(target(document, &reference)?, &mut pending, &mut keys)?;
         defs.insert(key, rewritten);
     }
     // A bare reference at the top: the schema is what it points at.
@@ -197,8 +211,34 @@ fn self_contained(document: &Value, schema: &Value) -> Result<Value, String> {
     Ok(root)
 }
 
+/// The `$defs` key of each reference, told apart when two references would share one
+/// (`#/components/schemas/a~1b` and `#/components/schemas/a_b` both read `a_b`).
+#[derive(Default)]
+struct Keys {
+    by_reference: std::collections::HashMap<String, String>,
+    taken: std::collections::HashSet<String>,
+}
+
+impl Keys {
+    fn of(&mut self, reference: &str) -> String {
+        if let Some(key) = self.by_reference.get(reference) {
+            return key.clone();
+        }
+        let base = def_key(reference);
+        let mut key = base.clone();
+        let mut n = 2;
+        while self.taken.contains(&key) {
+            key = format!("{base}_{n}");
+            n += 1;
+        }
+        self.taken.insert(key.clone());
+        self.by_reference.insert(reference.to_owned(), key.clone());
+        key
+    }
+}
+
 /// `value` with its references pointed at `$defs`; those not yet seen go to `pending`.
-fn rewrite(value: &Value, pending: &mut Vec<String>) -> Result<Value, String> {
+fn rewrite(value: &Value, pending: &mut Vec<String>, keys: &mut Keys) -> Result<Value, String> {
     Ok(match value {
         Value::Object(object) => {
             let mut out = Map::new();
@@ -211,14 +251,16 @@ fn rewrite(value: &Value, pending: &mut Vec<String>) -> Result<Value, String> {
                         ));
                     }
                     pending.push(reference.to_owned());
-                    out.insert(key.clone(), Value::String(format!("#/$defs/{}", def_key(reference))));
+                    out.insert(key.clone(), Value::String(format!("#/$defs/{}", keys.of(reference))));
                 } else {
-                    out.insert(key.clone(), rewrite(inner, pending)?);
+                    out.insert(key.clone(), rewrite(inner, pending, keys)?);
                 }
             }
             Value::Object(out)
         }
-        Value::Array(items) => Value::Array(items.iter().map(|item| rewrite(item, pending)).collect::<Result<_, _>>()?),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|item| rewrite(item, pending, keys)).collect::<Result<_, _>>()?)
+        }
         other => other.clone(),
     })
 }
@@ -307,6 +349,25 @@ components:
         let gone = found.iter().find(|event| event.name == "pet.gone").unwrap();
         assert_eq!((gone.description.as_str(), gone.deprecated), ("A pet left", true));
         assert_eq!((gone.schema.clone(), gone.feature_flags.clone()), (None, Some(vec!["legacy".into()])));
+    }
+
+    #[test]
+    fn two_references_that_would_share_a_key_keep_their_own_schemas() {
+        let document = json!({
+            "webhooks": {"a.b": {"post": {"requestBody": {"content": {"application/json": {"schema": {
+                "type": "object",
+                "properties": {
+                    "slash": {"$ref": "#/components/schemas/a~1b"},
+                    "underscore": {"$ref": "#/components/schemas/a_b"}
+                }
+            }}}}}}},
+            "components": {"schemas": {"a/b": {"type": "string"}, "a_b": {"type": "integer"}}}
+        });
+        let schema = event_types(&document).unwrap()[0].schema.clone().unwrap();
+        let compiled = jsonschema::validator_for(&schema).unwrap();
+        assert!(compiled.is_valid(&json!({"slash": "s", "underscore": 1})), "{schema}");
+        assert!(!compiled.is_valid(&json!({"slash": 1})), "{schema}");
+        assert!(!compiled.is_valid(&json!({"underscore": "s"})), "{schema}");
     }
 
     #[test]

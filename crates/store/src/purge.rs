@@ -29,7 +29,9 @@ fn accepted_in(app_id: &str, since: DateTime<Utc>, until: DateTime<Utc>) -> Cond
 impl Store {
     /// Starts expunging the payloads of every message of `app_id` accepted until now:
     /// records the task (its total: the payloads not yet expunged) and the audit entry
-    /// together.
+    /// together. While one is running for the application, that one is stretched to now
+    /// instead (its cursor follows ids, which follow time, so it reaches the newer
+    /// messages too): repeated calls never pile up tasks.
     pub async fn start_purge_content(
         &self,
         id: &BackgroundTaskId,
@@ -41,6 +43,29 @@ impl Store {
         let now = now.trunc_subsecs(6);
         let (since, until) = (DateTime::<Utc>::UNIX_EPOCH, now + chrono::Duration::microseconds(1));
         let txn = self.db.begin().await?;
+        let running = background_task::Entity::find()
+            .filter(background_task::Column::AppId.eq(app_id.as_str()))
+            .filter(background_task::Column::Task.eq(PURGE_CONTENT_TASK))
+            .filter(background_task::Column::Status.eq(RUNNING))
+            .one(&txn)
+            .await?;
+        if let Some(running) = running {
+            let added = message::Entity::find()
+                .filter(accepted_in(app_id.as_str(), running.until, until))
+                .filter(message::Column::PayloadExpunged.eq(false))
+                .count(&txn)
+                .await?;
+            let mut stretched: background_task::ActiveModel = running.into();
+            stretched.until = Set(until);
+            stretched.total = Set(stretched.total.as_ref() + added as i64);
+            stretched.updated_at = Set(now);
+            let stretched = stretched.update(&txn).await?;
+            let detail =
+                serde_json::json!({ "taskId": stretched.id.as_str(), "stretchedTo": until, "selected": added });
+            audit(tenant_id, app_id, by, Action::ApplicationPurgeContent, detail, now).write(&txn).await?;
+            txn.commit().await?;
+            return Ok(stretched);
+        }
         let total = message::Entity::find()
             .filter(accepted_in(app_id.as_str(), since, until))
             .filter(message::Column::PayloadExpunged.eq(false))
@@ -85,10 +110,14 @@ impl Store {
         if !claim(&txn, task, now.trunc_subsecs(6)).await? {
             return Ok(None);
         }
+        // Read again under the claim: a later call may have stretched its window.
+        let Some(current) = background_task::Entity::find_by_id(task.id.clone()).one(&txn).await? else {
+            return Ok(None);
+        };
         let mut next = message::Entity::find()
             .select_only()
             .column(message::Column::Id)
-            .filter(accepted_in(task.app_id.as_str(), task.since, task.until))
+            .filter(accepted_in(current.app_id.as_str(), current.since, current.until))
             .order_by_asc(message::Column::Id)
             .limit(batch);
         if let Some(cursor) = &task.cursor {

@@ -112,11 +112,9 @@ impl TaskKind {
         match task.task.as_str() {
             RECOVER_TASK => {
                 let params = task.params.as_ref();
-                let of_dead_letter_replay =
-                    params.and_then(|params| params.get("origin")) == Some(&DEAD_LETTER_REPLAY.into());
                 match params.and_then(|params| params.get("window")) {
                     None => Some(TaskKind::Recover),
-                    Some(window) if window == DEAD_LETTERED && of_dead_letter_replay => {
+                    Some(window) if window == DEAD_LETTER_REPLAY => {
                         match params.and_then(|params| params.get("msgIds")).cloned() {
                             None => Some(TaskKind::DeadLetterReplay(None)),
                             Some(ids) => {
@@ -237,7 +235,11 @@ fn dead_lettered_in_window(endpoint_id: &str, since: DateTime<Utc>, until: DateT
         .add(delivery::Column::UpdatedAt.lt(until))
 }
 
-/// How a dead-letter replay's params say where it came from.
+/// How a dead-letter replay's params name its window (when its deliveries were
+/// dead-lettered, like a redrive's). A window of its own, not `deadLettered` plus a
+/// field: a version before dead-letter replays fails a task whose window it does not
+/// know, where it would have read `deadLettered` as a redrive of all the endpoint's
+/// dead letters and ignored `msgIds`.
 const DEAD_LETTER_REPLAY: &str = "deadLetterReplay";
 
 /// The dead letters of `endpoint_id` a dead-letter replay restarts: dead-lettered in
@@ -395,7 +397,7 @@ pub(crate) async fn start_task_in(
         TaskKind::BulkReplay(filter) => Some(serde_json::to_value(filter).expect("a filter serializes")),
         TaskKind::Redrive => Some(serde_json::json!({ "window": DEAD_LETTERED })),
         TaskKind::DeadLetterReplay(msg_ids) => {
-            let mut params = serde_json::json!({ "window": DEAD_LETTERED, "origin": DEAD_LETTER_REPLAY });
+            let mut params = serde_json::json!({ "window": DEAD_LETTER_REPLAY });
             if let Some(ids) = msg_ids {
                 params["msgIds"] = serde_json::json!(ids);
             }

@@ -1204,22 +1204,36 @@ async fn a_purge_task_expunges_what_was_accepted_before_it_in_batches_each_once(
             ("application.purge_content", "running", 24)
         );
         assert_eq!(task.endpoint_id, None);
-        // Accepted after the task started: not its business.
+        // Accepted after the task started: not its business, until it is asked again.
+        let later_at = Utc::now() + Duration::seconds(1);
         let later = store
-            .create_message(expiring(&tenant, &app_id, r#"{"later":1}"#, kept, Utc::now() + Duration::seconds(1)), &[])
+            .create_message(expiring(&tenant, &app_id, r#"{"later":1}"#, kept, later_at), &[])
             .await
             .unwrap()
             .0
             .id
             .0;
 
-        // Ten a batch: three batches, and a stale copy of the task cannot take a batch twice.
+        // Ten a batch, and a stale copy of the task cannot take a batch twice.
         let first = store.advance_purge(&task, 10, Utc::now()).await.unwrap().expect("the first batch");
         assert_eq!((first.status.as_str(), first.done), ("running", 9), "one of the ten was already expunged");
         assert!(store.advance_purge(&task, 10, Utc::now()).await.unwrap().is_none(), "a stale task copy");
+        // Asked again while it runs: the same task, stretched to the later message.
+        let again = store
+            .start_purge_content(
+                &id(herald_core::BackgroundTaskId::generate),
+                &tenant,
+                &app_id,
+                later_at + Duration::seconds(1),
+                &by,
+            )
+            .await
+            .unwrap();
+        assert_eq!((again.id.clone(), again.total), (task.id.clone(), 25), "one task, one more payload");
+        // `first` predates the stretch; the batch reads the window under its claim.
         let second = store.advance_purge(&first, 10, Utc::now()).await.unwrap().unwrap();
         let third = store.advance_purge(&second, 10, Utc::now()).await.unwrap().unwrap();
-        assert_eq!((third.status.as_str(), third.done), ("finished", 24));
+        assert_eq!((third.status.as_str(), third.done), ("finished", 25));
         assert!(store.advance_purge(&third, 10, Utc::now()).await.unwrap().is_none(), "a finished task");
 
         for msg_id in &ids {
@@ -1227,11 +1241,11 @@ async fn a_purge_task_expunges_what_was_accepted_before_it_in_batches_each_once(
             assert!(message.payload_expunged, "{msg_id}");
         }
         let later = store.find_message(&tenant, &app_id, later.as_str()).await.unwrap().unwrap();
-        assert!(!later.payload_expunged, "a message accepted after the task started keeps its payload");
+        assert!(later.payload_expunged, "the stretched task reached the later message");
         let elsewhere = store.find_message(&tenant, &other_app, elsewhere.as_str()).await.unwrap().unwrap();
         assert!(!elsewhere.payload_expunged, "another application's message keeps its payload");
         let purges = AuditFilter { tenant_id: Some(tenant.to_string()), action: Some(Action::ApplicationPurgeContent) };
         let audit = store.list_audit(&purges, &Page::first(50)).await.unwrap();
-        assert_eq!(audit.items.len(), 1, "one audit entry for the purge");
+        assert_eq!(audit.items.len(), 2, "the purge and its stretch, each audited");
     }
 }

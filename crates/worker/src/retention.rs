@@ -79,7 +79,10 @@ where
         if done < BATCH {
             break;
         }
-        tokio::time::sleep(rest_after(started.elapsed())).await;
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(rest_after(started.elapsed())) => {}
+        }
     }
     Ok(total)
 }

@@ -323,9 +323,10 @@ function ReplayTasks({ taskIds }: { taskIds: string[] }) {
   const [settled, setSettled] = useState(false);
   const tasks = useAsync(() => Promise.all(taskIds.map(getBackgroundTask)), [taskIds.join(',')], { pollMs: settled ? undefined : 1000 });
   const sum = tasks.data ? taskProgress(tasks.data) : null;
+  // Finished, or not readable (a portal session gets 403): stop asking.
   useEffect(() => {
-    if (sum?.settled) setSettled(true);
-  }, [sum?.settled]);
+    if (sum?.settled || tasks.error) setSettled(true);
+  }, [sum?.settled, tasks.error]);
   const count = `${taskIds.length} background ${taskIds.length === 1 ? 'task' : 'tasks'}`;
   if (tasks.error || !sum) {
     return <div>Sent by {count} at each endpoint's pace{tasks.error ? '; the queue below shows what is left.' : '…'}</div>;

@@ -107,11 +107,6 @@ pub struct EventTypeOut {
 }
 
 impl EventTypeOut {
-    /// The feature flags it is behind: `featureFlag` and `featureFlags` together.
-    fn flags(&self) -> Vec<&str> {
-        self.feature_flag.iter().chain(self.feature_flags.iter().flatten()).map(String::as_str).collect()
-    }
-
     fn new(model: event_type::Model, with_content: bool) -> Self {
         Self {
             name: model.name,
@@ -188,13 +183,49 @@ pub async fn list_event_types(
     ValidQuery(query): ValidQuery<ListEventTypesQuery>,
 ) -> ApiResult<Json<ListResponse<EventTypeOut>>> {
     let page = OrderedPageQuery { limit: query.limit, iterator: query.iterator.clone(), order: query.order }.page()?;
-    let listed = state.store.list_event_types(&caller.tenant_id(), query.include_archived, &page).await?;
+    let listed = visible_event_types(&state, &caller, query.include_archived, &page).await?;
     let with_content = query.with_content;
-    let mut listing = envelope(listed, &page, |et| et.name.clone(), |et| EventTypeOut::new(et, with_content));
-    // Paged first, so the iterators stay where the stored rows are; a portal token's page
-    // may then hold fewer than `limit`.
-    listing.data.retain(|et| caller.sees_feature(&et.flags()));
-    Ok(Json(listing))
+    Ok(Json(envelope(listed, &page, |et| et.name.clone(), |et| EventTypeOut::new(et, with_content))))
+}
+
+/// The flags an event type is behind: its `featureFlag` and `featureFlags` together.
+pub(crate) fn flags_of(model: &event_type::Model) -> Vec<&str> {
+    model
+        .feature_flag
+        .iter()
+        .chain(model.feature_flags.iter().flat_map(|flags| flags.0.iter()))
+        .map(String::as_str)
+        .collect()
+}
+
+/// One page of the event types `caller` may see. Rows it may not see are left out
+/// before the page's iterators are made, so an iterator never names one; a page whose
+/// rows were all hidden is followed by the next in the same direction, so a page is
+/// empty only at the end. A page may hold fewer than `limit`.
+async fn visible_event_types(
+    state: &ApiState,
+    caller: &Caller,
+    include_archived: bool,
+    page: &herald_store::Page,
+) -> ApiResult<herald_store::Listed<event_type::Model>> {
+    let tenant = caller.tenant_id();
+    let mut page = page.clone();
+    loop {
+        let listed = state.store.list_event_types(&tenant, include_archived, &page).await?;
+        let edge = if listed.backwards { listed.items.first() } else { listed.items.last() }.map(|et| et.name.clone());
+        let (more, backwards) = (listed.more, listed.backwards);
+        let items: Vec<_> = listed.items.into_iter().filter(|et| caller.sees_feature(&flags_of(et))).collect();
+        match edge {
+            Some(edge) if items.is_empty() && more => {
+                page.cursor = Some(if backwards {
+                    herald_store::Cursor::Before(edge)
+                } else {
+                    herald_store::Cursor::After(edge)
+                });
+            }
+            _ => return Ok(herald_store::Listed { items, more, backwards }),
+        }
+    }
 }
 
 /// Creates an event type.
@@ -248,11 +279,11 @@ pub async fn get_event_type(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<Json<EventTypeOut>> {
-    let found: EventTypeOut = find(&state, &caller.tenant_id(), &name).await?.into();
-    if !caller.sees_feature(&found.flags()) {
+    let found = find(&state, &caller.tenant_id(), &name).await?;
+    if !caller.sees_feature(&flags_of(&found)) {
         return Err(ApiError::NotFound("event type"));
     }
-    Ok(Json(found))
+    Ok(Json(found.into()))
 }
 
 /// Replaces an event type; creates it when it does not exist.
@@ -475,6 +506,12 @@ pub async fn import_openapi(
         let at = ["spec", "webhooks", event.name.as_str()];
         validator.slug(&event.name, 256, &at);
         validator.optional_slug(event.group_name.as_deref(), 256, &[&at[..], &["x-svix-group-name"][..]].concat());
+        let flag_count = event.feature_flags.as_ref().map_or(0, Vec::len);
+        validator.check(
+            flag_count <= 100,
+            &[&at[..], &["x-svix-feature-flags"][..]].concat(),
+            "must list at most 100 flags",
+        );
         for (index, flag) in event.feature_flags.iter().flatten().enumerate() {
             let index = index.to_string();
             validator.slug(flag, 256, &[&at[..], &["x-svix-feature-flags", index.as_str()][..]].concat());

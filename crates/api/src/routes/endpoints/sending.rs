@@ -234,6 +234,10 @@ pub async fn send_example(
     Validator::default().slug(&body.event_type, 256, &["eventType"]).finish()?;
     let tenant = caller.tenant_id();
     let event_type = state.store.find_event_type(&tenant, &body.event_type).await?;
+    // An event type behind feature flags the portal token lacks is not there for it.
+    if event_type.as_ref().is_some_and(|found| !caller.sees_feature(&crate::routes::event_types::flags_of(found))) {
+        return Err(ApiError::NotFound("event type"));
+    }
     let index = body.example_index.unwrap_or(0) as usize;
     let examples: Vec<serde_json::Value> = event_type
         .as_ref()
